@@ -1,0 +1,157 @@
+/**
+ * JSON schemas of the HTTP API (ARCHITECTURE §5). Fastify validates bodies against them; the
+ * handlers add the checks that need stable, specific codes (hex, sizes, threshold, scheme).
+ * The same objects build `/openapi.json`.
+ */
+import { limits } from '../core/limits.ts';
+import { partyIdPattern } from '../core/ids.ts';
+
+const idPattern = '^[a-z]_[0-9a-f]{24}$';
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'retryable', 'detail'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        retryable: { type: 'boolean' },
+        detail: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+export const createWalletBody = {
+  type: 'object',
+  required: ['scheme', 'threshold', 'parties'],
+  additionalProperties: false,
+  properties: {
+    scheme: { type: 'string', maxLength: 32 },
+    threshold: { type: 'integer' },
+    parties: {
+      type: 'array',
+      minItems: 1,
+      maxItems: limits.partiesMax,
+      items: { type: 'string', pattern: partyIdPattern },
+    },
+  },
+} as const;
+
+export const walletSchema = {
+  type: 'object',
+  required: ['walletId', 'scheme', 'threshold', 'parties', 'publicKey'],
+  properties: {
+    walletId: { type: 'string' },
+    scheme: { type: 'string', enum: ['ed25519', 'bip340', 'secp256k1'] },
+    threshold: { type: 'integer' },
+    parties: { type: 'array', items: { type: 'string' } },
+    publicKey: {
+      type: 'string',
+      description: 'hex; bip340 x-only 32 bytes, ed25519 32 bytes, secp256k1 compressed 33 bytes',
+    },
+  },
+} as const;
+
+export const signBody = {
+  type: 'object',
+  required: ['message', 'intentKey'],
+  additionalProperties: false,
+  properties: {
+    message: { type: 'string', description: 'hex bytes to sign' },
+    intentKey: { type: 'string', minLength: 1, maxLength: limits.intentKeyLengthMax },
+    waitMs: { type: 'integer', minimum: 0, maximum: limits.waitMsMax },
+    deadlineMs: {
+      type: 'integer',
+      minimum: limits.sessionDeadlineMsMin,
+      maximum: limits.sessionDeadlineMsMax,
+      description: `session deadline (default ${limits.sessionDeadlineMsDefault})`,
+    },
+    context: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        amount: { type: 'string', maxLength: limits.contextFieldLengthMax },
+        asset: { type: 'string', maxLength: limits.contextFieldLengthMax },
+        destination: { type: 'string', maxLength: limits.contextFieldLengthMax },
+      },
+    },
+  },
+} as const;
+
+export const signedSchema = {
+  type: 'object',
+  required: ['sessionId', 'status'],
+  properties: {
+    sessionId: { type: 'string' },
+    status: { type: 'string' },
+    signature: { type: 'string' },
+    signers: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+export const sessionSchema = {
+  type: 'object',
+  required: ['sessionId', 'walletId', 'intentKey', 'status', 'attempts'],
+  properties: {
+    sessionId: { type: 'string' },
+    walletId: { type: 'string' },
+    intentKey: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'running', 'signed', 'failed'] },
+    signature: { type: 'string' },
+    signers: { type: 'array', items: { type: 'string' } },
+    deadlineMs: { type: 'number' },
+    attempts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['attempt', 'parties', 'outcome'],
+        properties: {
+          attempt: { type: 'integer' },
+          token: { type: 'integer' },
+          parties: { type: 'array', items: { type: 'string' } },
+          outcome: { type: 'string' },
+          reason: { type: 'string' },
+        },
+      },
+    },
+    error: errorSchema.properties.error,
+  },
+} as const;
+
+export const partiesSchema = {
+  type: 'object',
+  required: ['parties'],
+  properties: {
+    parties: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['partyId', 'state', 'lastSeenMs'],
+        properties: {
+          partyId: { type: 'string' },
+          state: { type: 'string', enum: ['alive', 'suspect', 'down'] },
+          lastSeenMs: { type: 'number' },
+          rttMs: { type: 'number' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const walletIdParams = {
+  type: 'object',
+  required: ['walletId'],
+  properties: { walletId: { type: 'string', maxLength: 64 } },
+} as const;
+
+export const sessionIdParams = {
+  type: 'object',
+  required: ['sessionId'],
+  properties: { sessionId: { type: 'string', maxLength: 64 } },
+} as const;
+
+export { idPattern };

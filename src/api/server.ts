@@ -1,0 +1,254 @@
+/**
+ * The HTTP API (Fastify) and the party WebSocket endpoint on the same port. Every route but
+ * `/healthz` needs the bearer token. Bodies are schema-validated; errors always have the shape
+ * `{error: {code, message, retryable, detail}}` with a stable code.
+ */
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { WebSocketServer } from 'ws';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesEqual, isHex } from '../core/encoding.ts';
+import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import type { Coordinator } from '../coordinator/coordinator.ts';
+import { schemes, type Scheme } from '../protocol/engine.ts';
+import type { SessionRecord, SigningContext, WalletRecord } from '../store/store.ts';
+import { wsLink } from '../transport/ws-link.ts';
+import { buildOpenApi } from './openapi.ts';
+import * as s from './schemas.ts';
+
+/** Path of the party WebSocket endpoint. */
+export const partyWsPath = '/v1/parties/connect';
+
+/** API options. */
+export interface ApiOptions {
+  apiToken: string;
+}
+
+function walletView(w: WalletRecord) {
+  return {
+    walletId: w.walletId,
+    scheme: w.scheme,
+    threshold: w.threshold,
+    parties: w.parties,
+    publicKey: w.publicKey,
+  };
+}
+
+/** The session as `GET /v1/sessions/{id}` shows it. */
+export function sessionView(r: SessionRecord) {
+  return {
+    sessionId: r.sessionId,
+    walletId: r.walletId,
+    intentKey: r.intentKey,
+    status: r.status,
+    deadlineMs: r.deadlineMs,
+    ...(r.signature === undefined ? {} : { signature: r.signature }),
+    ...(r.signers === undefined ? {} : { signers: r.signers }),
+    attempts: r.attempts.map((a) => ({
+      attempt: a.attempt,
+      token: a.token,
+      parties: a.parties,
+      outcome: a.outcome,
+      ...(a.reason === undefined ? {} : { reason: a.reason }),
+    })),
+    ...(r.error === undefined
+      ? {}
+      : {
+          error: {
+            code: r.error.code,
+            message: r.error.message,
+            retryable: new QuorateError(r.error.code, '').retryable,
+            detail: r.error.detail,
+          },
+        }),
+  };
+}
+
+function sendError(reply: FastifyReply, error: QuorateError): FastifyReply {
+  return reply.code(error.status).type('application/json').send(error.toBody());
+}
+
+function toQuorateError(error: FastifyError): QuorateError {
+  if (error instanceof QuorateError) return error;
+  if (error.validation) {
+    return new QuorateError('QUORATE_E_BAD_REQUEST', error.message, {
+      issues: error.validation.map((v) => ({
+        path: v.instancePath,
+        problem: v.message ?? 'invalid',
+      })),
+    });
+  }
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new QuorateError(
+      'QUORATE_E_BODY_TOO_LARGE',
+      `body exceeds ${limits.httpBodyBytesMax} bytes`,
+    );
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new QuorateError('QUORATE_E_BAD_REQUEST', error.message, {
+      fastifyCode: error.code ?? null,
+    });
+  }
+  return new QuorateError('QUORATE_E_INTERNAL', 'internal error');
+}
+
+function parseMessage(hex: string): string {
+  if (!isHex(hex) || hex.length === 0) {
+    throw new QuorateError('QUORATE_E_BAD_HEX', 'message must be non-empty, even-length hex', {
+      field: 'message',
+    });
+  }
+  if (hex.length / 2 > limits.messageBytesMax) {
+    throw new QuorateError(
+      'QUORATE_E_MESSAGE_TOO_LARGE',
+      `message exceeds ${limits.messageBytesMax} bytes`,
+      {
+        bytes: hex.length / 2,
+        max: limits.messageBytesMax,
+      },
+    );
+  }
+  return hex.toLowerCase();
+}
+
+/** Builds the Fastify app bound to a coordinator (not yet listening). */
+export function buildApi(coordinator: Coordinator, options: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax });
+  const tokenDigest = sha256(utf8ToBytes(options.apiToken));
+
+  app.setErrorHandler((error: FastifyError, _req, reply) =>
+    sendError(reply, toQuorateError(error)),
+  );
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      new QuorateError('QUORATE_E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+    ),
+  );
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.url === '/healthz') return;
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(header);
+    // Compare digests so the check takes the same time whatever the token length.
+    if (!match?.[1] || !bytesEqual(sha256(utf8ToBytes(match[1])), tokenDigest)) {
+      return sendError(
+        reply,
+        new QuorateError('QUORATE_E_UNAUTHORIZED', 'missing or wrong bearer token'),
+      );
+    }
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (_req, reply) =>
+    reply
+      .type(coordinator.metrics.registry.contentType)
+      .send(await coordinator.metrics.registry.metrics()),
+  );
+  app.get('/openapi.json', async () => buildOpenApi());
+
+  app.post<{ Body: { scheme: string; threshold: number; parties: string[] } }>(
+    '/v1/wallets',
+    { schema: { body: s.createWalletBody } },
+    async (req, reply) => {
+      const { scheme, threshold, parties } = req.body;
+      if (!schemes.includes(scheme as Scheme)) {
+        throw new QuorateError(
+          'QUORATE_E_UNSUPPORTED_SCHEME',
+          `scheme must be one of ${schemes.join(', ')}`,
+          { scheme },
+        );
+      }
+      const wallet = await coordinator.createWallet({
+        scheme: scheme as Scheme,
+        threshold,
+        parties,
+      });
+      return reply.code(201).send(walletView(wallet));
+    },
+  );
+
+  app.get<{ Params: { walletId: string } }>(
+    '/v1/wallets/:walletId',
+    { schema: { params: s.walletIdParams } },
+    async (req) => walletView(await coordinator.getWallet(req.params.walletId)),
+  );
+
+  app.post<{
+    Params: { walletId: string };
+    Body: {
+      message: string;
+      intentKey: string;
+      waitMs?: number;
+      deadlineMs?: number;
+      context?: SigningContext;
+    };
+  }>(
+    '/v1/wallets/:walletId/signatures',
+    { schema: { params: s.walletIdParams, body: s.signBody } },
+    async (req, reply) => {
+      const { message, intentKey, waitMs, deadlineMs, context } = req.body;
+      const messageHex = parseMessage(message);
+      const created = await coordinator.sign(req.params.walletId, {
+        messageHex,
+        intentKey,
+        ...(context === undefined ? {} : { context }),
+        ...(deadlineMs === undefined ? {} : { deadlineMs }),
+      });
+      const record = await coordinator.waitForSession(
+        created.sessionId,
+        waitMs ?? limits.waitMsDefault,
+      );
+      if (record.status === 'signed') {
+        return reply
+          .code(200)
+          .send({
+            sessionId: record.sessionId,
+            status: 'signed',
+            signature: record.signature,
+            signers: record.signers,
+          });
+      }
+      if (record.status === 'failed' && record.error) {
+        const { code, message: msg, detail } = record.error;
+        return sendError(
+          reply,
+          new QuorateError(code, msg, { ...detail, sessionId: record.sessionId }),
+        );
+      }
+      return reply.code(202).send({ sessionId: record.sessionId, status: record.status });
+    },
+  );
+
+  app.get<{ Params: { sessionId: string } }>(
+    '/v1/sessions/:sessionId',
+    { schema: { params: s.sessionIdParams } },
+    async (req) => sessionView(await coordinator.getSession(req.params.sessionId)),
+  );
+
+  app.get('/v1/parties', async () => ({ parties: coordinator.parties() }));
+
+  attachPartySocket(app, coordinator);
+  return app;
+}
+
+/** Serves party connections on {@link partyWsPath} (they authenticate in the handshake). */
+function attachPartySocket(app: FastifyInstance, coordinator: Coordinator): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.frameBytesMax });
+  app.server.on('upgrade', (request, socket, head) => {
+    if ((request.url ?? '').split('?')[0] !== partyWsPath) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => coordinator.acceptLink(wsLink(ws)));
+  });
+  app.addHook('onClose', async () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  });
+}

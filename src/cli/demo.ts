@@ -1,0 +1,83 @@
+/**
+ * `quorate demo`: a coordinator and 3 parties on loopback in a fresh temp dir, a 2-of-3 bip340
+ * wallet, one signature. `--once --json` prints exactly one JSON line and exits 0.
+ */
+import { parseArgs } from 'node:util';
+import { LocalCluster } from './local-cluster.ts';
+
+const parties = ['mobile', 'backend', 'guardian'];
+
+/** Runs the demo; returns the exit code. */
+export async function runDemo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { once: { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  const say = (line: string) => {
+    if (!values.json) process.stdout.write(`${line}\n`);
+  };
+  const cluster = new LocalCluster({ logLevel: process.env['QUORATE_LOG_LEVEL'] ?? 'warn' });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await cluster.stop();
+  };
+  try {
+    say(`data dir: ${cluster.dataDir}`);
+    await cluster.startCoordinator();
+    say(`coordinator: ${cluster.url}`);
+    for (const p of parties) cluster.startParty(p);
+    await cluster.waitForParties(parties);
+    say(`parties alive: ${parties.join(', ')}`);
+    const wallet = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'bip340',
+      threshold: 2,
+      parties,
+    });
+    if (wallet.status !== 201)
+      throw new Error(`wallet creation failed: ${JSON.stringify(wallet.json)}`);
+    const walletId = wallet.json['walletId'] as string;
+    say(`wallet ${walletId} (2-of-3 bip340), public key ${wallet.json['publicKey'] as string}`);
+    const message = Buffer.from('quorate demo: pay 0.01 BTC to bc1q-demo').toString('hex');
+    const started = performance.now();
+    const signed = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      message,
+      intentKey: 'demo-1',
+    });
+    const ms = Math.round((performance.now() - started) * 100) / 100;
+    if (signed.status !== 200) throw new Error(`signing failed: ${JSON.stringify(signed.json)}`);
+    const result = {
+      walletId,
+      scheme: 'bip340',
+      threshold: 2,
+      parties,
+      publicKey: wallet.json['publicKey'],
+      message,
+      signature: signed.json['signature'],
+      signers: signed.json['signers'],
+      ms,
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      say(`signed by ${(result.signers as string[]).join(' + ')} in ${ms} ms`);
+      say(`signature ${result.signature as string}`);
+    }
+    if (values.once) return 0;
+    say('');
+    say(`API:   ${cluster.url}   (OpenAPI at ${cluster.url}/openapi.json)`);
+    say(`token: ${cluster.apiToken}`);
+    say(`try:   curl -s -H "Authorization: Bearer ${cluster.apiToken}" ${cluster.url}/v1/parties`);
+    say('Ctrl-C to stop (the temp data dir is removed).');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    return 0;
+  } catch (error) {
+    process.stderr.write(`demo failed: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await stop();
+  }
+}

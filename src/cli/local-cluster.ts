@@ -1,0 +1,194 @@
+/**
+ * Runs a coordinator and parties as real child processes on loopback, for the demo, the
+ * end-to-end tests and the benchmarks. Every process it starts is tracked by PID and stopped
+ * by it; nothing else is ever signalled.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { limits } from '../core/limits.ts';
+
+const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
+
+/** A started child process. */
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stderrTail: string[];
+}
+
+/** Options for {@link LocalCluster}. */
+export interface LocalClusterOptions {
+  /** Keep data under this dir instead of a fresh temp dir. */
+  dataDir?: string;
+  logLevel?: string;
+  /** Extra environment for parties, by party id (test fault hooks). */
+  partyEnv?: Record<string, Record<string, string>>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A local coordinator plus parties. */
+export class LocalCluster {
+  readonly dataDir: string;
+  readonly apiToken = randomBytes(16).toString('hex');
+  readonly partySecret = randomBytes(16).toString('hex');
+  readonly passphrase = randomBytes(16).toString('hex');
+  private readonly ownsDir: boolean;
+  private readonly procs = new Map<string, Proc>();
+  url = '';
+  private port = 0;
+
+  constructor(private readonly options: LocalClusterOptions = {}) {
+    this.ownsDir = options.dataDir === undefined;
+    this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'quorate-'));
+  }
+
+  private spawnNode(name: string, args: string[], extraEnv: Record<string, string> = {}): Proc {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      env: {
+        ...process.env,
+        QUORATE_KEY_PASSPHRASE: this.passphrase,
+        QUORATE_PARTY_SECRET: this.partySecret,
+        QUORATE_API_TOKEN: this.apiToken,
+        QUORATE_LOG_LEVEL: this.options.logLevel ?? 'warn',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stderrTail: string[] = [];
+    child.stderr?.on('data', (d: Buffer) => {
+      stderrTail.push(String(d));
+      if (stderrTail.length > 50) stderrTail.shift();
+      if (process.env['QUORATE_CLUSTER_DEBUG']) process.stderr.write(`[${name}] ${String(d)}`);
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const proc = { name, child, exited, stderrTail };
+    this.procs.set(name, proc);
+    return proc;
+  }
+
+  /** Starts (or restarts) the coordinator; resolves once it listens. */
+  async startCoordinator(): Promise<string> {
+    const listen = `127.0.0.1:${this.port}`;
+    const proc = this.spawnNode('coordinator', [
+      'coordinator',
+      '--listen',
+      listen,
+      '--data',
+      join(this.dataDir, 'coordinator'),
+      '--json',
+    ]);
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let buffer = '';
+      const timer = setTimeout(
+        () => reject(new Error(`coordinator did not start: ${proc.stderrTail.join('')}`)),
+        limits.startupWaitMsMax,
+      );
+      proc.child.stdout?.on('data', (d: Buffer) => {
+        buffer += String(d);
+        const line = buffer.split('\n').find((l) => l.includes('"listening"'));
+        if (line) {
+          clearTimeout(timer);
+          resolveUrl((JSON.parse(line) as { url: string }).url);
+        }
+      });
+      void proc.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`coordinator exited (${code}): ${proc.stderrTail.join('')}`));
+      });
+    });
+    this.url = url;
+    this.port = Number(new URL(url).port);
+    return url;
+  }
+
+  /** Starts (or restarts) a party process. */
+  startParty(partyId: string): void {
+    const wsUrl = this.url.replace(/^http/, 'ws');
+    this.spawnNode(
+      partyId,
+      [
+        'party',
+        '--id',
+        partyId,
+        '--coordinator',
+        wsUrl,
+        '--data',
+        join(this.dataDir, 'parties', partyId),
+      ],
+      this.options.partyEnv?.[partyId] ?? {},
+    );
+  }
+
+  /** Sends a signal to one of our processes and waits for it to exit (SIGKILL/SIGTERM). */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.procs.get(name);
+    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    proc.child.kill(signal);
+    await Promise.race([proc.exited, sleep(limits.shutdownMsMax)]);
+    this.procs.delete(name);
+  }
+
+  /** SIGSTOP / SIGCONT one of our processes. */
+  signal(name: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.procs.get(name)?.child.kill(signal);
+  }
+
+  /** PID of one of our processes. */
+  pid(name: string): number | undefined {
+    return this.procs.get(name)?.child.pid;
+  }
+
+  /** Authenticated JSON request to the coordinator. */
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.apiToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(limits.waitMsMax + 5_000),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  /** Polls `GET /v1/parties` until every listed party has `state` (bounded). */
+  async waitForParties(
+    partyIds: string[],
+    state: 'alive' | 'down' | 'suspect' | 'not-alive' = 'alive',
+    timeoutMs = limits.startupWaitMsMax,
+  ): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const { json } = await this.request('GET', '/v1/parties').catch(() => ({
+        json: { parties: [] },
+      }));
+      const parties = (json['parties'] as { partyId: string; state: string }[] | undefined) ?? [];
+      const ok = partyIds.every((id) => {
+        const s = parties.find((p) => p.partyId === id)?.state;
+        return state === 'not-alive' ? s !== 'alive' : s === state;
+      });
+      if (ok) return;
+      await sleep(limits.pollIntervalMs);
+    }
+    throw new Error(`parties ${partyIds.join(',')} did not become ${state} within ${timeoutMs} ms`);
+  }
+
+  /** Stops every process we started and removes our temp dir. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((name) => this.kill(name, 'SIGTERM')));
+    await Promise.all([...this.procs.keys()].map((name) => this.kill(name, 'SIGKILL')));
+    if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The `quorate` command. Every option also reads an environment variable; `--json` prints
+ * machine-readable lines on stdout while logs go to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { readFile, writeFile } from 'node:fs/promises';
+import { realEnv } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import { startCoordinatorNode } from '../coordinator/node.ts';
+import { startPartyNode } from '../party/node.ts';
+import { runDemo } from './demo.ts';
+
+const usage = `usage:
+  quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite] [--api-token T] [--party-secret S] [--json]
+  quorate party --id NAME --coordinator ws://127.0.0.1:7420 --data DIR [--party-secret S]
+  quorate demo [--once] [--json]
+  quorate sim --seeds N [--seed S] [--json]
+  quorate chaos run --scenario NAME ...
+  quorate policy analyze|recommend|calibrate FILE [--json]
+
+environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
+  QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL`;
+
+type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+function opt(values: Record<string, unknown>, name: string, envName: string): string | undefined {
+  const v = values[name];
+  if (typeof v === 'string' && v !== '') return v;
+  const e = process.env[envName];
+  return e === undefined || e === '' ? undefined : e;
+}
+
+function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new QuorateError('QUORATE_E_CONFIG', `missing ${what}`);
+  return value;
+}
+
+function logLevel(): LogLevel {
+  const l = process.env['QUORATE_LOG_LEVEL'] ?? 'info';
+  return (['debug', 'info', 'warn', 'error', 'silent'].includes(l) ? l : 'info') as LogLevel;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+async function coordinatorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      data: { type: 'string' },
+      store: { type: 'string' },
+      'api-token': { type: 'string' },
+      'party-secret': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const listen = opt(values, 'listen', 'QUORATE_LISTEN') ?? '127.0.0.1:7420';
+  const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(listen);
+  if (!match) throw new QuorateError('QUORATE_E_CONFIG', '--listen must be HOST:PORT', { listen });
+  const store = opt(values, 'store', 'QUORATE_STORE') ?? 'sqlite';
+  if (store !== 'sqlite') {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      'only --store sqlite is available in this version (etcd is planned)',
+      { store },
+    );
+  }
+  const apiToken = required(
+    opt(values, 'api-token', 'QUORATE_API_TOKEN'),
+    '--api-token or QUORATE_API_TOKEN',
+  );
+  if (apiToken.length < limits.apiTokenLengthMin) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `API token must be at least ${limits.apiTokenLengthMin} characters`,
+    );
+  }
+  const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
+  const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
+  const node = await startCoordinatorNode(env, {
+    host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
+    port: Number(match[2]),
+    dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
+    apiToken,
+    passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
+    ...(partySecret === undefined ? {} : { partySecret }),
+  });
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ event: 'listening', url: node.url })}\n`);
+  else process.stdout.write(`quorate coordinator listening on ${node.url}\n`);
+  await waitForSignal();
+  await node.stop();
+  return 0;
+}
+
+async function partyCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      id: { type: 'string' },
+      coordinator: { type: 'string' },
+      data: { type: 'string' },
+      'party-secret': { type: 'string' },
+    },
+  });
+  const partyId = required(opt(values, 'id', 'QUORATE_ID'), '--id or QUORATE_ID');
+  const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
+  const delay = process.env['QUORATE_TEST_DELAY_SIGN_MS'];
+  const env = realEnv({ logLevel: logLevel(), bindings: { role: 'party', partyId } });
+  const node = startPartyNode(env, {
+    partyId,
+    coordinatorUrl: required(
+      opt(values, 'coordinator', 'QUORATE_COORDINATOR'),
+      '--coordinator or QUORATE_COORDINATOR',
+    ),
+    dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
+    passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
+    ...(partySecret === undefined ? {} : { partySecret }),
+    ...(delay === undefined ? {} : { testDelaySignMs: Number(delay) }),
+  });
+  await waitForSignal();
+  node.stop();
+  return 0;
+}
+
+async function policyCommand(argv: string[]): Promise<number> {
+  const { runPolicyCommand } = await import('./policy-command.ts');
+  return runPolicyCommand(argv, {
+    out: (line: string) => process.stdout.write(`${line}\n`),
+    err: (line: string) => process.stderr.write(`${line}\n`),
+    readFile: (path: string) => readFile(path, 'utf8'),
+    writeFile: (path: string, text: string) => writeFile(path, text),
+  });
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'coordinator':
+        return await coordinatorCommand(rest);
+      case 'party':
+        return await partyCommand(rest);
+      case 'demo':
+        return await runDemo(rest);
+      case 'policy':
+        return await policyCommand(rest);
+      case 'sim':
+      case 'chaos':
+        process.stderr.write(
+          `quorate ${command}: not available yet in this version (tracked in the issues)\n`,
+        );
+        return 2;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${usage}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`unknown command ${command}\n${usage}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof QuorateError) {
+      process.stderr.write(`${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    if (
+      error instanceof TypeError &&
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(`${error.message}\n${usage}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The coordinator runtime: wires the party registry, session runners, keygen runners and the
+ * store. Stateless apart from the store: on start it recovers every non-terminal session by
+ * opening a new attempt with a higher fencing token (or failing it if its deadline passed).
+ */
+import { sha256Hex } from '../core/encoding.ts';
+import type { Env } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { limits } from '../core/limits.ts';
+import type { Scheme } from '../protocol/engine.ts';
+import { engines } from '../protocol/frost.ts';
+import { initialState } from '../session/machine.ts';
+import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
+import type {
+  SessionRecord,
+  SigningContext,
+  Store,
+  Versioned,
+  WalletRecord,
+} from '../store/store.ts';
+import { isTerminal } from '../store/store.ts';
+import type { Envelope } from '../transport/envelope.ts';
+import type { IdentityKeys } from '../transport/identity.ts';
+import type { Link } from '../transport/link.ts';
+import { KeygenRunner } from './keygen-runner.ts';
+import { CoordinatorMetrics } from './metrics.ts';
+import { PartyRegistry, defaultDetectorOptions, type DetectorOptions } from './party-registry.ts';
+import { SessionRunner } from './session-runner.ts';
+import { hexToBytes } from '@noble/hashes/utils.js';
+
+/** Coordinator configuration. */
+export interface CoordinatorOptions {
+  env: Env;
+  store: Store;
+  identity: IdentityKeys;
+  partySecret?: string;
+  detector?: DetectorOptions;
+  timeoutPolicy?: TimeoutPolicy;
+  /** After a restart, how long to wait for parties to reconnect before re-driving sessions. */
+  recoveryGraceMs?: number;
+}
+
+/** A signing request after validation at the boundary. */
+export interface SignRequest {
+  messageHex: string;
+  intentKey: string;
+  context?: SigningContext;
+  deadlineMs?: number;
+}
+
+/** The coordinator. */
+export class Coordinator {
+  readonly metrics = new CoordinatorMetrics();
+  readonly registry: PartyRegistry;
+  private readonly runners = new Map<string, SessionRunner>();
+  private readonly keygens = new Map<string, KeygenRunner>();
+  private readonly env: Env;
+  private readonly store: Store;
+  private readonly timeoutPolicy: TimeoutPolicy;
+  private stopSweep: () => void = () => {};
+  private readonly log;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.env = options.env;
+    this.store = options.store;
+    this.timeoutPolicy = options.timeoutPolicy ?? defaultTimeoutPolicy;
+    this.log = options.env.log.child({ component: 'coordinator' });
+    this.registry = new PartyRegistry(
+      options.env,
+      options.store,
+      options.identity,
+      options.partySecret,
+      options.detector ?? defaultDetectorOptions,
+      {
+        onEnvelope: (partyId, e) => this.route(partyId, e),
+        onDisconnect: (partyId) => {
+          for (const r of [...this.runners.values()]) r.onDisconnect(partyId);
+          for (const k of [...this.keygens.values()]) k.onDisconnect(partyId);
+        },
+        onStateChange: (partyId, state) => this.metrics.setPartyState(partyId, state),
+      },
+    );
+  }
+
+  /** Starts heartbeats and recovers sessions left running by a previous process. */
+  async start(): Promise<void> {
+    await this.registry.start();
+    const active = await this.store.listActiveSessions(limits.sessionsActiveMax);
+    if (active.length > 0) this.log.info({ count: active.length }, 'recovering sessions');
+    for (const s of active) await this.recover(s);
+    const sweep = () => {
+      this.sweepStale();
+      this.stopSweep = this.env.setTimer(1_000, sweep);
+    };
+    sweep();
+  }
+
+  async stop(): Promise<void> {
+    this.stopSweep();
+    this.registry.stop();
+  }
+
+  /** Hands a new party connection to the registry (handshake first). */
+  acceptLink(link: Link): void {
+    this.registry.accept(link);
+  }
+
+  private route(partyId: string, e: Envelope): void {
+    this.runners.get(e.sessionId)?.onEnvelope(partyId, e);
+    this.keygens.get(e.sessionId)?.onEnvelope(partyId, e);
+  }
+
+  private async recover(s: Versioned<SessionRecord>): Promise<void> {
+    const wallet = await this.store.getWallet(s.value.walletId);
+    if (!wallet) return;
+    const runner = this.makeRunner(wallet, s);
+    const graceMs = this.options.recoveryGraceMs ?? 3_000;
+    const startedMono = this.env.monoMs();
+    // Give parties a moment to reconnect, bounded by the grace period and the deadline.
+    const poll = () => {
+      const alive = this.registry
+        .candidates(wallet.parties)
+        .filter((c) => c.state === 'alive').length;
+      const waited = this.env.monoMs() - startedMono;
+      const left = s.value.deadlineMs - this.env.nowMs();
+      if (alive >= wallet.threshold || waited >= graceMs || left < graceMs / 2)
+        runner.start('recover');
+      else this.env.setTimer(limits.pollIntervalMs * 2, poll);
+    };
+    poll();
+  }
+
+  private makeRunner(wallet: WalletRecord, s: Versioned<SessionRecord>): SessionRunner {
+    const runner = new SessionRunner(
+      {
+        env: this.env,
+        store: this.store,
+        registry: this.registry,
+        engine: engines[wallet.scheme],
+        wallet,
+        metrics: this.metrics,
+        timeoutPolicy: this.timeoutPolicy,
+        onFinished: (r) => {
+          this.runners.delete(r.sessionId);
+          this.metrics.sessionsActive.set(this.runners.size);
+        },
+      },
+      initialState(s.value, s.version, { threshold: wallet.threshold, parties: wallet.parties }),
+    );
+    this.runners.set(s.value.sessionId, runner);
+    this.metrics.sessionsActive.set(this.runners.size);
+    return runner;
+  }
+
+  private sweepStale(): void {
+    const now = this.env.nowMs();
+    let stale = 0;
+    for (const r of this.runners.values()) if (r.isStale(now, limits.abortCleanupMsMax)) stale += 1;
+    this.metrics.staleSessionState.set(stale);
+  }
+
+  /** Creates a wallet by DKG among all its parties. */
+  async createWallet(args: {
+    scheme: Scheme;
+    threshold: number;
+    parties: string[];
+  }): Promise<WalletRecord> {
+    const { scheme, threshold, parties } = args;
+    if (new Set(parties).size !== parties.length) {
+      throw new QuorateError('QUORATE_E_DUPLICATE_PARTY', 'a party id appears twice', { parties });
+    }
+    if (threshold < 1 || threshold > parties.length) {
+      throw new QuorateError(
+        'QUORATE_E_INVALID_THRESHOLD',
+        `threshold must be between 1 and ${parties.length}`,
+        { threshold, n: parties.length },
+      );
+    }
+    const boxKeys: Record<string, string> = {};
+    const unknown: string[] = [];
+    for (const p of parties) {
+      const rec = await this.store.getParty(p);
+      if (rec) boxKeys[p] = rec.boxKey;
+      else unknown.push(p);
+    }
+    if (unknown.length > 0)
+      throw new QuorateError(
+        'QUORATE_E_UNKNOWN_PARTY',
+        'parties not enrolled with this coordinator',
+        { unknown },
+      );
+    const down = this.registry.candidates(parties).filter((c) => c.state !== 'alive');
+    if (down.length > 0) {
+      throw new QuorateError(
+        'QUORATE_E_QUORUM_UNAVAILABLE',
+        'key generation needs every party alive',
+        {
+          down: down.map((c) => ({
+            partyId: c.partyId,
+            state: c.state,
+            sinceMs: c.sinceMs ?? null,
+          })),
+        },
+      );
+    }
+    if (this.keygens.size >= limits.keygensActiveMax)
+      throw new QuorateError('QUORATE_E_OVERLOADED', 'too many key generations in flight');
+    const walletId = newId(this.env, 'w');
+    const runner = new KeygenRunner(
+      this.env,
+      this.registry,
+      engines[scheme],
+      { keygenId: newId(this.env, 'k'), walletId, scheme, threshold, parties, boxKeys },
+      (r) => this.keygens.delete(r.args.keygenId),
+    );
+    this.keygens.set(runner.args.keygenId, runner);
+    runner.start();
+    let result;
+    try {
+      result = await runner.result;
+      this.metrics.keygensTotal.inc({ outcome: 'ok' });
+    } catch (error) {
+      this.metrics.keygensTotal.inc({ outcome: 'failed' });
+      throw error;
+    }
+    const wallet: WalletRecord = {
+      walletId,
+      scheme,
+      threshold,
+      parties,
+      publicKey: result.publicKey,
+      publicPackage: result.publicPackage,
+      createdMs: this.env.nowMs(),
+    };
+    await this.store.createWallet(wallet);
+    this.log.info({ walletId, scheme, threshold, parties }, 'wallet created');
+    return wallet;
+  }
+
+  async getWallet(walletId: string): Promise<WalletRecord> {
+    const wallet = await this.store.getWallet(walletId);
+    if (!wallet)
+      throw new QuorateError('QUORATE_E_WALLET_NOT_FOUND', 'no such wallet', { walletId });
+    return wallet;
+  }
+
+  /**
+   * Opens (or joins, for the same intent and message) a signing session. Same intentKey with a
+   * different message → `QUORATE_E_INTENT_CONFLICT`, nothing signed.
+   */
+  async sign(walletId: string, request: SignRequest): Promise<SessionRecord> {
+    const wallet = await this.getWallet(walletId);
+    const messageHash = sha256Hex(hexToBytes(request.messageHex));
+    if (this.runners.size >= limits.sessionsActiveMax)
+      throw new QuorateError('QUORATE_E_OVERLOADED', 'too many active sessions');
+    const now = this.env.nowMs();
+    const record: SessionRecord = {
+      sessionId: newId(this.env, 's'),
+      walletId,
+      intentKey: request.intentKey,
+      messageHex: request.messageHex,
+      messageHash,
+      status: 'pending',
+      createdMs: now,
+      deadlineMs: now + (request.deadlineMs ?? limits.sessionDeadlineMsDefault),
+      attempts: [],
+      excluded: [],
+      slow: [],
+      ...(request.context === undefined ? {} : { context: request.context }),
+    };
+    const created = await this.store.createSession(record);
+    if (!created.created) {
+      const existing = created.session.value;
+      if (existing.messageHash !== messageHash) {
+        throw new QuorateError(
+          'QUORATE_E_INTENT_CONFLICT',
+          'intentKey is already bound to a different message',
+          {
+            walletId,
+            intentKey: request.intentKey,
+            existingSessionId: existing.sessionId,
+          },
+        );
+      }
+      return existing;
+    }
+    this.makeRunner(wallet, created.session).start('begin');
+    return record;
+  }
+
+  /** Waits up to `waitMs` for the session to be terminal; returns its latest record. */
+  async waitForSession(sessionId: string, waitMs: number): Promise<SessionRecord> {
+    const runner = this.runners.get(sessionId);
+    if (runner) return runner.wait(waitMs);
+    const stored = await this.getSession(sessionId);
+    if (isTerminal(stored.status) || waitMs <= 0) return stored;
+    // Driven elsewhere (recovering, or another replica): poll the store, bounded.
+    const until = this.env.monoMs() + waitMs;
+    for (let i = 0; i < Math.ceil(waitMs / limits.pollIntervalMs) + 1; i++) {
+      await new Promise<void>((r) => this.env.setTimer(limits.pollIntervalMs, r));
+      const again = this.runners.get(sessionId);
+      if (again) return again.wait(Math.max(0, until - this.env.monoMs()));
+      const s = await this.getSession(sessionId);
+      if (isTerminal(s.status) || this.env.monoMs() >= until) return s;
+    }
+    return this.getSession(sessionId);
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord> {
+    const runner = this.runners.get(sessionId);
+    if (runner) return runner.record;
+    const s = await this.store.getSession(sessionId);
+    if (!s) throw new QuorateError('QUORATE_E_SESSION_NOT_FOUND', 'no such session', { sessionId });
+    return s.value;
+  }
+
+  /** Snapshot of every known party's liveness. */
+  parties(): ReturnType<PartyRegistry['snapshot']> {
+    return this.registry.snapshot();
+  }
+}

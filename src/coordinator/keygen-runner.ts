@@ -1,0 +1,130 @@
+/**
+ * Drives one distributed key generation: all n parties must take part. The coordinator only
+ * relays; round-2 shares are sealed to their recipients, so it cannot read them.
+ */
+import type { Env } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import type { KeygenResult, ProtocolRole, Scheme, SignatureEngine } from '../protocol/engine.ts';
+import type { Envelope } from '../transport/envelope.ts';
+import type { PartyRegistry } from './party-registry.ts';
+
+/** Inputs of a keygen. */
+export interface KeygenArgs {
+  keygenId: string;
+  walletId: string;
+  scheme: Scheme;
+  threshold: number;
+  parties: string[];
+  boxKeys: Record<string, string>;
+}
+
+/** One DKG run. `result` settles exactly once. */
+export class KeygenRunner {
+  readonly result: Promise<KeygenResult>;
+  private role: ProtocolRole<KeygenResult>;
+  private settle!: { resolve: (r: KeygenResult) => void; reject: (e: QuorateError) => void };
+  private done = false;
+  private cancelTimer: () => void = () => {};
+
+  constructor(
+    private readonly env: Env,
+    private readonly registry: PartyRegistry,
+    engine: SignatureEngine,
+    readonly args: KeygenArgs,
+    private readonly onFinished: (runner: KeygenRunner) => void,
+  ) {
+    this.role = engine.keygenCoordinator({ parties: args.parties, threshold: args.threshold });
+    this.result = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+  }
+
+  start(): void {
+    this.role.start();
+    this.cancelTimer = this.env.setTimer(limits.keygenDeadlineMs, () =>
+      this.fail('key generation deadline reached', []),
+    );
+    const { walletId, scheme, threshold, parties, boxKeys, keygenId } = this.args;
+    const body = { walletId, scheme, threshold, parties, boxKeys };
+    for (const partyId of parties) {
+      if (
+        !this.registry.send(partyId, {
+          kind: 'keygen-start',
+          sessionId: keygenId,
+          attempt: 1,
+          token: 1,
+          round: 0,
+          body,
+        })
+      ) {
+        this.fail('party not connected', [partyId]);
+        return;
+      }
+    }
+  }
+
+  onEnvelope(partyId: string, e: Envelope): void {
+    if (this.done || e.attempt !== 1 || e.token !== 1) return;
+    if (e.kind === 'refuse') {
+      const body = e.body as { code?: string; reason?: string };
+      this.fail(`party refused: ${body.code ?? ''} ${body.reason ?? ''}`.trim(), [partyId]);
+      return;
+    }
+    if (e.kind !== 'protocol') return;
+    const step = this.role.handle({
+      from: partyId,
+      to: 'coordinator',
+      round: e.round,
+      payload: e.body,
+    });
+    if (step.kind === 'abort') {
+      this.fail(step.abort.reason, step.abort.blamed);
+      return;
+    }
+    for (const out of step.outgoing) {
+      this.registry.send(out.to, {
+        kind: 'protocol',
+        sessionId: this.args.keygenId,
+        attempt: 1,
+        token: 1,
+        round: out.round,
+        body: out.payload,
+      });
+    }
+    if (step.kind === 'done') {
+      this.finish();
+      this.settle.resolve(step.result);
+    }
+  }
+
+  onDisconnect(partyId: string): void {
+    if (this.args.parties.includes(partyId))
+      this.fail('party disconnected during key generation', [partyId]);
+  }
+
+  private fail(reason: string, parties: string[]): void {
+    if (this.done) return;
+    for (const partyId of this.args.parties) {
+      this.registry.send(partyId, {
+        kind: 'discard',
+        sessionId: this.args.keygenId,
+        attempt: 1,
+        token: 1,
+        round: 0,
+        body: { reason },
+      });
+    }
+    this.finish();
+    this.settle.reject(
+      new QuorateError('QUORATE_E_KEYGEN_FAILED', `key generation failed: ${reason}`, { parties }),
+    );
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.cancelTimer();
+    this.role.wipe();
+    this.onFinished(this);
+  }
+}

@@ -1,0 +1,58 @@
+/** Prometheus metrics of one coordinator (its own registry, so tests can run several). */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The coordinator's metric set. */
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  readonly sessionsTotal = new Counter({
+    name: 'quorate_sessions_total',
+    help: 'Signing sessions that reached a terminal status, by outcome and error code',
+    labelNames: ['outcome', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly attemptsTotal = new Counter({
+    name: 'quorate_attempts_total',
+    help: 'Signing attempts by outcome (signed, timeout, blame, refused, disconnected, ...)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly sessionSeconds = new Histogram({
+    name: 'quorate_session_duration_seconds',
+    help: 'Time from session creation to terminal status',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly sessionsActive = new Gauge({
+    name: 'quorate_sessions_active',
+    help: 'Sessions currently driven by this coordinator',
+    registers: [this.registry],
+  });
+  readonly staleSessionState = new Gauge({
+    name: 'quorate_stale_session_state',
+    help: 'Session or attempt state held past its deadline plus the cleanup bound (must be 0)',
+    registers: [this.registry],
+  });
+  readonly partyState = new Gauge({
+    name: 'quorate_party_state',
+    help: 'Party liveness: 1 for the current state label, 0 otherwise',
+    labelNames: ['party', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly roundTimeoutMs = new Gauge({
+    name: 'quorate_round_timeout_ms',
+    help: 'Adaptive round deadline chosen for the most recent round',
+    registers: [this.registry],
+  });
+  readonly keygensTotal = new Counter({
+    name: 'quorate_keygens_total',
+    help: 'Distributed key generations by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Sets the one-hot party state gauge. */
+  setPartyState(partyId: string, state: string): void {
+    for (const s of ['alive', 'suspect', 'down'])
+      this.partyState.set({ party: partyId, state: s }, s === state ? 1 : 0);
+  }
+}

@@ -1,0 +1,16 @@
+/** Programmer-error assertions: a failed one means a bug, so it throws and the process crashes. */
+
+/** Thrown only for broken invariants, never for bad input (that is a QuorateError). */
+export class AssertionFailure extends Error {
+  override name = 'AssertionFailure';
+}
+
+/** Asserts `condition`; the message says what should have held. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new AssertionFailure(message);
+}
+
+/** Marks an impossible branch in an exhaustive switch. */
+export function unreachable(value: never): never {
+  throw new AssertionFailure(`unreachable: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,75 @@
+/**
+ * Phi-accrual failure detector (Hayashibara et al.), pure: it is fed heartbeat arrival times
+ * and asked for phi at a given time. phi = -log10(P(next heartbeat arrives later than now)),
+ * with inter-arrival times modelled as a normal distribution over a bounded window.
+ */
+
+/** Tunables. */
+export interface PhiOptions {
+  /** phi at or above which a party is `suspect`. */
+  threshold: number;
+  /** Inter-arrival samples kept (bounded window). */
+  windowSize: number;
+  /** Lower bound on the standard deviation (ms) so a very regular stream is not over-eager. */
+  minStdDevMs: number;
+  /** Extra pause tolerated on top of the mean (ms), e.g. for GC. */
+  acceptablePauseMs: number;
+  /** Expected interval, used to seed the window before samples exist. */
+  firstIntervalMs: number;
+}
+
+export const defaultPhiOptions: PhiOptions = {
+  threshold: 8,
+  windowSize: 100,
+  minStdDevMs: 100,
+  acceptablePauseMs: 0,
+  firstIntervalMs: 1000,
+};
+
+/** Per-party detector state. */
+export class PhiAccrualDetector {
+  private readonly intervals: number[] = [];
+  private lastArrivalMs: number | undefined;
+
+  constructor(private readonly options: PhiOptions = defaultPhiOptions) {}
+
+  /** Records a heartbeat arrival at `nowMs` (monotonic). */
+  heartbeat(nowMs: number): void {
+    if (this.lastArrivalMs !== undefined) {
+      const interval = nowMs - this.lastArrivalMs;
+      if (interval > 0) {
+        this.intervals.push(interval);
+        if (this.intervals.length > this.options.windowSize) this.intervals.shift();
+      }
+    } else {
+      // Seed with the expected interval so phi is meaningful after the first heartbeat.
+      this.intervals.push(this.options.firstIntervalMs);
+    }
+    this.lastArrivalMs = nowMs;
+  }
+
+  /** Time of the last heartbeat, if any. */
+  get lastHeartbeatMs(): number | undefined {
+    return this.lastArrivalMs;
+  }
+
+  /** phi at `nowMs`; Infinity-free (capped) so it serialises. */
+  phi(nowMs: number): number {
+    if (this.lastArrivalMs === undefined) return 0;
+    const n = this.intervals.length;
+    const mean = this.intervals.reduce((s, x) => s + x, 0) / n;
+    const variance = this.intervals.reduce((s, x) => s + (x - mean) ** 2, 0) / n;
+    const std = Math.max(Math.sqrt(variance), this.options.minStdDevMs);
+    const elapsed = nowMs - this.lastArrivalMs;
+    const z = (elapsed - mean - this.options.acceptablePauseMs) / std;
+    // Logistic approximation of the normal tail (as in Akka's detector).
+    const e = Math.exp(-z * (1.5976 + 0.070566 * z * z));
+    const pLater = z > 0 ? e / (1 + e) : 1 - 1 / (1 + e);
+    return Math.min(100, -Math.log10(Math.max(pLater, 1e-100)));
+  }
+
+  /** True if phi is at or above the threshold. */
+  isSuspect(nowMs: number): boolean {
+    return this.phi(nowMs) >= this.options.threshold;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A party's durable journal: nonce ledger, intent locks, highest fencing token per session,
+ * sealed key shares, and pinned coordinator keys. The ledger records only public commitment
+ * ids and states; the nonces themselves live in memory only (ARCHITECTURE §3 step 6), so a
+ * restarted party cannot reuse one: every `issued` entry becomes `void` on open.
+ */
+
+/** Nonce ledger states. `issued` → `consumed` (share released) or `discarded`/`void`. */
+export type NonceState = 'issued' | 'consumed' | 'discarded' | 'void';
+
+/** A nonce ledger row (no secrets). */
+export interface NonceEntry {
+  commitment: string;
+  sessionId: string;
+  attempt: number;
+  token: number;
+  state: NonceState;
+  issuedMs: number;
+  closedMs?: number;
+}
+
+/** Result of asking for the intent lock. */
+export type IntentLockResult = { ok: true } | { ok: false; lockedMessageHash: string };
+
+/** The journal contract (synchronous: it is local and every call is a durable commit). */
+export interface PartyJournal {
+  /** Takes or confirms the lock `(walletId, intentKey) → messageHash`. */
+  lockIntent(
+    walletId: string,
+    intentKey: string,
+    messageHash: string,
+    sessionId: string,
+  ): IntentLockResult;
+  /**
+   * Raises the highest token seen for `sessionId` to `token`; false (and no change) if a
+   * higher token was already seen (I3).
+   */
+  observeToken(sessionId: string, token: number, nowMs: number): boolean;
+  highestToken(sessionId: string): number;
+  /** Records a freshly issued nonce; false if this commitment was ever recorded (RNG fault). */
+  recordNonce(entry: Omit<NonceEntry, 'state' | 'closedMs'>): boolean;
+  /**
+   * Moves `issued → consumed` durably. Must be called before the share leaves the process.
+   * Returns false if the entry is not `issued` (already used, discarded or void).
+   */
+  consumeNonce(commitment: string, nowMs: number): boolean;
+  /** Moves every `issued` nonce of a session (or of one attempt) to `discarded`. */
+  discardNonces(sessionId: string, nowMs: number, attempt?: number): number;
+  nonces(): NonceEntry[];
+  countIssued(): number;
+  putSealedShare(walletId: string, sealed: string): void;
+  getSealedShare(walletId: string): string | undefined;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  /** Drops token/nonce bookkeeping for sessions idle since `beforeMs` (closed nonces are kept). */
+  expireSessionsBefore(beforeMs: number): number;
+  close(): void;
+}

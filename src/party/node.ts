@@ -1,0 +1,85 @@
+/** Boots a party process: keystore, identity, journal, runtime, outbound connection. */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Env } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { isPartyId } from '../core/ids.ts';
+import { generateIdentity, identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
+import { partyWsPath } from '../api/server.ts';
+import { SqliteJournal } from './journal-sqlite.ts';
+import { Keystore } from './keystore.ts';
+import { PartyRuntime } from './runtime.ts';
+import { ReconnectingClient } from './ws-client.ts';
+
+/** Options of `quorate party`. */
+export interface PartyNodeOptions {
+  partyId: string;
+  coordinatorUrl: string;
+  dataDir: string;
+  passphrase: string;
+  partySecret?: string;
+  testDelaySignMs?: number;
+}
+
+/** A running party. */
+export interface PartyNode {
+  runtime: PartyRuntime;
+  stop(): void;
+}
+
+/** Loads (or creates, sealed) the identity keys of this data directory. */
+export function loadIdentity(keystore: Keystore, journal: SqliteJournal, env: Env): IdentityKeys {
+  const sealed = journal.getMeta('identity');
+  if (sealed !== undefined) {
+    const raw = keystore.open('identity', sealed);
+    return identityFromSecrets(raw.slice(0, 32), raw.slice(32, 64));
+  }
+  const identity = generateIdentity(env.randomBytes(64));
+  const secrets = new Uint8Array(64);
+  secrets.set(identity.signSecret, 0);
+  secrets.set(identity.boxSecret, 32);
+  journal.setMeta('identity', keystore.seal('identity', secrets));
+  secrets.fill(0);
+  return identity;
+}
+
+/** Starts a party. */
+export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
+  if (!isPartyId(options.partyId)) {
+    throw new QuorateError('QUORATE_E_CONFIG', 'party id must match [a-z0-9][a-z0-9._-]{0,63}', {
+      partyId: options.partyId,
+    });
+  }
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const keystore = Keystore.open(options.dataDir, options.passphrase, env.randomBytes);
+  const journal = new SqliteJournal(join(options.dataDir, 'journal.sqlite'), env.nowMs());
+  const identity = loadIdentity(keystore, journal, env);
+  env.log.info(
+    { partyId: options.partyId, identityKey: bytesToHex(identity.signPublic) },
+    'party identity loaded',
+  );
+  const runtime = new PartyRuntime({
+    partyId: options.partyId,
+    env,
+    journal,
+    sealer: keystore,
+    identity,
+    ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
+    ...(options.testDelaySignMs === undefined ? {} : { testDelaySignMs: options.testDelaySignMs }),
+  });
+  const base = options.coordinatorUrl.replace(/\/+$/, '');
+  const url = base.endsWith(partyWsPath) ? base : `${base}${partyWsPath}`;
+  const client = new ReconnectingClient(env, url, (link) => runtime.attach(link));
+  client.start();
+  return {
+    runtime,
+    stop() {
+      client.stop();
+      runtime.close();
+      journal.close();
+    },
+  };
+}
+
+export { hexToBytes };
