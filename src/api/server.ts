@@ -119,7 +119,12 @@ function parseMessage(hex: string): string {
 
 /** Builds the Fastify app bound to a coordinator (not yet listening). */
 export function buildApi(coordinator: Coordinator, options: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.httpBodyBytesMax,
+    // Reject unknown fields and wrong types instead of silently stripping or coercing them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
   const tokenDigest = sha256(utf8ToBytes(options.apiToken));
 
   app.setErrorHandler((error: FastifyError, _req, reply) =>
@@ -205,14 +210,12 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
         waitMs ?? limits.waitMsDefault,
       );
       if (record.status === 'signed') {
-        return reply
-          .code(200)
-          .send({
-            sessionId: record.sessionId,
-            status: 'signed',
-            signature: record.signature,
-            signers: record.signers,
-          });
+        return reply.code(200).send({
+          sessionId: record.sessionId,
+          status: 'signed',
+          signature: record.signature,
+          signers: record.signers,
+        });
       }
       if (record.status === 'failed' && record.error) {
         const { code, message: msg, detail } = record.error;

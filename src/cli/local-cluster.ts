@@ -107,8 +107,8 @@ export class LocalCluster {
     return url;
   }
 
-  /** Starts (or restarts) a party process. */
-  startParty(partyId: string): void {
+  /** Starts (or restarts) a party process; `env` replaces the configured per-party env. */
+  startParty(partyId: string, env?: Record<string, string>): void {
     const wsUrl = this.url.replace(/^http/, 'ws');
     this.spawnNode(
       partyId,
@@ -121,7 +121,7 @@ export class LocalCluster {
         '--data',
         join(this.dataDir, 'parties', partyId),
       ],
-      this.options.partyEnv?.[partyId] ?? {},
+      env ?? this.options.partyEnv?.[partyId] ?? {},
     );
   }
 

@@ -144,7 +144,7 @@ export class SessionRunner {
   }
 
   private runAttempt(attempt: number, token: number, parties: string[]): void {
-    const { engine, wallet, registry, env } = this.deps;
+    const { engine, wallet, registry } = this.deps;
     const record = this.state.record;
     const message = hexToBytes(record.messageHex);
     const aggregator = engine.aggregator({

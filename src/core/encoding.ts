@@ -15,7 +15,9 @@ export function isHex(value: string): boolean {
 /** Decodes hex, raising `QUORATE_E_BAD_HEX` (naming the field) on bad input. */
 export function parseHex(value: string, field: string): Uint8Array {
   if (!isHex(value)) {
-    throw new QuorateError('QUORATE_E_BAD_HEX', `${field} must be an even-length hex string`, { field });
+    throw new QuorateError('QUORATE_E_BAD_HEX', `${field} must be an even-length hex string`, {
+      field,
+    });
   }
   return hexToBytes(value);
 }

@@ -20,13 +20,13 @@ export type CancelTimer = () => void;
 /** Clock, timers, randomness and logging: the only window onto the outside world. */
 export interface Env {
   /** Wall-clock milliseconds since the epoch (may jump; use for records, not for durations). */
-  nowMs(): number;
+  nowMs: () => number;
   /** Monotonic milliseconds (for durations and deadlines). */
-  monoMs(): number;
+  monoMs: () => number;
   /** Runs `fn` once after `delayMs` (monotonic). */
-  setTimer(delayMs: number, fn: () => void): CancelTimer;
+  setTimer: (delayMs: number, fn: () => void) => CancelTimer;
   /** Cryptographically secure random bytes (seeded in simulation). */
-  randomBytes(length: number): Uint8Array;
+  randomBytes: (length: number) => Uint8Array;
   log: Log;
 }
 
@@ -53,13 +53,17 @@ function wrapPino(logger: PinoLogger): Log {
 export function realEnv(options: RealEnvOptions = {}): Env {
   const destination = pino.destination({ fd: options.logToStderr === false ? 1 : 2, sync: false });
   const logger = pino(
-    { level: options.logLevel ?? 'info', base: options.bindings ?? {}, redact: { paths: [], remove: true } },
+    {
+      level: options.logLevel ?? 'info',
+      base: options.bindings ?? {},
+      redact: { paths: [], remove: true },
+    },
     destination,
   );
   return {
     nowMs: () => Date.now(),
     monoMs: () => performance.now(),
-    setTimer(delayMs, fn) {
+    setTimer: (delayMs, fn) => {
       const handle = setTimeout(fn, Math.max(0, delayMs));
       return () => clearTimeout(handle);
     },

@@ -12,33 +12,139 @@ interface ErrorSpec {
 
 /** The error table: code → HTTP status, retryable flag and a one-line summary. */
 export const errorTable = {
-  QUORATE_E_BAD_REQUEST: { status: 400, retryable: false, summary: 'The request body, path or query failed validation (malformed JSON, wrong type, missing field).' },
-  QUORATE_E_BAD_HEX: { status: 400, retryable: false, summary: 'A field that must be hex is not valid hex (odd length or non-hex characters).' },
-  QUORATE_E_INVALID_THRESHOLD: { status: 400, retryable: false, summary: 'The threshold is below 1 or above the number of parties.' },
-  QUORATE_E_DUPLICATE_PARTY: { status: 400, retryable: false, summary: 'The same party id appears twice in a wallet.' },
-  QUORATE_E_UNKNOWN_PARTY: { status: 400, retryable: false, summary: 'A party id is not enrolled with this coordinator.' },
-  QUORATE_E_UNSUPPORTED_SCHEME: { status: 400, retryable: false, summary: 'The signature scheme is not one of ed25519, bip340, secp256k1.' },
-  QUORATE_E_MESSAGE_TOO_LARGE: { status: 413, retryable: false, summary: 'The message to sign exceeds limits.messageBytesMax.' },
-  QUORATE_E_BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'The HTTP body exceeds limits.httpBodyBytesMax.' },
-  QUORATE_E_UNAUTHORIZED: { status: 401, retryable: false, summary: 'Missing or wrong bearer token.' },
+  QUORATE_E_BAD_REQUEST: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The request body, path or query failed validation (malformed JSON, wrong type, missing field).',
+  },
+  QUORATE_E_BAD_HEX: {
+    status: 400,
+    retryable: false,
+    summary: 'A field that must be hex is not valid hex (odd length or non-hex characters).',
+  },
+  QUORATE_E_INVALID_THRESHOLD: {
+    status: 400,
+    retryable: false,
+    summary: 'The threshold is below 1 or above the number of parties.',
+  },
+  QUORATE_E_DUPLICATE_PARTY: {
+    status: 400,
+    retryable: false,
+    summary: 'The same party id appears twice in a wallet.',
+  },
+  QUORATE_E_UNKNOWN_PARTY: {
+    status: 400,
+    retryable: false,
+    summary: 'A party id is not enrolled with this coordinator.',
+  },
+  QUORATE_E_UNSUPPORTED_SCHEME: {
+    status: 400,
+    retryable: false,
+    summary: 'The signature scheme is not one of ed25519, bip340, secp256k1.',
+  },
+  QUORATE_E_MESSAGE_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    summary: 'The message to sign exceeds limits.messageBytesMax.',
+  },
+  QUORATE_E_BODY_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    summary: 'The HTTP body exceeds limits.httpBodyBytesMax.',
+  },
+  QUORATE_E_UNAUTHORIZED: {
+    status: 401,
+    retryable: false,
+    summary: 'Missing or wrong bearer token.',
+  },
   QUORATE_E_NOT_FOUND: { status: 404, retryable: false, summary: 'No such route.' },
   QUORATE_E_WALLET_NOT_FOUND: { status: 404, retryable: false, summary: 'No wallet with this id.' },
-  QUORATE_E_SESSION_NOT_FOUND: { status: 404, retryable: false, summary: 'No session with this id.' },
-  QUORATE_E_INTENT_CONFLICT: { status: 409, retryable: false, summary: 'This intentKey is already bound to a different message for this wallet; nothing was signed.' },
-  QUORATE_E_QUORUM_UNAVAILABLE: { status: 503, retryable: true, summary: 'Fewer than t eligible parties are reachable; detail names who is down and since when.' },
-  QUORATE_E_DEADLINE_EXCEEDED: { status: 504, retryable: true, summary: 'The session reached its deadline without a signature; every attempt was aborted.' },
-  QUORATE_E_PROTOCOL_ABORT: { status: 502, retryable: false, summary: 'Parties sent invalid protocol data and no honest quorum remains; detail names the blamed parties.' },
-  QUORATE_E_KEYGEN_FAILED: { status: 502, retryable: true, summary: 'Distributed key generation did not complete; no wallet was created.' },
-  QUORATE_E_OVERLOADED: { status: 503, retryable: true, summary: 'Too many active sessions or key generations (limits.sessionsActiveMax).' },
-  QUORATE_E_STALE_TOKEN: { status: 409, retryable: false, summary: 'A fencing token is lower than one already seen; the write or message was refused.' },
-  QUORATE_E_PARTY_REFUSED: { status: 502, retryable: true, summary: 'A party refused to take part (intent conflict, unknown wallet, lost nonce).' },
-  QUORATE_E_ENROLLMENT_DENIED: { status: 403, retryable: false, summary: 'A party failed enrolment: wrong party secret or an identity key different from the pinned one.' },
-  QUORATE_E_BAD_ENVELOPE: { status: 400, retryable: false, summary: 'A wire envelope failed validation: bad signature, replay, duplicate, wrong session or stale token.' },
-  QUORATE_E_CONFIG: { status: 400, retryable: false, summary: 'A command-line flag, environment variable or data directory is invalid.' },
-  QUORATE_E_KEYSTORE: { status: 500, retryable: false, summary: 'The encrypted keystore could not be opened (wrong passphrase or corrupted file).' },
-  QUORATE_E_STORE_UNAVAILABLE: { status: 503, retryable: true, summary: 'The session store could not be reached or written.' },
-  QUORATE_E_POLICY_INVALID: { status: 400, retryable: false, summary: 'A policy file is invalid; detail.path names the place and detail.problem the fault.' },
-  QUORATE_E_INTERNAL: { status: 500, retryable: true, summary: 'An unexpected internal error; the session state is unchanged.' },
+  QUORATE_E_SESSION_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'No session with this id.',
+  },
+  QUORATE_E_INTENT_CONFLICT: {
+    status: 409,
+    retryable: false,
+    summary:
+      'This intentKey is already bound to a different message for this wallet; nothing was signed.',
+  },
+  QUORATE_E_QUORUM_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary:
+      'Fewer than t eligible parties are reachable; detail names who is down and since when.',
+  },
+  QUORATE_E_DEADLINE_EXCEEDED: {
+    status: 504,
+    retryable: true,
+    summary: 'The session reached its deadline without a signature; every attempt was aborted.',
+  },
+  QUORATE_E_PROTOCOL_ABORT: {
+    status: 502,
+    retryable: false,
+    summary:
+      'Parties sent invalid protocol data and no honest quorum remains; detail names the blamed parties.',
+  },
+  QUORATE_E_KEYGEN_FAILED: {
+    status: 502,
+    retryable: true,
+    summary: 'Distributed key generation did not complete; no wallet was created.',
+  },
+  QUORATE_E_OVERLOADED: {
+    status: 503,
+    retryable: true,
+    summary: 'Too many active sessions or key generations (limits.sessionsActiveMax).',
+  },
+  QUORATE_E_STALE_TOKEN: {
+    status: 409,
+    retryable: false,
+    summary: 'A fencing token is lower than one already seen; the write or message was refused.',
+  },
+  QUORATE_E_PARTY_REFUSED: {
+    status: 502,
+    retryable: true,
+    summary: 'A party refused to take part (intent conflict, unknown wallet, lost nonce).',
+  },
+  QUORATE_E_ENROLLMENT_DENIED: {
+    status: 403,
+    retryable: false,
+    summary:
+      'A party failed enrolment: wrong party secret or an identity key different from the pinned one.',
+  },
+  QUORATE_E_BAD_ENVELOPE: {
+    status: 400,
+    retryable: false,
+    summary:
+      'A wire envelope failed validation: bad signature, replay, duplicate, wrong session or stale token.',
+  },
+  QUORATE_E_CONFIG: {
+    status: 400,
+    retryable: false,
+    summary: 'A command-line flag, environment variable or data directory is invalid.',
+  },
+  QUORATE_E_KEYSTORE: {
+    status: 500,
+    retryable: false,
+    summary: 'The encrypted keystore could not be opened (wrong passphrase or corrupted file).',
+  },
+  QUORATE_E_STORE_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary: 'The session store could not be reached or written.',
+  },
+  QUORATE_E_POLICY_INVALID: {
+    status: 400,
+    retryable: false,
+    summary: 'A policy file is invalid; detail.path names the place and detail.problem the fault.',
+  },
+  QUORATE_E_INTERNAL: {
+    status: 500,
+    retryable: true,
+    summary: 'An unexpected internal error; the session state is unchanged.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */
@@ -69,7 +175,12 @@ export class QuorateError extends Error {
   /** The HTTP/JSON body for this error. */
   toBody(): ErrorBody {
     return {
-      error: { code: this.code, message: this.message, retryable: this.retryable, detail: this.detail },
+      error: {
+        code: this.code,
+        message: this.message,
+        retryable: this.retryable,
+        detail: this.detail,
+      },
     };
   }
 }

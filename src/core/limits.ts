@@ -51,7 +51,10 @@ export const limits = {
   pollIntervalMs: 50,
 } as const;
 
-assert(limits.sessionDeadlineMsDefault <= limits.sessionDeadlineMsMax, 'default deadline within max');
+assert(
+  limits.sessionDeadlineMsDefault <= limits.sessionDeadlineMsMax,
+  'default deadline within max',
+);
 assert(limits.waitMsDefault <= limits.waitMsMax, 'default wait within max');
 assert(limits.roundTimeoutMsFloor <= limits.roundTimeoutMsDefault, 'round floor <= default');
 assert(limits.roundTimeoutMsDefault <= limits.roundTimeoutMsCap, 'round default <= cap');

@@ -27,9 +27,9 @@ import { coordinatorRole } from './engine.ts';
 type Frost = FROST;
 
 const suites: Record<Scheme, Frost> = {
-  ed25519: ed25519_FROST as unknown as Frost,
-  bip340: schnorr_FROST as unknown as Frost,
-  secp256k1: secp256k1_FROST as unknown as Frost,
+  ed25519: ed25519_FROST,
+  bip340: schnorr_FROST,
+  secp256k1: secp256k1_FROST,
 };
 
 /** Thrown inside a role when a peer's payload is malformed; turned into a blame abort. */
@@ -43,7 +43,9 @@ class PeerFault extends Error {
 }
 
 /** Adapts an Env-style rng to noble's optional-length signature. */
-function nobleRng(rng: (length: number) => Uint8Array): (length?: number) => Uint8Array<ArrayBuffer> {
+function nobleRng(
+  rng: (length: number) => Uint8Array,
+): (length?: number) => Uint8Array<ArrayBuffer> {
   return (length) => Uint8Array.from(rng(length ?? 32));
 }
 
@@ -114,7 +116,12 @@ export function wirePublicKey(scheme: Scheme, groupCommitment: Uint8Array): Uint
 }
 
 /** Verifies with the plain (non-threshold) verifier of each scheme. */
-function verifySignature(scheme: Scheme, sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
+function verifySignature(
+  scheme: Scheme,
+  sig: Uint8Array,
+  msg: Uint8Array,
+  pk: Uint8Array,
+): boolean {
   try {
     if (scheme === 'ed25519') return ed25519.verify(sig, msg, pk);
     if (scheme === 'bip340') return schnorr.verify(sig, msg, pk);
@@ -136,7 +143,11 @@ function blameStep<R>(error: unknown, fallbackPeer: string): ProtocolStep<R> {
   return {
     kind: 'abort',
     outgoing: [],
-    abort: { reason: message, blamed: fallbackPeer ? [fallbackPeer] : [], evidence: { fault: message } },
+    abort: {
+      reason: message,
+      blamed: fallbackPeer ? [fallbackPeer] : [],
+      evidence: { fault: message },
+    },
   };
 }
 
@@ -294,12 +305,20 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
   }
 
   private onShare(message: ProtocolMessage): ProtocolStep<{ signature: string }> {
-    this.shares.set(frostIdentifier(this.scheme, message.from), hexField(message.payload, 'share', message.from));
+    this.shares.set(
+      frostIdentifier(this.scheme, message.from),
+      hexField(message.payload, 'share', message.from),
+    );
     if (this.shares.size < this.args.signers.length) return { kind: 'continue', outgoing: [] };
     const list = this.args.signers.map((p) => this.commitments.get(p) as CommitmentRaw);
     const byId = identifierMap(this.scheme, this.args.signers);
     try {
-      const sig = this.frost.aggregate(this.pub, list, this.args.message, Object.fromEntries(this.shares));
+      const sig = this.frost.aggregate(
+        this.pub,
+        list,
+        this.args.message,
+        Object.fromEntries(this.shares),
+      );
       this.round = -1;
       return { kind: 'done', outgoing: [], result: { signature: bytesToHex(sig) } };
     } catch (error) {
@@ -402,7 +421,8 @@ class FrostKeygenParticipant implements ProtocolRole<KeyShare> {
     for (const partyId of this.args.parties) {
       if (partyId === this.args.partyId) continue;
       const box = sealed[partyId];
-      if (typeof box !== 'string') throw new PeerFault(message.from, `share from ${partyId} missing`);
+      if (typeof box !== 'string')
+        throw new PeerFault(message.from, `share from ${partyId} missing`);
       let plain: Uint8Array<ArrayBuffer>;
       try {
         plain = Uint8Array.from(this.args.sealer.open(partyId, box));
@@ -464,7 +484,8 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
       return blameStep(new PeerFault(message.from, 'not a keygen participant'), '');
     }
     try {
-      if (this.round === 1 && message.round === 1) return this.collect(this.round1, message, 'round1');
+      if (this.round === 1 && message.round === 1)
+        return this.collect(this.round1, message, 'round1');
       if (this.round === 2 && message.round === 2) return this.collectSealed(message);
       if (this.round === 3 && message.round === 3) return this.collectConfirm(message);
       return { kind: 'continue', outgoing: [] };
@@ -473,14 +494,23 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
     }
   }
 
-  private collect(into: Map<string, Payload>, message: ProtocolMessage, key: string): ProtocolStep<KeygenResult> {
+  private collect(
+    into: Map<string, Payload>,
+    message: ProtocolMessage,
+    key: string,
+  ): ProtocolStep<KeygenResult> {
     into.set(message.from, message.payload);
     if (into.size < this.args.parties.length) return { kind: 'continue', outgoing: [] };
     this.round = 2;
     const all = Object.fromEntries(into);
     return {
       kind: 'continue',
-      outgoing: this.args.parties.map((to) => ({ from: coordinatorRole, to, round: 2, payload: { [key]: all } })),
+      outgoing: this.args.parties.map((to) => ({
+        from: coordinatorRole,
+        to,
+        round: 2,
+        payload: { [key]: all },
+      })),
     };
   }
 
@@ -498,7 +528,8 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
 
   private collectConfirm(message: ProtocolMessage): ProtocolStep<KeygenResult> {
     this.confirmations.set(message.from, message.payload);
-    if (this.confirmations.size < this.args.parties.length) return { kind: 'continue', outgoing: [] };
+    if (this.confirmations.size < this.args.parties.length)
+      return { kind: 'continue', outgoing: [] };
     this.round = -1;
     const first = this.confirmations.values().next().value as Payload;
     const reference = canonicalJson(first);
@@ -509,7 +540,11 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
       return {
         kind: 'abort',
         outgoing: [],
-        abort: { reason: 'parties derived different group keys', blamed: [], evidence: { disagree } },
+        abort: {
+          reason: 'parties derived different group keys',
+          blamed: [],
+          evidence: { disagree },
+        },
       };
     }
     const result: KeygenResult = {

@@ -42,7 +42,8 @@ function parseSession(row: SessionRow): Versioned<SessionRecord> {
   return { value: JSON.parse(row.body) as SessionRecord, version: row.version };
 }
 
-const isActive = (s: SessionRecord): number => (s.status === 'pending' || s.status === 'running' ? 1 : 0);
+const isActive = (s: SessionRecord): number =>
+  s.status === 'pending' || s.status === 'running' ? 1 : 0;
 
 /** SQLite implementation of {@link Store}. */
 export class SqliteStore implements Store {
@@ -59,7 +60,11 @@ export class SqliteStore implements Store {
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(schema);
     } catch (error) {
-      throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', `cannot open SQLite store: ${String(error)}`, { path });
+      throw new QuorateError(
+        'QUORATE_E_STORE_UNAVAILABLE',
+        `cannot open SQLite store: ${String(error)}`,
+        { path },
+      );
     }
   }
 
@@ -72,13 +77,14 @@ export class SqliteStore implements Store {
 
   async getParty(partyId: string): Promise<PartyRecord | undefined> {
     const row = this.db.prepare('SELECT body FROM parties WHERE party_id = ?').get(partyId) as
-      | { body: string }
-      | undefined;
+      { body: string } | undefined;
     return row && (JSON.parse(row.body) as PartyRecord);
   }
 
   async listParties(): Promise<PartyRecord[]> {
-    const rows = this.db.prepare('SELECT body FROM parties ORDER BY party_id').all() as { body: string }[];
+    const rows = this.db.prepare('SELECT body FROM parties ORDER BY party_id').all() as {
+      body: string;
+    }[];
     return rows.map((r) => JSON.parse(r.body) as PartyRecord);
   }
 
@@ -91,8 +97,7 @@ export class SqliteStore implements Store {
 
   async getWallet(walletId: string): Promise<WalletRecord | undefined> {
     const row = this.db.prepare('SELECT body FROM wallets WHERE wallet_id = ?').get(walletId) as
-      | { body: string }
-      | undefined;
+      { body: string } | undefined;
     return row && (JSON.parse(row.body) as WalletRecord);
   }
 
@@ -109,28 +114,42 @@ export class SqliteStore implements Store {
         return { created: false, session: parseSession(row) };
       }
       this.db
-        .prepare('INSERT INTO intents (wallet_id, intent_key, session_id, message_hash) VALUES (?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO intents (wallet_id, intent_key, session_id, message_hash) VALUES (?, ?, ?, ?)',
+        )
         .run(record.walletId, record.intentKey, record.sessionId, record.messageHash);
       this.db
         .prepare(
           'INSERT INTO sessions (session_id, wallet_id, active, created_ms, version, body) VALUES (?, ?, ?, ?, 1, ?)',
         )
-        .run(record.sessionId, record.walletId, isActive(record), record.createdMs, JSON.stringify(record));
+        .run(
+          record.sessionId,
+          record.walletId,
+          isActive(record),
+          record.createdMs,
+          JSON.stringify(record),
+        );
       return { created: true, session: { value: structuredClone(record), version: 1 } };
     });
     return txn.immediate();
   }
 
   async getSession(sessionId: string): Promise<Versioned<SessionRecord> | undefined> {
-    const row = this.db.prepare('SELECT version, body FROM sessions WHERE session_id = ?').get(sessionId) as
-      | SessionRow
-      | undefined;
+    const row = this.db
+      .prepare('SELECT version, body FROM sessions WHERE session_id = ?')
+      .get(sessionId) as SessionRow | undefined;
     return row && parseSession(row);
   }
 
-  async casSession(sessionId: string, expectedVersion: number, next: SessionRecord): Promise<Versioned<SessionRecord>> {
+  async casSession(
+    sessionId: string,
+    expectedVersion: number,
+    next: SessionRecord,
+  ): Promise<Versioned<SessionRecord>> {
     const info = this.db
-      .prepare('UPDATE sessions SET version = version + 1, active = ?, body = ? WHERE session_id = ? AND version = ?')
+      .prepare(
+        'UPDATE sessions SET version = version + 1, active = ?, body = ? WHERE session_id = ? AND version = ?',
+      )
       .run(isActive(next), JSON.stringify(next), sessionId, expectedVersion);
     if (info.changes !== 1) {
       const current = await this.getSession(sessionId);
@@ -164,7 +183,9 @@ export class SqliteStore implements Store {
   }
 
   async listEvidence(sessionId: string): Promise<EvidenceRecord[]> {
-    const rows = this.db.prepare('SELECT body FROM evidence WHERE session_id = ? ORDER BY rowid').all(sessionId) as {
+    const rows = this.db
+      .prepare('SELECT body FROM evidence WHERE session_id = ? ORDER BY rowid')
+      .all(sessionId) as {
       body: string;
     }[];
     return rows.map((r) => JSON.parse(r.body) as EvidenceRecord);

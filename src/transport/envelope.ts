@@ -12,13 +12,7 @@ import { signDetached, verifyDetached } from './identity.ts';
 
 /** Envelope kinds. */
 export type EnvelopeKind =
-  | 'sign-start'
-  | 'keygen-start'
-  | 'protocol'
-  | 'discard'
-  | 'refuse'
-  | 'ping'
-  | 'pong';
+  'sign-start' | 'keygen-start' | 'protocol' | 'discard' | 'refuse' | 'ping' | 'pong';
 
 export const envelopeKinds: readonly EnvelopeKind[] = [
   'sign-start',
@@ -65,7 +59,8 @@ function bad(message: string, detail: Record<string, unknown> = {}): QuorateErro
   return new QuorateError('QUORATE_E_BAD_ENVELOPE', message, detail);
 }
 
-const isNat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isNat = (x: unknown): x is number =>
+  typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isStr = (x: unknown, max: number): x is string => typeof x === 'string' && x.length <= max;
 
 /** Structural validation of an untrusted frame; throws `QUORATE_E_BAD_ENVELOPE`. */
@@ -83,7 +78,8 @@ export function parseEnvelope(raw: unknown): Envelope {
   if (typeof e['body'] !== 'object' || e['body'] === null || Array.isArray(e['body'])) {
     throw bad('envelope body is not an object');
   }
-  if (!isStr(e['sig'], 128) || !/^[0-9a-f]{128}$/.test(e['sig'])) throw bad('envelope signature malformed');
+  if (!isStr(e['sig'], 128) || !/^[0-9a-f]{128}$/.test(e['sig']))
+    throw bad('envelope signature malformed');
   return e as unknown as Envelope;
 }
 
@@ -106,7 +102,8 @@ export class EnvelopeGuard {
     const e = parseEnvelope(raw);
     if (e.from !== this.peer) throw bad('sender does not match the connection', { from: e.from });
     if (e.to !== this.self) throw bad('envelope not addressed to us', { to: e.to });
-    if (e.conn !== this.conn) throw bad('envelope from another connection (replay)', { conn: e.conn });
+    if (e.conn !== this.conn)
+      throw bad('envelope from another connection (replay)', { conn: e.conn });
     if (e.seq <= this.lastSeq) throw bad('duplicate or replayed sequence number', { seq: e.seq });
     const { sig, ...unsigned } = e;
     if (!verifyDetached(domain, signingBytes(unsigned), hexToBytes(sig), this.peerKey)) {

@@ -66,7 +66,13 @@ function boxKey(
   to: string,
 ): Uint8Array {
   const shared = x25519.getSharedSecret(ownSecret, peerPublic);
-  return hkdf(sha256, shared, utf8ToBytes(context), utf8ToBytes(`quorate-box-v1|${from}|${to}`), 32);
+  return hkdf(
+    sha256,
+    shared,
+    utf8ToBytes(context),
+    utf8ToBytes(`quorate-box-v1|${from}|${to}`),
+    32,
+  );
 }
 
 /**

@@ -24,7 +24,11 @@ export function wsLink(socket: WebSocket): Link {
     }
     let frame: unknown;
     try {
-      frame = JSON.parse(String(data));
+      frame = JSON.parse(
+        Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : Buffer.concat(data as Buffer[]).toString('utf8'),
+      );
     } catch {
       socket.close(1007, 'frame is not JSON');
       finish('invalid JSON frame');

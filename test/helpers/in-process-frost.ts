@@ -1,25 +1,41 @@
 /** Runs the engine roles of all parties in one process (tests and the raw benchmark). */
-import type { KeyShare, ProtocolMessage, ProtocolRole, ProtocolStep, Scheme } from '../../src/protocol/engine.ts';
+import type {
+  KeyShare,
+  ProtocolMessage,
+  ProtocolRole,
+  ProtocolStep,
+  Scheme,
+} from '../../src/protocol/engine.ts';
 import { engines } from '../../src/protocol/frost.ts';
 import { createSealer, generateIdentity } from '../../src/transport/identity.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 
 type Rng = (n: number) => Uint8Array;
 
-function deliver<R>(queue: ProtocolMessage[], roles: Map<string, ProtocolRole<unknown>>, results: Map<string, R>): void {
+function deliver<R>(
+  queue: ProtocolMessage[],
+  roles: Map<string, ProtocolRole<unknown>>,
+  results: Map<string, R>,
+): void {
   for (let guard = 0; queue.length > 0 && guard < 10_000; guard++) {
     const msg = queue.shift()!;
     const role = roles.get(msg.to);
     if (!role) throw new Error(`no role ${msg.to}`);
     const step = role.handle(msg) as ProtocolStep<R>;
-    if (step.kind === 'abort') throw Object.assign(new Error(step.abort.reason), { blamed: step.abort.blamed });
+    if (step.kind === 'abort')
+      throw Object.assign(new Error(step.abort.reason), { blamed: step.abort.blamed });
     queue.push(...step.outgoing);
     if (step.kind === 'done') results.set(msg.to, step.result);
   }
 }
 
 /** Full DKG among `parties` in memory; returns each party's KeyShare. */
-export function runKeygen(scheme: Scheme, parties: string[], threshold: number, rng: Rng): KeyShare[] {
+export function runKeygen(
+  scheme: Scheme,
+  parties: string[],
+  threshold: number,
+  rng: Rng,
+): KeyShare[] {
   const engine = engines[scheme];
   const identities = new Map(parties.map((p) => [p, generateIdentity(rng(64))]));
   const boxKeys = Object.fromEntries([...identities].map(([p, k]) => [p, bytesToHex(k.boxPublic)]));
@@ -28,8 +44,21 @@ export function runKeygen(scheme: Scheme, parties: string[], threshold: number, 
   roles.get('coordinator')!.start();
   const queue: ProtocolMessage[] = [];
   for (const p of parties) {
-    const sealer = createSealer({ context: 'w|k', self: p, boxSecret: identities.get(p)!.boxSecret, peerBoxKeys: boxKeys, randomBytes: rng });
-    const role = engine.keygenParticipant({ walletId: 'w', partyId: p, parties, threshold, rng, sealer });
+    const sealer = createSealer({
+      context: 'w|k',
+      self: p,
+      boxSecret: identities.get(p)!.boxSecret,
+      peerBoxKeys: boxKeys,
+      randomBytes: rng,
+    });
+    const role = engine.keygenParticipant({
+      walletId: 'w',
+      partyId: p,
+      parties,
+      threshold,
+      rng,
+      sealer,
+    });
     roles.set(p, role);
     queue.push(...role.start().outgoing);
   }
@@ -73,7 +102,7 @@ export function runSigning(
         const step = original.handle(m);
         for (const out of step.outgoing) {
           const share = hexToBytes(out.payload['share'] as string);
-          share[3] ^= 0xff;
+          share[3] = (share[3] ?? 0) ^ 0xff;
           out.payload = { share: bytesToHex(share) };
         }
         return step;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify as osslVerify } from 'node:crypto';
 import { schnorr } from '@noble/curves/secp256k1.js';
-import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import { runKeygen, runSigning } from '../helpers/in-process-frost.ts';
 import { engines } from '../../src/protocol/frost.ts';
@@ -27,15 +27,20 @@ for (const scheme of ['ed25519', 'bip340', 'secp256k1'] as Scheme[]) {
       const keys = runKeygen(scheme, parties, t, rng);
       const pk = hexToBytes(keys[0]!.publicKey);
       assert.equal(pk.length, scheme === 'secp256k1' ? 33 : 32);
-      assert.ok(keys.every((k) => k.publicKey === keys[0]!.publicKey), 'all parties agree on the group key');
+      assert.ok(
+        keys.every((k) => k.publicKey === keys[0]!.publicKey),
+        'all parties agree on the group key',
+      );
       const msg = utf8ToBytes(`pay 1 unit (${scheme} ${t}/${n})`);
       for (const signers of [parties.slice(0, t), parties.slice(n - t)]) {
         const sig = runSigning(scheme, keys, signers, msg, rng);
         assert.ok(engines[scheme].verify(sig, msg, pk));
-        if (scheme === 'ed25519') assert.ok(opensslEd25519Verify(sig, msg, pk), 'OpenSSL accepts the FROST signature');
-        if (scheme === 'bip340') assert.ok(schnorr.verify(sig, msg, pk), 'plain BIP340 verify accepts it');
+        if (scheme === 'ed25519')
+          assert.ok(opensslEd25519Verify(sig, msg, pk), 'OpenSSL accepts the FROST signature');
+        if (scheme === 'bip340')
+          assert.ok(schnorr.verify(sig, msg, pk), 'plain BIP340 verify accepts it');
         const tampered = new Uint8Array(msg);
-        tampered[0] ^= 1;
+        tampered[0] = (tampered[0] ?? 0) ^ 1;
         assert.equal(engines[scheme].verify(sig, tampered, pk), false);
       }
     });
@@ -55,21 +60,51 @@ test('a corrupted signature share aborts with the sender blamed (err.cheaters)',
 test('a signer never signs twice with one commitment (nonce consumed in the role)', () => {
   const parties = ids(3);
   const keys = runKeygen('ed25519', parties, 2, rng);
-  const signer = engines.ed25519.signer({ key: keys[0]!, message: utf8ToBytes('x'), signers: ['p1', 'p2'], rng });
-  const other = engines.ed25519.signer({ key: keys[1]!, message: utf8ToBytes('x'), signers: ['p1', 'p2'], rng });
+  const signer = engines.ed25519.signer({
+    key: keys[0]!,
+    message: utf8ToBytes('x'),
+    signers: ['p1', 'p2'],
+    rng,
+  });
+  const other = engines.ed25519.signer({
+    key: keys[1]!,
+    message: utf8ToBytes('x'),
+    signers: ['p1', 'p2'],
+    rng,
+  });
   const c1 = signer.start().outgoing[0]!.payload;
   const c2 = other.start().outgoing[0]!.payload;
-  const round2 = { from: 'coordinator', to: 'p1', round: 2, payload: { commitments: { p1: c1, p2: c2 } } };
+  const round2 = {
+    from: 'coordinator',
+    to: 'p1',
+    round: 2,
+    payload: { commitments: { p1: c1, p2: c2 } },
+  };
   assert.equal(signer.handle(round2).kind, 'done');
   assert.equal(signer.handle(round2).kind, 'abort', 'a second round 2 is refused');
 });
 
 test('a signer refuses a commitment list that alters its own commitment', () => {
   const keys = runKeygen('ed25519', ids(3), 2, rng);
-  const signer = engines.ed25519.signer({ key: keys[0]!, message: utf8ToBytes('x'), signers: ['p1', 'p2'], rng });
-  const other = engines.ed25519.signer({ key: keys[1]!, message: utf8ToBytes('x'), signers: ['p1', 'p2'], rng });
+  const signer = engines.ed25519.signer({
+    key: keys[0]!,
+    message: utf8ToBytes('x'),
+    signers: ['p1', 'p2'],
+    rng,
+  });
+  const other = engines.ed25519.signer({
+    key: keys[1]!,
+    message: utf8ToBytes('x'),
+    signers: ['p1', 'p2'],
+    rng,
+  });
   signer.start();
   const c2 = other.start().outgoing[0]!.payload;
-  const step = signer.handle({ from: 'coordinator', to: 'p1', round: 2, payload: { commitments: { p1: c2, p2: c2 } } });
+  const step = signer.handle({
+    from: 'coordinator',
+    to: 'p1',
+    round: 2,
+    payload: { commitments: { p1: c2, p2: c2 } },
+  });
   assert.equal(step.kind, 'abort');
 });

@@ -10,22 +10,35 @@ interface Vector {
   coefficient: string;
   shares: Record<string, string>;
   signers: number[];
-  round1: Record<string, { hidingRandomness: string; bindingRandomness: string; hidingCommitment: string; bindingCommitment: string }>;
+  round1: Record<
+    string,
+    {
+      hidingRandomness: string;
+      bindingRandomness: string;
+      hidingCommitment: string;
+      bindingCommitment: string;
+    }
+  >;
   sigShares: Record<string, string>;
   signature: string;
 }
 
-const v = JSON.parse(readFileSync(new URL('../vectors/rfc9591-ed25519.json', import.meta.url), 'utf8')) as Vector;
+const v = JSON.parse(
+  readFileSync(new URL('../vectors/rfc9591-ed25519.json', import.meta.url), 'utf8'),
+) as Vector;
 const F = ed25519_FROST;
 const Fn = F.utils.Fn;
-const pointOf = (scalarHex: string) => ed25519.Point.BASE.multiply(Fn.fromBytes(hexToBytes(scalarHex))).toBytes();
+const pointOf = (scalarHex: string) =>
+  ed25519.Point.BASE.multiply(Fn.fromBytes(hexToBytes(scalarHex))).toBytes();
 
 test('RFC 9591 E.1 FROST(Ed25519, SHA-512): commitments, shares and signature replay exactly', () => {
   const id = (n: number) => F.Identifier.fromNumber(n);
   const pub = {
     signers: { min: 2, max: 3 },
     commitments: [hexToBytes(v.verifyingKey), pointOf(v.coefficient)],
-    verifyingShares: Object.fromEntries(Object.entries(v.shares).map(([n, s]) => [id(Number(n)), pointOf(s)])),
+    verifyingShares: Object.fromEntries(
+      Object.entries(v.shares).map(([n, s]) => [id(Number(n)), pointOf(s)]),
+    ),
   };
   const msg = hexToBytes(v.message);
   const rounds = v.signers.map((n) => {

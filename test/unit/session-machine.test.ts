@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { transition, initialState, type SessionEvent, type SessionState } from '../../src/session/machine.ts';
+import {
+  transition,
+  initialState,
+  type SessionEvent,
+  type SessionState,
+} from '../../src/session/machine.ts';
 import type { CandidateInfo } from '../../src/session/quorum.ts';
 import type { SessionRecord } from '../../src/store/store.ts';
 
@@ -36,10 +41,15 @@ function run(state: SessionState, events: SessionEvent[]) {
 }
 
 test('begin with t alive parties opens attempt 1 with token = next version, persisted first', () => {
-  const { state, effects } = run(fresh(), [{ type: 'begin', nowMs: 10, candidates: alive(parties) }]);
+  const { state, effects } = run(fresh(), [
+    { type: 'begin', nowMs: 10, candidates: alive(parties) },
+  ]);
   assert.equal(state.record.status, 'running');
   assert.equal(state.version, 2);
-  assert.deepEqual(effects.map((e) => e.type), ['persist', 'run-attempt']);
+  assert.deepEqual(
+    effects.map((e) => e.type),
+    ['persist', 'run-attempt'],
+  );
   const runEffect = effects[1] as Extract<(typeof effects)[number], { type: 'run-attempt' }>;
   assert.equal(runEffect.token, 2);
   assert.deepEqual(runEffect.parties, ['a', 'b']);
@@ -54,7 +64,10 @@ test('begin with fewer than t alive fails fast with QUORUM_UNAVAILABLE naming wh
     { partyId: 'b', state: 'down', sinceMs: 5 },
     { partyId: 'c', state: 'down', sinceMs: 5 },
   ]);
-  assert.deepEqual(effects.map((e) => e.type), ['persist', 'finished']);
+  assert.deepEqual(
+    effects.map((e) => e.type),
+    ['persist', 'finished'],
+  );
 });
 
 test('attempt-signed ends the session signed; later events are ignored', () => {
@@ -71,22 +84,49 @@ test('attempt-signed ends the session signed; later events are ignored', () => {
 test('a round timeout aborts the attempt, discards it and retries without the slow party, higher token', () => {
   const { state, effects } = run(fresh(), [
     { type: 'begin', nowMs: 10, candidates: alive(parties) },
-    { type: 'attempt-failed', attempt: 1, nowMs: 3000, cause: 'timeout', reason: 'round 1', parties: ['b'], candidates: alive(parties) },
+    {
+      type: 'attempt-failed',
+      attempt: 1,
+      nowMs: 3000,
+      cause: 'timeout',
+      reason: 'round 1',
+      parties: ['b'],
+      candidates: alive(parties),
+    },
   ]);
   assert.equal(state.record.status, 'running');
   assert.equal(state.record.attempts.length, 2);
   assert.equal(state.record.attempts[0]?.outcome, 'aborted');
   assert.deepEqual(state.record.attempts[1]?.parties, ['a', 'c']);
-  assert.ok(state.record.attempts[1]!.token > state.record.attempts[0]!.token);
-  assert.deepEqual(effects.map((e) => e.type), ['persist', 'run-attempt', 'persist', 'discard-attempt', 'run-attempt']);
+  assert.ok(state.record.attempts[1].token > state.record.attempts[0].token);
+  assert.deepEqual(
+    effects.map((e) => e.type),
+    ['persist', 'run-attempt', 'persist', 'discard-attempt', 'run-attempt'],
+  );
   assert.deepEqual(state.record.slow, ['b']);
 });
 
 test('slow parties are reused only as a last resort', () => {
   const { state } = run(fresh(), [
     { type: 'begin', nowMs: 10, candidates: alive(parties) },
-    { type: 'attempt-failed', attempt: 1, nowMs: 3000, cause: 'timeout', reason: 'r', parties: ['b'], candidates: alive(parties) },
-    { type: 'attempt-failed', attempt: 2, nowMs: 6000, cause: 'timeout', reason: 'r', parties: ['c'], candidates: alive(parties) },
+    {
+      type: 'attempt-failed',
+      attempt: 1,
+      nowMs: 3000,
+      cause: 'timeout',
+      reason: 'r',
+      parties: ['b'],
+      candidates: alive(parties),
+    },
+    {
+      type: 'attempt-failed',
+      attempt: 2,
+      nowMs: 6000,
+      cause: 'timeout',
+      reason: 'r',
+      parties: ['c'],
+      candidates: alive(parties),
+    },
   ]);
   assert.equal(state.record.attempts.length, 3);
   assert.deepEqual(state.record.attempts[2]?.parties.sort(), ['a', 'b']);
@@ -95,8 +135,26 @@ test('slow parties are reused only as a last resort', () => {
 test('blame excludes the cheater, stores evidence, and fails PROTOCOL_ABORT when no honest quorum remains', () => {
   const { state, effects } = run(fresh(), [
     { type: 'begin', nowMs: 10, candidates: alive(parties) },
-    { type: 'attempt-failed', attempt: 1, nowMs: 50, cause: 'blame', reason: 'bad share', parties: ['b'], evidence: { x: 1 }, candidates: alive(parties) },
-    { type: 'attempt-failed', attempt: 2, nowMs: 90, cause: 'blame', reason: 'bad share', parties: ['c'], evidence: { x: 2 }, candidates: alive(parties) },
+    {
+      type: 'attempt-failed',
+      attempt: 1,
+      nowMs: 50,
+      cause: 'blame',
+      reason: 'bad share',
+      parties: ['b'],
+      evidence: { x: 1 },
+      candidates: alive(parties),
+    },
+    {
+      type: 'attempt-failed',
+      attempt: 2,
+      nowMs: 90,
+      cause: 'blame',
+      reason: 'bad share',
+      parties: ['c'],
+      evidence: { x: 2 },
+      candidates: alive(parties),
+    },
   ]);
   assert.equal(state.record.status, 'failed');
   assert.equal(state.record.error?.code, 'QUORATE_E_PROTOCOL_ABORT');
@@ -117,7 +175,15 @@ test('deadline fails DEADLINE_EXCEEDED and discards the running attempt', () => 
 test('too little time left for another attempt fails explicitly instead of starting one', () => {
   const { state } = run(fresh(3_100), [
     { type: 'begin', nowMs: 10, candidates: alive(parties) },
-    { type: 'attempt-failed', attempt: 1, nowMs: 3_000, cause: 'timeout', reason: 'r', parties: ['b'], candidates: alive(parties) },
+    {
+      type: 'attempt-failed',
+      attempt: 1,
+      nowMs: 3_000,
+      cause: 'timeout',
+      reason: 'r',
+      parties: ['b'],
+      candidates: alive(parties),
+    },
   ]);
   assert.equal(state.record.error?.code, 'QUORATE_E_DEADLINE_EXCEEDED');
 });
@@ -127,7 +193,7 @@ test('recover after a coordinator restart aborts the old attempt and opens a new
   const { state } = run(first, [{ type: 'recover', nowMs: 500, candidates: alive(['b', 'c']) }]);
   assert.equal(state.record.attempts[0]?.reason, 'coordinator restarted');
   assert.deepEqual(state.record.attempts[1]?.parties, ['b', 'c']);
-  assert.ok(state.record.attempts[1]!.token > state.record.attempts[0]!.token);
+  assert.ok(state.record.attempts[1].token > state.record.attempts[0].token);
 });
 
 test('recover after the deadline fails the session', () => {
@@ -138,7 +204,13 @@ test('recover after the deadline fails the session', () => {
 
 test('events for another attempt are ignored', () => {
   const first = run(fresh(), [{ type: 'begin', nowMs: 10, candidates: alive(parties) }]).state;
-  const t = transition(first, { type: 'attempt-signed', attempt: 7, nowMs: 20, signature: 'x', signers: [] });
+  const t = transition(first, {
+    type: 'attempt-signed',
+    attempt: 7,
+    nowMs: 20,
+    signature: 'x',
+    signers: [],
+  });
   assert.equal(t.effects.length, 0);
   assert.equal(t.state, first);
 });

@@ -9,7 +9,19 @@ import type { SessionRecord, Store } from '../../src/store/store.ts';
 import { QuorateError } from '../../src/core/errors.ts';
 
 function session(id: string, intentKey: string, messageHash = 'h1', createdMs = 1): SessionRecord {
-  return { sessionId: id, walletId: 'w', intentKey, messageHex: '00', messageHash, status: 'pending', createdMs, deadlineMs: 1000, attempts: [], excluded: [], slow: [] };
+  return {
+    sessionId: id,
+    walletId: 'w',
+    intentKey,
+    messageHex: '00',
+    messageHash,
+    status: 'pending',
+    createdMs,
+    deadlineMs: 1000,
+    attempts: [],
+    excluded: [],
+    slow: [],
+  };
 }
 
 interface Factory {
@@ -30,7 +42,11 @@ const factories: Factory[] = [
     open() {
       const dir = mkdtempSync(join(tmpdir(), 'quorate-store-'));
       const path = join(dir, 'store.sqlite');
-      return { store: new SqliteStore(path), reopen: () => new SqliteStore(path), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        store: new SqliteStore(path),
+        reopen: () => new SqliteStore(path),
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
     },
   },
 ];
@@ -44,8 +60,15 @@ for (const f of factories) {
       assert.equal(created.session.version, 1);
       const v2 = await store.casSession('s1', 1, { ...created.session.value, status: 'running' });
       assert.equal(v2.version, 2);
-      await assert.rejects(store.casSession('s1', 1, created.session.value), (e: unknown) => e instanceof QuorateError && e.code === 'QUORATE_E_STALE_TOKEN');
-      const v3 = await store.casSession('s1', 2, { ...v2.value, status: 'signed', signature: 'ab' });
+      await assert.rejects(
+        store.casSession('s1', 1, created.session.value),
+        (e: unknown) => e instanceof QuorateError && e.code === 'QUORATE_E_STALE_TOKEN',
+      );
+      const v3 = await store.casSession('s1', 2, {
+        ...v2.value,
+        status: 'signed',
+        signature: 'ab',
+      });
       assert.equal(v3.version, 3);
       assert.equal((await store.getSession('s1'))?.value.signature, 'ab');
       await store.close();
@@ -54,7 +77,11 @@ for (const f of factories) {
 
     test('intent lock: 20 concurrent writers, exactly one session created', async () => {
       const { store, cleanup } = f.open();
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.createSession(session(`s${i}`, 'same', `m${i}`))));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.createSession(session(`s${i}`, 'same', `m${i}`)),
+        ),
+      );
       const winners = results.filter((r) => r.created);
       assert.equal(winners.length, 1);
       const winnerId = winners[0]!.session.value.sessionId;
@@ -70,10 +97,17 @@ for (const f of factories) {
       const b = await store.createSession(session('b', 'k-b', 'h', 2));
       await store.casSession('b', b.session.version, { ...b.session.value, status: 'failed' });
       await store.pinParty({ partyId: 'p', identityKey: 'aa', boxKey: 'bb', enrolledMs: 1 });
-      assert.equal((await store.pinParty({ partyId: 'p', identityKey: 'cc', boxKey: 'dd', enrolledMs: 2 })).identityKey, 'aa');
+      assert.equal(
+        (await store.pinParty({ partyId: 'p', identityKey: 'cc', boxKey: 'dd', enrolledMs: 2 }))
+          .identityKey,
+        'aa',
+      );
       await store.close();
       const again = reopen();
-      assert.deepEqual((await again.listActiveSessions(10)).map((s) => s.value.sessionId), ['a']);
+      assert.deepEqual(
+        (await again.listActiveSessions(10)).map((s) => s.value.sessionId),
+        ['a'],
+      );
       assert.equal((await again.getSession('b'))?.version, 2);
       assert.equal((await again.getParty('p'))?.identityKey, 'aa');
       await again.close();
@@ -82,12 +116,30 @@ for (const f of factories) {
 
     test('wallets are create-only; evidence is stored per session', async () => {
       const { store, cleanup } = f.open();
-      const w = { walletId: 'w1', scheme: 'bip340' as const, threshold: 2, parties: ['a', 'b'], publicKey: 'pk', publicPackage: {}, createdMs: 1 };
+      const w = {
+        walletId: 'w1',
+        scheme: 'bip340' as const,
+        threshold: 2,
+        parties: ['a', 'b'],
+        publicKey: 'pk',
+        publicPackage: {},
+        createdMs: 1,
+      };
       assert.equal(await store.createWallet(w), true);
       assert.equal(await store.createWallet({ ...w, publicKey: 'other' }), false);
       assert.equal((await store.getWallet('w1'))?.publicKey, 'pk');
-      await store.putEvidence({ sessionId: 's', attempt: 1, partyId: 'b', reason: 'bad share', evidence: { share: '00' }, recordedMs: 1 });
-      assert.deepEqual((await store.listEvidence('s')).map((e) => e.partyId), ['b']);
+      await store.putEvidence({
+        sessionId: 's',
+        attempt: 1,
+        partyId: 'b',
+        reason: 'bad share',
+        evidence: { share: '00' },
+        recordedMs: 1,
+      });
+      assert.deepEqual(
+        (await store.listEvidence('s')).map((e) => e.partyId),
+        ['b'],
+      );
       await store.close();
       cleanup();
     });
