@@ -1,13 +1,16 @@
-/** Runs the engine roles of all parties in one process (tests and the raw benchmark). */
+/**
+ * Runs every role of a protocol in one process with no network: the reference for tests and
+ * the "raw" signing benchmark. Pure: randomness is a parameter.
+ */
 import type {
   KeyShare,
   ProtocolMessage,
   ProtocolRole,
   ProtocolStep,
   Scheme,
-} from '../../src/protocol/engine.ts';
-import { engines } from '../../src/protocol/frost.ts';
-import { createSealer, generateIdentity } from '../../src/transport/identity.ts';
+} from './engine.ts';
+import { engines } from './frost.ts';
+import { createSealer, generateIdentity } from '../transport/identity.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 
 type Rng = (n: number) => Uint8Array;

@@ -4,7 +4,7 @@ import { createPublicKey, verify as osslVerify } from 'node:crypto';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
-import { runKeygen, runSigning } from '../helpers/in-process-frost.ts';
+import { runKeygen, runSigning } from '../../src/protocol/local-run.ts';
 import { engines } from '../../src/protocol/frost.ts';
 import type { Scheme } from '../../src/protocol/engine.ts';
 
