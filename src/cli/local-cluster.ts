@@ -167,7 +167,7 @@ export class LocalCluster {
   async waitForParties(
     partyIds: string[],
     state: 'alive' | 'down' | 'suspect' | 'not-alive' = 'alive',
-    timeoutMs = limits.startupWaitMsMax,
+    timeoutMs: number = limits.startupWaitMsMax,
   ): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
