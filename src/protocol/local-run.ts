@@ -2,13 +2,7 @@
  * Runs every role of a protocol in one process with no network: the reference for tests and
  * the "raw" signing benchmark. Pure: randomness is a parameter.
  */
-import type {
-  KeyShare,
-  ProtocolMessage,
-  ProtocolRole,
-  ProtocolStep,
-  Scheme,
-} from './engine.ts';
+import type { KeyShare, ProtocolMessage, ProtocolRole, ProtocolStep, Scheme } from './engine.ts';
 import { engines } from './frost.ts';
 import { createSealer, generateIdentity } from '../transport/identity.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';

@@ -5,7 +5,7 @@ import { errorTable, QuorateError } from '../../src/core/errors.ts';
 
 test('docs/errors.md lists exactly the codes of src/core/errors.ts, with status and retryable', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-  const rows = [...doc.matchAll(/^\| `(QUORATE_E_[A-Z_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map(
+  const rows = [...doc.matchAll(/^\|\s*`(QUORATE_E_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|\s*(yes|no)\s*\|/gm)].map(
     (m) => ({
       code: m[1],
       status: Number(m[2]),
