@@ -15,7 +15,7 @@ const usage = `usage:
   quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite] [--api-token T] [--party-secret S] [--json]
   quorate party --id NAME --coordinator ws://127.0.0.1:7420 --data DIR [--party-secret S]
   quorate demo [--once] [--json]
-  quorate sim --seeds N [--seed S] [--json]
+  quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
   quorate chaos run --scenario NAME ...
   quorate policy analyze|recommend|calibrate FILE [--json]
 
@@ -152,7 +152,13 @@ export async function main(argv: string[]): Promise<number> {
         return await runDemo(rest);
       case 'policy':
         return await policyCommand(rest);
-      case 'sim':
+      case 'sim': {
+        const { runSimCommand } = await import('./sim-command.ts');
+        return await runSimCommand(rest, {
+          out: (line: string) => process.stdout.write(`${line}\n`),
+          err: (line: string) => process.stderr.write(`${line}\n`),
+        });
+      }
       case 'chaos':
         process.stderr.write(
           `quorate ${command}: not available yet in this version (tracked in the issues)\n`,

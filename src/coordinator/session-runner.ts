@@ -344,10 +344,35 @@ export class SessionRunner {
       { status, code, attempts: this.state.record.attempts.length },
       'session finished',
     );
+    this.resendDiscards();
     this.stopped = true;
     for (const w of this.waiters) w(this.state.record);
     this.waiters.clear();
     this.deps.onFinished(this);
+  }
+
+  /**
+   * The discard sent when an attempt aborted may have been lost (partition, loss): repeat it,
+   * with the session's latest token, to every party of an aborted attempt, so state does not
+   * linger until the party's local TTL (I6; found by `quorate sim --seed 456`).
+   */
+  private resendDiscards(): void {
+    const attempts = this.state.record.attempts;
+    const last = attempts[attempts.length - 1];
+    if (!last) return;
+    const parties = new Set(
+      attempts.filter((a) => a.outcome === 'aborted').flatMap((a) => a.parties),
+    );
+    for (const partyId of parties) {
+      this.deps.registry.send(partyId, {
+        kind: 'discard',
+        sessionId: this.sessionId,
+        attempt: last.attempt,
+        token: last.token,
+        round: 0,
+        body: { reason: 'session finished' },
+      });
+    }
   }
 
   private crash(error: unknown): void {

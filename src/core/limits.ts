@@ -49,6 +49,15 @@ export const limits = {
   // Demo / CLI waits
   startupWaitMsMax: 30_000,
   pollIntervalMs: 50,
+  // Deterministic simulator (src/sim): every queue and loop it owns is bounded
+  simStepsMax: 2_000_000,
+  simTimersPendingMax: 100_000,
+  simLinkFramesInFlightMax: 1_024,
+  simHeldFramesMax: 1_024,
+  simJournalOpsMax: 200_000,
+  simHistoryEventsMax: 100_000,
+  simRequestRetriesMax: 16,
+  simSeedsMax: 1_000_000,
 } as const;
 
 assert(

@@ -111,7 +111,12 @@ export class PartyRuntime {
     let phase: 'challenge' | 'welcome' | 'ready' = 'challenge';
     let challenge: ChallengeFrame | undefined;
     link.onClose(() => {
-      if (this.conn?.link === link) this.conn = undefined;
+      if (this.conn?.link !== link) return;
+      this.conn = undefined;
+      // The coordinator fails any attempt whose party disconnects, and a restarted coordinator
+      // never resumes one, so nothing held for this connection can be used again: release it
+      // now rather than at the local TTL (I6; found by `quorate sim --seed 706`).
+      for (const id of [...this.sessions.keys()]) this.drop(id, 'connection to coordinator lost');
     });
     link.onFrame((frame) => {
       const f = frame as { t?: unknown };

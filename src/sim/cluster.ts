@@ -1,0 +1,235 @@
+/**
+ * The simulated deployment: one coordinator host and n party hosts, all running the REAL
+ * runtimes (`Coordinator`, `PartyRuntime`) over the simulated network, a `MemoryStore` (the
+ * durable store: it outlives coordinator crashes) and one `MemoryJournal` per party (the
+ * durable journal: it outlives party crashes). A crash ends the process incarnation: timers
+ * stop, links vanish (peers get a FIN), in-flight store calls never resume; memory is lost.
+ */
+import { gcm } from '@noble/ciphers/aes.js';
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { Coordinator } from '../coordinator/coordinator.ts';
+import { limits } from '../core/limits.ts';
+import { MemoryJournal } from '../party/journal-memory.ts';
+import { PartyRuntime, type SecretSealer } from '../party/runtime.ts';
+import { MemoryStore } from '../store/memory.ts';
+import type { Store } from '../store/store.ts';
+import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
+import type { SimNetwork } from './network.ts';
+import type { Scheduler } from './scheduler.ts';
+import { seededStream, type SeededStream } from './seeded-bytes.ts';
+import { SimNode, type Incarnation } from './sim-env.ts';
+
+/** AES-256-GCM sealing with a per-party key (the simulator's stand-in for the keystore). */
+export function simSealer(key: Uint8Array, randomBytes: (n: number) => Uint8Array): SecretSealer {
+  return {
+    seal(label, plaintext) {
+      const nonce = randomBytes(12);
+      return bytesToHex(concatBytes(nonce, gcm(key, nonce, utf8ToBytes(label)).encrypt(plaintext)));
+    },
+    open(label, sealed) {
+      const raw = hexToBytes(sealed);
+      return gcm(key, raw.slice(0, 12), utf8ToBytes(label)).decrypt(raw.slice(12));
+    },
+  };
+}
+
+/** A store view for one process: once the process is dead its calls never settle. */
+function fencedStore(store: Store, incarnation: Incarnation): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        if (!incarnation.alive) return new Promise(() => {});
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** One party host. */
+export interface SimParty {
+  partyId: string;
+  node: SimNode;
+  identity: IdentityKeys;
+  journal: MemoryJournal;
+  sealer: SecretSealer;
+  runtime: PartyRuntime | undefined;
+}
+
+/** The whole deployment of one run. */
+export class SimCluster {
+  readonly store = new MemoryStore();
+  readonly coordinatorNode: SimNode;
+  readonly parties = new Map<string, SimParty>();
+  coordinator: Coordinator | undefined;
+  private readonly coordinatorIdentity: IdentityKeys;
+  private readonly partySecret: string;
+  private readonly crashListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    readonly network: SimNetwork,
+    private readonly seed: number,
+    partyIds: readonly string[],
+  ) {
+    const setup = seededStream(seed, 'cluster-setup');
+    this.partySecret = bytesToHex(setup.bytes(16));
+    this.coordinatorNode = this.makeNode('coordinator', setup);
+    this.coordinatorIdentity = generateIdentity(setup.bytes(64));
+    for (const partyId of partyIds) {
+      const node = this.makeNode(partyId, setup);
+      this.parties.set(partyId, {
+        partyId,
+        node,
+        identity: generateIdentity(setup.bytes(64)),
+        journal: new MemoryJournal(node.env().nowMs()),
+        sealer: simSealer(setup.bytes(32), (n) => node.env().randomBytes(n)),
+        runtime: undefined,
+      });
+    }
+  }
+
+  private makeNode(name: string, setup: SeededStream): SimNode {
+    return new SimNode(
+      name,
+      this.scheduler,
+      seededStream(this.seed, `node/${name}`),
+      setup.int(0, 100_000),
+    );
+  }
+
+  /** Called when the coordinator process dies (clients see their connections reset). */
+  onCoordinatorCrash(listener: () => void): void {
+    this.crashListeners.push(listener);
+  }
+
+  /** Starts the coordinator process on its host (first start or restart). */
+  startCoordinator(): void {
+    const node = this.coordinatorNode;
+    const coordinator = new Coordinator({
+      env: node.env(),
+      store: fencedStore(this.store, node.incarnation),
+      identity: this.coordinatorIdentity,
+      partySecret: this.partySecret,
+    });
+    this.coordinator = coordinator;
+    void coordinator.start();
+  }
+
+  crashCoordinator(): void {
+    const node = this.coordinatorNode;
+    if (!node.up) return;
+    node.crash();
+    this.network.killEndsOf(node.incarnation);
+    this.coordinator = undefined;
+    for (const l of this.crashListeners) l();
+  }
+
+  restartCoordinator(): void {
+    if (this.coordinatorNode.up) return;
+    this.coordinatorNode.restart();
+    this.startCoordinator();
+  }
+
+  /** Starts a party process: a new runtime over the durable journal, dialing out. */
+  startParty(partyId: string): void {
+    const party = this.mustParty(partyId);
+    const env = party.node.env();
+    const runtime = new PartyRuntime({
+      partyId,
+      env,
+      journal: party.journal,
+      sealer: party.sealer,
+      identity: party.identity,
+      partySecret: this.partySecret,
+    });
+    party.runtime = runtime;
+    new SimDialer(this, party, party.node.incarnation).start();
+  }
+
+  crashParty(partyId: string): void {
+    const party = this.mustParty(partyId);
+    if (!party.node.up) return;
+    party.node.crash();
+    this.network.killEndsOf(party.node.incarnation);
+    party.runtime = undefined;
+    party.journal.close();
+  }
+
+  restartParty(partyId: string): void {
+    const party = this.mustParty(partyId);
+    if (party.node.up) return;
+    party.node.restart();
+    party.journal.reopen(party.node.env().nowMs());
+    this.startParty(partyId);
+  }
+
+  mustParty(partyId: string): SimParty {
+    const party = this.parties.get(partyId);
+    if (!party) throw new Error(`unknown party ${partyId}`);
+    return party;
+  }
+}
+
+/**
+ * The simulator's counterpart of `ReconnectingClient`: same capped exponential backoff with
+ * jitter from the party's rng; a dial succeeds after one round trip if the path is open both
+ * ways and the coordinator process is up, is refused after one round trip if the coordinator
+ * is down, and times out after `handshakeMsMax` if the path is blocked.
+ */
+class SimDialer {
+  private attempt = 0;
+  private readonly env;
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly party: SimParty,
+    private readonly incarnation: Incarnation,
+  ) {
+    this.env = party.node.env();
+  }
+
+  start(): void {
+    this.dial();
+  }
+
+  private dial(): void {
+    if (!this.incarnation.alive) return;
+    const net = this.cluster.network;
+    const id = this.party.partyId;
+    const open = net.pathOpen(id, 'up') && net.pathOpen(id, 'down');
+    if (!open) {
+      this.env.setTimer(limits.handshakeMsMax, () => this.scheduleReconnect());
+      return;
+    }
+    this.env.setTimer(net.handshakeRttMs(), () => this.complete());
+  }
+
+  private complete(): void {
+    const { cluster, party } = this;
+    const coordinator = cluster.coordinator;
+    const net = cluster.network;
+    const open = net.pathOpen(party.partyId, 'up') && net.pathOpen(party.partyId, 'down');
+    if (!coordinator || !open || !party.runtime) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.attempt = 0;
+    const conn = net.connect(party.partyId, this.incarnation, cluster.coordinatorNode.incarnation);
+    conn.partyEnd.onClose(() => this.scheduleReconnect());
+    coordinator.acceptLink(conn.coordinatorEnd);
+    party.runtime.attach(conn.partyEnd);
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.incarnation.alive) return;
+    const base = Math.min(
+      limits.reconnectDelayMsMax,
+      limits.reconnectDelayMsMin * 2 ** Math.min(this.attempt, 10),
+    );
+    const jitter = ((this.env.randomBytes(1)[0] ?? 0) / 255) * base * 0.5;
+    this.attempt += 1;
+    this.env.setTimer(base / 2 + jitter, () => this.dial());
+  }
+}

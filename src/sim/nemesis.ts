@@ -1,0 +1,291 @@
+/**
+ * Nemeses: faults planned from the seed as timed actions, each announced in the history with
+ * which parties it impairs. One fault window per run (plus flapping's toggles), healed before
+ * the run ends so recovery can be measured.
+ */
+import { assert } from '../core/assert.ts';
+import type { NemesisValue } from '../checker/history.ts';
+import type { SimCluster } from './cluster.ts';
+import { cleanFault, type Direction, type DirectionFault } from './network.ts';
+import type { SeededStream } from './seeded-bytes.ts';
+
+/** Every nemesis the simulator knows. */
+export const nemesisKinds = [
+  'none',
+  'isolate-one',
+  'split',
+  'bridge',
+  'one-way',
+  'flapping',
+  'lossy',
+  'party-crash',
+  'two-party-crash',
+  'coordinator-crash',
+  'clock-skew',
+] as const;
+
+export type NemesisKind = (typeof nemesisKinds)[number];
+
+/** A timed nemesis action. */
+export interface NemesisStep {
+  atMs: number;
+  run: (cluster: SimCluster) => void;
+  /** History event to record when the step runs. */
+  event?: { f: 'start' | 'stop'; value: NemesisValue };
+}
+
+/** The plan of one run. */
+export interface NemesisPlan {
+  kind: NemesisKind;
+  startMs: number;
+  healMs: number;
+  steps: NemesisStep[];
+}
+
+const dirs: readonly Direction[] = ['up', 'down'];
+
+function block(cluster: SimCluster, partyId: string, dir: Direction, hold: boolean): void {
+  cluster.network.setFault(partyId, dir, { ...cleanFault(), blocked: true, hold });
+}
+
+function unblock(cluster: SimCluster, partyId: string, dir: Direction): void {
+  cluster.network.setFault(partyId, dir, cleanFault());
+}
+
+/** Parties cut off from the coordinator when `groups` are the connected components. */
+function cutOff(groups: readonly (readonly string[])[], partyIds: readonly string[]): string[] {
+  const withCoordinator = groups.filter((g) => g.includes('coordinator'));
+  return partyIds.filter((p) => !withCoordinator.some((g) => g.includes(p)));
+}
+
+/** A fault on a set of parties' paths for [start, heal]. */
+function pathFault(
+  id: string,
+  kind: NemesisKind,
+  impaired: string[],
+  faults: (partyId: string) => Partial<Record<Direction, DirectionFault>>,
+  window: { startMs: number; healMs: number },
+  description: string,
+  detectable: boolean,
+  resetAtStart: boolean,
+): NemesisStep[] {
+  const value: NemesisValue = { id, kind, impaired, detectable, description };
+  return [
+    {
+      atMs: window.startMs,
+      event: { f: 'start', value },
+      run: (cluster) => {
+        for (const p of impaired) {
+          const f = faults(p);
+          for (const d of dirs) {
+            const fd = f[d];
+            if (fd) cluster.network.setFault(p, d, fd);
+          }
+        }
+        if (resetAtStart) {
+          // A middlebox resets the connections of the cut-off parties.
+          for (const p of impaired) cluster.network.resetParty(p, 'reset by the network');
+        }
+      },
+    },
+    {
+      atMs: window.healMs,
+      event: { f: 'stop', value },
+      run: (cluster) => {
+        for (const p of impaired) for (const d of dirs) unblock(cluster, p, d);
+      },
+    },
+  ];
+}
+
+/** Plans the nemesis of one run. */
+export function planNemesis(
+  kind: NemesisKind,
+  rng: SeededStream,
+  partyIds: readonly string[],
+): NemesisPlan {
+  const startMs = rng.int(1_000, 2_500);
+  const healMs = startMs + rng.int(1_500, 5_000);
+  const window = { startMs, healMs };
+  const id = `${kind}-1`;
+  const hold = rng.chance(0.5);
+  const reset = rng.chance(0.3);
+  const blocked = (): Partial<Record<Direction, DirectionFault>> => ({
+    up: { ...cleanFault(), blocked: true, hold },
+    down: { ...cleanFault(), blocked: true, hold },
+  });
+  const mode = hold ? 'frames held (TCP)' : 'frames dropped';
+  const steps: NemesisStep[] = [];
+  switch (kind) {
+    case 'none':
+      break;
+    case 'isolate-one': {
+      const p = rng.pick(partyIds);
+      steps.push(
+        ...pathFault(id, kind, [p], blocked, window, `isolate ${p}; ${mode}`, true, reset),
+      );
+      break;
+    }
+    case 'split': {
+      const nodes = rng.shuffle(['coordinator', ...partyIds]);
+      const cut = rng.int(1, nodes.length - 1);
+      const groups = [nodes.slice(0, cut), nodes.slice(cut)];
+      const impaired = cutOff(groups, partyIds);
+      const text = `split ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}; ${mode}`;
+      steps.push(...pathFault(id, kind, impaired, blocked, window, text, true, reset));
+      break;
+    }
+    case 'bridge': {
+      assert(partyIds.length === 5, 'bridge topology needs 5 parties');
+      const nodes = rng.shuffle(['coordinator', ...partyIds]);
+      const bridgeNode = nodes[0] as string;
+      const groups = [
+        [bridgeNode, ...nodes.slice(1, 3)],
+        [bridgeNode, ...nodes.slice(3)],
+      ];
+      const impaired = cutOff(groups, partyIds);
+      const text = `bridge via ${bridgeNode}: ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`;
+      steps.push(...pathFault(id, kind, impaired, blocked, window, text, true, reset));
+      break;
+    }
+    case 'one-way': {
+      const p = rng.pick(partyIds);
+      const d = rng.pick(dirs);
+      const text = `one-way: ${d === 'up' ? `${p} → coordinator` : `coordinator → ${p}`} blocked; ${mode}`;
+      const faults = () => ({ [d]: { ...cleanFault(), blocked: true, hold } });
+      steps.push(...pathFault(id, kind, [p], faults, window, text, true, false));
+      break;
+    }
+    case 'flapping':
+      steps.push(...flapping(id, rng, partyIds, window, hold));
+      break;
+    case 'lossy': {
+      const targets = rng.chance(0.7) ? [rng.pick(partyIds)] : [...partyIds];
+      const f: DirectionFault = {
+        ...cleanFault(),
+        dropP: rng.int(0, 30) / 100,
+        dupP: rng.int(0, 20) / 100,
+        reorderP: rng.int(0, 30) / 100,
+        delayMs: rng.int(0, 300),
+        jitterMs: rng.int(0, 200),
+      };
+      const text = `lossy ${targets.join(',')}: drop ${f.dropP} dup ${f.dupP} reorder ${f.reorderP} delay ${f.delayMs}±${f.jitterMs} ms`;
+      steps.push(
+        ...pathFault(id, kind, targets, () => ({ up: f, down: f }), window, text, false, false),
+      );
+      break;
+    }
+    case 'party-crash':
+    case 'two-party-crash': {
+      const victims = rng.shuffle(partyIds).slice(0, kind === 'party-crash' ? 1 : 2);
+      steps.push(...crashParties(id, kind, victims, window));
+      break;
+    }
+    case 'coordinator-crash': {
+      const value: NemesisValue = {
+        id,
+        kind,
+        impaired: [],
+        coordinatorDown: true,
+        description: 'coordinator process killed, restarted over the same store',
+      };
+      steps.push(
+        { atMs: startMs, event: { f: 'start', value }, run: (c) => c.crashCoordinator() },
+        { atMs: healMs, event: { f: 'stop', value }, run: (c) => c.restartCoordinator() },
+      );
+      break;
+    }
+    case 'clock-skew':
+      steps.push(...clockSkew(id, rng, partyIds, window));
+      break;
+  }
+  return { kind, startMs, healMs, steps };
+}
+
+function crashParties(
+  id: string,
+  kind: NemesisKind,
+  victims: string[],
+  window: { startMs: number; healMs: number },
+): NemesisStep[] {
+  const value: NemesisValue = {
+    id,
+    kind,
+    impaired: victims,
+    detectable: true,
+    description: `kill ${victims.join(',')}; restart over the same journal`,
+  };
+  return [
+    {
+      atMs: window.startMs,
+      event: { f: 'start', value },
+      run: (c) => victims.forEach((p) => c.crashParty(p)),
+    },
+    {
+      atMs: window.healMs,
+      event: { f: 'stop', value },
+      run: (c) => victims.forEach((p) => c.restartParty(p)),
+    },
+  ];
+}
+
+function flapping(
+  id: string,
+  rng: SeededStream,
+  partyIds: readonly string[],
+  window: { startMs: number; healMs: number },
+  hold: boolean,
+): NemesisStep[] {
+  const p = rng.pick(partyIds);
+  const periodMs = rng.int(200, 1_500);
+  const value: NemesisValue = {
+    id,
+    kind: 'flapping',
+    impaired: [p],
+    description: `link of ${p} flaps every ${periodMs} ms`,
+  };
+  const steps: NemesisStep[] = [
+    { atMs: window.startMs, event: { f: 'start', value }, run: () => {} },
+  ];
+  let down = true;
+  for (let at = window.startMs; at < window.healMs && steps.length < 64; at += periodMs) {
+    const cut = down;
+    steps.push({
+      atMs: at,
+      run: (c) => dirs.forEach((d) => (cut ? block(c, p, d, hold) : unblock(c, p, d))),
+    });
+    down = !down;
+  }
+  steps.push({
+    atMs: window.healMs,
+    event: { f: 'stop', value },
+    run: (c) => dirs.forEach((d) => unblock(c, p, d)),
+  });
+  return steps;
+}
+
+function clockSkew(
+  id: string,
+  rng: SeededStream,
+  partyIds: readonly string[],
+  window: { startMs: number; healMs: number },
+): NemesisStep[] {
+  const node = rng.pick(['coordinator', ...partyIds]);
+  const magnitude = rng.chance(0.8) ? rng.int(200, 3_000) : rng.int(10_000, 30_000);
+  const skewMs = rng.chance(0.5) ? magnitude : -magnitude;
+  const value: NemesisValue = {
+    id,
+    kind: 'clock-skew',
+    impaired: [],
+    skewMs: { [node]: skewMs },
+    description: `wall clock of ${node} jumps by ${skewMs} ms`,
+  };
+  const setSkew = (c: SimCluster, ms: number) => {
+    if (node === 'coordinator') c.coordinatorNode.skewMs = ms;
+    else c.mustParty(node).node.skewMs = ms;
+  };
+  return [
+    { atMs: window.startMs, event: { f: 'start', value }, run: (c) => setSkew(c, skewMs) },
+    { atMs: window.healMs, event: { f: 'stop', value }, run: (c) => setSkew(c, 0) },
+  ];
+}

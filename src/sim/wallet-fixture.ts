@@ -1,0 +1,89 @@
+/**
+ * Pre-generated wallets. A real DKG costs 50–470 ms of CPU (see docs/simulator.md), more than a
+ * whole simulated seed, so by default each (scheme, t, n) key set is generated once per process
+ * by the real FROST engine in memory, from a fixed stream (not the run's seed): a seed replays
+ * identically alone or in a batch. Runs with `dkg: true` create the wallet through the real
+ * runtimes instead.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { assert } from '../core/assert.ts';
+import type { KeyShare, ProtocolMessage, ProtocolRole, Scheme } from '../protocol/engine.ts';
+import { engines } from '../protocol/frost.ts';
+import { createSealer, generateIdentity } from '../transport/identity.ts';
+import { seededStream } from './seeded-bytes.ts';
+
+/** A wallet's public facts and every party's key share. */
+export interface WalletKeys {
+  walletId: string;
+  scheme: Scheme;
+  threshold: number;
+  parties: string[];
+  publicKey: string;
+  publicPackage: KeyShare['publicPackage'];
+  shares: Map<string, KeyShare>;
+}
+
+const cache = new Map<string, WalletKeys>();
+
+/** Keys for a `threshold`-of-`parties` wallet of `scheme` (cached, deterministic). */
+export function walletKeys(scheme: Scheme, threshold: number, parties: string[]): WalletKeys {
+  const label = `${scheme}/${threshold}/${parties.join(',')}`;
+  const cached = cache.get(label);
+  if (cached) return cached;
+  const rng = seededStream(0, `wallet-fixture/${label}`);
+  const walletId = `w_${bytesToHex(rng.bytes(12))}`;
+  const engine = engines[scheme];
+  const identities = new Map(parties.map((p) => [p, generateIdentity(rng.bytes(64))]));
+  const boxKeys = Object.fromEntries([...identities].map(([p, k]) => [p, bytesToHex(k.boxPublic)]));
+  const coordinator = engine.keygenCoordinator({ parties, threshold });
+  coordinator.start();
+  const roles = new Map<string, ProtocolRole<unknown>>([['coordinator', coordinator]]);
+  const queue: ProtocolMessage[] = [];
+  for (const p of parties) {
+    const sealer = createSealer({
+      context: `${walletId}|fixture`,
+      self: p,
+      boxSecret: identities.get(p)?.boxSecret ?? new Uint8Array(32),
+      peerBoxKeys: boxKeys,
+      randomBytes: (n) => rng.bytes(n),
+    });
+    const role = engine.keygenParticipant({
+      walletId,
+      partyId: p,
+      parties,
+      threshold,
+      rng: (n) => rng.bytes(n),
+      sealer,
+    });
+    roles.set(p, role);
+    queue.push(...role.start().outgoing);
+  }
+  const shares = new Map<string, KeyShare>();
+  let publicKey = '';
+  let publicPackage: KeyShare['publicPackage'] = {};
+  for (let guard = 0; queue.length > 0; guard++) {
+    assert(guard < 10_000, 'fixture DKG terminates');
+    const msg = queue.shift() as ProtocolMessage;
+    const step = roles.get(msg.to)?.handle(msg);
+    assert(step !== undefined && step.kind !== 'abort', 'fixture DKG does not abort');
+    queue.push(...step.outgoing);
+    if (step.kind !== 'done') continue;
+    if (msg.to === 'coordinator') {
+      const result = step.result as { publicKey: string; publicPackage: KeyShare['publicPackage'] };
+      publicKey = result.publicKey;
+      publicPackage = result.publicPackage;
+    } else shares.set(msg.to, step.result as KeyShare);
+  }
+  assert(shares.size === parties.length && publicKey !== '', 'fixture DKG finished');
+  const keys: WalletKeys = {
+    walletId,
+    scheme,
+    threshold,
+    parties,
+    publicKey,
+    publicPackage,
+    shares,
+  };
+  cache.set(label, keys);
+  return keys;
+}

@@ -1,0 +1,172 @@
+/**
+ * The client side: concurrent signing requests, including repeated intentKeys with the same
+ * message (idempotent joins) and with a different message (must be refused). Each logical
+ * request is one client process; a try whose coordinator died under it is recorded `info` and
+ * retried with the same intent and message once the coordinator is back.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { errorTable, isErrorCode, QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import type { SignCompletion } from '../checker/history.ts';
+import type { SessionRecord } from '../store/store.ts';
+import type { SimCluster } from './cluster.ts';
+import type { HistoryRecorder } from './history-recorder.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { SeededStream } from './seeded-bytes.ts';
+
+/** One logical request. */
+export interface RequestPlan {
+  requestId: string;
+  atMs: number;
+  intentKey: string;
+  messageHex: string;
+  deadlineMs: number;
+}
+
+/** Plans `count` requests over [fromMs, toMs]. */
+export function planRequests(
+  rng: SeededStream,
+  count: number,
+  fromMs: number,
+  toMs: number,
+): RequestPlan[] {
+  const plans: RequestPlan[] = [];
+  for (let i = 0; i < count; i++) {
+    const previous = plans.length > 0 ? rng.pick(plans) : undefined;
+    const roll = rng.unit();
+    const fresh = { intentKey: `intent-${i}`, messageHex: bytesToHex(rng.bytes(32)) };
+    const shape =
+      previous && roll < 0.2
+        ? { intentKey: previous.intentKey, messageHex: previous.messageHex }
+        : previous && roll < 0.35
+          ? { intentKey: previous.intentKey, messageHex: bytesToHex(rng.bytes(32)) }
+          : fresh;
+    plans.push({
+      requestId: `r${i}`,
+      atMs: rng.int(fromMs, toMs),
+      ...shape,
+      deadlineMs: rng.int(4, 8) * 1_000,
+    });
+  }
+  return plans;
+}
+
+const retryDelayMs = 500;
+
+/** Drives the requests against whatever coordinator process is current. */
+export class Workload {
+  private readonly inFlight = new Map<string, () => void>();
+  private running = 0;
+  private readonly deadlines = new Map<string, number>();
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly cluster: SimCluster,
+    private readonly history: HistoryRecorder,
+    private readonly walletId: string,
+  ) {
+    cluster.onCoordinatorCrash(() => {
+      for (const abandon of [...this.inFlight.values()]) abandon();
+    });
+  }
+
+  /** Number of logical requests not yet finished. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Schedules a request. */
+  submit(plan: RequestPlan): void {
+    this.running += 1;
+    this.scheduler.schedule(plan.atMs - this.scheduler.nowMs, () => this.attempt(plan, 0));
+  }
+
+  private attempt(plan: RequestPlan, tryNo: number): void {
+    const process = `client-${plan.requestId}`;
+    this.history.add({
+      process,
+      type: 'invoke',
+      f: 'sign',
+      value: {
+        requestId: plan.requestId,
+        walletId: this.walletId,
+        intentKey: plan.intentKey,
+        messageHex: plan.messageHex,
+        deadlineMs: plan.deadlineMs,
+        try: tryNo,
+      },
+    });
+    const coordinator = this.cluster.coordinator;
+    const complete = (type: 'ok' | 'fail' | 'info', value: Omit<SignCompletion, 'requestId'>) => {
+      this.inFlight.delete(process);
+      this.history.add({
+        process,
+        type,
+        f: 'sign',
+        value: { requestId: plan.requestId, ...value },
+      });
+    };
+    const retry = (reason: string, type: 'fail' | 'info') => {
+      complete(type, { code: 'CLIENT_E_UNREACHABLE', reason });
+      if (tryNo + 1 >= limits.simRequestRetriesMax) this.running -= 1;
+      else this.scheduler.schedule(retryDelayMs, () => this.attempt(plan, tryNo + 1));
+    };
+    if (!coordinator) {
+      retry('coordinator not running', 'fail');
+      return;
+    }
+    let abandoned = false;
+    this.inFlight.set(process, () => {
+      abandoned = true;
+      retry('coordinator died during the request', 'info');
+    });
+    void this.call(plan, coordinator).then((result) => {
+      if (abandoned) return;
+      complete(result.type, result.value);
+      this.running -= 1;
+    });
+  }
+
+  private async call(
+    plan: RequestPlan,
+    coordinator: NonNullable<SimCluster['coordinator']>,
+  ): Promise<{ type: 'ok' | 'fail'; value: Omit<SignCompletion, 'requestId'> }> {
+    const env = this.cluster.coordinatorNode.env();
+    let record: SessionRecord;
+    try {
+      record = await coordinator.sign(this.walletId, {
+        messageHex: plan.messageHex,
+        intentKey: plan.intentKey,
+        deadlineMs: plan.deadlineMs,
+      });
+    } catch (error) {
+      return { type: 'fail', value: errorValue(error) };
+    }
+    // The session deadline on the harness clock (the coordinator's wall clock may be skewed).
+    const remainingMs = record.deadlineMs - env.nowMs();
+    const known = this.deadlines.get(record.sessionId);
+    const sessionDeadlineAtMs = known ?? this.scheduler.nowMs + remainingMs;
+    this.deadlines.set(record.sessionId, sessionDeadlineAtMs);
+    const final = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
+    const base = { sessionId: final.sessionId, sessionDeadlineAtMs };
+    if (final.status === 'signed' && final.signature !== undefined)
+      return {
+        type: 'ok',
+        value: { ...base, signature: final.signature, signers: final.signers ?? [] },
+      };
+    if (final.status === 'failed' && final.error) {
+      const code = final.error.code;
+      return {
+        type: 'fail',
+        value: { ...base, code, retryable: errorTable[code].retryable, detail: final.error.detail },
+      };
+    }
+    return { type: 'fail', value: { ...base, code: 'CLIENT_E_NOT_TERMINAL' } };
+  }
+}
+
+function errorValue(error: unknown): Omit<SignCompletion, 'requestId'> {
+  if (error instanceof QuorateError && isErrorCode(error.code))
+    return { code: error.code, retryable: errorTable[error.code].retryable, detail: error.detail };
+  return { code: 'CLIENT_E_EXCEPTION', reason: String(error) };
+}
