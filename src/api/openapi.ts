@@ -77,6 +77,13 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: { '200': { description: 'Parties', ...json(s.partiesSchema) } },
         },
       },
+      '/v1/parties/{partyId}/clear-blame': {
+        post: {
+          summary: 'Operator: lift a blame before its cool-down ends',
+          parameters: [{ name: 'partyId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'Blame cleared; current state' }, ...errors },
+        },
+      },
       '/healthz': {
         get: {
           summary: 'Liveness (no auth)',

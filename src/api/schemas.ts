@@ -136,6 +136,8 @@ export const partiesSchema = {
           state: { type: 'string', enum: ['alive', 'suspect', 'down'] },
           lastSeenMs: { type: 'number' },
           rttMs: { type: 'number' },
+          reason: { type: 'string', enum: ['blamed', 'missed-round', 'detector'] },
+          blame: { type: 'string' },
         },
       },
     },
@@ -152,6 +154,12 @@ export const sessionIdParams = {
   type: 'object',
   required: ['sessionId'],
   properties: { sessionId: { type: 'string', maxLength: 64 } },
+} as const;
+
+export const partyIdParams = {
+  type: 'object',
+  required: ['partyId'],
+  properties: { partyId: { type: 'string', pattern: partyIdPattern } },
 } as const;
 
 export { idPattern };

@@ -236,6 +236,18 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
 
   app.get('/v1/parties', async () => ({ parties: coordinator.parties() }));
 
+  app.post<{ Params: { partyId: string } }>(
+    '/v1/parties/:partyId/clear-blame',
+    { schema: { params: s.partyIdParams } },
+    async (req) => {
+      const { partyId } = req.params;
+      if (!coordinator.registry.clearBlame(partyId)) {
+        throw new QuorateError('QUORATE_E_PARTY_NOT_FOUND', 'no such party', { partyId });
+      }
+      return { partyId, state: coordinator.registry.stateOf(partyId) };
+    },
+  );
+
   attachPartySocket(app, coordinator);
   return app;
 }

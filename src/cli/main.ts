@@ -8,11 +8,13 @@ import { realEnv } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { startCoordinatorNode } from '../coordinator/node.ts';
+import { defaultDetectorOptions, type DetectorOptions } from '../coordinator/party-registry.ts';
 import { startPartyNode } from '../party/node.ts';
 import { runDemo } from './demo.ts';
 
 const usage = `usage:
   quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite] [--api-token T] [--party-secret S] [--json]
+                      [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
   quorate party --id NAME --coordinator ws://127.0.0.1:7420 --data DIR [--party-secret S]
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
@@ -20,7 +22,8 @@ const usage = `usage:
   quorate policy analyze|recommend|calibrate FILE [--json]
 
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
-  QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL`;
+  QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL, QUORATE_HEARTBEAT_MS,
+  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS`;
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -57,6 +60,10 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
       store: { type: 'string' },
       'api-token': { type: 'string' },
       'party-secret': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      'phi-threshold': { type: 'string' },
+      'down-after-ms': { type: 'string' },
+      'blame-cooldown-ms': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -83,7 +90,9 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
   }
   const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
   const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
+  const detector = detectorOptions(values);
   const node = await startCoordinatorNode(env, {
+    detector,
     host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
     port: Number(match[2]),
     dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
@@ -97,6 +106,56 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
   await waitForSignal();
   await node.stop();
   return 0;
+}
+
+function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  envName: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const raw = opt(values, name, envName);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new QuorateError('QUORATE_E_CONFIG', `--${name} must be a number in [${min}, ${max}]`, {
+      value: raw,
+    });
+  }
+  return n;
+}
+
+/** Failure-detector tunables from flags/env, on top of the defaults. */
+function detectorOptions(values: Record<string, unknown>): DetectorOptions {
+  const heartbeat = numberOption(
+    values,
+    'heartbeat-ms',
+    'QUORATE_HEARTBEAT_MS',
+    limits.heartbeatIntervalMsMin,
+    limits.heartbeatIntervalMsMax,
+  );
+  const phi = numberOption(values, 'phi-threshold', 'QUORATE_PHI_THRESHOLD', 1, 50);
+  const downAfter = numberOption(values, 'down-after-ms', 'QUORATE_DOWN_AFTER_MS', 100, 600_000);
+  const cooldown = numberOption(
+    values,
+    'blame-cooldown-ms',
+    'QUORATE_BLAME_COOLDOWN_MS',
+    0,
+    86_400_000,
+  );
+  const d = defaultDetectorOptions;
+  return {
+    ...d,
+    heartbeatIntervalMs: heartbeat ?? d.heartbeatIntervalMs,
+    phi: {
+      ...d.phi,
+      threshold: phi ?? d.phi.threshold,
+      firstIntervalMs: heartbeat ?? d.phi.firstIntervalMs,
+    },
+    downAfterMs: downAfter ?? d.downAfterMs,
+    blameCooldownMs: cooldown ?? d.blameCooldownMs,
+  };
 }
 
 async function partyCommand(argv: string[]): Promise<number> {
@@ -123,6 +182,7 @@ async function partyCommand(argv: string[]): Promise<number> {
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...(partySecret === undefined ? {} : { partySecret }),
     ...(delay === undefined ? {} : { testDelaySignMs: Number(delay) }),
+    ...(process.env['QUORATE_TEST_CORRUPT_SHARE'] === '1' ? { testCorruptShare: true } : {}),
   });
   await waitForSignal();
   node.stop();

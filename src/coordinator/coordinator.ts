@@ -59,6 +59,7 @@ export class Coordinator {
   private readonly store: Store;
   private readonly timeoutPolicy: TimeoutPolicy;
   private stopSweep: () => void = () => {};
+  private startedMono = 0;
   private readonly log;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -85,6 +86,7 @@ export class Coordinator {
 
   /** Starts heartbeats and recovers sessions left running by a previous process. */
   async start(): Promise<void> {
+    this.startedMono = this.env.monoMs();
     await this.registry.start();
     const active = await this.store.listActiveSessions(limits.sessionsActiveMax);
     if (active.length > 0) this.log.info({ count: active.length }, 'recovering sessions');
@@ -115,17 +117,24 @@ export class Coordinator {
     const wallet = await this.store.getWallet(s.value.walletId);
     if (!wallet) return;
     const runner = this.makeRunner(wallet, s);
+    this.whenPartiesSettled(wallet, s.value.deadlineMs, () => runner.start('recover'));
+  }
+
+  /**
+   * Runs `start` at once in steady state. Just after this coordinator started, parties may not
+   * have reconnected yet: wait until t of the wallet's parties are alive, bounded by the grace
+   * period and by half of it before the deadline, so "quorum unavailable" is not declared
+   * merely because the coordinator itself was down (I5).
+   */
+  private whenPartiesSettled(wallet: WalletRecord, deadlineMs: number, start: () => void): void {
     const graceMs = this.options.recoveryGraceMs ?? 3_000;
-    const startedMono = this.env.monoMs();
-    // Give parties a moment to reconnect, bounded by the grace period and the deadline.
     const poll = () => {
       const alive = this.registry
         .candidates(wallet.parties)
         .filter((c) => c.state === 'alive').length;
-      const waited = this.env.monoMs() - startedMono;
-      const left = s.value.deadlineMs - this.env.nowMs();
-      if (alive >= wallet.threshold || waited >= graceMs || left < graceMs / 2)
-        runner.start('recover');
+      const sinceStartMs = this.env.monoMs() - this.startedMono;
+      const leftMs = deadlineMs - this.env.nowMs();
+      if (alive >= wallet.threshold || sinceStartMs >= graceMs || leftMs < graceMs / 2) start();
       else this.env.setTimer(limits.pollIntervalMs * 2, poll);
     };
     poll();
@@ -285,7 +294,8 @@ export class Coordinator {
       }
       return existing;
     }
-    this.makeRunner(wallet, created.session).start('begin');
+    const runner = this.makeRunner(wallet, created.session);
+    this.whenPartiesSettled(wallet, record.deadlineMs, () => runner.start('begin'));
     return record;
   }
 

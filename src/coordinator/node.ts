@@ -11,6 +11,7 @@ import { Keystore } from '../party/keystore.ts';
 import { SqliteJournal } from '../party/journal-sqlite.ts';
 import { loadIdentity } from '../party/node.ts';
 import { Coordinator } from './coordinator.ts';
+import type { DetectorOptions } from './party-registry.ts';
 
 /** Options of `quorate coordinator`. */
 export interface CoordinatorNodeOptions {
@@ -21,6 +22,7 @@ export interface CoordinatorNodeOptions {
   passphrase: string;
   partySecret?: string;
   store?: Store;
+  detector?: DetectorOptions;
 }
 
 /** A running coordinator. */
@@ -48,6 +50,7 @@ export async function startCoordinatorNode(
     store,
     identity,
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
+    ...(options.detector === undefined ? {} : { detector: options.detector }),
   });
   const app = buildApi(coordinator, { apiToken: options.apiToken });
   await coordinator.start();

@@ -29,6 +29,8 @@ export interface DetectorOptions {
   downAfterMs: number;
   /** How long a party marked suspect by a missed round stays suspect without a heartbeat. */
   suspectHoldMs: number;
+  /** How long a party blamed for a bad share stays `suspect` unless an operator clears it. */
+  blameCooldownMs: number;
 }
 
 export const defaultDetectorOptions: DetectorOptions = {
@@ -36,7 +38,11 @@ export const defaultDetectorOptions: DetectorOptions = {
   phi: defaultPhiOptions,
   downAfterMs: 5_000,
   suspectHoldMs: 1_000,
+  blameCooldownMs: limits.blameCooldownMsDefault,
 };
+
+/** Why a connected party is not `alive`. */
+export type SuspectReason = 'blamed' | 'missed-round' | 'detector';
 
 interface PartyLink {
   partyId: string;
@@ -55,6 +61,8 @@ interface PartyStats {
   stateSinceWallMs: number;
   lastState: PartyLiveness;
   suspectUntilMono: number;
+  blamedUntilMono: number;
+  blamedReason?: string;
 }
 
 const rttWindow = 64;
@@ -64,6 +72,16 @@ export interface RegistryEvents {
   onEnvelope(partyId: string, e: Envelope): void;
   onDisconnect(partyId: string): void;
   onStateChange(partyId: string, state: PartyLiveness): void;
+}
+
+/** One row of `GET /v1/parties`. */
+export interface PartySnapshot {
+  partyId: string;
+  state: PartyLiveness;
+  lastSeenMs: number;
+  rttMs?: number;
+  reason?: SuspectReason;
+  blame?: string;
 }
 
 /** Tracks every party connection and its liveness. */
@@ -263,6 +281,7 @@ export class PartyRegistry {
         stateSinceWallMs: now,
         lastState: 'down',
         suspectUntilMono: 0,
+        blamedUntilMono: 0,
       };
       this.stats.set(partyId, s);
     }
@@ -335,18 +354,46 @@ export class PartyRegistry {
     this.statsOf(partyId).successes += 1;
   }
 
+  /** Marks a party blamed for invalid protocol data: `suspect` until cleared or cooled down. */
+  markBlamed(partyId: string, reason: string): void {
+    const s = this.statsOf(partyId);
+    s.blamedUntilMono = this.env.monoMs() + this.options.blameCooldownMs;
+    s.blamedReason = reason;
+    s.failures += 1;
+    this.log.warn({ partyId, reason, cooldownMs: this.options.blameCooldownMs }, 'party blamed');
+    this.refreshState(partyId);
+  }
+
+  /** Operator action: lifts a blame. Returns false for an unknown party. */
+  clearBlame(partyId: string): boolean {
+    if (!this.known.has(partyId)) return false;
+    const s = this.statsOf(partyId);
+    s.blamedUntilMono = 0;
+    delete s.blamedReason;
+    this.log.info({ partyId }, 'blame cleared by operator');
+    this.refreshState(partyId);
+    return true;
+  }
+
   /** Current liveness of one party. */
   stateOf(partyId: string): PartyLiveness {
+    return this.assess(partyId).state;
+  }
+
+  private assess(partyId: string): { state: PartyLiveness; reason?: SuspectReason } {
     const l = this.links.get(partyId);
-    if (!l) return 'down';
+    if (!l) return { state: 'down' };
     const now = this.env.monoMs();
     const last = l.detector.lastHeartbeatMs ?? now;
-    if (now - last >= this.options.downAfterMs) return 'down';
-    if (l.detector.isSuspect(now)) return 'suspect';
+    if (now - last >= this.options.downAfterMs) return { state: 'down' };
     const s = this.statsOf(partyId);
-    if (s.suspectUntilMono > now && last < s.suspectUntilMono - this.options.suspectHoldMs)
-      return 'suspect';
-    return 'alive';
+    if (s.blamedUntilMono > now) return { state: 'suspect', reason: 'blamed' };
+    if (l.detector.isSuspect(now)) return { state: 'suspect', reason: 'detector' };
+    // Marked after a missed round, and no heartbeat since: still suspect.
+    if (s.suspectUntilMono > now && last < s.suspectUntilMono - this.options.suspectHoldMs) {
+      return { state: 'suspect', reason: 'missed-round' };
+    }
+    return { state: 'alive' };
   }
 
   private refreshState(partyId: string): void {
@@ -384,16 +431,19 @@ export class PartyRegistry {
     });
   }
 
-  /** Snapshot for `GET /v1/parties`. */
-  snapshot(): { partyId: string; state: PartyLiveness; lastSeenMs: number; rttMs?: number }[] {
+  /** Snapshot for `GET /v1/parties` (`reason` says why a connected party is suspect). */
+  snapshot(): PartySnapshot[] {
     return [...this.known].sort().map((partyId) => {
       const s = this.statsOf(partyId);
       const rtt = this.rttPercentile(partyId, 50);
+      const { state, reason } = this.assess(partyId);
       return {
         partyId,
-        state: this.stateOf(partyId),
+        state,
         lastSeenMs: s.lastSeenWallMs,
         ...(rtt === undefined ? {} : { rttMs: Math.round(rtt * 100) / 100 }),
+        ...(reason === undefined ? {} : { reason }),
+        ...(reason === 'blamed' && s.blamedReason !== undefined ? { blame: s.blamedReason } : {}),
       };
     });
   }

@@ -172,6 +172,8 @@ export class SessionRunner {
       messageHash: record.messageHash,
       signers: parties,
       deadlineMs: record.deadlineMs,
+      // Parties time the session from their own clock: a skewed wall clock cannot expire it.
+      remainingMs: Math.max(0, Math.round(record.deadlineMs - this.deps.env.nowMs())),
     };
     const unreachable = parties.filter(
       (partyId) =>
@@ -264,6 +266,7 @@ export class SessionRunner {
       payload: e.body,
     });
     if (step.kind === 'abort') {
+      for (const p of step.abort.blamed) this.deps.registry.markBlamed(p, step.abort.reason);
       const envelopes = Object.fromEntries(
         step.abort.blamed.map((p) => [p, live.shareEnvelopes.get(p) ?? null]),
       );

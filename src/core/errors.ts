@@ -65,6 +65,11 @@ export const errorTable = {
     retryable: false,
     summary: 'No session with this id.',
   },
+  QUORATE_E_PARTY_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'No enrolled party with this id.',
+  },
   QUORATE_E_INTENT_CONFLICT: {
     status: 409,
     retryable: false,

@@ -42,8 +42,11 @@ export const limits = {
   reconnectDelayMsMin: 100,
   reconnectDelayMsMax: 5_000,
   connectionsMax: 256,
-  // Heartbeats
+  // Heartbeats and the failure detector
   heartbeatIntervalMsDefault: 1_000,
+  heartbeatIntervalMsMin: 50,
+  heartbeatIntervalMsMax: 10_000,
+  blameCooldownMsDefault: 600_000,
   // Graceful shutdown
   shutdownMsMax: 5_000,
   // Demo / CLI waits
@@ -58,6 +61,22 @@ export const limits = {
   simHistoryEventsMax: 100_000,
   simRequestRetriesMax: 16,
   simSeedsMax: 1_000_000,
+  // Store leases (session ownership). etcd grants whole seconds and never less than ~2 s
+  // (1.5 election timeouts, rounded up), so the floor is what every store can honour.
+  storeLeaseTtlMsMin: 2_000,
+  storeLeaseTtlMsMax: 60_000,
+  storeLeasesMax: 1_024,
+  // etcd client (src/store/etcd.ts)
+  etcdEndpointsMax: 16,
+  etcdRequestTimeoutMs: 2_000,
+  etcdRequestAttemptsMax: 6,
+  etcdRetryDelayMsMin: 50,
+  etcdRetryDelayMsMax: 1_000,
+  // etcd's own defaults: --max-txn-ops=128, --max-request-bytes=1.5 MiB
+  etcdTxnOpsMax: 128,
+  etcdRequestBytesMax: 1_536 * 1024,
+  etcdResponseBytesMax: 64 * 1024 * 1024,
+  etcdVersionCacheEntriesMax: 8_192,
 } as const;
 
 assert(
@@ -71,3 +90,17 @@ assert(limits.roundTimeoutMsCap < limits.sessionDeadlineMsDefault, 'a round fits
 assert(limits.partySessionTtlMs > limits.sessionDeadlineMsMax, 'party TTL outlives any deadline');
 assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message fits in body');
 assert(limits.reconnectDelayMsMin <= limits.reconnectDelayMsMax, 'reconnect bounds ordered');
+assert(limits.storeLeaseTtlMsMin <= limits.storeLeaseTtlMsMax, 'lease ttl bounds ordered');
+assert(
+  limits.etcdRequestTimeoutMs <= limits.storeLeaseTtlMsMin,
+  'one etcd request cannot outlive the shortest lease',
+);
+assert(limits.etcdRetryDelayMsMin <= limits.etcdRetryDelayMsMax, 'etcd retry delays ordered');
+assert(
+  limits.etcdVersionCacheEntriesMax >= limits.sessionsActiveMax,
+  'the etcd version cache holds every active session',
+);
+assert(
+  limits.etcdRequestBytesMax > limits.httpBodyBytesMax * 2,
+  'a session record with its message fits in one etcd request',
+);

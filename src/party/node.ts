@@ -20,6 +20,7 @@ export interface PartyNodeOptions {
   passphrase: string;
   partySecret?: string;
   testDelaySignMs?: number;
+  testCorruptShare?: boolean;
 }
 
 /** A running party. */
@@ -67,6 +68,7 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
     identity,
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
     ...(options.testDelaySignMs === undefined ? {} : { testDelaySignMs: options.testDelaySignMs }),
+    ...(options.testCorruptShare === true ? { testCorruptShare: true } : {}),
   });
   const base = options.coordinatorUrl.replace(/\/+$/, '');
   const url = base.endsWith(partyWsPath) ? base : `${base}${partyWsPath}`;

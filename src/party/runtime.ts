@@ -47,6 +47,8 @@ export interface PartyOptions {
   partySecret?: string;
   /** Test-only fault hook: delay before handling round 2 of signing (ms). */
   testDelaySignMs?: number;
+  /** Test-only fault hook: send a corrupted signature share (a cheating party, for blame). */
+  testCorruptShare?: boolean;
 }
 
 interface SignState {
@@ -308,7 +310,7 @@ export class PartyRuntime {
     if (this.sessions.size >= limits.partySessionsActiveMax) {
       throw new Refusal('QUORATE_E_OVERLOADED', 'too many active sessions on this party', false);
     }
-    if (body.deadlineMs <= env.nowMs())
+    if (body.remainingMs <= 0)
       throw new Refusal('QUORATE_E_DEADLINE_EXCEEDED', 'session deadline already passed', false);
     const key = this.keyShare(body.walletId);
     const message = hexToBytes(body.messageHex);
@@ -356,10 +358,7 @@ export class PartyRuntime {
         false,
       );
     }
-    const ttlMs = Math.min(
-      limits.partySessionTtlMs,
-      Math.max(0, body.deadlineMs - env.nowMs()) + limits.abortCleanupMsMax,
-    );
+    const ttlMs = Math.min(limits.partySessionTtlMs, body.remainingMs + limits.abortCleanupMsMax);
     const cancelTtl = env.setTimer(ttlMs, () =>
       this.drop(e.sessionId, 'local TTL expired', e.attempt),
     );
@@ -453,6 +452,7 @@ export class PartyRuntime {
       payload: e.body,
     });
     state.role.wipe();
+    if (this.options.testCorruptShare === true) corruptShares(step);
     this.emit(e, step, 2);
   }
 
@@ -559,6 +559,16 @@ export class PartyRuntime {
   }
 }
 
+/** Test-only: flips one byte of every outgoing share (models a cheating party). */
+function corruptShares<R>(step: ProtocolStep<R>): void {
+  for (const out of step.outgoing) {
+    const share = out.payload['share'];
+    if (typeof share !== 'string' || share.length < 2) continue;
+    const flipped = ((parseInt(share.slice(0, 2), 16) ^ 0xff) & 0xff).toString(16).padStart(2, '0');
+    out.payload = { ...out.payload, share: flipped + share.slice(2) };
+  }
+}
+
 interface SignStartBody {
   walletId: string;
   intentKey: string;
@@ -566,6 +576,8 @@ interface SignStartBody {
   messageHash: string;
   signers: string[];
   deadlineMs: number;
+  /** Time left until the session deadline when the coordinator sent this (ms). */
+  remainingMs: number;
 }
 
 function str(body: Payload, key: string, max: number): string {
@@ -587,6 +599,14 @@ function parseSignStart(body: Payload): SignStartBody {
   const deadlineMs = body['deadlineMs'];
   if (typeof deadlineMs !== 'number')
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'deadlineMs invalid', false);
+  const remainingMs = body['remainingMs'];
+  if (
+    typeof remainingMs !== 'number' ||
+    !Number.isFinite(remainingMs) ||
+    remainingMs > limits.sessionDeadlineMsMax
+  ) {
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'remainingMs invalid', false);
+  }
   const messageHex = str(body, 'messageHex', limits.messageBytesMax * 2);
   if (!/^(?:[0-9a-f]{2})*$/.test(messageHex))
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'messageHex invalid', false);
@@ -597,6 +617,7 @@ function parseSignStart(body: Payload): SignStartBody {
     messageHash: str(body, 'messageHash', 64),
     signers: strList(body, 'signers'),
     deadlineMs,
+    remainingMs,
   };
 }
 

@@ -155,7 +155,10 @@ function nextAttempt(
   const chosen = [...fresh, ...fallback].slice(0, threshold).map((c) => c.partyId);
   if (chosen.length < threshold) {
     const aliveCount = rankEligible(parties, candidates, []).length;
-    if (aliveCount >= threshold && record.excluded.length > 0) {
+    // Blamed parties answered (with invalid data), so they count as reachable: if they are what
+    // stands between us and a quorum, this is a protocol abort, not unavailability.
+    const honestAlive = rankEligible(parties, candidates, record.excluded).length;
+    if (record.excluded.length > 0 && honestAlive + record.excluded.length >= threshold) {
       return fail(
         state,
         record,

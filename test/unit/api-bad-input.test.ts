@@ -20,6 +20,7 @@ describe('HTTP bad input', () => {
     env,
     store,
     identity: generateIdentity(new Uint8Array(randomBytes(64))),
+    recoveryGraceMs: 0,
   });
   let app: FastifyInstance;
   const wallet = {

@@ -214,3 +214,25 @@ test('events for another attempt are ignored', () => {
   assert.equal(t.effects.length, 0);
   assert.equal(t.state, first);
 });
+
+test('blamed parties that the detector now shows as suspect still make it a PROTOCOL_ABORT, not unavailability', () => {
+  const suspectBlamed: CandidateInfo[] = [
+    { partyId: 'a', state: 'suspect' },
+    { partyId: 'b', state: 'suspect' },
+    { partyId: 'c', state: 'alive' },
+  ];
+  const { state } = run(fresh(), [
+    { type: 'begin', nowMs: 10, candidates: alive(parties) },
+    {
+      type: 'attempt-failed',
+      attempt: 1,
+      nowMs: 50,
+      cause: 'blame',
+      reason: 'bad share',
+      parties: ['a', 'b'],
+      candidates: suspectBlamed,
+    },
+  ]);
+  assert.equal(state.record.error?.code, 'QUORATE_E_PROTOCOL_ABORT');
+  assert.deepEqual(state.record.error?.detail['blamed'], ['a', 'b']);
+});
