@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -13,6 +14,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   signing: () => runSigningBench(log),
+  liveness: () => runLivenessBench(log),
   policy: async () => {
     const path = join(dirname(fileURLToPath(import.meta.url)), 'policy-bench.ts');
     if (!existsSync(path)) return { skipped: 'policy lab not present' };
