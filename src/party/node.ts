@@ -70,14 +70,29 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
     ...(options.testDelaySignMs === undefined ? {} : { testDelaySignMs: options.testDelaySignMs }),
     ...(options.testCorruptShare === true ? { testCorruptShare: true } : {}),
   });
-  const base = options.coordinatorUrl.replace(/\/+$/, '');
-  const url = base.endsWith(partyWsPath) ? base : `${base}${partyWsPath}`;
-  const client = new ReconnectingClient(env, url, (link) => runtime.attach(link));
-  client.start();
+  // One outbound connection per coordinator replica (`ws://a,ws://b`).
+  const urls = options.coordinatorUrl
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter((u) => u.length > 0)
+    .map((u) => (u.endsWith(partyWsPath) ? u : `${u}${partyWsPath}`));
+  if (urls.length === 0 || urls.some((u) => !/^wss?:\/\//.test(u))) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      '--coordinator must be ws:// or wss:// URLs, comma separated',
+      {
+        coordinator: options.coordinatorUrl,
+      },
+    );
+  }
+  const clients = urls.map(
+    (url) => new ReconnectingClient(env, url, (link) => runtime.attach(link)),
+  );
+  for (const client of clients) client.start();
   return {
     runtime,
     stop() {
-      client.stop();
+      for (const client of clients) client.stop();
       runtime.close();
       journal.close();
     },

@@ -53,6 +53,8 @@ export interface PartyOptions {
 
 interface SignState {
   kind: 'sign';
+  /** The connection (coordinator replica) that drives this attempt. */
+  via: Connection | undefined;
   sessionId: string;
   attempt: number;
   token: number;
@@ -66,6 +68,7 @@ interface SignState {
 
 interface KeygenState {
   kind: 'keygen';
+  via: Connection | undefined;
   sessionId: string;
   walletId: string;
   role: ProtocolRole<KeyShare>;
@@ -94,7 +97,10 @@ export const coordinatorKeyMeta = 'coordinator-identity-key';
 
 /** The party state machine driver. */
 export class PartyRuntime {
-  private conn: Connection | undefined;
+  /** Live coordinator connections (one per coordinator replica). */
+  private readonly conns = new Set<Connection>();
+  /** Which connection each accepted envelope arrived on: answers go back the same way. */
+  private readonly origin = new WeakMap<Envelope, Connection>();
   private readonly sessions = new Map<string, SignState | KeygenState>();
   private readonly shares = new Map<string, KeyShare>();
   private readonly log;
@@ -112,13 +118,16 @@ export class PartyRuntime {
   attach(link: Link): void {
     let phase: 'challenge' | 'welcome' | 'ready' = 'challenge';
     let challenge: ChallengeFrame | undefined;
+    let conn: Connection | undefined;
     link.onClose(() => {
-      if (this.conn?.link !== link) return;
-      this.conn = undefined;
+      if (!conn) return;
+      this.conns.delete(conn);
       // The coordinator fails any attempt whose party disconnects, and a restarted coordinator
       // never resumes one, so nothing held for this connection can be used again: release it
       // now rather than at the local TTL (I6; found by `quorate sim --seed 706`).
-      for (const id of [...this.sessions.keys()]) this.drop(id, 'connection to coordinator lost');
+      for (const [id, state] of [...this.sessions]) {
+        if (state.via === conn) this.drop(id, 'connection to coordinator lost');
+      }
     });
     link.onFrame((frame) => {
       const f = frame as { t?: unknown };
@@ -127,9 +136,10 @@ export class PartyRuntime {
         this.sendHello(link, challenge);
         phase = 'welcome';
       } else if (phase === 'welcome' && f.t === 'welcome' && challenge) {
-        if (this.acceptWelcome(link, challenge, frame as WelcomeFrame)) phase = 'ready';
-      } else if (phase === 'ready' && f.t === 'env') {
-        this.onEnvelope((frame as { e: unknown }).e);
+        conn = this.acceptWelcome(link, challenge, frame as WelcomeFrame);
+        if (conn) phase = 'ready';
+      } else if (phase === 'ready' && f.t === 'env' && conn) {
+        this.onEnvelope(conn, (frame as { e: unknown }).e);
       } else if (f.t === 'reject') {
         this.log.error({ frame }, 'coordinator rejected enrolment');
         link.close('rejected');
@@ -162,7 +172,11 @@ export class PartyRuntime {
     });
   }
 
-  private acceptWelcome(link: Link, challenge: ChallengeFrame, welcome: WelcomeFrame): boolean {
+  private acceptWelcome(
+    link: Link,
+    challenge: ChallengeFrame,
+    welcome: WelcomeFrame,
+  ): Connection | undefined {
     const { journal, partyId } = this.options;
     const pinned = journal.getMeta(coordinatorKeyMeta);
     if (pinned !== undefined && pinned !== challenge.coordinatorKey) {
@@ -171,7 +185,7 @@ export class PartyRuntime {
         'coordinator key differs from the pinned one',
       );
       link.close('coordinator key mismatch');
-      return false;
+      return undefined;
     }
     const bound = utf8ToBytes(
       canonicalJson({
@@ -187,10 +201,10 @@ export class PartyRuntime {
       !verifyDetached(welcomeDomain, bound, hexToBytes(welcome.proof), key)
     ) {
       link.close('coordinator failed to prove its key');
-      return false;
+      return undefined;
     }
     if (pinned === undefined) journal.setMeta(coordinatorKeyMeta, challenge.coordinatorKey);
-    this.conn = {
+    const conn: Connection = {
       link,
       guard: new EnvelopeGuard(partyId, coordinatorRole, challenge.conn, key),
       sender: new EnvelopeSender(
@@ -200,19 +214,22 @@ export class PartyRuntime {
         this.options.identity.signSecret,
       ),
     };
+    this.conns.add(conn);
     this.log.info({ conn: challenge.conn }, 'connected to coordinator');
-    return true;
+    return conn;
   }
 
-  private send(fields: Omit<Envelope, 'v' | 'from' | 'to' | 'conn' | 'seq' | 'sig'>): void {
-    const conn = this.conn;
-    if (!conn) return;
+  /** Sends on the connection `inReplyTo` arrived on (if it is still open). */
+  private send(
+    inReplyTo: Envelope,
+    fields: Omit<Envelope, 'v' | 'from' | 'to' | 'conn' | 'seq' | 'sig'>,
+  ): void {
+    const conn = this.origin.get(inReplyTo);
+    if (!conn || !this.conns.has(conn)) return;
     conn.link.send({ t: 'env', e: conn.sender.build(fields) });
   }
 
-  private onEnvelope(raw: unknown): void {
-    const conn = this.conn;
-    if (!conn) return;
+  private onEnvelope(conn: Connection, raw: unknown): void {
     let e: Envelope;
     try {
       e = conn.guard.accept(raw);
@@ -220,6 +237,7 @@ export class PartyRuntime {
       this.log.warn({ error: (error as Error).message }, 'envelope rejected');
       return;
     }
+    this.origin.set(e, conn);
     try {
       this.dispatch(e);
     } catch (error) {
@@ -230,7 +248,7 @@ export class PartyRuntime {
   private dispatch(e: Envelope): void {
     switch (e.kind) {
       case 'ping':
-        this.send({
+        this.send(e, {
           kind: 'pong',
           sessionId: '',
           attempt: 0,
@@ -267,7 +285,7 @@ export class PartyRuntime {
       { sessionId: e.sessionId, attempt: e.attempt, code: refusal.code, reason: refusal.message },
       'refusing',
     );
-    this.send({
+    this.send(e, {
       kind: 'refuse',
       sessionId: e.sessionId,
       attempt: e.attempt,
@@ -364,6 +382,7 @@ export class PartyRuntime {
     );
     this.sessions.set(e.sessionId, {
       kind: 'sign',
+      via: this.origin.get(e),
       sessionId: e.sessionId,
       attempt: e.attempt,
       token: e.token,
@@ -374,7 +393,7 @@ export class PartyRuntime {
       commitment,
       cancelTtl,
     });
-    this.send({
+    this.send(e, {
       kind: 'protocol',
       sessionId: e.sessionId,
       attempt: e.attempt,
@@ -460,7 +479,7 @@ export class PartyRuntime {
     if (step.kind === 'abort')
       throw new Refusal('QUORATE_E_PROTOCOL_ABORT', step.abort.reason, false);
     for (const out of step.outgoing) {
-      this.send({
+      this.send(e, {
         kind: 'protocol',
         sessionId: e.sessionId,
         attempt: e.attempt,
@@ -502,6 +521,7 @@ export class PartyRuntime {
     );
     this.sessions.set(e.sessionId, {
       kind: 'keygen',
+      via: this.origin.get(e),
       sessionId: e.sessionId,
       walletId: body.walletId,
       role,
@@ -555,7 +575,7 @@ export class PartyRuntime {
   /** Wipes everything (shutdown). */
   close(): void {
     for (const id of [...this.sessions.keys()]) this.drop(id, 'shutdown');
-    this.conn?.link.close('shutdown');
+    for (const conn of [...this.conns]) conn.link.close('shutdown');
   }
 }
 
