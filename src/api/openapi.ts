@@ -71,6 +71,20 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: { '200': { description: 'Session', ...json(s.sessionSchema) }, ...errors },
         },
       },
+      '/v1/sessions/{sessionId}/approvals': {
+        post: {
+          summary:
+            'Add an approval (Ed25519 over the canonical approval message) to a pending governed session',
+          parameters: [
+            { name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, ...json(s.approvalBody) },
+          responses: {
+            '200': { description: 'Session after the approval', ...json(s.sessionSchema) },
+            ...errors,
+          },
+        },
+      },
       '/v1/parties': {
         get: {
           summary: 'Party liveness',

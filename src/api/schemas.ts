@@ -38,6 +38,26 @@ export const createWalletBody = {
       maxItems: limits.partiesMax,
       items: { type: 'string', pattern: partyIdPattern },
     },
+    policy: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'policy tier whose signing-time rules govern the wallet (needs --policy)',
+    },
+  },
+} as const;
+
+export const approvalBody = {
+  type: 'object',
+  required: ['approverId', 'signature'],
+  additionalProperties: false,
+  properties: {
+    approverId: { type: 'string', minLength: 1, maxLength: 64 },
+    signature: {
+      type: 'string',
+      pattern: '^[0-9a-f]{128}$',
+      description: 'Ed25519 over the canonical approval message',
+    },
   },
 } as const;
 
@@ -53,6 +73,7 @@ export const walletSchema = {
       type: 'string',
       description: 'hex; bip340 x-only 32 bytes, ed25519 32 bytes, secp256k1 compressed 33 bytes',
     },
+    policy: { type: 'string', description: 'governing policy tier, if any' },
   },
 } as const;
 
@@ -101,6 +122,8 @@ export const sessionSchema = {
     walletId: { type: 'string' },
     intentKey: { type: 'string' },
     status: { type: 'string', enum: ['pending', 'running', 'signed', 'failed'] },
+    pendingReason: { type: 'string' },
+    policy: { type: 'object', additionalProperties: true },
     signature: { type: 'string' },
     signers: { type: 'array', items: { type: 'string' } },
     deadlineMs: { type: 'number' },

@@ -37,6 +37,7 @@ function walletView(w: WalletRecord) {
     threshold: w.threshold,
     parties: w.parties,
     publicKey: w.publicKey,
+    ...(w.tier === undefined ? {} : { policy: w.tier }),
   };
 }
 
@@ -48,6 +49,27 @@ export function sessionView(r: SessionRecord) {
     intentKey: r.intentKey,
     status: r.status,
     deadlineMs: r.deadlineMs,
+    ...(r.pendingReason === undefined ? {} : { pendingReason: r.pendingReason }),
+    ...(r.policy === undefined
+      ? {}
+      : {
+          policy: {
+            tier: r.policy.tier,
+            policyHash: r.policy.policyHash,
+            ruleIds: r.policy.ruleIds,
+            minSigners: r.policy.requirement.minSigners,
+            requiredTypes: r.policy.requirement.requiredTypes,
+            requiredShares: r.policy.requirement.requiredShares,
+            approvalsRequired: r.policy.requirement.approvals.map((g) => ({
+              k: g.k,
+              approvers: g.approvers.map((a) => a.id),
+            })),
+            approvedBy: r.policy.approvals.map((a) => a.approverId),
+            ...(r.policy.approvalDeadlineMs === undefined
+              ? {}
+              : { approvalDeadlineMs: r.policy.approvalDeadlineMs }),
+          },
+        }),
     ...(r.signature === undefined ? {} : { signature: r.signature }),
     ...(r.signers === undefined ? {} : { signers: r.signers }),
     attempts: r.attempts.map((a) => ({
@@ -157,11 +179,11 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
   );
   app.get('/openapi.json', async () => buildOpenApi());
 
-  app.post<{ Body: { scheme: string; threshold: number; parties: string[] } }>(
+  app.post<{ Body: { scheme: string; threshold: number; parties: string[]; policy?: string } }>(
     '/v1/wallets',
     { schema: { body: s.createWalletBody } },
     async (req, reply) => {
-      const { scheme, threshold, parties } = req.body;
+      const { scheme, threshold, parties, policy } = req.body;
       if (!schemes.includes(scheme as Scheme)) {
         throw new QuorateError(
           'QUORATE_E_UNSUPPORTED_SCHEME',
@@ -173,6 +195,7 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
         scheme: scheme as Scheme,
         threshold,
         parties,
+        ...(policy === undefined ? {} : { tier: policy }),
       });
       return reply.code(201).send(walletView(wallet));
     },
@@ -217,6 +240,15 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
           signers: record.signers,
         });
       }
+      if (record.status === 'pending' && record.pendingReason !== undefined) {
+        return reply
+          .code(202)
+          .send({
+            sessionId: record.sessionId,
+            status: record.status,
+            pendingReason: record.pendingReason,
+          });
+      }
       if (record.status === 'failed' && record.error) {
         const { code, message: msg, detail } = record.error;
         return sendError(
@@ -232,6 +264,12 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     '/v1/sessions/:sessionId',
     { schema: { params: s.sessionIdParams } },
     async (req) => sessionView(await coordinator.getSession(req.params.sessionId)),
+  );
+
+  app.post<{ Params: { sessionId: string }; Body: { approverId: string; signature: string } }>(
+    '/v1/sessions/:sessionId/approvals',
+    { schema: { params: s.sessionIdParams, body: s.approvalBody } },
+    async (req) => sessionView(await coordinator.approve(req.params.sessionId, req.body)),
   );
 
   app.get('/v1/parties', async () => ({ parties: coordinator.parties() }));

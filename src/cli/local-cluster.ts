@@ -28,6 +28,9 @@ export interface LocalClusterOptions {
   logLevel?: string;
   /** Extra environment for parties, by party id (test fault hooks). */
   partyEnv?: Record<string, Record<string, string>>;
+  /** Extra command-line arguments for the coordinator and for every party (e.g. --policy). */
+  coordinatorArgs?: string[];
+  partyArgs?: string[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -82,6 +85,7 @@ export class LocalCluster {
       '--data',
       join(this.dataDir, 'coordinator'),
       '--json',
+      ...(this.options.coordinatorArgs ?? []),
     ]);
     const url = await new Promise<string>((resolveUrl, reject) => {
       let buffer = '';
@@ -120,6 +124,7 @@ export class LocalCluster {
         wsUrl,
         '--data',
         join(this.dataDir, 'parties', partyId),
+        ...(this.options.partyArgs ?? []),
       ],
       env ?? this.options.partyEnv?.[partyId] ?? {},
     );

@@ -3,7 +3,8 @@
  * machine-readable lines on stdout while logs go to stderr.
  */
 import { parseArgs } from 'node:util';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { loadPolicyWithRules, type LoadedPolicy } from '../policy/rules/index.ts';
 import { realEnv } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
@@ -14,8 +15,8 @@ import { runDemo } from './demo.ts';
 
 const usage = `usage:
   quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite] [--api-token T] [--party-secret S] [--json]
-                      [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
-  quorate party --id NAME --coordinator ws://127.0.0.1:7420 --data DIR [--party-secret S]
+                      [--policy FILE] [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
+  quorate party --id NAME --coordinator ws://127.0.0.1:7420[,ws://replica2…] --data DIR [--party-secret S] [--policy FILE]
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
   quorate chaos run --scenario NAME ...
@@ -23,7 +24,7 @@ const usage = `usage:
 
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
   QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL, QUORATE_HEARTBEAT_MS,
-  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS`;
+  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY`;
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -64,6 +65,7 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
       'phi-threshold': { type: 'string' },
       'down-after-ms': { type: 'string' },
       'blame-cooldown-ms': { type: 'string' },
+      policy: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -91,8 +93,10 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
   const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
   const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
   const detector = detectorOptions(values);
+  const policy = await loadPolicyOption(values);
   const node = await startCoordinatorNode(env, {
     detector,
+    ...(policy === undefined ? {} : { policy }),
     host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
     port: Number(match[2]),
     dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
@@ -158,6 +162,34 @@ function detectorOptions(values: Record<string, unknown>): DetectorOptions {
   };
 }
 
+/** Loads `--policy FILE` (or QUORATE_POLICY): the policy file with its signing-time rules. */
+async function loadPolicyOption(
+  values: Record<string, unknown>,
+): Promise<LoadedPolicy | undefined> {
+  const path = opt(values, 'policy', 'QUORATE_POLICY');
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (info.size > limits.policyFileBytesMax) {
+      throw new QuorateError(
+        'QUORATE_E_CONFIG',
+        `policy file exceeds ${limits.policyFileBytesMax} bytes`,
+        { path },
+      );
+    }
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof QuorateError) throw error;
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `cannot read policy file ${path}: ${String(error)}`,
+      { path },
+    );
+  }
+  return loadPolicyWithRules(text);
+}
+
 async function partyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -166,8 +198,10 @@ async function partyCommand(argv: string[]): Promise<number> {
       coordinator: { type: 'string' },
       data: { type: 'string' },
       'party-secret': { type: 'string' },
+      policy: { type: 'string' },
     },
   });
+  const policy = await loadPolicyOption(values);
   const partyId = required(opt(values, 'id', 'QUORATE_ID'), '--id or QUORATE_ID');
   const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
   const delay = process.env['QUORATE_TEST_DELAY_SIGN_MS'];
@@ -183,6 +217,7 @@ async function partyCommand(argv: string[]): Promise<number> {
     ...(partySecret === undefined ? {} : { partySecret }),
     ...(delay === undefined ? {} : { testDelaySignMs: Number(delay) }),
     ...(process.env['QUORATE_TEST_CORRUPT_SHARE'] === '1' ? { testCorruptShare: true } : {}),
+    ...(policy === undefined ? {} : { policy }),
   });
   await waitForSignal();
   node.stop();

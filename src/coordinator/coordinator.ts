@@ -27,6 +27,9 @@ import { KeygenRunner } from './keygen-runner.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { PartyRegistry, defaultDetectorOptions, type DetectorOptions } from './party-registry.ts';
 import { SessionRunner } from './session-runner.ts';
+import { approvalSubject, evaluateSession, governingPolicy, shareTypesOf } from './governance.ts';
+import { checkApprovals, type LoadedPolicy, type RuleDecision } from '../policy/rules/index.ts';
+import type { SessionPolicy } from '../session/session-policy.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 
 /** Coordinator configuration. */
@@ -39,6 +42,10 @@ export interface CoordinatorOptions {
   timeoutPolicy?: TimeoutPolicy;
   /** After a restart, how long to wait for parties to reconnect before re-driving sessions. */
   recoveryGraceMs?: number;
+  /** Signing-time rules (policy file with a `rules:` section), if this deployment uses them. */
+  policy?: LoadedPolicy;
+  /** How long a governed session may wait for approvals (default limits.approvalDeadlineMsDefault). */
+  approvalDeadlineMs?: number;
 }
 
 /** A signing request after validation at the boundary. */
@@ -47,6 +54,12 @@ export interface SignRequest {
   intentKey: string;
   context?: SigningContext;
   deadlineMs?: number;
+}
+
+/** An approval as posted by an approver. */
+export interface ApprovalRequest {
+  approverId: string;
+  signature: string;
 }
 
 /** The coordinator. */
@@ -59,6 +72,7 @@ export class Coordinator {
   private readonly store: Store;
   private readonly timeoutPolicy: TimeoutPolicy;
   private stopSweep: () => void = () => {};
+  private readonly walletChains = new Map<string, Promise<void>>();
   private startedMono = 0;
   private readonly log;
 
@@ -116,6 +130,10 @@ export class Coordinator {
   private async recover(s: Versioned<SessionRecord>): Promise<void> {
     const wallet = await this.store.getWallet(s.value.walletId);
     if (!wallet) return;
+    if (s.value.status === 'pending' && s.value.pendingReason !== undefined) {
+      this.armApprovalTimer(s.value); // still waiting for approvals: nothing to drive yet
+      return;
+    }
     const runner = this.makeRunner(wallet, s);
     this.whenPartiesSettled(wallet, s.value.deadlineMs, () => runner.start('recover'));
   }
@@ -174,8 +192,10 @@ export class Coordinator {
     scheme: Scheme;
     threshold: number;
     parties: string[];
+    tier?: string;
   }): Promise<WalletRecord> {
-    const { scheme, threshold, parties } = args;
+    const { scheme, threshold, parties, tier } = args;
+    if (tier !== undefined) this.checkTier(tier, threshold, parties);
     if (new Set(parties).size !== parties.length) {
       throw new QuorateError('QUORATE_E_DUPLICATE_PARTY', 'a party id appears twice', { parties });
     }
@@ -220,7 +240,15 @@ export class Coordinator {
       this.env,
       this.registry,
       engines[scheme],
-      { keygenId: newId(this.env, 'k'), walletId, scheme, threshold, parties, boxKeys },
+      {
+        keygenId: newId(this.env, 'k'),
+        walletId,
+        scheme,
+        threshold,
+        parties,
+        boxKeys,
+        ...(tier === undefined ? {} : { tier }),
+      },
       (r) => this.keygens.delete(r.args.keygenId),
     );
     this.keygens.set(runner.args.keygenId, runner);
@@ -241,6 +269,7 @@ export class Coordinator {
       publicKey: result.publicKey,
       publicPackage: result.publicPackage,
       createdMs: this.env.nowMs(),
+      ...(tier === undefined ? {} : { tier }),
     };
     await this.store.createWallet(wallet);
     this.log.info({ walletId, scheme, threshold, parties }, 'wallet created');
@@ -294,9 +323,241 @@ export class Coordinator {
       }
       return existing;
     }
+    if (wallet.tier !== undefined) return this.admitGoverned(wallet, created.session, request);
     const runner = this.makeRunner(wallet, created.session);
     this.whenPartiesSettled(wallet, record.deadlineMs, () => runner.start('begin'));
     return record;
+  }
+
+  /** Tier checks at wallet creation: the tier exists and matches threshold and shares. */
+  private checkTier(tier: string, threshold: number, parties: string[]): void {
+    const t = this.options.policy?.rules.tiers.get(tier);
+    if (!t) {
+      throw new QuorateError('QUORATE_E_POLICY_INVALID', `no policy tier ${tier} is loaded`, {
+        path: 'policy',
+        problem: 'unknown tier',
+      });
+    }
+    if (t.threshold !== threshold || [...t.shares].sort().join() !== [...parties].sort().join()) {
+      throw new QuorateError(
+        'QUORATE_E_POLICY_INVALID',
+        `tier ${tier} is ${t.threshold}-of-[${t.shares.join(', ')}]`,
+        {
+          path: 'policy',
+          problem: 'threshold and parties must match the tier',
+        },
+      );
+    }
+  }
+
+  /**
+   * Signing-time rules for a new governed session: evaluate (deny → the session fails with
+   * POLICY_DENIED, durably, so the same intent gets the same answer); allow → record the
+   * requirement, then wait for approvals or start signing. Serialised per wallet so concurrent
+   * requests cannot both pass a velocity limit on this coordinator.
+   */
+  private admitGoverned(
+    wallet: WalletRecord,
+    created: Versioned<SessionRecord>,
+    request: SignRequest,
+  ): Promise<SessionRecord> {
+    return this.perWallet(wallet.walletId, async () => {
+      let session = created;
+      let policy: LoadedPolicy;
+      try {
+        policy = governingPolicy(this.options.policy, this.registry, wallet);
+      } catch (error) {
+        return this.failSession(session, error as QuorateError);
+      }
+      const now = this.env.nowMs();
+      const decision = await evaluateSession(policy, this.store, wallet, session.value, now);
+      if (decision.effect === 'deny')
+        return this.failSession(session, denial(decision, policy.policyHash));
+      const signingDeadlineMs = request.deadlineMs ?? limits.sessionDeadlineMsDefault;
+      const needsApproval = decision.requirement.approvals.length > 0;
+      const approvalDeadlineMs =
+        now + (this.options.approvalDeadlineMs ?? limits.approvalDeadlineMsDefault);
+      const next: SessionRecord = {
+        ...session.value,
+        policy: {
+          tier: wallet.tier as string,
+          policyHash: policy.policyHash,
+          ruleIds: [...decision.ruleIds],
+          requirement: decision.requirement,
+          shareTypes: shareTypesOf(policy),
+          approvals: [],
+          signingDeadlineMs,
+          ...(needsApproval ? { approvalDeadlineMs } : {}),
+        },
+        ...(needsApproval
+          ? {
+              pendingReason: pendingReasonOf(
+                decision.requirement.approvals.map((g) => ({
+                  k: g.k,
+                  approvedBy: [] as string[],
+                  missing: g.k,
+                  ruleIds: g.ruleIds,
+                })),
+              ),
+              deadlineMs: approvalDeadlineMs + signingDeadlineMs,
+            }
+          : { deadlineMs: now + signingDeadlineMs }),
+      };
+      session = await this.store.casSession(session.value.sessionId, session.version, next);
+      if (needsApproval) this.armApprovalTimer(session.value);
+      else this.startSigning(wallet, session);
+      return session.value;
+    });
+  }
+
+  private startSigning(wallet: WalletRecord, session: Versioned<SessionRecord>): void {
+    const runner = this.makeRunner(wallet, session);
+    this.whenPartiesSettled(wallet, session.value.deadlineMs, () => runner.start('begin'));
+  }
+
+  private async failSession(
+    session: Versioned<SessionRecord>,
+    error: QuorateError,
+  ): Promise<SessionRecord> {
+    const failed: SessionRecord = {
+      ...session.value,
+      status: 'failed',
+      error: {
+        code: error.code,
+        message: error.message,
+        detail: { sessionId: session.value.sessionId, ...error.detail },
+      },
+    };
+    delete failed.pendingReason;
+    const v = await this.store.casSession(session.value.sessionId, session.version, failed);
+    this.metrics.sessionsTotal.inc({ outcome: 'failed', code: error.code });
+    return v.value;
+  }
+
+  private armApprovalTimer(record: SessionRecord): void {
+    const at = record.policy?.approvalDeadlineMs;
+    if (at === undefined) return;
+    this.env.setTimer(Math.max(0, at - this.env.nowMs()), () => {
+      void this.perWallet(record.walletId, async () => {
+        const s = await this.store.getSession(record.sessionId);
+        if (!s || s.value.status !== 'pending' || s.value.pendingReason === undefined)
+          return s?.value;
+        const error = new QuorateError(
+          'QUORATE_E_APPROVAL_TIMEOUT',
+          'required approvals did not arrive in time',
+          {
+            approvalDeadlineMs: at,
+          },
+        );
+        return this.failSession(s, error);
+      }).catch((e: unknown) => this.log.error({ error: String(e) }, 'approval timeout failed'));
+    });
+  }
+
+  /**
+   * Records an approval (Ed25519 over the session's canonical request). When every approval group
+   * is satisfied, the rules are checked again at execution time, then signing starts.
+   */
+  async approve(sessionId: string, approval: ApprovalRequest): Promise<SessionRecord> {
+    const first = await this.store.getSession(sessionId);
+    if (!first)
+      throw new QuorateError('QUORATE_E_SESSION_NOT_FOUND', 'no such session', { sessionId });
+    return this.perWallet(first.value.walletId, async () => {
+      const s = (await this.store.getSession(sessionId)) as Versioned<SessionRecord>;
+      const policyState = s.value.policy;
+      if (!policyState || s.value.status !== 'pending' || s.value.pendingReason === undefined) {
+        throw new QuorateError(
+          'QUORATE_E_APPROVAL_REJECTED',
+          'this session is not waiting for approvals',
+          { sessionId, status: s.value.status },
+        );
+      }
+      if (policyState.approvals.length >= limits.approvalsPerSessionMax) {
+        throw new QuorateError(
+          'QUORATE_E_APPROVAL_REJECTED',
+          'too many approvals for one session',
+          { sessionId },
+        );
+      }
+      const subject = approvalSubject(s.value, policyState.policyHash);
+      const approvals = [
+        ...policyState.approvals.filter((a) => a.approverId !== approval.approverId),
+        approval,
+      ];
+      const status = checkApprovals(policyState.requirement.approvals, subject, approvals);
+      const problem = status.rejected.find((r) => r.approverId === approval.approverId);
+      if (problem) {
+        throw new QuorateError(
+          'QUORATE_E_APPROVAL_REJECTED',
+          `approval rejected: ${problem.problem}`,
+          { sessionId, approverId: approval.approverId },
+        );
+      }
+      const updated: SessionRecord = { ...s.value, policy: { ...policyState, approvals } };
+      if (!status.satisfied) {
+        updated.pendingReason = pendingReasonOf(status.groups);
+        return (await this.store.casSession(sessionId, s.version, updated)).value;
+      }
+      return this.executeApproved(s, updated);
+    });
+  }
+
+  /** All approvals are in: re-check the rules now (time, velocity), then sign or deny. */
+  private async executeApproved(
+    s: Versioned<SessionRecord>,
+    updated: SessionRecord,
+  ): Promise<SessionRecord> {
+    const wallet = await this.getWallet(updated.walletId);
+    let policy: LoadedPolicy;
+    try {
+      policy = governingPolicy(this.options.policy, this.registry, wallet);
+    } catch (error) {
+      return this.failSession(s, error as QuorateError);
+    }
+    const policyState = updated.policy as SessionPolicy;
+    const now = this.env.nowMs();
+    const decision = await evaluateSession(policy, this.store, wallet, updated, now);
+    if (decision.effect === 'deny') {
+      return this.failSession(
+        s,
+        denial(decision, policy.policyHash, 'rules re-checked at execution'),
+      );
+    }
+    const subject = approvalSubject(updated, policy.policyHash);
+    const recheck = checkApprovals(decision.requirement.approvals, subject, policyState.approvals);
+    const next: SessionRecord = {
+      ...updated,
+      policy: {
+        ...policyState,
+        policyHash: policy.policyHash,
+        ruleIds: [...decision.ruleIds],
+        requirement: decision.requirement,
+      },
+      deadlineMs: now + policyState.signingDeadlineMs,
+    };
+    if (!recheck.satisfied) {
+      next.pendingReason = pendingReasonOf(recheck.groups);
+      return (await this.store.casSession(s.value.sessionId, s.version, next)).value;
+    }
+    delete next.pendingReason;
+    const v = await this.store.casSession(s.value.sessionId, s.version, next);
+    this.startSigning(wallet, v);
+    return v.value;
+  }
+
+  /** Runs `fn` after every earlier call for the same wallet (bounded by the active-session limit). */
+  private perWallet<T>(walletId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.walletChains.get(walletId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.walletChains.set(walletId, tail);
+    void tail.then(() => {
+      if (this.walletChains.get(walletId) === tail) this.walletChains.delete(walletId);
+    });
+    return run;
   }
 
   /** Waits up to `waitMs` for the session to be terminal; returns its latest record. */
@@ -304,7 +565,8 @@ export class Coordinator {
     const runner = this.runners.get(sessionId);
     if (runner) return runner.wait(waitMs);
     const stored = await this.getSession(sessionId);
-    if (isTerminal(stored.status) || waitMs <= 0) return stored;
+    // Waiting for approvals is not something a short HTTP wait can change: answer now.
+    if (isTerminal(stored.status) || waitMs <= 0 || stored.pendingReason !== undefined) return stored;
     // Driven elsewhere (recovering, or another replica): poll the store, bounded.
     const until = this.env.monoMs() + waitMs;
     for (let i = 0; i < Math.ceil(waitMs / limits.pollIntervalMs) + 1; i++) {
@@ -329,4 +591,33 @@ export class Coordinator {
   parties(): ReturnType<PartyRegistry['snapshot']> {
     return this.registry.snapshot();
   }
+}
+
+/** The POLICY_DENIED error for a deny decision. */
+function denial(
+  decision: Extract<RuleDecision, { effect: 'deny' }>,
+  policyHash: string,
+  when = 'rules checked at request',
+): QuorateError {
+  return new QuorateError('QUORATE_E_POLICY_DENIED', decision.reason, {
+    cause: decision.cause,
+    ...(decision.ruleId === undefined ? {} : { ruleId: decision.ruleId }),
+    policyHash,
+    when,
+  });
+}
+
+/** Human-readable "waiting for approvals" reason. */
+function pendingReasonOf(
+  groups: readonly {
+    k: number;
+    approvedBy: readonly string[];
+    missing: number;
+    ruleIds: readonly string[];
+  }[],
+): string {
+  const parts = groups
+    .filter((g) => g.missing > 0)
+    .map((g) => `${g.missing} more of ${g.k} approvals for rule ${g.ruleIds.join('+')}`);
+  return `awaiting approvals: ${parts.join('; ')}`;
 }

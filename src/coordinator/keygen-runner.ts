@@ -17,6 +17,8 @@ export interface KeygenArgs {
   threshold: number;
   parties: string[];
   boxKeys: Record<string, string>;
+  /** Policy tier the wallet is bound to; each party records it with its share. */
+  tier?: string;
 }
 
 /** One DKG run. `result` settles exactly once. */
@@ -45,8 +47,15 @@ export class KeygenRunner {
     this.cancelTimer = this.env.setTimer(limits.keygenDeadlineMs, () =>
       this.fail('key generation deadline reached', []),
     );
-    const { walletId, scheme, threshold, parties, boxKeys, keygenId } = this.args;
-    const body = { walletId, scheme, threshold, parties, boxKeys };
+    const { walletId, scheme, threshold, parties, boxKeys, keygenId, tier } = this.args;
+    const body = {
+      walletId,
+      scheme,
+      threshold,
+      parties,
+      boxKeys,
+      ...(tier === undefined ? {} : { tier }),
+    };
     for (const partyId of parties) {
       if (
         !this.registry.send(partyId, {

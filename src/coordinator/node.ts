@@ -12,6 +12,7 @@ import { SqliteJournal } from '../party/journal-sqlite.ts';
 import { loadIdentity } from '../party/node.ts';
 import { Coordinator } from './coordinator.ts';
 import type { DetectorOptions } from './party-registry.ts';
+import type { LoadedPolicy } from '../policy/rules/index.ts';
 
 /** Options of `quorate coordinator`. */
 export interface CoordinatorNodeOptions {
@@ -23,6 +24,7 @@ export interface CoordinatorNodeOptions {
   partySecret?: string;
   store?: Store;
   detector?: DetectorOptions;
+  policy?: LoadedPolicy;
 }
 
 /** A running coordinator. */
@@ -51,6 +53,7 @@ export async function startCoordinatorNode(
     identity,
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
     ...(options.detector === undefined ? {} : { detector: options.detector }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
   const app = buildApi(coordinator, { apiToken: options.apiToken });
   await coordinator.start();

@@ -89,6 +89,8 @@ export class PartyRegistry {
   private readonly links = new Map<string, PartyLink>();
   private readonly stats = new Map<string, PartyStats>();
   private readonly known = new Set<string>();
+  /** Policy hash each party announced on its current connection. */
+  private readonly policyHashes = new Map<string, string>();
   private stopHeartbeats: (() => void) | undefined;
   private readonly log;
 
@@ -232,6 +234,12 @@ export class PartyRegistry {
       this.identity.signSecret,
     );
     this.register(hello.partyId, link, conn, identityKey);
+    const policyHash =
+      typeof hello.policyHash === 'string' && /^[0-9a-f]{64}$/.test(hello.policyHash)
+        ? hello.policyHash
+        : undefined;
+    if (policyHash === undefined) this.policyHashes.delete(hello.partyId);
+    else this.policyHashes.set(hello.partyId, policyHash);
     link.send({ t: 'welcome', conn, proof: bytesToHex(proof) });
     return hello.partyId;
   }
@@ -446,6 +454,11 @@ export class PartyRegistry {
         ...(reason === 'blamed' && s.blamedReason !== undefined ? { blame: s.blamedReason } : {}),
       };
     });
+  }
+
+  /** The parties among `partyIds` that announced `policyHash` (accepted that policy version). */
+  acceptedPolicy(policyHash: string, partyIds: readonly string[]): string[] {
+    return partyIds.filter((p) => this.policyHashes.get(p) === policyHash);
   }
 
   /** True if the party has a live link right now. */

@@ -174,6 +174,17 @@ export class SessionRunner {
       deadlineMs: record.deadlineMs,
       // Parties time the session from their own clock: a skewed wall clock cannot expire it.
       remainingMs: Math.max(0, Math.round(record.deadlineMs - this.deps.env.nowMs())),
+      // Governed sessions: each party re-evaluates its own copy of the rules (pinned by hash).
+      ...(record.policy === undefined
+        ? {}
+        : {
+            policy: {
+              tier: record.policy.tier,
+              policyHash: record.policy.policyHash,
+              context: record.context ?? {},
+              approvals: record.policy.approvals,
+            },
+          }),
     };
     const unreachable = parties.filter(
       (partyId) =>

@@ -76,6 +76,21 @@ export const errorTable = {
     summary:
       'This intentKey is already bound to a different message for this wallet; nothing was signed.',
   },
+  QUORATE_E_POLICY_DENIED: {
+    status: 403,
+    retryable: false,
+    summary: 'The signing-time rules deny this request (detail: cause, ruleId, reason, policyHash); a party refuses with the same code.',
+  },
+  QUORATE_E_APPROVAL_TIMEOUT: {
+    status: 504,
+    retryable: false,
+    summary: 'Required approvals did not arrive before the approval deadline; nothing was signed.',
+  },
+  QUORATE_E_APPROVAL_REJECTED: {
+    status: 403,
+    retryable: false,
+    summary: 'An approval is from an unknown approver, has a bad signature, or the session needs none.',
+  },
   QUORATE_E_QUORUM_UNAVAILABLE: {
     status: 503,
     retryable: true,

@@ -27,6 +27,12 @@ export const limits = {
   roundTimeoutMsFloor: 1_000,
   roundTimeoutMsCap: 10_000,
   roundTimeoutMsDefault: 3_000,
+  // Signing-time policy engine
+  approvalDeadlineMsDefault: 600_000,
+  approvalDeadlineMsMax: 86_400_000,
+  approvalsPerSessionMax: 32,
+  velocitySessionsScanMax: 20_000,
+  policyFileBytesMax: 1024 * 1024,
   // Keygen
   keygenDeadlineMs: 30_000,
   keygensActiveMax: 64,

@@ -11,6 +11,7 @@ import { SqliteJournal } from './journal-sqlite.ts';
 import { Keystore } from './keystore.ts';
 import { PartyRuntime } from './runtime.ts';
 import { ReconnectingClient } from './ws-client.ts';
+import type { LoadedPolicy } from '../policy/rules/index.ts';
 
 /** Options of `quorate party`. */
 export interface PartyNodeOptions {
@@ -21,6 +22,7 @@ export interface PartyNodeOptions {
   partySecret?: string;
   testDelaySignMs?: number;
   testCorruptShare?: boolean;
+  policy?: LoadedPolicy;
 }
 
 /** A running party. */
@@ -56,6 +58,7 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
   const keystore = Keystore.open(options.dataDir, options.passphrase, env.randomBytes);
   const journal = new SqliteJournal(join(options.dataDir, 'journal.sqlite'), env.nowMs());
   const identity = loadIdentity(keystore, journal, env);
+  if (options.policy) env.log.info({ policyHash: options.policy.policyHash }, 'policy loaded');
   env.log.info(
     { partyId: options.partyId, identityKey: bytesToHex(identity.signPublic) },
     'party identity loaded',
@@ -69,6 +72,7 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
     ...(options.testDelaySignMs === undefined ? {} : { testDelaySignMs: options.testDelaySignMs }),
     ...(options.testCorruptShare === true ? { testCorruptShare: true } : {}),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
   // One outbound connection per coordinator replica (`ws://a,ws://b`).
   const urls = options.coordinatorUrl

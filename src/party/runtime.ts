@@ -29,6 +29,13 @@ import {
   type WelcomeFrame,
 } from '../transport/link.ts';
 import type { PartyJournal } from './journal.ts';
+import type { LoadedPolicy } from '../policy/rules/index.ts';
+import {
+  checkPartyPolicy,
+  parsePolicyBlock,
+  recordSigned,
+  type PolicyCheckInput,
+} from './party-policy.ts';
 
 /** Seals/opens secrets at rest (the Keystore, or a test double). */
 export interface SecretSealer {
@@ -49,10 +56,14 @@ export interface PartyOptions {
   testDelaySignMs?: number;
   /** Test-only fault hook: send a corrupted signature share (a cheating party, for blame). */
   testCorruptShare?: boolean;
+  /** This party's own copy of the policy (signing-time rules), pinned by its hash. */
+  policy?: LoadedPolicy;
 }
 
 interface SignState {
   kind: 'sign';
+  /** Policy inputs kept for the re-check before the share is released. */
+  policyInput: PolicyCheckInput;
   /** The connection (coordinator replica) that drives this attempt. */
   via: Connection | undefined;
   sessionId: string;
@@ -69,6 +80,8 @@ interface SignState {
 interface KeygenState {
   kind: 'keygen';
   via: Connection | undefined;
+  /** Policy tier the new wallet is bound to (checked against this party's own policy). */
+  tier: string | undefined;
   sessionId: string;
   walletId: string;
   role: ProtocolRole<KeyShare>;
@@ -166,6 +179,7 @@ export class PartyRuntime {
       identityKey: bytesToHex(identity.signPublic),
       boxKey: bytesToHex(identity.boxPublic),
       proof: bytesToHex(signDetached(helloDomain, bound, identity.signSecret)),
+      ...(this.options.policy ? { policyHash: this.options.policy.policyHash } : {}),
       ...(partySecret
         ? { enrollMac: bytesToHex(hmac(sha256, utf8ToBytes(partySecret), bound)) }
         : {}),
@@ -343,6 +357,8 @@ export class PartyRuntime {
     }
     if (body.signers.length < key.threshold)
       throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'signer set below threshold', true);
+    const policyInput = this.policyInput(e, body, key);
+    this.enforcePolicy(policyInput);
     const lock = journal.lockIntent(body.walletId, body.intentKey, body.messageHash, e.sessionId);
     if (!lock.ok)
       throw new Refusal(
@@ -382,6 +398,7 @@ export class PartyRuntime {
     );
     this.sessions.set(e.sessionId, {
       kind: 'sign',
+      policyInput,
       via: this.origin.get(e),
       sessionId: e.sessionId,
       attempt: e.attempt,
@@ -453,6 +470,13 @@ export class PartyRuntime {
         'intent already bound to another message',
         true,
       );
+    // Rules are checked again right before the share is released (time or counters may have moved).
+    try {
+      this.enforcePolicy({ ...state.policyInput, nowMs: env.nowMs() });
+    } catch (refusal) {
+      this.drop(state.sessionId, 'policy re-check refused');
+      throw refusal;
+    }
     // Remove the nonce durably before the share exists outside this function (I2).
     this.sessions.delete(state.sessionId);
     state.cancelTtl();
@@ -473,6 +497,36 @@ export class PartyRuntime {
     state.role.wipe();
     if (this.options.testCorruptShare === true) corruptShares(step);
     this.emit(e, step, 2);
+    const block = state.policyInput.block;
+    if (state.policyInput.tier !== undefined && block) {
+      recordSigned(journal, state.walletId, {
+        sessionId: state.sessionId,
+        atMs: env.nowMs(),
+        asset: block.context.asset ?? null,
+        amount: block.context.amount ?? null,
+      });
+    }
+  }
+
+  private policyInput(e: Envelope, body: SignStartBody, key: KeyShare): PolicyCheckInput {
+    const block = parsePolicyBlock(e.body['policy']);
+    if (typeof block === 'string') throw new Refusal('QUORATE_E_BAD_ENVELOPE', block, false);
+    return {
+      tier: key.tier,
+      block,
+      sessionId: e.sessionId,
+      walletId: body.walletId,
+      intentKey: body.intentKey,
+      messageHash: body.messageHash,
+      signers: body.signers,
+      nowMs: this.options.env.nowMs(),
+    };
+  }
+
+  /** Refuses (hard) when this party's own rules deny the request. */
+  private enforcePolicy(input: PolicyCheckInput): void {
+    const refusal = checkPartyPolicy(this.options.policy, this.options.journal, input);
+    if (refusal) throw new Refusal(refusal.code, refusal.reason, true);
   }
 
   private emit<R>(e: Envelope, step: ProtocolStep<R>, round: number): void {
@@ -501,6 +555,13 @@ export class PartyRuntime {
     }
     if (this.sessions.size >= limits.partySessionsActiveMax)
       throw new Refusal('QUORATE_E_OVERLOADED', 'too many sessions', false);
+    if (body.tier !== undefined && !this.options.policy?.rules.tiers.has(body.tier)) {
+      throw new Refusal(
+        'QUORATE_E_POLICY_DENIED',
+        `this party has no policy for tier ${body.tier}`,
+        true,
+      );
+    }
     const sealer = createSealer({
       context: `${body.walletId}|${e.sessionId}`,
       self: partyId,
@@ -522,6 +583,7 @@ export class PartyRuntime {
     this.sessions.set(e.sessionId, {
       kind: 'keygen',
       via: this.origin.get(e),
+      tier: body.tier,
       sessionId: e.sessionId,
       walletId: body.walletId,
       role,
@@ -538,12 +600,14 @@ export class PartyRuntime {
       payload: e.body,
     });
     if (step.kind === 'done') {
-      const plain = utf8ToBytes(JSON.stringify(step.result));
+      const share: KeyShare =
+        state.tier === undefined ? step.result : { ...step.result, tier: state.tier };
+      const plain = utf8ToBytes(JSON.stringify(share));
       this.options.journal.putSealedShare(
         state.walletId,
         this.options.sealer.seal(`share:${state.walletId}`, plain),
       );
-      this.shares.set(state.walletId, step.result);
+      this.shares.set(state.walletId, share);
       this.sessions.delete(state.sessionId);
       state.cancelTtl();
       this.log.info({ walletId: state.walletId }, 'key share stored (encrypted)');
@@ -647,6 +711,7 @@ function parseKeygenStart(body: Payload): {
   threshold: number;
   parties: string[];
   boxKeys: Record<string, string>;
+  tier?: string;
 } {
   const scheme = body['scheme'] as Scheme;
   if (!schemes.includes(scheme))
@@ -664,5 +729,16 @@ function parseKeygenStart(body: Payload): {
   ) {
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'boxKeys invalid', false);
   }
-  return { walletId: str(body, 'walletId', 64), scheme, threshold, parties, boxKeys };
+  const tier = body['tier'];
+  if (tier !== undefined && (typeof tier !== 'string' || tier.length > 64)) {
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'tier invalid', true);
+  }
+  return {
+    walletId: str(body, 'walletId', 64),
+    scheme,
+    threshold,
+    parties,
+    boxKeys,
+    ...(tier === undefined ? {} : { tier }),
+  };
 }

@@ -63,6 +63,8 @@ export interface KeyShare {
   secretPackage: Payload;
   /** Group public key in the scheme's wire format (hex). */
   publicKey: string;
+  /** Policy tier governing the wallet, recorded at key generation (absent: ungoverned). */
+  tier?: string;
 }
 
 /** Authenticated encryption of DKG secret shares to one recipient (injected by the runtime). */

@@ -11,6 +11,9 @@ import { limits } from '../core/limits.ts';
 import type { AttemptRecord, SessionError, SessionRecord } from '../store/store.ts';
 import { isTerminal } from '../store/store.ts';
 import { rankEligible, unavailableParties, type CandidateInfo } from './quorum.ts';
+import type { SessionPolicy } from './session-policy.ts';
+import { selectQuorumUnderRequirement } from '../policy/rules/select-quorum-under-requirement.ts';
+import type { ShareType } from '../policy/policy-schema.ts';
 
 /** The wallet facts the machine needs. */
 export interface WalletFacts {
@@ -152,7 +155,23 @@ function nextAttempt(
   const fallback = rankEligible(parties, candidates, record.excluded).filter(
     (c) => !fresh.includes(c),
   );
-  const chosen = [...fresh, ...fallback].slice(0, threshold).map((c) => c.partyId);
+  const ranked = [...fresh, ...fallback];
+  if (record.policy) {
+    const governed = selectGoverned(record, parties, threshold, ranked);
+    if (!governed.ok) {
+      const down = unavailableParties(parties, candidates);
+      return fail(
+        state,
+        record,
+        'QUORATE_E_QUORUM_UNAVAILABLE',
+        `no quorum satisfies the policy: ${governed.reason}`,
+        { threshold, unavailable: governed.unavailable, down, ruleIds: record.policy.ruleIds },
+        extra,
+      );
+    }
+    return openAttempt(state, record, nowMs, attemptNo, governed.parties, extra);
+  }
+  const chosen = ranked.slice(0, threshold).map((c) => c.partyId);
   if (chosen.length < threshold) {
     const aliveCount = rankEligible(parties, candidates, []).length;
     // Blamed parties answered (with invalid data), so they count as reachable: if they are what
@@ -178,6 +197,44 @@ function nextAttempt(
       extra,
     );
   }
+  return openAttempt(state, record, nowMs, attemptNo, chosen, extra);
+}
+
+/**
+ * Quorum selection under the rule's requirement (required shares/types, minimum signers):
+ * eligible parties in rank order; never a quorum that violates the rule.
+ */
+function selectGoverned(
+  record: SessionRecord,
+  parties: readonly string[],
+  threshold: number,
+  ranked: readonly CandidateInfo[],
+): { ok: true; parties: string[] } | { ok: false; unavailable: string[]; reason: string } {
+  const policy = record.policy as SessionPolicy;
+  const eligible = new Set(ranked.map((c) => c.partyId));
+  const candidates = [
+    ...ranked.map((c) => ({ partyId: c.partyId, alive: true })),
+    ...parties.filter((p) => !eligible.has(p)).map((p) => ({ partyId: p, alive: false })),
+  ];
+  const shareInfo = new Map(Object.entries(policy.shareTypes)) as Map<string, ShareType>;
+  const selection = selectQuorumUnderRequirement(
+    policy.requirement,
+    threshold,
+    candidates,
+    shareInfo,
+  );
+  if (selection.ok) return { ok: true, parties: [...selection.parties] };
+  return { ok: false, unavailable: [...selection.unavailable], reason: selection.reason };
+}
+
+function openAttempt(
+  state: SessionState,
+  record: SessionRecord,
+  nowMs: number,
+  attemptNo: number,
+  chosen: string[],
+  extra: SessionEffect[],
+): Transition {
   const token = state.version + 1;
   const attempt: AttemptRecord = {
     attempt: attemptNo,

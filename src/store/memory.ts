@@ -1,14 +1,28 @@
 /**
  * In-memory Store for the simulator and unit tests. Values are deep-copied in and out, so
  * callers cannot mutate stored state; "crash" of a coordinator keeps the store (it models the
- * durable store), matching the SQLite and etcd semantics.
+ * durable store), matching the SQLite and etcd semantics. Lease expiry follows the injected
+ * store clock, so the simulator drives it with virtual time.
  */
 import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import {
+  checkLeaseTtl,
+  createLeaseExpired,
+  requireClock,
+  staleOwnership,
+  staleVersion,
+  type StoreClock,
+} from './lease.ts';
 import { isTerminal } from './store.ts';
 import type {
+  ClaimResult,
   CreateSessionResult,
   EvidenceRecord,
+  Lease,
+  LeaseGuard,
   PartyRecord,
+  SessionOwner,
   SessionRecord,
   Store,
   Versioned,
@@ -16,6 +30,24 @@ import type {
 } from './store.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The store's clock for lease expiry (required before any lease call). */
+  clock?: StoreClock;
+}
+
+interface LeaseRow {
+  ownerId: string;
+  ttlMs: number;
+  expiresMs: number;
+}
+
+/** `record` with its owner replaced by `owner` (or removed). */
+function withOwner(record: SessionRecord, owner: SessionOwner | undefined): SessionRecord {
+  const { owner: _ignored, ...rest } = copy(record);
+  return owner ? { ...rest, owner: { ...owner } } : rest;
+}
 
 /** Memory implementation of {@link Store}. */
 export class MemoryStore implements Store {
@@ -25,7 +57,26 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Versioned<SessionRecord>>();
   private readonly intents = new Map<string, string>();
   private readonly evidence: EvidenceRecord[] = [];
+  private readonly leases = new Map<string, LeaseRow>();
+  /** Lease ids are never reused, even across `reopen`. */
+  private leaseSeq = 0;
   private closed = false;
+  private readonly clock: StoreClock | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.clock = options.clock;
+  }
+
+  /** True iff `leaseId` is live now and (when given) held by `ownerId`. */
+  private leaseLive(leaseId: string, ownerId?: string): boolean {
+    const row = this.leases.get(leaseId);
+    if (!row) return false;
+    if (requireClock(this.clock, 'memory').nowMs() >= row.expiresMs) {
+      this.leases.delete(leaseId);
+      return false;
+    }
+    return ownerId === undefined || row.ownerId === ownerId;
+  }
 
   private check(): void {
     if (this.closed) throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'store is closed');
@@ -63,7 +114,10 @@ export class MemoryStore implements Store {
     return w && copy(w);
   }
 
-  async createSession(record: SessionRecord): Promise<CreateSessionResult> {
+  async createSession(
+    record: SessionRecord,
+    options: LeaseGuard = {},
+  ): Promise<CreateSessionResult> {
     this.check();
     const lockKey = `${record.walletId}\u0000${record.intentKey}`;
     const lockedId = this.intents.get(lockKey);
@@ -75,7 +129,12 @@ export class MemoryStore implements Store {
     if (this.sessions.has(record.sessionId)) {
       throw new QuorateError('QUORATE_E_INTERNAL', 'session id collision');
     }
-    const session = { value: copy(record), version: 1 };
+    const { lease } = options;
+    if (lease && !this.leaseLive(lease.leaseId, lease.ownerId)) {
+      throw createLeaseExpired(record.sessionId, lease);
+    }
+    const owner = lease && { ownerId: lease.ownerId, leaseId: lease.leaseId };
+    const session = { value: withOwner(record, owner), version: 1 };
     this.intents.set(lockKey, record.sessionId);
     this.sessions.set(record.sessionId, session);
     return { created: true, session: copy(session) };
@@ -91,19 +150,79 @@ export class MemoryStore implements Store {
     sessionId: string,
     expectedVersion: number,
     next: SessionRecord,
+    options: LeaseGuard = {},
   ): Promise<Versioned<SessionRecord>> {
     this.check();
     const current = this.sessions.get(sessionId);
     if (!current || current.version !== expectedVersion) {
-      throw new QuorateError('QUORATE_E_STALE_TOKEN', 'session version moved on', {
-        sessionId,
-        expectedVersion,
-        actualVersion: current?.version ?? null,
-      });
+      throw staleVersion(sessionId, expectedVersion, current?.version ?? null);
     }
-    const updated = { value: copy(next), version: expectedVersion + 1 };
+    const owner = current.value.owner;
+    const { lease } = options;
+    if (lease && owner?.leaseId !== lease.leaseId) {
+      throw staleOwnership(sessionId, lease, 'not-owner');
+    }
+    if (lease && !this.leaseLive(lease.leaseId, lease.ownerId)) {
+      throw staleOwnership(sessionId, lease, 'lease-expired');
+    }
+    const updated = { value: withOwner(next, owner), version: expectedVersion + 1 };
     this.sessions.set(sessionId, updated);
     return copy(updated);
+  }
+
+  async claimSession(
+    sessionId: string,
+    expectedVersion: number,
+    lease: Lease,
+  ): Promise<ClaimResult> {
+    this.check();
+    const current = this.sessions.get(sessionId);
+    if (!current) return { claimed: false, reason: 'not-found' };
+    if (current.version !== expectedVersion) {
+      return { claimed: false, reason: 'version-moved', session: copy(current) };
+    }
+    if (!this.leaseLive(lease.leaseId, lease.ownerId)) {
+      return { claimed: false, reason: 'lease-expired', session: copy(current) };
+    }
+    const previous = current.value.owner;
+    if (previous && previous.leaseId !== lease.leaseId && this.leaseLive(previous.leaseId)) {
+      return { claimed: false, reason: 'owned', session: copy(current) };
+    }
+    const owner = { ownerId: lease.ownerId, leaseId: lease.leaseId };
+    const updated = { value: withOwner(current.value, owner), version: expectedVersion + 1 };
+    this.sessions.set(sessionId, updated);
+    return { claimed: true, session: copy(updated) };
+  }
+
+  async acquireLease(ownerId: string, ttlMs: number): Promise<Lease> {
+    this.check();
+    checkLeaseTtl(ttlMs);
+    const nowMs = requireClock(this.clock, 'memory').nowMs();
+    if (this.leases.size >= limits.storeLeasesMax) {
+      for (const [id, row] of this.leases) if (nowMs >= row.expiresMs) this.leases.delete(id);
+    }
+    if (this.leases.size >= limits.storeLeasesMax) {
+      throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'too many live leases', {
+        leasesMax: limits.storeLeasesMax,
+      });
+    }
+    this.leaseSeq += 1;
+    const leaseId = `lease-${this.leaseSeq}`;
+    this.leases.set(leaseId, { ownerId, ttlMs, expiresMs: nowMs + ttlMs });
+    return { leaseId, ownerId, ttlMs };
+  }
+
+  async renewLease(lease: Lease): Promise<Lease | undefined> {
+    this.check();
+    if (!this.leaseLive(lease.leaseId, lease.ownerId)) return undefined;
+    const row = this.leases.get(lease.leaseId)!;
+    row.expiresMs = requireClock(this.clock, 'memory').nowMs() + row.ttlMs;
+    return { leaseId: lease.leaseId, ownerId: row.ownerId, ttlMs: row.ttlMs };
+  }
+
+  async revokeLease(lease: Lease): Promise<void> {
+    this.check();
+    this.leases.delete(lease.leaseId);
   }
 
   async listActiveSessions(limit: number): Promise<Versioned<SessionRecord>[]> {

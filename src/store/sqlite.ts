@@ -1,16 +1,31 @@
 /**
  * SQLite Store (the embedded default). WAL with `synchronous=FULL`: a committed transition
  * survives power loss. Every session change is an `UPDATE … WHERE version = ?`, i.e. a CAS on
- * the fencing token; the intent lock is a primary key, so create-if-absent is atomic.
+ * the fencing token; the intent lock is a primary key, so create-if-absent is atomic. Leases
+ * are rows with an expiry time on the store clock (wall clock: rows outlive the process);
+ * ownership checks run in the same immediate transaction as the version check.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import {
+  checkLeaseTtl,
+  createLeaseExpired,
+  requireClock,
+  staleOwnership,
+  staleVersion,
+  type StoreClock,
+} from './lease.ts';
 import type {
+  ClaimResult,
   CreateSessionResult,
   EvidenceRecord,
+  Lease,
+  LeaseGuard,
   PartyRecord,
+  SessionOwner,
   SessionRecord,
   Store,
   Versioned,
@@ -31,6 +46,9 @@ CREATE TABLE IF NOT EXISTS intents (
 CREATE TABLE IF NOT EXISTS evidence (
   session_id TEXT NOT NULL, attempt INTEGER NOT NULL, party_id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS evidence_session ON evidence (session_id);
+CREATE TABLE IF NOT EXISTS leases (
+  lease_id INTEGER PRIMARY KEY AUTOINCREMENT, owner_id TEXT NOT NULL,
+  ttl_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
 `;
 
 interface SessionRow {
@@ -45,13 +63,33 @@ function parseSession(row: SessionRow): Versioned<SessionRecord> {
 const isActive = (s: SessionRecord): number =>
   s.status === 'pending' || s.status === 'running' ? 1 : 0;
 
+/** `record` with its owner replaced by `owner` (or removed). */
+function withOwner(record: SessionRecord, owner: SessionOwner | undefined): SessionRecord {
+  const { owner: _ignored, ...rest } = structuredClone(record);
+  return owner ? { ...rest, owner: { ...owner } } : rest;
+}
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The store's clock for lease expiry, normally the Env (required before any lease call). */
+  clock?: StoreClock;
+}
+
+interface LeaseRow {
+  owner_id: string;
+  ttl_ms: number;
+  expires_ms: number;
+}
+
 /** SQLite implementation of {@link Store}. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
+  private readonly clock: StoreClock | undefined;
 
   /** Opens (creating if needed) the store file at `path`. */
-  constructor(path: string) {
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.clock = options.clock;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
@@ -101,7 +139,11 @@ export class SqliteStore implements Store {
     return row && (JSON.parse(row.body) as WalletRecord);
   }
 
-  async createSession(record: SessionRecord): Promise<CreateSessionResult> {
+  async createSession(
+    record: SessionRecord,
+    options: LeaseGuard = {},
+  ): Promise<CreateSessionResult> {
+    const { lease } = options;
     const txn = this.db.transaction((): CreateSessionResult => {
       const lock = this.db
         .prepare('SELECT session_id FROM intents WHERE wallet_id = ? AND intent_key = ?')
@@ -113,6 +155,10 @@ export class SqliteStore implements Store {
         if (!row) throw new QuorateError('QUORATE_E_INTERNAL', 'intent lock without session');
         return { created: false, session: parseSession(row) };
       }
+      if (lease && !this.leaseLive(lease.leaseId, lease.ownerId)) {
+        throw createLeaseExpired(record.sessionId, lease);
+      }
+      const stored = withOwner(record, lease && { ownerId: lease.ownerId, leaseId: lease.leaseId });
       this.db
         .prepare(
           'INSERT INTO intents (wallet_id, intent_key, session_id, message_hash) VALUES (?, ?, ?, ?)',
@@ -127,39 +173,138 @@ export class SqliteStore implements Store {
           record.walletId,
           isActive(record),
           record.createdMs,
-          JSON.stringify(record),
+          JSON.stringify(stored),
         );
-      return { created: true, session: { value: structuredClone(record), version: 1 } };
+      return { created: true, session: { value: stored, version: 1 } };
     });
     return txn.immediate();
   }
 
   async getSession(sessionId: string): Promise<Versioned<SessionRecord> | undefined> {
-    const row = this.db
-      .prepare('SELECT version, body FROM sessions WHERE session_id = ?')
-      .get(sessionId) as SessionRow | undefined;
-    return row && parseSession(row);
+    return this.readSession(sessionId);
   }
 
   async casSession(
     sessionId: string,
     expectedVersion: number,
     next: SessionRecord,
+    options: LeaseGuard = {},
   ): Promise<Versioned<SessionRecord>> {
+    const { lease } = options;
+    const txn = this.db.transaction((): Versioned<SessionRecord> => {
+      const current = this.readSession(sessionId);
+      if (current?.version !== expectedVersion) {
+        throw staleVersion(sessionId, expectedVersion, current?.version ?? null);
+      }
+      const owner = current.value.owner;
+      if (lease && owner?.leaseId !== lease.leaseId) {
+        throw staleOwnership(sessionId, lease, 'not-owner');
+      }
+      if (lease && !this.leaseLive(lease.leaseId, lease.ownerId)) {
+        throw staleOwnership(sessionId, lease, 'lease-expired');
+      }
+      return this.writeSession(sessionId, expectedVersion, withOwner(next, owner));
+    });
+    return txn.immediate();
+  }
+
+  async claimSession(
+    sessionId: string,
+    expectedVersion: number,
+    lease: Lease,
+  ): Promise<ClaimResult> {
+    const txn = this.db.transaction((): ClaimResult => {
+      const current = this.readSession(sessionId);
+      if (!current) return { claimed: false, reason: 'not-found' };
+      if (current.version !== expectedVersion) {
+        return { claimed: false, reason: 'version-moved', session: current };
+      }
+      if (!this.leaseLive(lease.leaseId, lease.ownerId)) {
+        return { claimed: false, reason: 'lease-expired', session: current };
+      }
+      const previous = current.value.owner;
+      if (previous && previous.leaseId !== lease.leaseId && this.leaseLive(previous.leaseId)) {
+        return { claimed: false, reason: 'owned', session: current };
+      }
+      const owner = { ownerId: lease.ownerId, leaseId: lease.leaseId };
+      const session = this.writeSession(
+        sessionId,
+        expectedVersion,
+        withOwner(current.value, owner),
+      );
+      return { claimed: true, session };
+    });
+    return txn.immediate();
+  }
+
+  async acquireLease(ownerId: string, ttlMs: number): Promise<Lease> {
+    checkLeaseTtl(ttlMs);
+    const nowMs = requireClock(this.clock, 'sqlite').nowMs();
+    const txn = this.db.transaction((): Lease => {
+      // Expired rows are dead for good; AUTOINCREMENT keeps their ids from ever coming back.
+      this.db.prepare('DELETE FROM leases WHERE expires_ms <= ?').run(nowMs);
+      const { n } = this.db.prepare('SELECT count(*) AS n FROM leases').get() as { n: number };
+      if (n >= limits.storeLeasesMax) {
+        throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'too many live leases', {
+          leasesMax: limits.storeLeasesMax,
+        });
+      }
+      const info = this.db
+        .prepare('INSERT INTO leases (owner_id, ttl_ms, expires_ms) VALUES (?, ?, ?)')
+        .run(ownerId, ttlMs, nowMs + ttlMs);
+      return { leaseId: String(info.lastInsertRowid), ownerId, ttlMs };
+    });
+    return txn.immediate();
+  }
+
+  async renewLease(lease: Lease): Promise<Lease | undefined> {
+    const nowMs = requireClock(this.clock, 'sqlite').nowMs();
+    const info = this.db
+      .prepare(
+        'UPDATE leases SET expires_ms = ? + ttl_ms WHERE lease_id = ? AND owner_id = ? AND expires_ms > ?',
+      )
+      .run(nowMs, lease.leaseId, lease.ownerId, nowMs);
+    if (info.changes !== 1) return undefined;
+    const row = this.db
+      .prepare('SELECT owner_id, ttl_ms, expires_ms FROM leases WHERE lease_id = ?')
+      .get(lease.leaseId) as LeaseRow;
+    return { leaseId: lease.leaseId, ownerId: row.owner_id, ttlMs: row.ttl_ms };
+  }
+
+  async revokeLease(lease: Lease): Promise<void> {
+    this.db.prepare('DELETE FROM leases WHERE lease_id = ?').run(lease.leaseId);
+  }
+
+  /** True iff `leaseId` is live on the store clock and (when given) held by `ownerId`. */
+  private leaseLive(leaseId: string, ownerId?: string): boolean {
+    const nowMs = requireClock(this.clock, 'sqlite').nowMs();
+    const row = this.db
+      .prepare('SELECT owner_id, ttl_ms, expires_ms FROM leases WHERE lease_id = ?')
+      .get(leaseId) as LeaseRow | undefined;
+    if (!row || row.expires_ms <= nowMs) return false;
+    return ownerId === undefined || row.owner_id === ownerId;
+  }
+
+  private readSession(sessionId: string): Versioned<SessionRecord> | undefined {
+    const row = this.db
+      .prepare('SELECT version, body FROM sessions WHERE session_id = ?')
+      .get(sessionId) as SessionRow | undefined;
+    return row && parseSession(row);
+  }
+
+  /** The CAS itself; callers run it inside an immediate transaction after their checks. */
+  private writeSession(
+    sessionId: string,
+    expectedVersion: number,
+    next: SessionRecord,
+  ): Versioned<SessionRecord> {
     const info = this.db
       .prepare(
         'UPDATE sessions SET version = version + 1, active = ?, body = ? WHERE session_id = ? AND version = ?',
       )
       .run(isActive(next), JSON.stringify(next), sessionId, expectedVersion);
-    if (info.changes !== 1) {
-      const current = await this.getSession(sessionId);
-      throw new QuorateError('QUORATE_E_STALE_TOKEN', 'session version moved on', {
-        sessionId,
-        expectedVersion,
-        actualVersion: current?.version ?? null,
-      });
-    }
-    return { value: structuredClone(next), version: expectedVersion + 1 };
+    if (info.changes !== 1) throw staleVersion(sessionId, expectedVersion, null);
+    return { value: next, version: expectedVersion + 1 };
   }
 
   async listActiveSessions(limit: number): Promise<Versioned<SessionRecord>[]> {

@@ -1,11 +1,14 @@
 /**
- * The Store: the single source of truth for parties, wallets, sessions, intent locks and
- * fencing tokens. Every session change is a compare-and-set on its version; the version is the
- * fencing token, strictly increasing per session. Implementations: memory (simulation),
- * SQLite (default), etcd (clusters). One contract suite tests them all.
+ * The Store: the single source of truth for parties, wallets, sessions, intent locks, fencing
+ * tokens and session ownership. Every session change is a compare-and-set on its version; the
+ * version is the fencing token, strictly increasing per session. A session's owner is the
+ * coordinator replica holding a live store lease (see docs/store.md). Implementations: memory
+ * (simulation), SQLite (default), etcd (clusters). One contract suite tests them all
+ * (test/helpers/store-contract.ts).
  */
 import type { Payload, Scheme } from '../protocol/engine.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import type { SessionPolicy } from '../session/session-policy.ts';
 
 /** An enrolled party: identity pinned on first contact. */
 export interface PartyRecord {
@@ -26,6 +29,8 @@ export interface WalletRecord {
   publicKey: string;
   publicPackage: Payload;
   createdMs: number;
+  /** Policy tier whose signing-time rules govern this wallet (absent: ungoverned). */
+  tier?: string;
 }
 
 /** Outcome of one attempt of a session. */
@@ -79,6 +84,57 @@ export interface SessionRecord {
   signature?: string;
   signers?: string[];
   error?: SessionError;
+  /**
+   * The replica that drives this session. Written only by `createSession(…, { lease })` and
+   * `claimSession`; `casSession` keeps the stored owner whatever `next.owner` says.
+   */
+  owner?: SessionOwner;
+  /** Governed sessions: tier, policy hash, requirement, approvals (signing-time rules). */
+  policy?: SessionPolicy;
+  /** Why a `pending` session is waiting (e.g. approvals missing). */
+  pendingReason?: string;
+}
+
+/** The owner of a session: a coordinator replica and the store lease it held when it claimed. */
+export interface SessionOwner {
+  ownerId: string;
+  leaseId: string;
+}
+
+/**
+ * A store lease: ownership that lapses unless renewed within `ttlMs`. Lease ids are never
+ * reused, and an expired or revoked lease never comes back (renewal fails for good).
+ */
+export interface Lease {
+  leaseId: string;
+  ownerId: string;
+  /** Time to live granted by the store (etcd rounds up to whole seconds). */
+  ttlMs: number;
+}
+
+/** Why {@link Store.claimSession} did not take a session. */
+export type ClaimRefusal =
+  /** No session with this id. */
+  | 'not-found'
+  /** The session's version is not `expectedVersion`: re-read it and decide again. */
+  | 'version-moved'
+  /** Another replica's lease is still live. */
+  | 'owned'
+  /** The claimer's own lease has expired or was revoked: it must stop driving sessions. */
+  | 'lease-expired';
+
+/** Result of {@link Store.claimSession}. */
+export type ClaimResult =
+  | { claimed: true; session: Versioned<SessionRecord> }
+  | { claimed: false; reason: ClaimRefusal; session?: Versioned<SessionRecord> };
+
+/** Options of a session write made on behalf of a lease holder. */
+export interface LeaseGuard {
+  /**
+   * When set, the write happens only while this lease is live (and, for `casSession`, only if
+   * the session's stored owner holds this lease), in the same atomic step as the version check.
+   */
+  lease?: Lease;
 }
 
 /** A value with its version (fencing token). */
@@ -115,22 +171,49 @@ export interface Store {
   /**
    * Atomically takes the intent lock `(walletId, intentKey)` and creates the session at
    * version 1. If the lock exists, nothing is written and the locked session is returned.
+   * With `options.lease`, the new session is owned by that lease's holder (`owner` set from
+   * the lease); if the lock is free but the lease is not live, nothing is written and it
+   * throws `QUORATE_E_STORE_UNAVAILABLE` (retryable: another replica can serve the request)
+   * with `detail.reason = 'lease-expired'`. `record.owner` is ignored.
    */
-  createSession(record: SessionRecord): Promise<CreateSessionResult>;
+  createSession(record: SessionRecord, options?: LeaseGuard): Promise<CreateSessionResult>;
   getSession(sessionId: string): Promise<Versioned<SessionRecord> | undefined>;
   /**
    * Replaces the session iff its version equals `expectedVersion`; the new version is
-   * `expectedVersion + 1`. Throws `QUORATE_E_STALE_TOKEN` otherwise.
+   * `expectedVersion + 1`. Throws `QUORATE_E_STALE_TOKEN` otherwise (`detail.reason`:
+   * `'version-moved'`). The stored owner is kept (`next.owner` is ignored). With
+   * `options.lease`, also requires that lease to be live and to be the session's owner, else
+   * `QUORATE_E_STALE_TOKEN` with `detail.reason` `'lease-expired'` or `'not-owner'`.
    */
   casSession(
     sessionId: string,
     expectedVersion: number,
     next: SessionRecord,
+    options?: LeaseGuard,
   ): Promise<Versioned<SessionRecord>>;
   /** Sessions not yet terminal (pending or running), oldest first, at most `limit`. */
   listActiveSessions(limit: number): Promise<Versioned<SessionRecord>[]>;
   /** Sessions of any status, newest first, at most `limit` (for checkers and operators). */
   listSessions(limit: number): Promise<Versioned<SessionRecord>[]>;
+  /**
+   * Makes `lease` the session's owner iff the session's version equals `expectedVersion`,
+   * `lease` is live, and the current owner (if any, and not `lease` itself) holds no live
+   * lease. On success the version becomes `expectedVersion + 1`: the new owner's fencing token
+   * is above every token the previous owner used. Refusals are values, not errors.
+   */
+  claimSession(sessionId: string, expectedVersion: number, lease: Lease): Promise<ClaimResult>;
+  /**
+   * Grants a new lease to `ownerId` for `ttlMs` (within `limits.storeLeaseTtlMsMin..Max`).
+   * Throws `QUORATE_E_STORE_UNAVAILABLE` if the store cannot grant one.
+   */
+  acquireLease(ownerId: string, ttlMs: number): Promise<Lease>;
+  /**
+   * Extends a live lease by its ttl from now and returns it; `undefined` if it has expired or
+   * was revoked (it is then gone for good: acquire a new one and re-claim).
+   */
+  renewLease(lease: Lease): Promise<Lease | undefined>;
+  /** Ends a lease now, so its sessions can be claimed at once. Revoking twice is harmless. */
+  revokeLease(lease: Lease): Promise<void>;
   putEvidence(record: EvidenceRecord): Promise<void>;
   listEvidence(sessionId: string): Promise<EvidenceRecord[]>;
   close(): Promise<void>;

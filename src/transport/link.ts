@@ -28,6 +28,8 @@ export interface HelloFrame {
   boxKey: string;
   proof: string;
   enrollMac?: string;
+  /** Hash of the policy file this party enforces (signing-time rules), if any. */
+  policyHash?: string;
 }
 
 export interface WelcomeFrame {

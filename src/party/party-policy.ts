@@ -1,0 +1,138 @@
+/**
+ * Signing-time rules on the party side. A governed wallet's tier is recorded with the party's
+ * share at key generation; from then on the party evaluates its OWN copy of the policy (pinned
+ * by hash) before committing and again before releasing its share, so no coordinator and no
+ * quorum can make it sign what its rules refuse. Velocity is counted from what this party
+ * itself signed (durable in its journal): a lower bound of the wallet's true totals, which the
+ * coordinator counts exactly in the store.
+ */
+import type { ErrorCode } from '../core/errors.ts';
+import type { ShareType } from '../policy/policy-schema.ts';
+import {
+  checkApprovals,
+  evaluateRules,
+  quorumSatisfies,
+  type LoadedPolicy,
+  type RuleRequestContext,
+  type SignedApproval,
+  type VelocityEvent,
+} from '../policy/rules/index.ts';
+import { ruleLimits } from '../policy/rules/rule-limits.ts';
+import type { PartyJournal } from './journal.ts';
+
+/** The policy block of a sign-start envelope. */
+export interface SignPolicyBlock {
+  tier: string;
+  policyHash: string;
+  context: RuleRequestContext;
+  approvals: SignedApproval[];
+}
+
+/** A refusal reason with its code; `hard` means do not ask this party again this session. */
+export interface PolicyRefusal {
+  code: ErrorCode;
+  reason: string;
+}
+
+/** Events kept per wallet in the journal (bounded). */
+const eventsPerWalletMax = 10_000;
+const metaKey = (walletId: string) => `velocity:${walletId}`;
+
+/** Parses an untrusted policy block; undefined if absent, a string problem if malformed. */
+export function parsePolicyBlock(raw: unknown): SignPolicyBlock | undefined | string {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null) return 'policy block is not an object';
+  const b = raw as Record<string, unknown>;
+  if (typeof b['tier'] !== 'string' || typeof b['policyHash'] !== 'string')
+    return 'policy tier/hash missing';
+  const context = b['context'];
+  if (typeof context !== 'object' || context === null || Array.isArray(context))
+    return 'policy context invalid';
+  for (const v of Object.values(context))
+    if (typeof v !== 'string') return 'policy context fields must be strings';
+  const approvals = b['approvals'];
+  if (!Array.isArray(approvals) || approvals.length > ruleLimits.approvalsPerCheckMax)
+    return 'approvals invalid';
+  for (const a of approvals as unknown[]) {
+    const x = a as Record<string, unknown>;
+    if (typeof x['approverId'] !== 'string' || typeof x['signature'] !== 'string')
+      return 'approval invalid';
+  }
+  return {
+    tier: b['tier'],
+    policyHash: b['policyHash'],
+    context: context as RuleRequestContext,
+    approvals: approvals as SignedApproval[],
+  };
+}
+
+/** What the check needs about the request. */
+export interface PolicyCheckInput {
+  tier: string | undefined;
+  block: SignPolicyBlock | undefined;
+  sessionId: string;
+  walletId: string;
+  intentKey: string;
+  messageHash: string;
+  signers: string[];
+  nowMs: number;
+}
+
+/** Evaluates the party's own rules; returns a refusal or undefined (allowed). */
+export function checkPartyPolicy(
+  policy: LoadedPolicy | undefined,
+  journal: PartyJournal,
+  input: PolicyCheckInput,
+): PolicyRefusal | undefined {
+  if (input.tier === undefined) return undefined; // ungoverned wallet
+  const deny = (reason: string): PolicyRefusal => ({ code: 'QUORATE_E_POLICY_DENIED', reason });
+  if (!policy || !policy.rules.tiers.has(input.tier))
+    return deny(`this party has no policy for tier ${input.tier}`);
+  if (!input.block) return deny('governed wallet but the request carries no policy block');
+  if (input.block.tier !== input.tier)
+    return deny(`request names tier ${input.block.tier}, wallet is ${input.tier}`);
+  if (input.block.policyHash !== policy.policyHash) {
+    return deny(
+      `policy version mismatch: request ${input.block.policyHash.slice(0, 12)}…, this party ${policy.policyHash.slice(0, 12)}…`,
+    );
+  }
+  const decision = evaluateRules(
+    policy.rules,
+    input.tier,
+    { context: input.block.context, nowMs: input.nowMs, sessionId: input.sessionId },
+    localEvents(journal, input.walletId),
+  );
+  if (decision.effect === 'deny') return deny(`${decision.cause}: ${decision.reason}`);
+  const shareInfo = policy.rules.shareTypes as ReadonlyMap<string, ShareType>;
+  const quorum = quorumSatisfies(decision.requirement, input.signers, shareInfo);
+  if (!quorum.ok) return deny(`quorum violates the rule: ${quorum.problems.join('; ')}`);
+  const approvals = checkApprovals(
+    decision.requirement.approvals,
+    {
+      sessionId: input.sessionId,
+      walletId: input.walletId,
+      intentKey: input.intentKey,
+      messageHash: input.messageHash,
+      context: input.block.context,
+      policyHash: policy.policyHash,
+    },
+    input.block.approvals,
+  );
+  if (!approvals.satisfied) return deny('required approvals are missing or invalid');
+  return undefined;
+}
+
+function localEvents(journal: PartyJournal, walletId: string): VelocityEvent[] {
+  const raw = journal.getMeta(metaKey(walletId));
+  return raw === undefined ? [] : (JSON.parse(raw) as VelocityEvent[]);
+}
+
+/** Records that this party released a share for a governed session (durable, bounded). */
+export function recordSigned(journal: PartyJournal, walletId: string, event: VelocityEvent): void {
+  const horizon = event.atMs - ruleLimits.velocityWindowMsMax;
+  const kept = localEvents(journal, walletId).filter(
+    (e) => e.atMs > horizon && e.sessionId !== event.sessionId,
+  );
+  kept.push(event);
+  journal.setMeta(metaKey(walletId), JSON.stringify(kept.slice(-eventsPerWalletMax)));
+}

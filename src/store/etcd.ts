@@ -1,0 +1,477 @@
+/**
+ * etcd Store (clusters of coordinator replicas), on etcd v3 through its JSON gateway (see
+ * etcd-gateway.ts for the client choice). Rules:
+ *
+ * - Reads are linearizable (never `serializable`).
+ * - Every session change is one txn whose compare includes the session key's `mod_revision`
+ *   as last read; create-if-absent (intent locks, sessions, parties, wallets) compares
+ *   `create_revision == 0`.
+ * - The session version (fencing token) is the session key's etcd `version`: 1 when the txn
+ *   creates it, +1 for every put, and sessions are never deleted, so it is exactly the Store
+ *   contract's `expectedVersion + 1` and strictly increasing. The `mod_revision` compare is what
+ *   makes each write atomic against the state we judged; a version and its `mod_revision` change
+ *   together in one MVCC step, so they name the same state.
+ * - Ownership: a store lease is an etcd lease with one key `lease/{id}` = ownerId attached;
+ *   etcd deletes the key when the lease expires. Guarded writes compare that key's value, and a
+ *   takeover compares the previous owner's key as absent, in the same txn as the revision.
+ * - A write retried after a timeout may already have been applied; each stored session and
+ *   wallet carries a random `writeId`, so a failed compare that finds our own `writeId` is
+ *   recognised as our success, not misreported as a conflict.
+ */
+import { assert } from '../core/assert.ts';
+import type { Env } from '../core/env.ts';
+import { bytesToHex } from '../core/encoding.ts';
+import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import { EtcdGateway, etcd, parseEtcdEndpoints, type EtcdKv, type EtcdOp } from './etcd-gateway.ts';
+import { checkLeaseTtl, createLeaseExpired, staleOwnership, staleVersion } from './lease.ts';
+import { isTerminal } from './store.ts';
+import type {
+  ClaimResult,
+  CreateSessionResult,
+  EvidenceRecord,
+  Lease,
+  LeaseGuard,
+  PartyRecord,
+  SessionOwner,
+  SessionRecord,
+  Store,
+  Versioned,
+  WalletRecord,
+} from './store.ts';
+
+/** Options of {@link EtcdStore}. */
+export interface EtcdStoreOptions {
+  /** Gateway base URLs, e.g. `http://10.0.0.1:2379` (see {@link parseEtcdEndpoints}). */
+  endpoints: readonly string[];
+  /** Timers for request timeouts and backoff; randomness for write ids. */
+  env: Env;
+  /** Key prefix, so several deployments (or tests) can share one cluster. */
+  prefix?: string;
+}
+
+/** What a session key holds: the record and the id of the write that stored it. */
+interface StoredSession {
+  writeId: string;
+  record: SessionRecord;
+}
+
+/** The last (version, mod_revision, owner) seen per session: lets a CAS skip its read. */
+interface VersionEntry {
+  version: number;
+  modRevision: number;
+  owner: SessionOwner | undefined;
+}
+
+const seg = encodeURIComponent;
+/** 16 digits hold every safe integer, so keys sort like the numbers. */
+const pad = (ms: number): string => String(ms).padStart(16, '0');
+
+/** `record` with its owner replaced by `owner` (or removed). */
+function withOwner(record: SessionRecord, owner: SessionOwner | undefined): SessionRecord {
+  const { owner: _ignored, ...rest } = structuredClone(record);
+  return owner ? { ...rest, owner: { ...owner } } : rest;
+}
+
+const ownerOf = (lease: Lease): SessionOwner => ({
+  ownerId: lease.ownerId,
+  leaseId: lease.leaseId,
+});
+
+/** etcd implementation of {@link Store}. */
+export class EtcdStore implements Store {
+  readonly kind = 'etcd' as const;
+  private readonly gateway: EtcdGateway;
+  private readonly env: Env;
+  private readonly prefix: string;
+  private readonly versions = new Map<string, VersionEntry>();
+  private closed = false;
+
+  constructor(options: EtcdStoreOptions) {
+    this.gateway = new EtcdGateway(options.endpoints, options.env);
+    this.env = options.env;
+    this.prefix = options.prefix ?? '/quorate/';
+    assert(this.prefix.endsWith('/'), 'etcd key prefix ends with /');
+  }
+
+  /**
+   * Opens a store on `etcd://h1:2379,h2:2379` and checks that the cluster answers a
+   * linearizable read; throws `QUORATE_E_STORE_UNAVAILABLE` otherwise.
+   */
+  static async open(url: string, env: Env, prefix?: string): Promise<EtcdStore> {
+    const endpoints = parseEtcdEndpoints(url);
+    const store = new EtcdStore({ endpoints, env, ...(prefix === undefined ? {} : { prefix }) });
+    await store.gateway.range(`${store.prefix}session/`, {
+      prefix: true,
+      limit: 1,
+      keysOnly: true,
+    });
+    return store;
+  }
+
+  // ---- keys -------------------------------------------------------------------------------
+
+  private key = {
+    party: (id: string) => `${this.prefix}party/${seg(id)}`,
+    parties: () => `${this.prefix}party/`,
+    wallet: (id: string) => `${this.prefix}wallet/${seg(id)}`,
+    session: (id: string) => `${this.prefix}session/${seg(id)}`,
+    intent: (walletId: string, intentKey: string) =>
+      `${this.prefix}intent/${seg(walletId)}/${seg(intentKey)}`,
+    created: (ms: number, id: string) => `${this.prefix}by-created/${pad(ms)}/${seg(id)}`,
+    createdAll: () => `${this.prefix}by-created/`,
+    active: (ms: number, id: string) => `${this.prefix}active/${pad(ms)}/${seg(id)}`,
+    activeAll: () => `${this.prefix}active/`,
+    evidence: (sessionId: string, writeId: string) =>
+      `${this.prefix}evidence/${seg(sessionId)}/${writeId}`,
+    evidenceOf: (sessionId: string) => `${this.prefix}evidence/${seg(sessionId)}/`,
+    lease: (leaseId: string) => `${this.prefix}lease/${leaseId}`,
+  };
+
+  private check(): void {
+    if (this.closed) throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'store is closed');
+  }
+
+  private newWriteId(): string {
+    return bytesToHex(this.env.randomBytes(8));
+  }
+
+  private remember(sessionId: string, entry: VersionEntry): void {
+    this.versions.delete(sessionId);
+    if (this.versions.size >= limits.etcdVersionCacheEntriesMax) {
+      const oldest = this.versions.keys().next();
+      if (!oldest.done) this.versions.delete(oldest.value);
+    }
+    this.versions.set(sessionId, entry);
+  }
+
+  /** Decodes a session kv and records its version for later CAS calls. */
+  private decodeSession(kv: EtcdKv): { writeId: string; session: Versioned<SessionRecord> } {
+    const stored = JSON.parse(kv.value) as StoredSession;
+    const session = { value: stored.record, version: kv.version };
+    this.remember(stored.record.sessionId, {
+      version: kv.version,
+      modRevision: kv.modRevision,
+      owner: stored.record.owner,
+    });
+    return { writeId: stored.writeId, session };
+  }
+
+  private async readSessionKv(sessionId: string): Promise<EtcdKv | undefined> {
+    return (await this.gateway.range(this.key.session(sessionId)))[0];
+  }
+
+  /** The index put or delete that keeps `active/` equal to the non-terminal sessions. */
+  private activeIndexOp(record: SessionRecord): EtcdOp {
+    const key = this.key.active(record.createdMs, record.sessionId);
+    return isTerminal(record.status) ? etcd.del(key) : etcd.put(key, '');
+  }
+
+  // ---- parties and wallets ----------------------------------------------------------------
+
+  async pinParty(record: PartyRecord): Promise<PartyRecord> {
+    this.check();
+    const key = this.key.party(record.partyId);
+    const r = await this.gateway.txn(
+      [etcd.absent(key)],
+      [etcd.put(key, JSON.stringify(record))],
+      [etcd.get(key)],
+    );
+    const existing = r.ranges[0]?.[0];
+    return r.succeeded || !existing ? record : (JSON.parse(existing.value) as PartyRecord);
+  }
+
+  async getParty(partyId: string): Promise<PartyRecord | undefined> {
+    this.check();
+    const kv = (await this.gateway.range(this.key.party(partyId)))[0];
+    return kv && (JSON.parse(kv.value) as PartyRecord);
+  }
+
+  async listParties(): Promise<PartyRecord[]> {
+    this.check();
+    const kvs = await this.gateway.range(this.key.parties(), { prefix: true });
+    return kvs
+      .map((kv) => JSON.parse(kv.value) as PartyRecord)
+      .sort((a, b) => a.partyId.localeCompare(b.partyId));
+  }
+
+  async createWallet(record: WalletRecord): Promise<boolean> {
+    this.check();
+    const key = this.key.wallet(record.walletId);
+    const writeId = this.newWriteId();
+    const r = await this.gateway.txn(
+      [etcd.absent(key)],
+      [etcd.put(key, JSON.stringify({ writeId, record }))],
+      [etcd.get(key)],
+    );
+    if (r.succeeded) return true;
+    const existing = r.ranges[0]?.[0];
+    // Our own earlier attempt (applied, answer lost) counts as created.
+    return (
+      existing !== undefined && (JSON.parse(existing.value) as StoredSession).writeId === writeId
+    );
+  }
+
+  async getWallet(walletId: string): Promise<WalletRecord | undefined> {
+    this.check();
+    const kv = (await this.gateway.range(this.key.wallet(walletId)))[0];
+    return kv && (JSON.parse(kv.value) as { record: WalletRecord }).record;
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------
+
+  async createSession(
+    record: SessionRecord,
+    options: LeaseGuard = {},
+  ): Promise<CreateSessionResult> {
+    this.check();
+    assert(Number.isSafeInteger(record.createdMs) && record.createdMs >= 0, 'createdMs >= 0');
+    const { lease } = options;
+    const owner = lease && ownerOf(lease);
+    const value = withOwner(record, owner);
+    const writeId = this.newWriteId();
+    const intentKey = this.key.intent(record.walletId, record.intentKey);
+    const sessionKey = this.key.session(record.sessionId);
+    const compare = [etcd.absent(intentKey), etcd.absent(sessionKey)];
+    if (lease) compare.push(etcd.valueIs(this.key.lease(lease.leaseId), lease.ownerId));
+    const lock = { sessionId: record.sessionId, messageHash: record.messageHash };
+    const r = await this.gateway.txn(
+      compare,
+      [
+        etcd.put(intentKey, JSON.stringify(lock)),
+        etcd.put(sessionKey, JSON.stringify({ writeId, record: value })),
+        etcd.put(this.key.created(record.createdMs, record.sessionId), ''),
+        this.activeIndexOp(value),
+      ],
+      [etcd.get(intentKey), etcd.get(sessionKey)],
+    );
+    if (r.succeeded) {
+      this.remember(record.sessionId, { version: 1, modRevision: r.revision, owner });
+      return { created: true, session: { value, version: 1 } };
+    }
+    const intent = r.ranges[0]?.[0];
+    if (intent) return this.lockedSession(intent, writeId);
+    if (r.ranges[1]?.[0]) throw new QuorateError('QUORATE_E_INTERNAL', 'session id collision');
+    assert(lease, 'a create txn without a lease fails only on the intent or the session key');
+    throw createLeaseExpired(record.sessionId, lease);
+  }
+
+  /** The session an existing intent lock points at (ours, if our retried write took it). */
+  private async lockedSession(intent: EtcdKv, writeId: string): Promise<CreateSessionResult> {
+    const { sessionId } = JSON.parse(intent.value) as { sessionId: string };
+    const kv = await this.readSessionKv(sessionId);
+    if (!kv) throw new QuorateError('QUORATE_E_INTERNAL', 'intent lock without session');
+    const decoded = this.decodeSession(kv);
+    return { created: decoded.writeId === writeId, session: decoded.session };
+  }
+
+  async getSession(sessionId: string): Promise<Versioned<SessionRecord> | undefined> {
+    this.check();
+    const kv = await this.readSessionKv(sessionId);
+    return kv && this.decodeSession(kv).session;
+  }
+
+  /** The (version, mod_revision, owner) for a CAS at `expectedVersion`, read if not cached. */
+  private async versionFor(sessionId: string, expectedVersion: number): Promise<VersionEntry> {
+    const cached = this.versions.get(sessionId);
+    if (cached?.version === expectedVersion) return cached;
+    const kv = await this.readSessionKv(sessionId);
+    if (kv) this.decodeSession(kv);
+    if (kv?.version !== expectedVersion) {
+      throw staleVersion(sessionId, expectedVersion, kv?.version ?? null);
+    }
+    return this.versions.get(sessionId)!;
+  }
+
+  async casSession(
+    sessionId: string,
+    expectedVersion: number,
+    next: SessionRecord,
+    options: LeaseGuard = {},
+  ): Promise<Versioned<SessionRecord>> {
+    this.check();
+    const { lease } = options;
+    let entry = await this.versionFor(sessionId, expectedVersion);
+    if (lease && entry.owner?.leaseId !== lease.leaseId) {
+      // The cache may be behind: judge ownership on a fresh read before refusing.
+      this.versions.delete(sessionId);
+      entry = await this.versionFor(sessionId, expectedVersion);
+      if (entry.owner?.leaseId !== lease.leaseId) {
+        throw staleOwnership(sessionId, lease, 'not-owner');
+      }
+    }
+    const value = withOwner(next, entry.owner);
+    const writeId = this.newWriteId();
+    const sessionKey = this.key.session(sessionId);
+    const compare = [etcd.modRevision(sessionKey, entry.modRevision)];
+    if (lease) compare.push(etcd.valueIs(this.key.lease(lease.leaseId), lease.ownerId));
+    const r = await this.gateway.txn(
+      compare,
+      [etcd.put(sessionKey, JSON.stringify({ writeId, record: value })), this.activeIndexOp(value)],
+      [etcd.get(sessionKey)],
+    );
+    const version = expectedVersion + 1;
+    if (r.succeeded) {
+      this.remember(sessionId, { version, modRevision: r.revision, owner: entry.owner });
+      return { value, version };
+    }
+    const kv = r.ranges[0]?.[0];
+    const current = kv && this.decodeSession(kv);
+    if (current?.writeId === writeId) return current.session;
+    if (current?.session.version !== expectedVersion) {
+      throw staleVersion(sessionId, expectedVersion, current?.session.version ?? null);
+    }
+    assert(lease, 'an unguarded CAS fails only on the revision');
+    throw staleOwnership(sessionId, lease, 'lease-expired');
+  }
+
+  async claimSession(
+    sessionId: string,
+    expectedVersion: number,
+    lease: Lease,
+  ): Promise<ClaimResult> {
+    this.check();
+    const kv = await this.readSessionKv(sessionId);
+    if (!kv) return { claimed: false, reason: 'not-found' };
+    const { session } = this.decodeSession(kv);
+    if (kv.version !== expectedVersion) return { claimed: false, reason: 'version-moved', session };
+    const sessionKey = this.key.session(sessionId);
+    const leaseKey = this.key.lease(lease.leaseId);
+    const previous = session.value.owner;
+    const compare = [
+      etcd.modRevision(sessionKey, kv.modRevision),
+      etcd.valueIs(leaseKey, lease.ownerId),
+    ];
+    if (previous && previous.leaseId !== lease.leaseId) {
+      compare.push(etcd.absent(this.key.lease(previous.leaseId)));
+    }
+    const owner = ownerOf(lease);
+    const value = withOwner(session.value, owner);
+    const writeId = this.newWriteId();
+    const r = await this.gateway.txn(
+      compare,
+      [etcd.put(sessionKey, JSON.stringify({ writeId, record: value }))],
+      [etcd.get(sessionKey), etcd.get(leaseKey)],
+    );
+    const version = expectedVersion + 1;
+    if (r.succeeded) {
+      this.remember(sessionId, { version, modRevision: r.revision, owner });
+      return { claimed: true, session: { value, version } };
+    }
+    return this.claimRefusal(r.ranges, writeId, expectedVersion, lease);
+  }
+
+  /** Why a claim txn failed, judged on the snapshot its failure branch read. */
+  private claimRefusal(
+    ranges: (EtcdKv[] | undefined)[],
+    writeId: string,
+    expectedVersion: number,
+    lease: Lease,
+  ): ClaimResult {
+    const kv = ranges[0]?.[0];
+    if (!kv) return { claimed: false, reason: 'not-found' };
+    const current = this.decodeSession(kv);
+    if (current.writeId === writeId) return { claimed: true, session: current.session };
+    const session = current.session;
+    if (kv.version !== expectedVersion) return { claimed: false, reason: 'version-moved', session };
+    if (ranges[1]?.[0]?.value !== lease.ownerId) {
+      return { claimed: false, reason: 'lease-expired', session };
+    }
+    return { claimed: false, reason: 'owned', session };
+  }
+
+  async listActiveSessions(limit: number): Promise<Versioned<SessionRecord>[]> {
+    this.check();
+    const ids = await this.indexedIds(this.key.activeAll(), limit, 'ASCEND');
+    return (await this.fetchSessions(ids)).filter((s) => !isTerminal(s.value.status));
+  }
+
+  async listSessions(limit: number): Promise<Versioned<SessionRecord>[]> {
+    this.check();
+    return this.fetchSessions(await this.indexedIds(this.key.createdAll(), limit, 'DESCEND'));
+  }
+
+  /** Session ids from an index `…/{createdMs}/{sessionId}`, in key order. */
+  private async indexedIds(
+    prefix: string,
+    limit: number,
+    sortOrder: 'ASCEND' | 'DESCEND',
+  ): Promise<string[]> {
+    assert(Number.isSafeInteger(limit) && limit >= 0, 'list limit is a whole number');
+    if (limit === 0) return []; // etcd reads limit 0 as "no limit"
+    const kvs = await this.gateway.range(prefix, {
+      prefix: true,
+      limit,
+      keysOnly: true,
+      sortTarget: 'KEY',
+      sortOrder,
+    });
+    return kvs.map((kv) => decodeURIComponent(kv.key.slice(kv.key.lastIndexOf('/') + 1)));
+  }
+
+  /** Reads sessions by id, `limits.etcdTxnOpsMax` ranges per (linearizable) txn. */
+  private async fetchSessions(ids: readonly string[]): Promise<Versioned<SessionRecord>[]> {
+    const sessions: Versioned<SessionRecord>[] = [];
+    for (let i = 0; i < ids.length; i += limits.etcdTxnOpsMax) {
+      const gets = ids
+        .slice(i, i + limits.etcdTxnOpsMax)
+        .map((id) => etcd.get(this.key.session(id)));
+      const r = await this.gateway.txn([], gets, []);
+      for (const range of r.ranges) {
+        const kv = range?.[0];
+        if (kv) sessions.push(this.decodeSession(kv).session);
+      }
+    }
+    return sessions;
+  }
+
+  // ---- leases -----------------------------------------------------------------------------
+
+  async acquireLease(ownerId: string, ttlMs: number): Promise<Lease> {
+    this.check();
+    checkLeaseTtl(ttlMs);
+    const grant = await this.gateway.leaseGrant(Math.ceil(ttlMs / 1000));
+    const r = await this.gateway.txn(
+      [],
+      [etcd.put(this.key.lease(grant.id), ownerId, grant.id)],
+      [],
+    );
+    assert(r.succeeded, 'an unconditional txn succeeds');
+    return { leaseId: grant.id, ownerId, ttlMs: grant.ttlSeconds * 1000 };
+  }
+
+  async renewLease(lease: Lease): Promise<Lease | undefined> {
+    this.check();
+    const ttlSeconds = await this.gateway.leaseKeepAlive(lease.leaseId);
+    return ttlSeconds > 0 ? { ...lease, ttlMs: ttlSeconds * 1000 } : undefined;
+  }
+
+  async revokeLease(lease: Lease): Promise<void> {
+    this.check();
+    await this.gateway.leaseRevoke(lease.leaseId);
+  }
+
+  // ---- evidence ---------------------------------------------------------------------------
+
+  async putEvidence(record: EvidenceRecord): Promise<void> {
+    this.check();
+    const key = this.key.evidence(record.sessionId, this.newWriteId());
+    await this.gateway.txn([], [etcd.put(key, JSON.stringify(record))], []);
+  }
+
+  async listEvidence(sessionId: string): Promise<EvidenceRecord[]> {
+    this.check();
+    const kvs = await this.gateway.range(this.key.evidenceOf(sessionId), {
+      prefix: true,
+      // One record per party per attempt at most.
+      limit: limits.attemptsPerSessionMax * limits.partiesMax,
+      sortTarget: 'CREATE',
+      sortOrder: 'ASCEND',
+    });
+    return kvs.map((kv) => JSON.parse(kv.value) as EvidenceRecord);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

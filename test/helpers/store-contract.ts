@@ -1,0 +1,400 @@
+/**
+ * The one Store contract suite. Every store (memory, SQLite, etcd) registers it with a factory;
+ * the tests are identical, only time and restarts differ: memory and SQLite run on a manual
+ * store clock, etcd on real time with real lease expiry and a real `kill -9` restart.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { QuorateError } from '../../src/core/errors.ts';
+import { limits } from '../../src/core/limits.ts';
+import type { ClaimResult, Lease, SessionRecord, Store } from '../../src/store/store.ts';
+
+/** One opened store under test. */
+export interface StoreUnderTest {
+  store: Store;
+  /**
+   * A crash of everything: the backing store is stopped hard and started again on the same
+   * data (memory: closed and reopened; SQLite: file reopened; etcd: kill -9 and restart);
+   * returns a fresh Store on that data. `store` is closed.
+   */
+  restart(): Promise<Store>;
+  /** Lets `ms` pass on the store's clock (a manual clock jumps; etcd is waited on). */
+  elapse(ms: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** How to open a store for one test. */
+export interface StoreFactory {
+  name: string;
+  open(): Promise<StoreUnderTest>;
+  /** Extra time after a ttl before expiry must be visible (etcd checks leases every 500 ms). */
+  leaseSlackMs: number;
+  /** fast-check runs for properties (fewer on a real network store). */
+  propertyRuns: number;
+}
+
+/** A store clock that only moves when told to. */
+export class ManualClock {
+  private ms = 1_000_000;
+  nowMs = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+const ttlMs = limits.storeLeaseTtlMsMin;
+
+let sessionSeq = 0;
+/** A fresh pending session with a unique id and intent key unless given. */
+export function session(
+  overrides: Partial<SessionRecord> = {},
+  createdMs = (sessionSeq += 1),
+): SessionRecord {
+  const id = overrides.sessionId ?? `s-${sessionSeq}-${createdMs}`;
+  return {
+    sessionId: id,
+    walletId: 'w',
+    intentKey: `k-${id}`,
+    messageHex: '00',
+    messageHash: 'h1',
+    status: 'pending',
+    createdMs,
+    deadlineMs: 1000,
+    attempts: [],
+    excluded: [],
+    slow: [],
+    ...overrides,
+  };
+}
+
+/** The refusal reason of a claim, or 'claimed'. */
+const outcomeOf = (r: ClaimResult): string => (r.claimed ? 'claimed' : r.reason);
+
+const isStale =
+  (reason?: string) =>
+  (e: unknown): boolean =>
+    e instanceof QuorateError &&
+    e.code === 'QUORATE_E_STALE_TOKEN' &&
+    (reason === undefined || e.detail['reason'] === reason);
+
+/** Runs `body` on a freshly opened store and always cleans up. */
+async function withStore(
+  factory: StoreFactory,
+  body: (t: StoreUnderTest) => Promise<void>,
+): Promise<void> {
+  const t = await factory.open();
+  try {
+    await body(t);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+/** Registers the contract suite for one store. */
+export function storeContract(factory: StoreFactory): void {
+  describe(`Store contract: ${factory.name}`, () => {
+    casTests(factory);
+    intentTests(factory);
+    durabilityTests(factory);
+    leaseTests(factory);
+    ownershipTests(factory);
+  });
+}
+
+function casTests(f: StoreFactory): void {
+  test('CAS succeeds once per version; the version (fencing token) strictly increases', () =>
+    withStore(f, async ({ store }) => {
+      const created = await store.createSession(session({ sessionId: 's1' }));
+      assert.equal(created.created, true);
+      assert.equal(created.session.version, 1);
+      const v2 = await store.casSession('s1', 1, { ...created.session.value, status: 'running' });
+      assert.equal(v2.version, 2);
+      await assert.rejects(store.casSession('s1', 1, created.session.value), isStale());
+      const v3 = await store.casSession('s1', 2, {
+        ...v2.value,
+        status: 'signed',
+        signature: 'ab',
+      });
+      assert.equal(v3.version, 3);
+      assert.equal((await store.getSession('s1'))?.value.signature, 'ab');
+      await assert.rejects(store.casSession('nope', 1, v3.value), isStale('version-moved'));
+    }));
+
+  test('property: the token is 1 + successful CAS count; a stale CAS never writes', () =>
+    withStore(f, async ({ store }) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: -2, max: 1 }), { minLength: 1, maxLength: 8 }),
+          async (offsets) => {
+            const s = (await store.createSession(session())).session;
+            let version = 1;
+            for (const [i, offset] of offsets.entries()) {
+              const expected = version + (offset === 1 ? 0 : offset);
+              const next = { ...s.value, slow: [`write-${i}`] };
+              if (expected === version) {
+                const written = await store.casSession(s.value.sessionId, expected, next);
+                assert.equal(written.version, version + 1);
+                version = written.version;
+              } else {
+                await assert.rejects(
+                  store.casSession(s.value.sessionId, expected, next),
+                  isStale(),
+                );
+              }
+              const read = await store.getSession(s.value.sessionId);
+              assert.equal(read?.version, version);
+            }
+          },
+        ),
+        { numRuns: f.propertyRuns },
+      );
+    }));
+
+  test('20 concurrent CAS writers on one version: exactly one wins, the rest are stale', () =>
+    withStore(f, async ({ store }) => {
+      const s = (await store.createSession(session())).session;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          store.casSession(s.value.sessionId, 1, { ...s.value, signature: `sig-${i}` }),
+        ),
+      );
+      const winners = outcomes.filter((o) => o.status === 'fulfilled');
+      assert.equal(winners.length, 1);
+      for (const o of outcomes) if (o.status === 'rejected') assert.ok(isStale()(o.reason));
+      const stored = await store.getSession(s.value.sessionId);
+      assert.equal(stored?.version, 2);
+      assert.equal(stored?.value.signature, winners[0]!.value.value.signature);
+    }));
+}
+
+function intentTests(f: StoreFactory): void {
+  test('intent lock: 20 concurrent writers, exactly one session created', () =>
+    withStore(f, async ({ store }) => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.createSession(
+            session({ sessionId: `race-${i}`, intentKey: 'same', messageHash: `m${i}` }),
+          ),
+        ),
+      );
+      const winners = results.filter((r) => r.created);
+      assert.equal(winners.length, 1);
+      const winner = winners[0]!.session.value;
+      for (const r of results) {
+        assert.equal(r.session.value.sessionId, winner.sessionId);
+        assert.equal(r.session.value.messageHash, winner.messageHash);
+        assert.equal(r.session.version, 1);
+      }
+      assert.equal((await store.listSessions(100)).length, 1);
+      const other = await store.createSession(session({ walletId: 'w2', intentKey: 'same' }));
+      assert.equal(other.created, true, 'the lock is per wallet');
+    }));
+}
+
+function durabilityTests(f: StoreFactory): void {
+  test('crash/restart keeps sessions, versions, parties and intent locks; lists order by creation', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      await store.createSession(session({ sessionId: 'a', intentKey: 'k-a' }, 1));
+      const b = await store.createSession(session({ sessionId: 'b', intentKey: 'k-b' }, 2));
+      await store.createSession(session({ sessionId: 'c', intentKey: 'k-c' }, 3));
+      await store.casSession('b', b.session.version, { ...b.session.value, status: 'failed' });
+      await store.pinParty({ partyId: 'p', identityKey: 'aa', boxKey: 'bb', enrolledMs: 1 });
+      const repin = { partyId: 'p', identityKey: 'cc', boxKey: 'dd', enrolledMs: 2 };
+      assert.equal((await store.pinParty(repin)).identityKey, 'aa');
+      const again = await t.restart();
+      const ids = async (list: Promise<{ value: SessionRecord }[]>) =>
+        (await list).map((s) => s.value.sessionId);
+      assert.deepEqual(await ids(again.listActiveSessions(10)), ['a', 'c']);
+      assert.deepEqual(await ids(again.listActiveSessions(1)), ['a']);
+      assert.deepEqual(await ids(again.listSessions(10)), ['c', 'b', 'a']);
+      assert.deepEqual(await ids(again.listSessions(0)), []);
+      assert.equal((await again.getSession('b'))?.version, 2);
+      assert.equal((await again.getParty('p'))?.identityKey, 'aa');
+      assert.deepEqual(
+        (await again.listParties()).map((p) => p.partyId),
+        ['p'],
+      );
+      const relock = await again.createSession(session({ sessionId: 'a2', intentKey: 'k-a' }));
+      assert.equal(relock.created, false);
+      assert.equal(relock.session.value.sessionId, 'a');
+      const v3 = await again.casSession('b', 2, { ...b.session.value, status: 'failed' });
+      assert.equal(v3.version, 3, 'the token keeps increasing across a restart');
+      await again.close();
+    }));
+
+  test('wallets are create-only; evidence is stored per session in order', () =>
+    withStore(f, async ({ store }) => {
+      const w = {
+        walletId: 'w1',
+        scheme: 'bip340' as const,
+        threshold: 2,
+        parties: ['a', 'b'],
+        publicKey: 'pk',
+        publicPackage: {},
+        createdMs: 1,
+      };
+      assert.equal(await store.createWallet(w), true);
+      assert.equal(await store.createWallet({ ...w, publicKey: 'other' }), false);
+      assert.equal((await store.getWallet('w1'))?.publicKey, 'pk');
+      assert.equal(await store.getWallet('w2'), undefined);
+      for (const partyId of ['b', 'a']) {
+        await store.putEvidence({
+          sessionId: 's',
+          attempt: 1,
+          partyId,
+          reason: 'bad share',
+          evidence: { share: '00' },
+          recordedMs: 1,
+        });
+      }
+      assert.deepEqual(
+        (await store.listEvidence('s')).map((e) => e.partyId),
+        ['b', 'a'],
+      );
+      assert.deepEqual(await store.listEvidence('other'), []);
+    }));
+}
+
+function leaseTests(f: StoreFactory): void {
+  test('leases: renewal extends a live lease; expiry without renewal is final', () =>
+    withStore(f, async ({ store, elapse }) => {
+      const lease = await store.acquireLease('replica-a', ttlMs);
+      assert.equal(lease.ownerId, 'replica-a');
+      assert.ok(lease.ttlMs >= ttlMs);
+      await elapse(ttlMs * 0.6);
+      assert.ok(await store.renewLease(lease), 'live after 0.6 ttl');
+      await elapse(ttlMs * 0.6);
+      assert.ok(await store.renewLease(lease), 'renewal restarted the ttl');
+      const other = await store.acquireLease('replica-b', ttlMs);
+      assert.notEqual(other.leaseId, lease.leaseId);
+      await elapse(ttlMs + f.leaseSlackMs);
+      assert.equal(await store.renewLease(lease), undefined, 'expired');
+      assert.equal(await store.renewLease(lease), undefined, 'and never comes back');
+      await store.revokeLease(lease); // harmless on an expired lease
+    }));
+}
+
+async function expiredLease(t: StoreUnderTest, f: StoreFactory, ownerId: string): Promise<Lease> {
+  const lease = await t.store.acquireLease(ownerId, ttlMs);
+  await t.elapse(ttlMs + f.leaseSlackMs);
+  return lease;
+}
+
+function ownershipTests(f: StoreFactory): void {
+  test('ownership: a live owner keeps its session; after expiry a takeover bumps the token and fences the old owner', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      const a = await store.acquireLease('replica-a', ttlMs);
+      const created = await store.createSession(session(), { lease: a });
+      const id = created.session.value.sessionId;
+      assert.deepEqual(created.session.value.owner, { ownerId: 'replica-a', leaseId: a.leaseId });
+      const early = await store.acquireLease('replica-b', ttlMs);
+      assert.equal((await store.claimSession(id, 1, early)).claimed, false);
+      assert.deepEqual(await store.claimSession(id, 1, early), {
+        claimed: false,
+        reason: 'owned',
+        session: (await store.getSession(id))!,
+      });
+      const { owner: _o, ...unowned } = created.session.value;
+      const v2 = await store.casSession(id, 1, { ...unowned, status: 'running' }, { lease: a });
+      assert.equal(v2.version, 2);
+      assert.equal(v2.value.owner?.leaseId, a.leaseId, 'casSession keeps the stored owner');
+      await assert.rejects(
+        store.casSession(id, 2, v2.value, { lease: early }),
+        isStale('not-owner'),
+      );
+      await t.elapse(ttlMs + f.leaseSlackMs); // a (and early) expire unrenewed
+      await assert.rejects(
+        store.casSession(id, 2, v2.value, { lease: a }),
+        isStale('lease-expired'),
+      );
+      assert.equal((await store.getSession(id))?.version, 2, 'the fenced write changed nothing');
+      const b = await store.acquireLease('replica-b', ttlMs);
+      const claim = await store.claimSession(id, 2, b);
+      assert.equal(claim.claimed, true);
+      assert.equal(claim.session?.version, 3, 'takeover token above every old-owner token');
+      assert.deepEqual(claim.session?.value.owner, { ownerId: 'replica-b', leaseId: b.leaseId });
+      await assert.rejects(
+        store.casSession(id, 2, v2.value, { lease: a }),
+        isStale('version-moved'),
+      );
+      await assert.rejects(store.casSession(id, 3, v2.value, { lease: a }), isStale('not-owner'));
+      assert.equal((await store.claimSession(id, 3, a)).claimed, false);
+      assert.equal(outcomeOf(await store.claimSession(id, 3, a)), 'lease-expired');
+      const v4 = await store.casSession(id, 3, { ...v2.value, status: 'signed' }, { lease: b });
+      assert.equal(v4.version, 4);
+      assert.equal(v4.value.owner?.ownerId, 'replica-b');
+    }));
+
+  test('ownership: createSession under an expired lease writes nothing; revoke frees at once; claim refusals', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      const dead = await expiredLease(t, f, 'replica-a');
+      const record = session();
+      await assert.rejects(
+        store.createSession(record, { lease: dead }),
+        (e: unknown) =>
+          e instanceof QuorateError &&
+          e.code === 'QUORATE_E_STORE_UNAVAILABLE' &&
+          e.retryable &&
+          e.detail['reason'] === 'lease-expired',
+      );
+      assert.equal(await store.getSession(record.sessionId), undefined);
+      const plain = await store.createSession(record);
+      assert.equal(plain.created, true, 'the intent lock was not taken');
+      assert.equal(plain.session.value.owner, undefined);
+      const a = await store.acquireLease('replica-a', ttlMs);
+      const b = await store.acquireLease('replica-b', ttlMs);
+      const id = record.sessionId;
+      assert.equal((await store.claimSession(id, 1, a)).claimed, true, 'an unowned session');
+      assert.equal(outcomeOf(await store.claimSession(id, 1, b)), 'version-moved');
+      assert.equal(outcomeOf(await store.claimSession(id, 2, b)), 'owned');
+      assert.deepEqual(await store.claimSession('missing', 1, b), {
+        claimed: false,
+        reason: 'not-found',
+      });
+      const reclaim = await store.claimSession(id, 2, a);
+      assert.equal(reclaim.session?.version, 3, 'the owner may re-claim (a new attempt)');
+      await store.revokeLease(a);
+      assert.equal(await store.renewLease(a), undefined);
+      assert.equal((await store.claimSession(id, 3, b)).claimed, true, 'revoked: free at once');
+    }));
+
+  test('20 concurrent claimers after the owner expired: exactly one wins', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      const dead = await store.acquireLease('replica-dead', ttlMs);
+      const created = await store.createSession(session(), { lease: dead });
+      const id = created.session.value.sessionId;
+      await t.elapse(ttlMs + f.leaseSlackMs);
+      const leases = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.acquireLease(`replica-${i}`, ttlMs)),
+      );
+      const results = await Promise.all(leases.map((l) => store.claimSession(id, 1, l)));
+      const winners = results.filter((r) => r.claimed);
+      assert.equal(winners.length, 1);
+      for (const r of results) if (!r.claimed) assert.equal(r.reason, 'version-moved');
+      const stored = await store.getSession(id);
+      assert.equal(stored?.version, 2);
+      assert.deepEqual(stored?.value.owner, winners[0]!.session.value.owner);
+    }));
+
+  test('crash/restart keeps leases and owners: the owner renews and writes on the reopened store', () =>
+    withStore(f, async (t) => {
+      const lease = await t.store.acquireLease('replica-a', limits.storeLeaseTtlMsMax);
+      const created = await t.store.createSession(session(), { lease });
+      const id = created.session.value.sessionId;
+      const again = await t.restart();
+      const stored = await again.getSession(id);
+      assert.ok(stored);
+      assert.equal(stored.value.owner?.leaseId, lease.leaseId);
+      assert.ok(await again.renewLease(lease), 'the lease survived the restart');
+      const v2 = await again.casSession(id, 1, stored.value, { lease });
+      assert.equal(v2.version, 2);
+      const rival = await again.acquireLease('replica-b', ttlMs);
+      assert.equal(outcomeOf(await again.claimSession(id, 2, rival)), 'owned');
+      await again.close();
+    }));
+}
