@@ -4,4 +4,8 @@
 import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A command has finished (or was stopped by a signal): do not let a leftover timer or socket
+// keep the process alive, but give piped stdout a moment to drain first.
+setTimeout(() => process.exit(code), 200);

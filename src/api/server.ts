@@ -20,6 +20,7 @@ import { schemes, type Scheme } from '../protocol/engine.ts';
 import type { SessionRecord, SigningContext, WalletRecord } from '../store/store.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import { buildOpenApi } from './openapi.ts';
+import { approvalSubject } from '../coordinator/governance.ts';
 import * as s from './schemas.ts';
 
 /** Path of the party WebSocket endpoint. */
@@ -49,6 +50,8 @@ export function sessionView(r: SessionRecord) {
     intentKey: r.intentKey,
     status: r.status,
     deadlineMs: r.deadlineMs,
+    messageHash: r.messageHash,
+    ...(r.context === undefined ? {} : { context: r.context }),
     ...(r.pendingReason === undefined ? {} : { pendingReason: r.pendingReason }),
     ...(r.policy === undefined
       ? {}
@@ -65,6 +68,8 @@ export function sessionView(r: SessionRecord) {
               approvers: g.approvers.map((a) => a.id),
             })),
             approvedBy: r.policy.approvals.map((a) => a.approverId),
+            // Exactly what an approver signs (canonical JSON, see docs/policy.md).
+            approvalSubject: approvalSubject(r, r.policy.policyHash),
             ...(r.policy.approvalDeadlineMs === undefined
               ? {}
               : { approvalDeadlineMs: r.policy.approvalDeadlineMs }),
@@ -241,13 +246,11 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
         });
       }
       if (record.status === 'pending' && record.pendingReason !== undefined) {
-        return reply
-          .code(202)
-          .send({
-            sessionId: record.sessionId,
-            status: record.status,
-            pendingReason: record.pendingReason,
-          });
+        return reply.code(202).send({
+          sessionId: record.sessionId,
+          status: record.status,
+          pendingReason: record.pendingReason,
+        });
       }
       if (record.status === 'failed' && record.error) {
         const { code, message: msg, detail } = record.error;

@@ -136,7 +136,8 @@ export class LocalCluster {
     if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
     proc.child.kill(signal);
     await Promise.race([proc.exited, sleep(limits.shutdownMsMax)]);
-    this.procs.delete(name);
+    // Forget it only once it is gone, so stop() can still SIGKILL a process that ignored SIGTERM.
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) this.procs.delete(name);
   }
 
   /** SIGSTOP / SIGCONT one of our processes. */

@@ -19,7 +19,7 @@ const usage = `usage:
   quorate party --id NAME --coordinator ws://127.0.0.1:7420[,ws://replica2…] --data DIR [--party-secret S] [--policy FILE]
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
-  quorate chaos run --scenario NAME ...
+  quorate chaos run --scenario NAME --duration S --seed N --out DIR [--json]   (root; docs/game-day.md)
   quorate policy analyze|recommend|calibrate FILE [--json]
 
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
@@ -254,11 +254,13 @@ export async function main(argv: string[]): Promise<number> {
           err: (line: string) => process.stderr.write(`${line}\n`),
         });
       }
-      case 'chaos':
-        process.stderr.write(
-          `quorate ${command}: not available yet in this version (tracked in the issues)\n`,
-        );
-        return 2;
+      case 'chaos': {
+        const { runChaosCommand } = await import('./chaos-command.ts');
+        return await runChaosCommand(rest, {
+          out: (line: string) => process.stdout.write(`${line}\n`),
+          err: (line: string) => process.stderr.write(`${line}\n`),
+        });
+      }
       case undefined:
       case 'help':
       case '--help':

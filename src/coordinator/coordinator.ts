@@ -73,6 +73,8 @@ export class Coordinator {
   private readonly timeoutPolicy: TimeoutPolicy;
   private stopSweep: () => void = () => {};
   private readonly walletChains = new Map<string, Promise<void>>();
+  /** Approval-deadline timers by session (cancelled on stop). */
+  private readonly approvalTimers = new Map<string, () => void>();
   private startedMono = 0;
   private readonly log;
 
@@ -114,6 +116,8 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     this.stopSweep();
+    for (const cancel of this.approvalTimers.values()) cancel();
+    this.approvalTimers.clear();
     this.registry.stop();
   }
 
@@ -437,7 +441,9 @@ export class Coordinator {
   private armApprovalTimer(record: SessionRecord): void {
     const at = record.policy?.approvalDeadlineMs;
     if (at === undefined) return;
-    this.env.setTimer(Math.max(0, at - this.env.nowMs()), () => {
+    this.approvalTimers.get(record.sessionId)?.();
+    const cancel = this.env.setTimer(Math.max(0, at - this.env.nowMs()), () => {
+      this.approvalTimers.delete(record.sessionId);
       void this.perWallet(record.walletId, async () => {
         const s = await this.store.getSession(record.sessionId);
         if (!s || s.value.status !== 'pending' || s.value.pendingReason === undefined)
@@ -452,6 +458,7 @@ export class Coordinator {
         return this.failSession(s, error);
       }).catch((e: unknown) => this.log.error({ error: String(e) }, 'approval timeout failed'));
     });
+    this.approvalTimers.set(record.sessionId, cancel);
   }
 
   /**

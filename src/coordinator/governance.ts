@@ -16,7 +16,10 @@ import { ruleLimits } from '../policy/rules/rule-limits.ts';
 import type { SessionRecord, Store, WalletRecord } from '../store/store.ts';
 import type { PartyRegistry } from './party-registry.ts';
 
-/** Velocity events of a wallet: every session that has not failed, within the longest window. */
+/**
+ * Velocity events of a wallet: every session that has not failed and is not waiting for
+ * approvals, within the longest window.
+ */
 export async function velocityEvents(
   store: Store,
   walletId: string,
@@ -26,7 +29,15 @@ export async function velocityEvents(
   const sessions = await store.listSessions(limits.velocitySessionsScanMax);
   return sessions
     .map((s) => s.value)
-    .filter((s) => s.walletId === walletId && s.status !== 'failed' && s.createdMs > horizonMs)
+    // Failed sessions release their amount; sessions still waiting for approvals are counted
+    // only once they execute (the rules are re-checked then).
+    .filter(
+      (s) =>
+        s.walletId === walletId &&
+        s.status !== 'failed' &&
+        s.pendingReason === undefined &&
+        s.createdMs > horizonMs,
+    )
     .map((s) => ({
       sessionId: s.sessionId,
       atMs: s.createdMs,

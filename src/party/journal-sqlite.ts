@@ -2,7 +2,16 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { JournalOp } from './journal-memory.ts';
 import type { IntentLockResult, NonceEntry, PartyJournal } from './journal.ts';
+
+/**
+ * The op log (the checker's view of what the party saw and did, in order, across restarts;
+ * invariants I2 and I3) keeps the last `opLogRowsMax` operations. Pruning runs every
+ * `opLogPruneEvery` appends so the bound costs one DELETE per thousand operations.
+ */
+export const opLogRowsMax = 100_000;
+const opLogPruneEvery = 1_000;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -17,6 +26,7 @@ CREATE TABLE IF NOT EXISTS nonces (
   token INTEGER NOT NULL, state TEXT NOT NULL, issued_ms INTEGER NOT NULL, closed_ms INTEGER);
 CREATE INDEX IF NOT EXISTS nonces_session ON nonces (session_id, state);
 CREATE INDEX IF NOT EXISTS nonces_state ON nonces (state);
+CREATE TABLE IF NOT EXISTS op_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
 `;
 
 interface NonceRow {
@@ -32,6 +42,7 @@ interface NonceRow {
 /** Opens the journal; nonces left `issued` by a previous run become `void`. */
 export class SqliteJournal implements PartyJournal {
   private readonly db: Database.Database;
+  private appendsSincePrune = 0;
 
   constructor(path: string, nowMs: number) {
     mkdirSync(dirname(path), { recursive: true });
@@ -40,9 +51,28 @@ export class SqliteJournal implements PartyJournal {
     this.db.pragma('synchronous = FULL');
     this.db.exec(schema);
     // The in-memory nonces of the previous process are gone: those entries can never be used.
+    this.db.transaction(() => {
+      const voided = this.db
+        .prepare("UPDATE nonces SET state = 'void', closed_ms = ? WHERE state = 'issued'")
+        .run(nowMs).changes;
+      this.appendOp({ op: 'open', atMs: nowMs, voided });
+    })();
+  }
+
+  /** Appends to the bounded op log; called inside the transaction of the change it records. */
+  private appendOp(entry: JournalOp): void {
+    this.db.prepare('INSERT INTO op_log (body) VALUES (?)').run(JSON.stringify(entry));
+    this.appendsSincePrune += 1;
+    if (this.appendsSincePrune < opLogPruneEvery) return;
+    this.appendsSincePrune = 0;
     this.db
-      .prepare("UPDATE nonces SET state = 'void', closed_ms = ? WHERE state = 'issued'")
-      .run(nowMs);
+      .prepare('DELETE FROM op_log WHERE seq <= (SELECT max(seq) FROM op_log) - ?')
+      .run(opLogRowsMax);
+  }
+
+  /** The op log, oldest first (at most the last {@link opLogRowsMax} operations). */
+  ops(): JournalOp[] {
+    return readOpLog(this.db);
   }
 
   lockIntent(
@@ -67,6 +97,7 @@ export class SqliteJournal implements PartyJournal {
   observeToken(sessionId: string, token: number, nowMs: number): boolean {
     const txn = this.db.transaction(() => {
       const current = this.highestToken(sessionId);
+      this.appendOp({ op: 'observe', atMs: nowMs, sessionId, token, ok: token >= current });
       if (token < current) return false;
       if (token > current) {
         this.db
@@ -88,24 +119,60 @@ export class SqliteJournal implements PartyJournal {
   }
 
   recordNonce(entry: Omit<NonceEntry, 'state' | 'closedMs'>): boolean {
-    const info = this.db
-      .prepare(
-        "INSERT OR IGNORE INTO nonces (commitment, session_id, attempt, token, state, issued_ms) VALUES (?, ?, ?, ?, 'issued', ?)",
-      )
-      .run(entry.commitment, entry.sessionId, entry.attempt, entry.token, entry.issuedMs);
-    return info.changes === 1;
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          "INSERT OR IGNORE INTO nonces (commitment, session_id, attempt, token, state, issued_ms) VALUES (?, ?, ?, ?, 'issued', ?)",
+        )
+        .run(entry.commitment, entry.sessionId, entry.attempt, entry.token, entry.issuedMs);
+      const ok = info.changes === 1;
+      this.appendOp({
+        op: 'record',
+        atMs: entry.issuedMs,
+        sessionId: entry.sessionId,
+        attempt: entry.attempt,
+        token: entry.token,
+        commitment: entry.commitment,
+        ok,
+      });
+      return ok;
+    })();
   }
 
   consumeNonce(commitment: string, nowMs: number): boolean {
-    const info = this.db
-      .prepare(
-        "UPDATE nonces SET state = 'consumed', closed_ms = ? WHERE commitment = ? AND state = 'issued'",
-      )
-      .run(nowMs, commitment);
-    return info.changes === 1;
+    return this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare('SELECT session_id, token FROM nonces WHERE commitment = ?')
+          .get(commitment) as { session_id: string; token: number } | undefined;
+        const info = this.db
+          .prepare(
+            "UPDATE nonces SET state = 'consumed', closed_ms = ? WHERE commitment = ? AND state = 'issued'",
+          )
+          .run(nowMs, commitment);
+        const ok = info.changes === 1;
+        this.appendOp({
+          op: 'consume',
+          atMs: nowMs,
+          sessionId: row?.session_id ?? '',
+          token: row?.token ?? -1,
+          commitment,
+          ok,
+        });
+        return ok;
+      })
+      .immediate();
   }
 
   discardNonces(sessionId: string, nowMs: number, attempt?: number): number {
+    return this.db.transaction(() => {
+      const count = this.discardRows(sessionId, nowMs, attempt);
+      this.appendOp({ op: 'discard', atMs: nowMs, sessionId, count });
+      return count;
+    })();
+  }
+
+  private discardRows(sessionId: string, nowMs: number, attempt?: number): number {
     const info =
       attempt === undefined
         ? this.db
@@ -125,15 +192,7 @@ export class SqliteJournal implements PartyJournal {
     const rows = this.db
       .prepare('SELECT * FROM nonces ORDER BY issued_ms, rowid')
       .all() as NonceRow[];
-    return rows.map((r) => ({
-      commitment: r.commitment,
-      sessionId: r.session_id,
-      attempt: r.attempt,
-      token: r.token,
-      state: r.state,
-      issuedMs: r.issued_ms,
-      ...(r.closed_ms === null ? {} : { closedMs: r.closed_ms }),
-    }));
+    return rows.map(nonceFromRow);
   }
 
   countIssued(): number {
@@ -173,4 +232,40 @@ export class SqliteJournal implements PartyJournal {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** Reads the op log of an open database, oldest first. */
+function readOpLog(db: Database.Database): JournalOp[] {
+  const rows = db.prepare('SELECT body FROM op_log ORDER BY seq').all() as { body: string }[];
+  return rows.map((r) => JSON.parse(r.body) as JournalOp);
+}
+
+/**
+ * Reads a party journal file without opening it for writing (the chaos harness, after the
+ * run): its nonce ledger and op log. A journal written before the op log existed has none.
+ */
+export function readJournalFile(path: string): { nonces: NonceEntry[]; ops: JournalOp[] } {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare('SELECT * FROM nonces ORDER BY issued_ms, rowid').all() as NonceRow[];
+    const hasLog =
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'op_log'")
+        .get() !== undefined;
+    return { nonces: rows.map(nonceFromRow), ops: hasLog ? readOpLog(db) : [] };
+  } finally {
+    db.close();
+  }
+}
+
+function nonceFromRow(r: NonceRow): NonceEntry {
+  return {
+    commitment: r.commitment,
+    sessionId: r.session_id,
+    attempt: r.attempt,
+    token: r.token,
+    state: r.state,
+    issuedMs: r.issued_ms,
+    ...(r.closed_ms === null ? {} : { closedMs: r.closed_ms }),
+  };
 }

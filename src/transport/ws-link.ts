@@ -1,5 +1,6 @@
 /** {@link Link} over a `ws` WebSocket: JSON text frames, bounded size and outbound buffer. */
 import type { WebSocket } from 'ws';
+import { outboundDelay } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { Link } from './link.ts';
 
@@ -9,9 +10,12 @@ export function wsLink(socket: WebSocket): Link {
   const closeHandlers: ((reason: string) => void)[] = [];
   let open = true;
   let closeReason = 'closed';
+  // Chaos hook (src/core/env.ts): sends at once unless the harness injected latency.
+  const delayed = outboundDelay(limits.outboundQueueFramesMax);
   const finish = (reason: string) => {
     if (!open) return;
     open = false;
+    delayed.clear();
     closeReason = reason;
     for (const h of closeHandlers) h(closeReason);
   };
@@ -49,7 +53,14 @@ export function wsLink(socket: WebSocket): Link {
         finish('outbound buffer overflow');
         return;
       }
-      socket.send(JSON.stringify(frame));
+      const text = JSON.stringify(frame);
+      const queued = delayed.push(() => {
+        if (open && socket.readyState === socket.OPEN) socket.send(text);
+      });
+      if (!queued) {
+        socket.terminate();
+        finish('outbound delay queue overflow');
+      }
     },
     close(reason) {
       if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
