@@ -236,3 +236,34 @@ test('blamed parties that the detector now shows as suspect still make it a PROT
   assert.equal(state.record.error?.code, 'QUORATE_E_PROTOCOL_ABORT');
   assert.deepEqual(state.record.error?.detail['blamed'], ['a', 'b']);
 });
+
+test('governed session: a required guardian that is down gives QUORUM_UNAVAILABLE naming it, never a quorum without it', () => {
+  const base = fresh();
+  const governed: SessionState = {
+    ...base,
+    record: {
+      ...base.record,
+      policy: {
+        tier: 'retail',
+        policyHash: 'h',
+        ruleIds: ['large-transfer'],
+        requirement: {
+          minSigners: 2,
+          requiredTypes: ['guardian'],
+          requiredShares: [],
+          approvals: [],
+        },
+        shareTypes: { a: 'mobile', b: 'backend', c: 'guardian' },
+        approvals: [],
+        signingDeadlineMs: 30_000,
+      },
+    },
+  };
+  const down = run(governed, [{ type: 'begin', nowMs: 10, candidates: alive(['a', 'b']) }]).state;
+  assert.equal(down.record.error?.code, 'QUORATE_E_QUORUM_UNAVAILABLE');
+  assert.deepEqual(down.record.error?.detail['unavailable'], ['c']);
+  assert.equal(down.record.attempts.length, 0);
+  const up = run(governed, [{ type: 'begin', nowMs: 10, candidates: alive(parties) }]).state;
+  assert.ok(up.record.attempts[0]?.parties.includes('c'), 'the guardian is in the quorum');
+  assert.equal(up.record.attempts[0]?.parties.length, 2);
+});
