@@ -392,7 +392,11 @@ export class PartyRuntime {
         false,
       );
     }
-    const ttlMs = Math.min(limits.partySessionTtlMs, body.remainingMs + limits.abortCleanupMsMax);
+    // Time left: the absolute deadline when our clock agrees with the coordinator's (exact, no
+    // network delay added); the relative remainingMs when it does not (clock skew).
+    const byDeadlineMs = body.deadlineMs - env.nowMs();
+    const leftMs = byDeadlineMs > 0 ? Math.min(body.remainingMs, byDeadlineMs) : body.remainingMs;
+    const ttlMs = Math.min(limits.partySessionTtlMs, leftMs + limits.abortCleanupMsMax);
     const cancelTtl = env.setTimer(ttlMs, () =>
       this.drop(e.sessionId, 'local TTL expired', e.attempt),
     );
