@@ -2,10 +2,12 @@
  * `npm run bench`: runs every benchmark, prints the figures and writes JSON to bench/results/.
  * Pass names to run a subset: `npm run bench -- signing`.
  */
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runHaBench } from './ha-bench.ts';
+import { runPolicyBench } from './policy-bench.ts';
 import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
 
@@ -15,14 +17,8 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   signing: () => runSigningBench(log),
   liveness: () => runLivenessBench(log),
-  policy: async () => {
-    const path = join(dirname(fileURLToPath(import.meta.url)), 'policy-bench.ts');
-    if (!existsSync(path)) return { skipped: 'policy lab not present' };
-    const mod = (await import('./policy-bench.ts')) as {
-      runPolicyBench: () => Promise<Record<string, unknown>>;
-    };
-    return mod.runPolicyBench();
-  },
+  ha: () => runHaBench(log),
+  policy: () => runPolicyBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(benches);

@@ -31,6 +31,13 @@ export interface LocalClusterOptions {
   /** Extra command-line arguments for the coordinator and for every party (e.g. --policy). */
   coordinatorArgs?: string[];
   partyArgs?: string[];
+  /**
+   * Coordinator replicas (default 1). With more than one, pass a shared store in
+   * `coordinatorArgs` (`--store etcd://…`); every party dials every replica.
+   */
+  replicas?: number;
+  /** Extra arguments for one replica only (e.g. its own etcd endpoint list). */
+  coordinatorArgsFor?: (index: number) => string[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -43,8 +50,11 @@ export class LocalCluster {
   readonly passphrase = randomBytes(16).toString('hex');
   private readonly ownsDir: boolean;
   private readonly procs = new Map<string, Proc>();
+  /** URL of replica 0 (the only one unless `replicas` > 1). */
   url = '';
-  private port = 0;
+  /** URL of every replica started so far, by index (kept across restarts: same port). */
+  readonly urls: string[] = [];
+  private readonly ports: number[] = [];
 
   constructor(private readonly options: LocalClusterOptions = {}) {
     this.ownsDir = options.dataDir === undefined;
@@ -75,22 +85,35 @@ export class LocalCluster {
     return proc;
   }
 
-  /** Starts (or restarts) the coordinator; resolves once it listens. */
-  async startCoordinator(): Promise<string> {
-    const listen = `127.0.0.1:${this.port}`;
-    const proc = this.spawnNode('coordinator', [
+  /** Process name of replica `index` (`coordinator` for replica 0, as before replicas). */
+  static replicaName(index: number): string {
+    return index === 0 ? 'coordinator' : `coordinator-${index}`;
+  }
+
+  /** Starts every replica (in parallel); resolves with their URLs. */
+  async startCoordinators(): Promise<string[]> {
+    const n = this.options.replicas ?? 1;
+    return Promise.all(Array.from({ length: n }, (_, i) => this.startCoordinator(i)));
+  }
+
+  /** Starts (or restarts, on the same port and data) replica `index`; resolves once it listens. */
+  async startCoordinator(index = 0): Promise<string> {
+    const name = LocalCluster.replicaName(index);
+    const listen = `127.0.0.1:${this.ports[index] ?? 0}`;
+    const proc = this.spawnNode(name, [
       'coordinator',
       '--listen',
       listen,
       '--data',
-      join(this.dataDir, 'coordinator'),
+      join(this.dataDir, name),
       '--json',
       ...(this.options.coordinatorArgs ?? []),
+      ...(this.options.coordinatorArgsFor?.(index) ?? []),
     ]);
     const url = await new Promise<string>((resolveUrl, reject) => {
       let buffer = '';
       const timer = setTimeout(
-        () => reject(new Error(`coordinator did not start: ${proc.stderrTail.join('')}`)),
+        () => reject(new Error(`${name} did not start: ${proc.stderrTail.join('')}`)),
         limits.startupWaitMsMax,
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
@@ -103,17 +126,18 @@ export class LocalCluster {
       });
       void proc.exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`coordinator exited (${code}): ${proc.stderrTail.join('')}`));
+        reject(new Error(`${name} exited (${code}): ${proc.stderrTail.join('')}`));
       });
     });
-    this.url = url;
-    this.port = Number(new URL(url).port);
+    this.urls[index] = url;
+    this.ports[index] = Number(new URL(url).port);
+    if (index === 0) this.url = url;
     return url;
   }
 
   /** Starts (or restarts) a party process; `env` replaces the configured per-party env. */
   startParty(partyId: string, env?: Record<string, string>): void {
-    const wsUrl = this.url.replace(/^http/, 'ws');
+    const wsUrl = this.urls.map((u) => u.replace(/^http/, 'ws')).join(',');
     this.spawnNode(
       partyId,
       [
@@ -150,13 +174,14 @@ export class LocalCluster {
     return this.procs.get(name)?.child.pid;
   }
 
-  /** Authenticated JSON request to the coordinator. */
+  /** Authenticated JSON request to the coordinator (replica `replica`, default 0). */
   async request(
     method: string,
     path: string,
     body?: unknown,
+    replica = 0,
   ): Promise<{ status: number; json: Record<string, unknown> }> {
-    const res = await fetch(`${this.url}${path}`, {
+    const res = await fetch(`${this.urls[replica] ?? this.url}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${this.apiToken}`,
@@ -174,10 +199,11 @@ export class LocalCluster {
     partyIds: string[],
     state: 'alive' | 'down' | 'suspect' | 'not-alive' = 'alive',
     timeoutMs: number = limits.startupWaitMsMax,
+    replica = 0,
   ): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      const { json } = await this.request('GET', '/v1/parties').catch(() => ({
+      const { json } = await this.request('GET', '/v1/parties', undefined, replica).catch(() => ({
         json: { parties: [] },
       }));
       const parties = (json['parties'] as { partyId: string; state: string }[] | undefined) ?? [];

@@ -11,10 +11,12 @@ import { limits } from '../core/limits.ts';
 import { startCoordinatorNode } from '../coordinator/node.ts';
 import { defaultDetectorOptions, type DetectorOptions } from '../coordinator/party-registry.ts';
 import { startPartyNode } from '../party/node.ts';
+import { EtcdStore } from '../store/etcd.ts';
 import { runDemo } from './demo.ts';
 
 const usage = `usage:
-  quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite] [--api-token T] [--party-secret S] [--json]
+  quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite|etcd://h1:2379,h2:2379] [--lease-ttl-ms 3000]
+                      [--api-token T] [--party-secret S] [--json]
                       [--policy FILE] [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
   quorate party --id NAME --coordinator ws://127.0.0.1:7420[,ws://replica2…] --data DIR [--party-secret S] [--policy FILE]
   quorate demo [--once] [--json]
@@ -24,7 +26,7 @@ const usage = `usage:
 
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
   QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL, QUORATE_HEARTBEAT_MS,
-  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY`;
+  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY, QUORATE_LEASE_TTL_MS`;
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -66,20 +68,29 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
       'down-after-ms': { type: 'string' },
       'blame-cooldown-ms': { type: 'string' },
       policy: { type: 'string' },
+      'lease-ttl-ms': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   const listen = opt(values, 'listen', 'QUORATE_LISTEN') ?? '127.0.0.1:7420';
   const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(listen);
   if (!match) throw new QuorateError('QUORATE_E_CONFIG', '--listen must be HOST:PORT', { listen });
-  const store = opt(values, 'store', 'QUORATE_STORE') ?? 'sqlite';
-  if (store !== 'sqlite') {
+  const storeUrl = opt(values, 'store', 'QUORATE_STORE') ?? 'sqlite';
+  if (storeUrl !== 'sqlite' && !storeUrl.startsWith('etcd://')) {
     throw new QuorateError(
       'QUORATE_E_CONFIG',
-      'only --store sqlite is available in this version (etcd is planned)',
-      { store },
+      '--store must be sqlite or etcd://host:port[,host:port…]',
+      { store: storeUrl },
     );
   }
+  const leaseTtlMs = numberOption(
+    values,
+    'lease-ttl-ms',
+    'QUORATE_LEASE_TTL_MS',
+    limits.storeLeaseTtlMsMin,
+    limits.storeLeaseTtlMsMax,
+  );
+  const leaseTtlMsWhole = leaseTtlMs === undefined ? undefined : Math.round(leaseTtlMs);
   const apiToken = required(
     opt(values, 'api-token', 'QUORATE_API_TOKEN'),
     '--api-token or QUORATE_API_TOKEN',
@@ -94,7 +105,11 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
   const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
   const detector = detectorOptions(values);
   const policy = await loadPolicyOption(values);
+  // etcd: N replicas share one cluster (linearizable reads, leases); sqlite: one coordinator.
+  const store = storeUrl === 'sqlite' ? undefined : await EtcdStore.open(storeUrl, env);
   const node = await startCoordinatorNode(env, {
+    ...(store === undefined ? {} : { store }),
+    ...(leaseTtlMsWhole === undefined ? {} : { leaseTtlMs: leaseTtlMsWhole }),
     detector,
     ...(policy === undefined ? {} : { policy }),
     host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),

@@ -13,6 +13,7 @@ import { engines } from '../protocol/frost.ts';
 import { initialState } from '../session/machine.ts';
 import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
 import type {
+  Lease,
   SessionRecord,
   SigningContext,
   Store,
@@ -26,7 +27,8 @@ import type { Link } from '../transport/link.ts';
 import { KeygenRunner } from './keygen-runner.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { PartyRegistry, defaultDetectorOptions, type DetectorOptions } from './party-registry.ts';
-import { SessionRunner } from './session-runner.ts';
+import { SessionRunner, notOwnerError } from './session-runner.ts';
+import { ReplicaLease } from './replica-lease.ts';
 import { approvalSubject, evaluateSession, governingPolicy, shareTypesOf } from './governance.ts';
 import { checkApprovals, type LoadedPolicy, type RuleDecision } from '../policy/rules/index.ts';
 import type { SessionPolicy } from '../session/session-policy.ts';
@@ -46,6 +48,16 @@ export interface CoordinatorOptions {
   policy?: LoadedPolicy;
   /** How long a governed session may wait for approvals (default limits.approvalDeadlineMsDefault). */
   approvalDeadlineMs?: number;
+  /**
+   * This replica's identity as a session owner: stable across restarts of the same replica
+   * (so a restarted replica takes its own sessions back at once), distinct between replicas.
+   * Default `coordinator` (one coordinator on its own store).
+   */
+  ownerId?: string;
+  /** Store lease ttl (default limits.coordinatorLeaseTtlMsDefault); renewed every ttl/3. */
+  leaseTtlMs?: number;
+  /** How often to look for sessions whose owner's lease expired (default limits.coordinatorLeaseScanMsDefault). */
+  scanIntervalMs?: number;
 }
 
 /** A signing request after validation at the boundary. */
@@ -77,6 +89,15 @@ export class Coordinator {
   private readonly approvalTimers = new Map<string, () => void>();
   private startedMono = 0;
   private readonly log;
+  /** Ownership: every session this replica drives is owned by this lease in the store. */
+  private readonly replica: ReplicaLease;
+  /** Sessions between creation (or approval) and their runner: the scan must not drive them. */
+  private readonly admitting = new Set<string>();
+  /** Leases of earlier incarnations of this replica, revoked once each. */
+  private readonly revokedOwn = new Set<string>();
+  private stopScan: () => void = () => {};
+  private scanning = false;
+  private stopped = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.env = options.env;
@@ -98,15 +119,50 @@ export class Coordinator {
         onStateChange: (partyId, state) => this.metrics.setPartyState(partyId, state),
       },
     );
+    this.replica = new ReplicaLease(
+      options.env,
+      options.store,
+      options.ownerId ?? 'coordinator',
+      options.leaseTtlMs ?? limits.coordinatorLeaseTtlMsDefault,
+      {
+        onLost: (lease, reason) => this.onLeaseLost(lease, reason),
+        onAcquired: (_lease, previous) => {
+          // Our former sessions are no longer driven by anyone: free them for a claim now.
+          if (previous) void this.revokeOwn(previous);
+        },
+      },
+    );
   }
 
-  /** Starts heartbeats and recovers sessions left running by a previous process. */
+  /** This replica's owner id in the store. */
+  get ownerId(): string {
+    return this.replica.ownerId;
+  }
+
+  /** The live store lease, if this replica holds one (tests and metrics). */
+  get lease(): Lease | undefined {
+    return this.replica.current;
+  }
+
+  /**
+   * Starts heartbeats, acquires this replica's store lease, takes over every session whose
+   * owner is gone (its own earlier incarnations included: recovered at once), and keeps
+   * scanning for sessions whose owner's lease expires.
+   */
   async start(): Promise<void> {
     this.startedMono = this.env.monoMs();
     await this.registry.start();
-    const active = await this.store.listActiveSessions(limits.sessionsActiveMax);
-    if (active.length > 0) this.log.info({ count: active.length }, 'recovering sessions');
-    for (const s of active) await this.recover(s);
+    await this.replica.start();
+    await this.scan();
+    const scanMs = this.options.scanIntervalMs ?? limits.coordinatorLeaseScanMsDefault;
+    const scanLoop = () => {
+      if (this.stopped) return;
+      this.scan().catch((e: unknown) =>
+        this.log.warn({ error: String(e) }, 'takeover scan failed'),
+      );
+      this.stopScan = this.env.setTimer(scanMs, scanLoop);
+    };
+    this.stopScan = this.env.setTimer(scanMs, scanLoop);
     const sweep = () => {
       this.sweepStale();
       this.stopSweep = this.env.setTimer(1_000, sweep);
@@ -114,11 +170,81 @@ export class Coordinator {
     sweep();
   }
 
+  /**
+   * Stops driving sessions (their waiting requests get `QUORATE_E_NOT_OWNER`) and revokes the
+   * lease, so another replica takes them over at its next scan instead of after a ttl.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.stopSweep();
+    this.stopScan();
     for (const cancel of this.approvalTimers.values()) cancel();
     this.approvalTimers.clear();
+    for (const r of [...this.runners.values()]) r.abandon('replica stopping');
+    await this.replica.stop();
     this.registry.stop();
+  }
+
+  /** The lease is gone: stop every session now; the store fences any late write anyway. */
+  private onLeaseLost(lease: Lease, reason: string): void {
+    const driven = [...this.runners.values()];
+    this.log.error(
+      { leaseId: lease.leaseId, reason, sessions: driven.length },
+      'lost the store lease: failing in-flight requests, sessions go to another replica',
+    );
+    this.metrics.leaseLostTotal.inc();
+    for (const r of driven) r.abandon(`lease-lost: ${reason}`);
+    for (const cancel of this.approvalTimers.values()) cancel();
+    this.approvalTimers.clear();
+  }
+
+  private async revokeOwn(lease: { leaseId: string; ownerId: string }): Promise<void> {
+    if (this.revokedOwn.has(lease.leaseId)) return;
+    this.revokedOwn.add(lease.leaseId);
+    await this.store
+      .revokeLease({ leaseId: lease.leaseId, ownerId: lease.ownerId, ttlMs: 0 })
+      .catch(() => this.revokedOwn.delete(lease.leaseId));
+  }
+
+  /**
+   * One takeover pass: claims every active session whose owner holds no live lease (or is an
+   * earlier incarnation of this replica), and drives sessions this replica owns but does not
+   * run (e.g. approved on another replica). One claim per foreign lease is refused at most
+   * per pass: its other sessions are skipped until the next pass.
+   */
+  private async scan(): Promise<void> {
+    if (this.scanning || this.stopped) return;
+    this.scanning = true;
+    try {
+      const active = await this.store.listActiveSessions(limits.sessionsActiveMax);
+      const liveForeign = new Set<string>();
+      for (const s of active) {
+        const lease = this.replica.current;
+        if (!lease || this.stopped) return;
+        const id = s.value.sessionId;
+        if (this.runners.has(id) || this.admitting.has(id)) continue;
+        const owner = s.value.owner;
+        if (owner?.leaseId === lease.leaseId) {
+          await this.recover(s);
+          continue;
+        }
+        if (owner && liveForeign.has(owner.leaseId)) continue;
+        if (owner?.ownerId === this.replica.ownerId) await this.revokeOwn(owner);
+        const claim = await this.store.claimSession(id, s.version, lease);
+        if (claim.claimed) {
+          if (this.runners.has(id) || this.admitting.has(id)) continue;
+          this.log.info(
+            { sessionId: id, previousOwner: owner ?? null, version: claim.session.version },
+            'session taken over',
+          );
+          this.metrics.takeoversTotal.inc();
+          await this.recover(claim.session);
+        } else if (claim.reason === 'owned' && owner) liveForeign.add(owner.leaseId);
+        else if (claim.reason === 'lease-expired') return;
+      }
+    } finally {
+      this.scanning = false;
+    }
   }
 
   /** Hands a new party connection to the registry (handshake first). */
@@ -135,9 +261,11 @@ export class Coordinator {
     const wallet = await this.store.getWallet(s.value.walletId);
     if (!wallet) return;
     if (s.value.status === 'pending' && s.value.pendingReason !== undefined) {
-      this.armApprovalTimer(s.value); // still waiting for approvals: nothing to drive yet
+      // Still waiting for approvals: nothing to drive yet.
+      if (!this.approvalTimers.has(s.value.sessionId)) this.armApprovalTimer(s.value);
       return;
     }
+    if (this.runners.has(s.value.sessionId)) return;
     const runner = this.makeRunner(wallet, s);
     this.whenPartiesSettled(wallet, s.value.deadlineMs, () => runner.start('recover'));
   }
@@ -172,6 +300,7 @@ export class Coordinator {
         wallet,
         metrics: this.metrics,
         timeoutPolicy: this.timeoutPolicy,
+        lease: () => this.replica.current,
         onFinished: (r) => {
           this.runners.delete(r.sessionId);
           this.metrics.sessionsActive.set(this.runners.size);
@@ -311,7 +440,25 @@ export class Coordinator {
       slow: [],
       ...(request.context === undefined ? {} : { context: request.context }),
     };
-    const created = await this.store.createSession(record);
+    const lease = this.replica.current;
+    if (!lease || this.stopped) throw notOwnerError(record.sessionId, 'no live store lease');
+    this.admitting.add(record.sessionId);
+    try {
+      return await this.admit(wallet, record, request, lease);
+    } finally {
+      this.admitting.delete(record.sessionId);
+    }
+  }
+
+  private async admit(
+    wallet: WalletRecord,
+    record: SessionRecord,
+    request: SignRequest,
+    lease: Lease,
+  ): Promise<SessionRecord> {
+    const walletId = wallet.walletId;
+    const messageHash = record.messageHash;
+    const created = await this.store.createSession(record, { lease });
     if (!created.created) {
       const existing = created.session.value;
       if (existing.messageHash !== messageHash) {
@@ -330,7 +477,7 @@ export class Coordinator {
     if (wallet.tier !== undefined) return this.admitGoverned(wallet, created.session, request);
     const runner = this.makeRunner(wallet, created.session);
     this.whenPartiesSettled(wallet, record.deadlineMs, () => runner.start('begin'));
-    return record;
+    return created.session.value;
   }
 
   /** Tier checks at wallet creation: the tier exists and matches threshold and shares. */
@@ -470,6 +617,20 @@ export class Coordinator {
     if (!first)
       throw new QuorateError('QUORATE_E_SESSION_NOT_FOUND', 'no such session', { sessionId });
     return this.perWallet(first.value.walletId, async () => {
+      this.admitting.add(sessionId);
+      try {
+        return await this.approveLocked(sessionId, approval);
+      } finally {
+        this.admitting.delete(sessionId);
+      }
+    });
+  }
+
+  private async approveLocked(
+    sessionId: string,
+    approval: ApprovalRequest,
+  ): Promise<SessionRecord> {
+    {
       const s = (await this.store.getSession(sessionId)) as Versioned<SessionRecord>;
       const policyState = s.value.policy;
       if (!policyState || s.value.status !== 'pending' || s.value.pendingReason === undefined) {
@@ -506,7 +667,7 @@ export class Coordinator {
         return (await this.store.casSession(sessionId, s.version, updated)).value;
       }
       return this.executeApproved(s, updated);
-    });
+    }
   }
 
   /** All approvals are in: re-check the rules now (time, velocity), then sign or deny. */
@@ -548,7 +709,8 @@ export class Coordinator {
     }
     delete next.pendingReason;
     const v = await this.store.casSession(s.value.sessionId, s.version, next);
-    this.startSigning(wallet, v);
+    // Only the owner drives it; another replica's approval leaves it to the owner's next scan.
+    if (v.value.owner?.leaseId === this.replica.current?.leaseId) this.startSigning(wallet, v);
     return v.value;
   }
 
@@ -567,23 +729,29 @@ export class Coordinator {
     return run;
   }
 
-  /** Waits up to `waitMs` for the session to be terminal; returns its latest record. */
+  /**
+   * Waits up to `waitMs` for the session to be terminal; returns its latest record. A session
+   * this replica drives is awaited on its runner (which fails the wait with
+   * `QUORATE_E_NOT_OWNER` if this replica loses its lease); one driven elsewhere (another
+   * replica, or taken over from this one) is polled in the store, bounded.
+   */
   async waitForSession(sessionId: string, waitMs: number): Promise<SessionRecord> {
-    const runner = this.runners.get(sessionId);
-    if (runner) return runner.wait(waitMs);
-    const stored = await this.getSession(sessionId);
-    // Waiting for approvals is not something a short HTTP wait can change: answer now.
-    if (isTerminal(stored.status) || waitMs <= 0 || stored.pendingReason !== undefined) return stored;
-    // Driven elsewhere (recovering, or another replica): poll the store, bounded.
     const until = this.env.monoMs() + waitMs;
-    for (let i = 0; i < Math.ceil(waitMs / limits.pollIntervalMs) + 1; i++) {
-      await new Promise<void>((r) => this.env.setTimer(limits.pollIntervalMs, r));
-      const again = this.runners.get(sessionId);
-      if (again) return again.wait(Math.max(0, until - this.env.monoMs()));
-      const s = await this.getSession(sessionId);
-      if (isTerminal(s.status) || this.env.monoMs() >= until) return s;
+    const left = () => Math.max(0, until - this.env.monoMs());
+    const stepsMax = Math.ceil(waitMs / limits.pollIntervalMs) + 2;
+    let record = await this.getSession(sessionId);
+    for (let i = 0; i < stepsMax; i++) {
+      const runner = this.runners.get(sessionId);
+      const driven = runner !== undefined && !runner.isStopped;
+      if (driven) record = await runner.wait(left());
+      // Waiting for approvals is not something a short HTTP wait can change: answer now.
+      if (isTerminal(record.status) || left() <= 0 || record.pendingReason !== undefined)
+        return record;
+      if (!driven) await new Promise<void>((r) => this.env.setTimer(limits.pollIntervalMs, r));
+      record = await this.getSession(sessionId);
+      if (isTerminal(record.status)) return record;
     }
-    return this.getSession(sessionId);
+    return record;
   }
 
   async getSession(sessionId: string): Promise<SessionRecord> {

@@ -27,6 +27,16 @@ export class CoordinatorMetrics {
     help: 'Sessions currently driven by this coordinator',
     registers: [this.registry],
   });
+  readonly takeoversTotal = new Counter({
+    name: 'quorate_session_takeovers_total',
+    help: 'Sessions this replica claimed because their owner held no live store lease',
+    registers: [this.registry],
+  });
+  readonly leaseLostTotal = new Counter({
+    name: 'quorate_store_lease_lost_total',
+    help: 'Times this replica lost its store lease and stopped driving its sessions',
+    registers: [this.registry],
+  });
   readonly staleSessionState = new Gauge({
     name: 'quorate_stale_session_state',
     help: 'Session or attempt state held past its deadline plus the cleanup bound (must be 0)',

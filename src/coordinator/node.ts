@@ -10,7 +10,9 @@ import type { Store } from '../store/store.ts';
 import { Keystore } from '../party/keystore.ts';
 import { SqliteJournal } from '../party/journal-sqlite.ts';
 import { loadIdentity } from '../party/node.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { Coordinator } from './coordinator.ts';
+import { loadSharedIdentity } from './shared-identity.ts';
 import type { DetectorOptions } from './party-registry.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 
@@ -25,6 +27,8 @@ export interface CoordinatorNodeOptions {
   store?: Store;
   detector?: DetectorOptions;
   policy?: LoadedPolicy;
+  /** Store lease ttl of this replica (default limits.coordinatorLeaseTtlMsDefault). */
+  leaseTtlMs?: number;
 }
 
 /** A running coordinator. */
@@ -33,6 +37,19 @@ export interface CoordinatorNode {
   app: FastifyInstance;
   url: string;
   stop(): Promise<void>;
+}
+
+/**
+ * This data directory's replica id (its owner id in the store), created once: a restarted
+ * replica is the same owner and takes its own sessions back at once; two data directories are
+ * two replicas.
+ */
+function replicaId(meta: SqliteJournal, env: Env): string {
+  const existing = meta.getMeta('replica-id');
+  if (existing !== undefined) return existing;
+  const id = `replica-${bytesToHex(env.randomBytes(6))}`;
+  meta.setMeta('replica-id', id);
+  return id;
 }
 
 /** Starts a coordinator and listens. */
@@ -44,13 +61,28 @@ export async function startCoordinatorNode(
   // The coordinator's own identity key signs its envelopes; sealed at rest like a party's.
   const keystore = Keystore.open(options.dataDir, options.passphrase, env.randomBytes);
   const meta = new SqliteJournal(join(options.dataDir, 'identity.sqlite'), env.nowMs());
-  const identity = loadIdentity(keystore, meta, env);
+  const store =
+    options.store ?? new SqliteStore(join(options.dataDir, 'store.sqlite'), { clock: env });
+  let identity;
+  try {
+    // A shared store means replicas: they all present the one identity kept in the store.
+    identity =
+      store.kind === 'etcd'
+        ? await loadSharedIdentity(store, options.passphrase, env)
+        : loadIdentity(keystore, meta, env);
+  } catch (error) {
+    meta.close();
+    await store.close();
+    throw error;
+  }
+  const ownerId = replicaId(meta, env);
   meta.close();
-  const store = options.store ?? new SqliteStore(join(options.dataDir, 'store.sqlite'));
   const coordinator = new Coordinator({
     env,
     store,
     identity,
+    ownerId,
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
     ...(options.detector === undefined ? {} : { detector: options.detector }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
@@ -70,7 +102,7 @@ export async function startCoordinatorNode(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host}:${port}`;
-  env.log.info({ url }, 'coordinator listening');
+  env.log.info({ url, ownerId, store: store.kind }, 'coordinator listening');
   return {
     coordinator,
     app,

@@ -14,7 +14,7 @@ import {
   type SessionState,
 } from '../session/machine.ts';
 import { roundTimeoutMs, type TimeoutPolicy } from '../session/timeouts.ts';
-import type { SessionRecord, Store, WalletRecord } from '../store/store.ts';
+import type { Lease, SessionRecord, Store, WalletRecord } from '../store/store.ts';
 import { isTerminal } from '../store/store.ts';
 import type { Envelope } from '../transport/envelope.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
@@ -29,6 +29,8 @@ export interface RunnerDeps {
   wallet: WalletRecord;
   metrics: CoordinatorMetrics;
   timeoutPolicy: TimeoutPolicy;
+  /** This replica's live store lease; undefined once lost (every write is guarded by it). */
+  lease(): Lease | undefined;
   onFinished(runner: SessionRunner): void;
 }
 
@@ -43,13 +45,34 @@ interface LiveAttempt {
   cancelRoundTimer: () => void;
 }
 
+interface Waiter {
+  resolve(record: SessionRecord): void;
+  reject(error: QuorateError): void;
+}
+
+/** The error in-flight requests get when this replica stops driving their session. */
+export function notOwnerError(sessionId: string, reason: string): QuorateError {
+  return new QuorateError(
+    'QUORATE_E_NOT_OWNER',
+    'this coordinator replica lost its store lease and stopped driving the session; retry on any replica',
+    { sessionId, reason },
+  );
+}
+
 /** One session's driver. */
 export class SessionRunner {
   private state: SessionState;
+  /**
+   * The record as last written to the store. Only this is ever shown (API reads, waiters): the
+   * machine's state runs ahead of the store while a persist is in flight, and a signature whose
+   * write then fails must never leave this process (I1 across replicas: found by
+   * `quorate sim --seed 19 --kind lease-expiry`).
+   */
+  private durable: SessionRecord;
   private live: LiveAttempt | undefined;
   private chain: Promise<void> = Promise.resolve();
   private cancelDeadline: () => void = () => {};
-  private readonly waiters = new Set<(record: SessionRecord) => void>();
+  private readonly waiters = new Set<Waiter>();
   private stopped = false;
   private readonly log;
   private readonly startedMono: number;
@@ -59,6 +82,7 @@ export class SessionRunner {
     state: SessionState,
   ) {
     this.state = state;
+    this.durable = state.record;
     this.log = deps.env.log.child({ sessionId: state.record.sessionId });
     this.startedMono = deps.env.monoMs();
   }
@@ -67,8 +91,9 @@ export class SessionRunner {
     return this.state.record.sessionId;
   }
 
+  /** The session as stored (never a transition whose write has not succeeded). */
   get record(): SessionRecord {
-    return this.state.record;
+    return this.durable;
   }
 
   /** The wall-clock deadline of the session. */
@@ -78,6 +103,7 @@ export class SessionRunner {
 
   /** Arms the deadline timer and feeds the first event (`begin` or `recover`). */
   start(first: 'begin' | 'recover'): void {
+    if (this.stopped) return;
     const { env } = this.deps;
     const remaining = this.state.record.deadlineMs - env.nowMs();
     this.cancelDeadline = env.setTimer(remaining, () =>
@@ -107,9 +133,18 @@ export class SessionRunner {
   private async apply(effect: SessionEffect): Promise<void> {
     const { store, registry } = this.deps;
     switch (effect.type) {
-      case 'persist':
-        await store.casSession(this.sessionId, effect.expectedVersion, effect.record);
+      case 'persist': {
+        const lease = this.deps.lease();
+        if (!lease) throw notOwnerError(this.sessionId, 'lease-lost');
+        const stored = await store.casSession(
+          this.sessionId,
+          effect.expectedVersion,
+          effect.record,
+          { lease },
+        );
+        this.durable = stored.value;
         return;
+      }
       case 'run-attempt':
         this.runAttempt(effect.attempt, effect.token, effect.parties);
         return;
@@ -360,7 +395,23 @@ export class SessionRunner {
     );
     this.resendDiscards();
     this.stopped = true;
-    for (const w of this.waiters) w(this.state.record);
+    for (const w of this.waiters) w.resolve(this.durable);
+    this.waiters.clear();
+    this.deps.onFinished(this);
+  }
+
+  /**
+   * This replica lost its lease: stop driving at once (no more envelopes, no more writes) and
+   * fail every waiting request explicitly. The session stays non-terminal in the store for the
+   * replica that takes it over.
+   */
+  abandon(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.closeLive();
+    this.cancelDeadline();
+    const error = notOwnerError(this.sessionId, reason);
+    for (const w of this.waiters) w.reject(error);
     this.waiters.clear();
     this.deps.onFinished(this);
   }
@@ -390,7 +441,13 @@ export class SessionRunner {
   }
 
   private crash(error: unknown): void {
-    // A stale CAS means another owner moved the session on: stop driving it.
+    if (error instanceof QuorateError && error.code === 'QUORATE_E_NOT_OWNER') {
+      const reason = error.detail['reason'];
+      this.abandon(typeof reason === 'string' ? reason : 'lease-lost');
+      return;
+    }
+    // A stale CAS means another owner moved the session on: stop driving it. Waiters get the
+    // stored record; the coordinator keeps polling the store for them until the new owner ends it.
     const stale = error instanceof QuorateError && error.code === 'QUORATE_E_STALE_TOKEN';
     this.log.error(
       { error: String(error) },
@@ -401,30 +458,56 @@ export class SessionRunner {
     this.stopped = true;
     void this.deps.store.getSession(this.sessionId).then(
       (s) => {
-        if (s) this.state = { ...this.state, record: s.value, version: s.version };
-        for (const w of this.waiters) w(this.state.record);
+        if (s) {
+          this.state = { ...this.state, record: s.value, version: s.version };
+          this.durable = s.value;
+        }
+        for (const w of this.waiters) w.resolve(this.durable);
         this.waiters.clear();
         this.deps.onFinished(this);
       },
-      () => this.deps.onFinished(this),
+      (readError: unknown) => {
+        // The store is unreachable: what happened to the session is unknown here. Say so.
+        const failure =
+          readError instanceof QuorateError
+            ? readError
+            : new QuorateError('QUORATE_E_STORE_UNAVAILABLE', String(readError), {
+                sessionId: this.sessionId,
+              });
+        for (const w of this.waiters) w.reject(failure);
+        this.waiters.clear();
+        this.deps.onFinished(this);
+      },
     );
   }
 
-  /** Resolves with the record once terminal, or the current one after `waitMs`. */
+  /** True once this runner no longer drives the session (finished, stale or abandoned). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Resolves with the record once terminal, or the current one after `waitMs`; rejects with
+   * `QUORATE_E_NOT_OWNER` if this replica abandons the session first.
+   */
   wait(waitMs: number): Promise<SessionRecord> {
-    if (isTerminal(this.state.record.status) || this.stopped)
-      return Promise.resolve(this.state.record);
-    return new Promise((resolve) => {
-      const done = (record: SessionRecord) => {
-        cancel();
-        this.waiters.delete(done);
-        resolve(record);
+    if (isTerminal(this.durable.status) || this.stopped) return Promise.resolve(this.durable);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (record) => {
+          cancel();
+          resolve(record);
+        },
+        reject: (error) => {
+          cancel();
+          reject(error);
+        },
       };
       const cancel = this.deps.env.setTimer(waitMs, () => {
-        this.waiters.delete(done);
-        resolve(this.state.record);
+        this.waiters.delete(waiter);
+        resolve(this.durable);
       });
-      this.waiters.add(done);
+      this.waiters.add(waiter);
     });
   }
 

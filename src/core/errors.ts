@@ -79,7 +79,8 @@ export const errorTable = {
   QUORATE_E_POLICY_DENIED: {
     status: 403,
     retryable: false,
-    summary: 'The signing-time rules deny this request (detail: cause, ruleId, reason, policyHash); a party refuses with the same code.',
+    summary:
+      'The signing-time rules deny this request (detail: cause, ruleId, reason, policyHash); a party refuses with the same code.',
   },
   QUORATE_E_APPROVAL_TIMEOUT: {
     status: 504,
@@ -89,7 +90,8 @@ export const errorTable = {
   QUORATE_E_APPROVAL_REJECTED: {
     status: 403,
     retryable: false,
-    summary: 'An approval is from an unknown approver, has a bad signature, or the session needs none.',
+    summary:
+      'An approval is from an unknown approver, has a bad signature, or the session needs none.',
   },
   QUORATE_E_QUORUM_UNAVAILABLE: {
     status: 503,
@@ -154,6 +156,12 @@ export const errorTable = {
     status: 503,
     retryable: true,
     summary: 'The session store could not be reached or written.',
+  },
+  QUORATE_E_NOT_OWNER: {
+    status: 503,
+    retryable: true,
+    summary:
+      'This coordinator replica lost its store lease and stopped driving the session; another replica takes it over (retry on any replica with the same intentKey).',
   },
   QUORATE_E_POLICY_INVALID: {
     status: 400,

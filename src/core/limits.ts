@@ -72,6 +72,13 @@ export const limits = {
   storeLeaseTtlMsMin: 2_000,
   storeLeaseTtlMsMax: 60_000,
   storeLeasesMax: 1_024,
+  // Coordinator replicas (src/coordinator/replica-lease.ts). ttl 3 s: one etcd leader election
+  // (~1-2 s with etcd's 1 s election timeout) does not cost a replica its lease, and a dead
+  // owner's sessions are claimable ~3-4 s after its last renewal (failover goal 5 s).
+  // Renewal every ttl/3; every replica scans for claimable sessions every 500 ms.
+  coordinatorLeaseTtlMsDefault: 3_000,
+  coordinatorLeaseScanMsDefault: 500,
+  coordinatorLeaseAcquireAttemptsMax: 10,
   // etcd client (src/store/etcd.ts)
   etcdEndpointsMax: 16,
   etcdRequestTimeoutMs: 2_000,
@@ -100,6 +107,15 @@ assert(limits.storeLeaseTtlMsMin <= limits.storeLeaseTtlMsMax, 'lease ttl bounds
 assert(
   limits.etcdRequestTimeoutMs <= limits.storeLeaseTtlMsMin,
   'one etcd request cannot outlive the shortest lease',
+);
+assert(
+  limits.coordinatorLeaseTtlMsDefault >= limits.storeLeaseTtlMsMin &&
+    limits.coordinatorLeaseTtlMsDefault <= limits.storeLeaseTtlMsMax,
+  'default replica lease ttl within store limits',
+);
+assert(
+  limits.coordinatorLeaseScanMsDefault < limits.coordinatorLeaseTtlMsDefault,
+  'replicas scan for claimable sessions more often than a lease lives',
 );
 assert(limits.etcdRetryDelayMsMin <= limits.etcdRetryDelayMsMax, 'etcd retry delays ordered');
 assert(

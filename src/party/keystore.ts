@@ -85,6 +85,29 @@ export class Keystore {
     return store;
   }
 
+  /**
+   * A keystore whose key is derived from `passphrase` with an explicit scrypt salt and cost, for
+   * secrets shared by several processes (the coordinator identity every replica loads from the
+   * store): same passphrase + same salt → same key, wherever the data directory is.
+   */
+  static derive(
+    passphrase: string,
+    kdf: { N: number; r: number; p: number; salt: string },
+    randomBytes: (n: number) => Uint8Array,
+  ): Keystore {
+    if (passphrase.length < 8) {
+      throw new QuorateError(
+        'QUORATE_E_CONFIG',
+        'QUORATE_KEY_PASSPHRASE must be at least 8 characters',
+      );
+    }
+    const { N, r, p, salt } = kdf;
+    return new Keystore(
+      scrypt(utf8ToBytes(passphrase), hexToBytes(salt), { N, r, p, dkLen: 32 }),
+      randomBytes,
+    );
+  }
+
   /** Encrypts `plaintext`; `label` is bound as associated data (a blob cannot be swapped). */
   seal(label: string, plaintext: Uint8Array): string {
     const nonce = this.randomBytes(12);

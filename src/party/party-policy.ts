@@ -7,7 +7,6 @@
  * coordinator counts exactly in the store.
  */
 import type { ErrorCode } from '../core/errors.ts';
-import type { ShareType } from '../policy/policy-schema.ts';
 import {
   checkApprovals,
   evaluateRules,
@@ -61,7 +60,7 @@ export function parsePolicyBlock(raw: unknown): SignPolicyBlock | undefined | st
   return {
     tier: b['tier'],
     policyHash: b['policyHash'],
-    context: context as RuleRequestContext,
+    context: context,
     approvals: approvals as SignedApproval[],
   };
 }
@@ -103,7 +102,7 @@ export function checkPartyPolicy(
     localEvents(journal, input.walletId),
   );
   if (decision.effect === 'deny') return deny(`${decision.cause}: ${decision.reason}`);
-  const shareInfo = policy.rules.shareTypes as ReadonlyMap<string, ShareType>;
+  const shareInfo = policy.rules.shareTypes;
   const quorum = quorumSatisfies(decision.requirement, input.signers, shareInfo);
   if (!quorum.ok) return deny(`quorum violates the rule: ${quorum.problems.join('; ')}`);
   const approvals = checkApprovals(

@@ -8,6 +8,7 @@
 import { gcm } from '@noble/ciphers/aes.js';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { Coordinator } from '../coordinator/coordinator.ts';
+import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { MemoryJournal } from '../party/journal-memory.ts';
 import { PartyRuntime, type SecretSealer } from '../party/runtime.ts';
@@ -17,7 +18,7 @@ import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
 import type { SimNetwork } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
 import { seededStream, type SeededStream } from './seeded-bytes.ts';
-import { SimNode, type Incarnation } from './sim-env.ts';
+import { SimNode, simEpochMs, type Incarnation } from './sim-env.ts';
 
 /** AES-256-GCM sealing with a per-party key (the simulator's stand-in for the keystore). */
 export function simSealer(key: Uint8Array, randomBytes: (n: number) => Uint8Array): SecretSealer {
@@ -33,14 +34,23 @@ export function simSealer(key: Uint8Array, randomBytes: (n: number) => Uint8Arra
   };
 }
 
-/** A store view for one process: once the process is dead its calls never settle. */
-function fencedStore(store: Store, incarnation: Incarnation): Store {
+/**
+ * A store view for one process: once the process is dead its calls never settle; while its
+ * path to the store is cut (`cut()`), calls fail at once as an unreachable etcd would after
+ * its request timeout.
+ */
+function fencedStore(store: Store, incarnation: Incarnation, cut: () => boolean): Store {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]): unknown => {
         if (!incarnation.alive) return new Promise(() => {});
+        if (cut()) {
+          return Promise.reject(
+            new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'store unreachable (simulated cut)'),
+          );
+        }
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -59,20 +69,30 @@ export interface SimParty {
 
 /** The whole deployment of one run. */
 export class SimCluster {
-  readonly store = new MemoryStore();
+  /** The durable store; leases are judged on the global virtual clock (not a skewed node's). */
+  readonly store: MemoryStore;
+  /** Replica 0's host (the only one unless the run has replicas). */
   readonly coordinatorNode: SimNode;
+  /** Every coordinator replica's host, by index; all share the store and the party paths. */
+  readonly coordinatorNodes: SimNode[];
+  /** The running coordinator of each replica (undefined while crashed). */
+  readonly coordinators: (Coordinator | undefined)[];
+  /** Replicas whose path to the store is cut (lease-expiry nemesis). */
+  readonly storeCut: boolean[];
   readonly parties = new Map<string, SimParty>();
-  coordinator: Coordinator | undefined;
   private readonly coordinatorIdentity: IdentityKeys;
   private readonly partySecret: string;
-  private readonly crashListeners: (() => void)[] = [];
+  private readonly crashListeners: ((index: number) => void)[] = [];
 
   constructor(
     private readonly scheduler: Scheduler,
     readonly network: SimNetwork,
     private readonly seed: number,
     partyIds: readonly string[],
+    /** Coordinator replicas sharing the store (default 1). */
+    replicas = 1,
   ) {
+    this.store = new MemoryStore({ clock: { nowMs: () => simEpochMs + scheduler.nowMs } });
     const setup = seededStream(seed, 'cluster-setup');
     this.partySecret = bytesToHex(setup.bytes(16));
     this.coordinatorNode = this.makeNode('coordinator', setup);
@@ -88,6 +108,24 @@ export class SimCluster {
         runtime: undefined,
       });
     }
+    // Extra replicas draw from the setup stream after the parties, so runs with one replica
+    // are exactly what they were before replicas existed.
+    this.coordinatorNodes = [this.coordinatorNode];
+    for (let i = 1; i < replicas; i++)
+      this.coordinatorNodes.push(this.makeNode(`coordinator-${i + 1}`, setup));
+    this.coordinators = this.coordinatorNodes.map(() => undefined);
+    this.storeCut = this.coordinatorNodes.map(() => false);
+  }
+
+  /** The replica a client reaches: the first one running (any replica answers the API). */
+  get coordinator(): Coordinator | undefined {
+    return this.coordinators.find((c) => c !== undefined);
+  }
+
+  /** The `tryNo`-th running replica, round robin: a retrying client tries the next one. */
+  coordinatorFor(tryNo: number): { coordinator: Coordinator; index: number } | undefined {
+    const up = this.coordinators.flatMap((c, index) => (c ? [{ coordinator: c, index }] : []));
+    return up[tryNo % Math.max(1, up.length)];
   }
 
   private makeNode(name: string, setup: SeededStream): SimNode {
@@ -99,37 +137,53 @@ export class SimCluster {
     );
   }
 
-  /** Called when the coordinator process dies (clients see their connections reset). */
-  onCoordinatorCrash(listener: () => void): void {
+  /** Called when a coordinator process dies (clients see their connections reset). */
+  onCoordinatorCrash(listener: (index: number) => void): void {
     this.crashListeners.push(listener);
   }
 
-  /** Starts the coordinator process on its host (first start or restart). */
-  startCoordinator(): void {
-    const node = this.coordinatorNode;
+  private replicaNode(index: number): SimNode {
+    const node = this.coordinatorNodes[index];
+    if (!node) throw new Error(`no coordinator replica ${index}`);
+    return node;
+  }
+
+  /**
+   * Starts replica `index` on its host (first start or restart). Every replica presents the
+   * one coordinator identity; its owner id is its host name, stable across restarts.
+   */
+  startCoordinator(index = 0): void {
+    const node = this.replicaNode(index);
     const coordinator = new Coordinator({
       env: node.env(),
-      store: fencedStore(this.store, node.incarnation),
+      store: fencedStore(this.store, node.incarnation, () => this.storeCut[index] === true),
       identity: this.coordinatorIdentity,
       partySecret: this.partySecret,
+      ownerId: node.name,
     });
-    this.coordinator = coordinator;
+    this.coordinators[index] = coordinator;
     void coordinator.start();
   }
 
-  crashCoordinator(): void {
-    const node = this.coordinatorNode;
+  crashCoordinator(index = 0): void {
+    const node = this.replicaNode(index);
     if (!node.up) return;
     node.crash();
     this.network.killEndsOf(node.incarnation);
-    this.coordinator = undefined;
-    for (const l of this.crashListeners) l();
+    this.coordinators[index] = undefined;
+    for (const l of this.crashListeners) l(index);
   }
 
-  restartCoordinator(): void {
-    if (this.coordinatorNode.up) return;
-    this.coordinatorNode.restart();
-    this.startCoordinator();
+  restartCoordinator(index = 0): void {
+    const node = this.replicaNode(index);
+    if (node.up) return;
+    node.restart();
+    this.startCoordinator(index);
+  }
+
+  /** Cuts (or restores) replica `index`'s path to the store. */
+  setStoreCut(index: number, cut: boolean): void {
+    this.storeCut[index] = cut;
   }
 
   /** Starts a party process: a new runtime over the durable journal, dialing out. */
@@ -145,7 +199,9 @@ export class SimCluster {
       partySecret: this.partySecret,
     });
     party.runtime = runtime;
-    new SimDialer(this, party, party.node.incarnation).start();
+    // One dialer per replica, for the life of this party process (each reconnects on its own).
+    for (let i = 0; i < this.coordinatorNodes.length; i++)
+      new SimDialer(this, party, party.node.incarnation, i).start();
   }
 
   crashParty(partyId: string): void {
@@ -186,6 +242,7 @@ class SimDialer {
     private readonly cluster: SimCluster,
     private readonly party: SimParty,
     private readonly incarnation: Incarnation,
+    private readonly replica: number,
   ) {
     this.env = party.node.env();
   }
@@ -208,7 +265,7 @@ class SimDialer {
 
   private complete(): void {
     const { cluster, party } = this;
-    const coordinator = cluster.coordinator;
+    const coordinator = cluster.coordinators[this.replica];
     const net = cluster.network;
     const open = net.pathOpen(party.partyId, 'up') && net.pathOpen(party.partyId, 'down');
     if (!coordinator || !open || !party.runtime) {
@@ -216,7 +273,8 @@ class SimDialer {
       return;
     }
     this.attempt = 0;
-    const conn = net.connect(party.partyId, this.incarnation, cluster.coordinatorNode.incarnation);
+    const replicaNode = cluster.coordinatorNodes[this.replica] as SimNode;
+    const conn = net.connect(party.partyId, this.incarnation, replicaNode.incarnation);
     conn.partyEnd.onClose(() => this.scheduleReconnect());
     coordinator.acceptLink(conn.coordinatorEnd);
     party.runtime.attach(conn.partyEnd);

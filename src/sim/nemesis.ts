@@ -9,8 +9,8 @@ import type { SimCluster } from './cluster.ts';
 import { cleanFault, type Direction, type DirectionFault } from './network.ts';
 import type { SeededStream } from './seeded-bytes.ts';
 
-/** Every nemesis the simulator knows. */
-export const nemesisKinds = [
+/** Nemeses of a one-coordinator deployment (the campaign draws among these). */
+export const partyNemesisKinds = [
   'none',
   'isolate-one',
   'split',
@@ -24,7 +24,24 @@ export const nemesisKinds = [
   'clock-skew',
 ] as const;
 
+/**
+ * Nemeses of a deployment with two coordinator replicas on one store with leases (runs with
+ * these kinds start two replicas): the owner crashes; the owner loses its path to the store
+ * (its lease expires: it must stop and fail its requests, the other takes over); the store
+ * ends the owner's lease while the owner still believes it holds it (a stale owner keeps
+ * talking until its next renewal: fenced by tokens and versions).
+ */
+export const replicaNemesisKinds = ['replica-crash', 'lease-expiry', 'replica-takeover'] as const;
+
+/** Every nemesis the simulator knows. */
+export const nemesisKinds = [...partyNemesisKinds, ...replicaNemesisKinds] as const;
+
 export type NemesisKind = (typeof nemesisKinds)[number];
+
+/** Coordinator replicas a run of this kind starts. */
+export function replicasFor(kind: NemesisKind): number {
+  return (replicaNemesisKinds as readonly string[]).includes(kind) ? 2 : 1;
+}
 
 /** A timed nemesis action. */
 export interface NemesisStep {
@@ -198,6 +215,11 @@ export function planNemesis(
     case 'clock-skew':
       steps.push(...clockSkew(id, rng, partyIds, window));
       break;
+    case 'replica-crash':
+    case 'lease-expiry':
+    case 'replica-takeover':
+      steps.push(...replicaFault(id, kind, window));
+      break;
   }
   return { kind, startMs, healMs, steps };
 }
@@ -287,5 +309,40 @@ function clockSkew(
   return [
     { atMs: window.startMs, event: { f: 'start', value }, run: (c) => setSkew(c, skewMs) },
     { atMs: window.healMs, event: { f: 'stop', value }, run: (c) => setSkew(c, 0) },
+  ];
+}
+
+/**
+ * A fault on replica 0, the one clients reach first and so the owner of most sessions. The
+ * run stays outside the party-fault SLO (`coordinatorDown`): requests in flight on the faulty
+ * replica are retried by the client, sessions are finished by replica 1 after the takeover.
+ */
+function replicaFault(
+  id: string,
+  kind: 'replica-crash' | 'lease-expiry' | 'replica-takeover',
+  window: { startMs: number; healMs: number },
+): NemesisStep[] {
+  const description = {
+    'replica-crash': 'owner replica killed; the other replica takes its sessions over; restarted',
+    'lease-expiry': 'owner replica cut off from the store: its lease expires, it stops; restored',
+    'replica-takeover':
+      "the store ends the owner replica's lease while it still drives sessions (stale owner)",
+  }[kind];
+  const value: NemesisValue = { id, kind, impaired: [], coordinatorDown: true, description };
+  const start = (c: SimCluster): void => {
+    if (kind === 'replica-crash') c.crashCoordinator(0);
+    else if (kind === 'lease-expiry') c.setStoreCut(0, true);
+    else {
+      const lease = c.coordinators[0]?.lease;
+      if (lease) void c.store.revokeLease(lease);
+    }
+  };
+  const stop = (c: SimCluster): void => {
+    if (kind === 'replica-crash') c.restartCoordinator(0);
+    else if (kind === 'lease-expiry') c.setStoreCut(0, false);
+  };
+  return [
+    { atMs: window.startMs, event: { f: 'start', value }, run: start },
+    { atMs: window.healMs, event: { f: 'stop', value }, run: stop },
   ];
 }

@@ -11,7 +11,7 @@ import { limits } from '../core/limits.ts';
 import { schemes, type Scheme } from '../protocol/engine.ts';
 import { SimCluster } from './cluster.ts';
 import { HistoryRecorder } from './history-recorder.ts';
-import { nemesisKinds, planNemesis, type NemesisKind } from './nemesis.ts';
+import { partyNemesisKinds, planNemesis, replicasFor, type NemesisKind } from './nemesis.ts';
 import { SimNetwork, type NetworkStats } from './network.ts';
 import { Scheduler } from './scheduler.ts';
 import { seededStream } from './seeded-bytes.ts';
@@ -41,6 +41,8 @@ export interface SeedResult {
   report: CheckReport;
   virtualMs: number;
   network: NetworkStats;
+  /** Owner (replica id) of every session at the end of the run, by session id. */
+  sessionOwners: Record<string, string>;
 }
 
 const connectMs = 500;
@@ -52,18 +54,18 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
   const { seed } = options;
   assert(Number.isSafeInteger(seed) && seed >= 0 && seed < 2 ** 32, 'seed is a uint32');
   const plan = seededStream(seed, 'plan');
-  const kind = options.kind ?? plan.pick(nemesisKinds);
+  const kind = options.kind ?? plan.pick(partyNemesisKinds);
   const n = kind === 'bridge' || plan.chance(0.2) ? 5 : 3;
   const threshold = n === 5 ? 3 : 2;
   const scheme = options.scheme ?? plan.pick(schemes);
   const partyIds = Array.from({ length: n }, (_, i) => `p${i + 1}`);
   const scheduler = new Scheduler();
   const network = new SimNetwork(scheduler, seededStream(seed, 'network'), 1, plan.int(1, 20));
-  const cluster = new SimCluster(scheduler, network, seed, partyIds);
+  const cluster = new SimCluster(scheduler, network, seed, partyIds, replicasFor(kind));
   const history = new HistoryRecorder(scheduler);
   const fixture = options.dkg === true ? undefined : walletKeys(scheme, threshold, partyIds);
   if (fixture) await installWallet(cluster, fixture);
-  cluster.startCoordinator();
+  for (let i = 0; i < cluster.coordinatorNodes.length; i++) cluster.startCoordinator(i);
   for (const p of partyIds) cluster.startParty(p);
   await scheduler.runUntil(connectMs);
   const wallet =
@@ -129,6 +131,12 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     report,
     virtualMs: scheduler.nowMs,
     network: network.stats,
+    sessionOwners: Object.fromEntries(
+      (await cluster.store.listSessions(limits.sessionsActiveMax)).map((s) => [
+        s.value.sessionId,
+        s.value.owner?.ownerId ?? '',
+      ]),
+    ),
   };
 }
 

@@ -55,7 +55,8 @@ const retryDelayMs = 500;
 
 /** Drives the requests against whatever coordinator process is current. */
 export class Workload {
-  private readonly inFlight = new Map<string, () => void>();
+  /** In-flight tries: the replica each one talks to, and how to abandon it. */
+  private readonly inFlight = new Map<string, { replica: number; abandon: () => void }>();
   private running = 0;
   private readonly deadlines = new Map<string, number>();
 
@@ -65,8 +66,8 @@ export class Workload {
     private readonly history: HistoryRecorder,
     private readonly walletId: string,
   ) {
-    cluster.onCoordinatorCrash(() => {
-      for (const abandon of [...this.inFlight.values()]) abandon();
+    cluster.onCoordinatorCrash((replica) => {
+      for (const t of [...this.inFlight.values()]) if (t.replica === replica) t.abandon();
     });
   }
 
@@ -96,7 +97,8 @@ export class Workload {
         try: tryNo,
       },
     });
-    const coordinator = this.cluster.coordinator;
+    // A retrying client tries the next running replica (with one replica: always the same).
+    const target = this.cluster.coordinatorFor(tryNo);
     const complete = (type: 'ok' | 'fail' | 'info', value: Omit<SignCompletion, 'requestId'>) => {
       this.inFlight.delete(process);
       this.history.add({
@@ -111,17 +113,26 @@ export class Workload {
       if (tryNo + 1 >= limits.simRequestRetriesMax) this.running -= 1;
       else this.scheduler.schedule(retryDelayMs, () => this.attempt(plan, tryNo + 1));
     };
-    if (!coordinator) {
+    if (!target) {
       retry('coordinator not running', 'fail');
       return;
     }
     let abandoned = false;
-    this.inFlight.set(process, () => {
-      abandoned = true;
-      retry('coordinator died during the request', 'info');
+    this.inFlight.set(process, {
+      replica: target.index,
+      abandon: () => {
+        abandoned = true;
+        retry('coordinator died during the request', 'info');
+      },
     });
-    void this.call(plan, coordinator).then((result) => {
+    void this.call(plan, target.coordinator).then((result) => {
       if (abandoned) return;
+      if (result.type === 'replica-lost') {
+        // This replica lost its store lease (or its store): another replica can serve.
+        this.inFlight.delete(process);
+        retry(`replica answered ${result.code}`, 'info');
+        return;
+      }
       complete(result.type, result.value);
       this.running -= 1;
     });
@@ -130,7 +141,10 @@ export class Workload {
   private async call(
     plan: RequestPlan,
     coordinator: NonNullable<SimCluster['coordinator']>,
-  ): Promise<{ type: 'ok' | 'fail'; value: Omit<SignCompletion, 'requestId'> }> {
+  ): Promise<
+    | { type: 'ok' | 'fail'; value: Omit<SignCompletion, 'requestId'> }
+    | { type: 'replica-lost'; code: string }
+  > {
     const env = this.cluster.coordinatorNode.env();
     let record: SessionRecord;
     try {
@@ -140,6 +154,7 @@ export class Workload {
         deadlineMs: plan.deadlineMs,
       });
     } catch (error) {
+      if (replicaLost(error)) return { type: 'replica-lost', code: error.code };
       return { type: 'fail', value: errorValue(error) };
     }
     // The session deadline on the harness clock (the coordinator's wall clock may be skewed).
@@ -147,7 +162,13 @@ export class Workload {
     const known = this.deadlines.get(record.sessionId);
     const sessionDeadlineAtMs = known ?? this.scheduler.nowMs + remainingMs;
     this.deadlines.set(record.sessionId, sessionDeadlineAtMs);
-    const final = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
+    let final: SessionRecord;
+    try {
+      final = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
+    } catch (error) {
+      if (replicaLost(error)) return { type: 'replica-lost', code: error.code };
+      return { type: 'fail', value: { ...errorValue(error), sessionId: record.sessionId } };
+    }
     const base = { sessionId: final.sessionId, sessionDeadlineAtMs };
     if (final.status === 'signed' && final.signature !== undefined)
       return {
@@ -163,6 +184,14 @@ export class Workload {
     }
     return { type: 'fail', value: { ...base, code: 'CLIENT_E_NOT_TERMINAL' } };
   }
+}
+
+/** An answer that says "this replica cannot serve; another can": the client retries. */
+function replicaLost(error: unknown): error is QuorateError {
+  return (
+    error instanceof QuorateError &&
+    (error.code === 'QUORATE_E_NOT_OWNER' || error.code === 'QUORATE_E_STORE_UNAVAILABLE')
+  );
 }
 
 function errorValue(error: unknown): Omit<SignCompletion, 'requestId'> {

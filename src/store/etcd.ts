@@ -126,6 +126,7 @@ export class EtcdStore implements Store {
       `${this.prefix}evidence/${seg(sessionId)}/${writeId}`,
     evidenceOf: (sessionId: string) => `${this.prefix}evidence/${seg(sessionId)}/`,
     lease: (leaseId: string) => `${this.prefix}lease/${leaseId}`,
+    meta: (key: string) => `${this.prefix}meta/${seg(key)}`,
   };
 
   private check(): void {
@@ -449,6 +450,22 @@ export class EtcdStore implements Store {
   async revokeLease(lease: Lease): Promise<void> {
     this.check();
     await this.gateway.leaseRevoke(lease.leaseId);
+  }
+
+  // ---- meta ------------------------------------------------------------------------------
+
+  async getMeta(key: string): Promise<string | undefined> {
+    this.check();
+    return (await this.gateway.range(this.key.meta(key)))[0]?.value;
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    this.check();
+    const k = this.key.meta(key);
+    // create_revision == 0: a retried write whose answer was lost finds its own value (or a
+    // racing replica's, which then wins for everyone).
+    const r = await this.gateway.txn([etcd.absent(k)], [etcd.put(k, value)], [etcd.get(k)]);
+    return r.succeeded ? value : (r.ranges[0]?.[0]?.value ?? value);
   }
 
   // ---- evidence ---------------------------------------------------------------------------

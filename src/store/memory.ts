@@ -58,6 +58,7 @@ export class MemoryStore implements Store {
   private readonly intents = new Map<string, string>();
   private readonly evidence: EvidenceRecord[] = [];
   private readonly leases = new Map<string, LeaseRow>();
+  private readonly meta = new Map<string, string>();
   /** Lease ids are never reused, even across `reopen`. */
   private leaseSeq = 0;
   private closed = false;
@@ -240,6 +241,19 @@ export class MemoryStore implements Store {
       .sort((a, b) => b.value.createdMs - a.value.createdMs)
       .slice(0, limit)
       .map(copy);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    this.check();
+    return this.meta.get(key);
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    this.check();
+    const existing = this.meta.get(key);
+    if (existing !== undefined) return existing;
+    this.meta.set(key, value);
+    return value;
   }
 
   async putEvidence(record: EvidenceRecord): Promise<void> {

@@ -49,6 +49,7 @@ CREATE INDEX IF NOT EXISTS evidence_session ON evidence (session_id);
 CREATE TABLE IF NOT EXISTS leases (
   lease_id INTEGER PRIMARY KEY AUTOINCREMENT, owner_id TEXT NOT NULL,
   ttl_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 interface SessionRow {
@@ -319,6 +320,17 @@ export class SqliteStore implements Store {
       .prepare('SELECT version, body FROM sessions ORDER BY created_ms DESC LIMIT ?')
       .all(limit) as SessionRow[];
     return rows.map(parseSession);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      { value: string } | undefined;
+    return row?.value;
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    return (await this.getMeta(key)) as string;
   }
 
   async putEvidence(record: EvidenceRecord): Promise<void> {

@@ -214,6 +214,13 @@ export interface Store {
   renewLease(lease: Lease): Promise<Lease | undefined>;
   /** Ends a lease now, so its sessions can be claimed at once. Revoking twice is harmless. */
   revokeLease(lease: Lease): Promise<void>;
+  /** A small deployment-wide value (e.g. the sealed coordinator identity), or undefined. */
+  getMeta(key: string): Promise<string | undefined>;
+  /**
+   * Stores `value` under `key` unless a value is already there; returns the stored value
+   * (the existing one wins), so racing replicas all end up with the same one.
+   */
+  putMetaIfAbsent(key: string, value: string): Promise<string>;
   putEvidence(record: EvidenceRecord): Promise<void>;
   listEvidence(sessionId: string): Promise<EvidenceRecord[]>;
   close(): Promise<void>;

@@ -99,7 +99,28 @@ export function storeContract(factory: StoreFactory): void {
     durabilityTests(factory);
     leaseTests(factory);
     ownershipTests(factory);
+    metaTests(factory);
   });
+}
+
+function metaTests(f: StoreFactory): void {
+  test('meta: create-if-absent, 20 concurrent writers agree on one value, survives restart', () =>
+    withStore(f, async (t) => {
+      assert.equal(await t.store.getMeta('absent'), undefined);
+      const values = Array.from({ length: 20 }, (_, i) => `value-${i}`);
+      const stored = await Promise.all(values.map((v) => t.store.putMetaIfAbsent('identity', v)));
+      const winner = stored[0]!;
+      assert.ok(values.includes(winner));
+      assert.ok(
+        stored.every((v) => v === winner),
+        'every writer sees the same value',
+      );
+      assert.equal(await t.store.putMetaIfAbsent('identity', 'later'), winner);
+      assert.equal(await t.store.getMeta('identity'), winner);
+      const again = await t.restart();
+      assert.equal(await again.getMeta('identity'), winner);
+      await again.close();
+    }));
 }
 
 function casTests(f: StoreFactory): void {

@@ -34,6 +34,11 @@ const effect: Record<NemesisKind, (r: SeedResult) => boolean> = {
     r.history.some((e) => e.f === 'sign' && e.type === 'ok' && e.timeMs > stopOf(r)),
   'clock-skew': (r) =>
     r.history.some((e) => e.process === 'nemesis' && e.f === 'start' && e.value.skewMs),
+  // Replica nemeses: the second replica ended up owning sessions (took them over, or served
+  // the client's retry), and every request still got an answer.
+  'replica-crash': (r) => Object.values(r.sessionOwners).includes('coordinator-2'),
+  'lease-expiry': (r) => Object.values(r.sessionOwners).includes('coordinator-2'),
+  'replica-takeover': (r) => Object.values(r.sessionOwners).includes('coordinator-2'),
 };
 
 function stopOf(r: SeedResult): number {

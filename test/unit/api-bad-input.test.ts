@@ -14,8 +14,8 @@ const token = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${token}` };
 
 describe('HTTP bad input', () => {
-  const store = new MemoryStore();
   const env = realEnv({ logLevel: 'silent' });
+  const store = new MemoryStore({ clock: env });
   const coordinator = new Coordinator({
     env,
     store,

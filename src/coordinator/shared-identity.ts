@@ -1,0 +1,78 @@
+/**
+ * The coordinator identity shared by every replica of one deployment. Parties pin ONE
+ * coordinator identity key, so all replicas must sign with the same key: the first replica to
+ * start generates it, seals it (AES-256-GCM, key from QUORATE_KEY_PASSPHRASE by scrypt with a
+ * salt stored next to it) and writes it create-if-absent into the store; every replica,
+ * including a racing one, then opens the one stored copy. The store never sees the key in
+ * plaintext.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Env } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { Keystore, scryptParams } from '../party/keystore.ts';
+import type { Store } from '../store/store.ts';
+import { identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
+
+/** Store meta key of the sealed identity. */
+export const coordinatorIdentityMetaKey = 'coordinator-identity';
+const sealLabel = 'coordinator-identity';
+
+/** What the meta record holds (JSON). */
+interface SealedIdentity {
+  version: 1;
+  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
+  sealed: string;
+}
+
+/** Loads the deployment's coordinator identity from the store, creating it on first start. */
+export async function loadSharedIdentity(
+  store: Store,
+  passphrase: string,
+  env: Env,
+): Promise<IdentityKeys> {
+  let raw = await store.getMeta(coordinatorIdentityMetaKey);
+  if (raw === undefined) {
+    const kdf = {
+      name: 'scrypt' as const,
+      N: scryptParams.N,
+      r: scryptParams.r,
+      p: scryptParams.p,
+    };
+    const salt = bytesToHex(env.randomBytes(16));
+    const keystore = Keystore.derive(passphrase, { ...kdf, salt }, env.randomBytes);
+    const secrets = env.randomBytes(64);
+    const record: SealedIdentity = {
+      version: 1,
+      kdf: { ...kdf, salt },
+      sealed: keystore.seal(sealLabel, secrets),
+    };
+    secrets.fill(0);
+    raw = await store.putMetaIfAbsent(coordinatorIdentityMetaKey, JSON.stringify(record));
+  }
+  return openSealed(raw, passphrase, env);
+}
+
+function openSealed(raw: string, passphrase: string, env: Env): IdentityKeys {
+  let record: SealedIdentity;
+  try {
+    record = JSON.parse(raw) as SealedIdentity;
+    if (record.version !== 1 || record.kdf.name !== 'scrypt') throw new Error('unknown format');
+  } catch (error) {
+    throw new QuorateError('QUORATE_E_KEYSTORE', `stored coordinator identity is unreadable`, {
+      problem: String(error),
+    });
+  }
+  const keystore = Keystore.derive(passphrase, record.kdf, env.randomBytes);
+  let secrets: Uint8Array;
+  try {
+    secrets = keystore.open(sealLabel, record.sealed);
+  } catch {
+    throw new QuorateError(
+      'QUORATE_E_KEYSTORE',
+      'wrong QUORATE_KEY_PASSPHRASE for the coordinator identity in the store (every replica needs the same one)',
+    );
+  }
+  const identity = identityFromSecrets(secrets.slice(0, 32), secrets.slice(32, 64));
+  secrets.fill(0);
+  return identity;
+}
