@@ -307,12 +307,16 @@ export class PartyRegistry {
       return;
     }
     const now = this.env.monoMs();
-    l.detector.heartbeat(now);
     const s = this.statsOf(partyId);
     s.lastSeenWallMs = this.env.nowMs();
     if (e.kind === 'pong') {
       const echo = (e.body as { echo?: unknown }).echo;
       const sentAt = typeof echo === 'number' ? l.pingsSent.get(echo) : undefined;
+      // Only heartbeat answers feed the detector (protocol bursts would shrink the learned
+      // interval), and only answers to pings sent after the last counted one: the backlog a
+      // resumed party answers all at once counts as one heartbeat, not as tiny intervals.
+      const last = l.detector.lastHeartbeatMs;
+      if (sentAt !== undefined && (last === undefined || sentAt >= last)) l.detector.heartbeat(now);
       if (sentAt !== undefined) {
         l.pingsSent.delete(echo as number);
         s.rttSamplesMs.push(now - sentAt);

@@ -16,6 +16,8 @@ export interface PhiOptions {
   acceptablePauseMs: number;
   /** Expected interval, used to seed the window before samples exist. */
   firstIntervalMs: number;
+  /** Intervals longer than this many expected intervals are outages and are not learned. */
+  outageFactor: number;
 }
 
 export const defaultPhiOptions: PhiOptions = {
@@ -24,6 +26,7 @@ export const defaultPhiOptions: PhiOptions = {
   minStdDevMs: 100,
   acceptablePauseMs: 0,
   firstIntervalMs: 1000,
+  outageFactor: 3,
 };
 
 /** Per-party detector state. */
@@ -37,7 +40,13 @@ export class PhiAccrualDetector {
   heartbeat(nowMs: number): void {
     if (this.lastArrivalMs !== undefined) {
       const interval = nowMs - this.lastArrivalMs;
-      if (interval > 0) {
+      // An interval far beyond the expected one is an outage (a pause, a partition), not
+      // jitter: learning it would make the next outage take ever longer to detect.
+      // Likewise an interval long enough to have made the party suspect.
+      const outage =
+        interval > this.options.firstIntervalMs * this.options.outageFactor ||
+        this.phi(nowMs) >= this.options.threshold;
+      if (interval > 0 && !outage) {
         this.intervals.push(interval);
         if (this.intervals.length > this.options.windowSize) this.intervals.shift();
       }
