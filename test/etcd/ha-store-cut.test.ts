@@ -59,7 +59,9 @@ test('a replica cut off from etcd fails its in-flight requests explicitly; anoth
       0,
     ),
   );
-  await sleep(150);
+  // Long enough for replica 0 to have created and started every session even on a loaded
+  // machine, well short of the parties' 700 ms round-2 delay, so none can finish before the cut.
+  await sleep(400);
   const memberPid = etcd.members[0]!.process!.pid!;
   process.kill(memberPid, 'SIGSTOP');
   const cutAt = Date.now();
