@@ -90,6 +90,11 @@ export class Keystore {
    * secrets shared by several processes (the coordinator identity every replica loads from the
    * store): same passphrase + same salt → same key, wherever the data directory is.
    */
+  /** A keystore over an already derived 32-byte key (the simulator's per-party sealer). */
+  static fromKey(key: Uint8Array, randomBytes: (n: number) => Uint8Array): Keystore {
+    return new Keystore(key, randomBytes);
+  }
+
   static derive(
     passphrase: string,
     kdf: { N: number; r: number; p: number; salt: string },

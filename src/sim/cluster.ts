@@ -5,8 +5,7 @@
  * durable journal: it outlives party crashes). A crash ends the process incarnation: timers
  * stop, links vanish (peers get a FIN), in-flight store calls never resume; memory is lost.
  */
-import { gcm } from '@noble/ciphers/aes.js';
-import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { Coordinator } from '../coordinator/coordinator.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
@@ -18,20 +17,12 @@ import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
 import type { SimNetwork } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
 import { seededStream, type SeededStream } from './seeded-bytes.ts';
+import { Keystore } from '../party/keystore.ts';
 import { SimNode, simEpochMs, type Incarnation } from './sim-env.ts';
 
-/** AES-256-GCM sealing with a per-party key (the simulator's stand-in for the keystore). */
+/** The keystore's AES-256-GCM sealing over a per-party key (no scrypt in the simulator). */
 export function simSealer(key: Uint8Array, randomBytes: (n: number) => Uint8Array): SecretSealer {
-  return {
-    seal(label, plaintext) {
-      const nonce = randomBytes(12);
-      return bytesToHex(concatBytes(nonce, gcm(key, nonce, utf8ToBytes(label)).encrypt(plaintext)));
-    },
-    open(label, sealed) {
-      const raw = hexToBytes(sealed);
-      return gcm(key, raw.slice(0, 12), utf8ToBytes(label)).decrypt(raw.slice(12));
-    },
-  };
+  return Keystore.fromKey(key, randomBytes);
 }
 
 /**
