@@ -44,9 +44,7 @@ async function realProcesses(log: (line: string) => void) {
   const cluster = new LocalCluster();
   let n = 0;
   try {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
     const w = await cluster.request('POST', '/v1/wallets', {
       scheme: 'ed25519',
       threshold: 2,

@@ -73,9 +73,7 @@ export async function runSigningBench(
   const cluster = new LocalCluster();
   const results: Record<string, unknown> = {};
   try {
-    await cluster.startCoordinator();
-    for (const p of ['mobile', 'backend', 'guardian']) cluster.startParty(p);
-    await cluster.waitForParties(['mobile', 'backend', 'guardian']);
+    await cluster.startWithParties(['mobile', 'backend', 'guardian']);
     for (const scheme of ['bip340', 'ed25519'] as Scheme[]) {
       log(`signing ${scheme} 2-of-3: raw in-process (${rawRuns} runs)…`);
       const raw = rawSigning(scheme);

@@ -36,9 +36,7 @@ async function main(): Promise<number> {
   });
   let n = 0;
   try {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
     const w = await cluster.request('POST', '/v1/wallets', {
       scheme: 'bip340',
       threshold: 2,

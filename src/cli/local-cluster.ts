@@ -135,6 +135,14 @@ export class LocalCluster {
     return url;
   }
 
+  /** Starts the coordinator and `partyIds`, and waits until every party is alive. */
+  async startWithParties(partyIds: string[]): Promise<string> {
+    const url = await this.startCoordinator();
+    for (const p of partyIds) this.startParty(p);
+    await this.waitForParties(partyIds);
+    return url;
+  }
+
   /** Starts (or restarts) a party process; `env` replaces the configured per-party env. */
   startParty(partyId: string, env?: Record<string, string>): void {
     const wsUrl = this.urls.map((u) => u.replace(/^http/, 'ws')).join(',');

@@ -10,9 +10,7 @@ test('two cheating parties in a 2-of-3: PROTOCOL_ABORT naming them, suspect(blam
   const cheat = { QUORATE_TEST_CORRUPT_SHARE: '1' };
   const cluster = new LocalCluster({ partyEnv: { c1: cheat, c2: cheat } });
   try {
-    await cluster.startCoordinator();
-    for (const p of ['c1', 'c2', 'c3']) cluster.startParty(p);
-    await cluster.waitForParties(['c1', 'c2', 'c3']);
+    await cluster.startWithParties(['c1', 'c2', 'c3']);
     const w = await cluster.request('POST', '/v1/wallets', {
       scheme: 'bip340',
       threshold: 2,

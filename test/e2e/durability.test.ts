@@ -54,9 +54,7 @@ test('kill -9 the coordinator mid-session: after restart the session ends signed
   const slow = { QUORATE_TEST_DELAY_SIGN_MS: '1500' };
   const cluster = new LocalCluster({ partyEnv: { p1: slow, p2: slow, p3: slow } });
   try {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
     const wallet = await cluster.request('POST', '/v1/wallets', {
       scheme: 'ed25519',
       threshold: 2,
@@ -120,9 +118,7 @@ test('kill -9 a party between nonce issue and share: after restart it never uses
   const parties = ['n1', 'n2'];
   const cluster = new LocalCluster({ partyEnv: { n1: { QUORATE_TEST_DELAY_SIGN_MS: '4000' } } });
   try {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
     const wallet = await cluster.request('POST', '/v1/wallets', {
       scheme: 'bip340',
       threshold: 2,

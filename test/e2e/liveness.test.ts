@@ -20,9 +20,7 @@ describe('liveness with one or two parties failing (2-of-3)', () => {
     });
 
   before(async () => {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
     const w = await cluster.request('POST', '/v1/wallets', {
       scheme: 'ed25519',
       threshold: 2,

@@ -35,9 +35,7 @@ test('velocity counters survive a coordinator kill -9 (counted durably in the st
     partyArgs: ['--policy', policyPath],
   });
   try {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
     const w = await cluster.request('POST', '/v1/wallets', {
       scheme: 'ed25519',
       threshold: 2,

@@ -32,9 +32,7 @@ function verifyIndependently(
 describe('signing over loopback with real processes', () => {
   const cluster = new LocalCluster();
   before(async () => {
-    await cluster.startCoordinator();
-    for (const p of parties) cluster.startParty(p);
-    await cluster.waitForParties(parties);
+    await cluster.startWithParties(parties);
   });
   after(() => cluster.stop());
 

@@ -148,3 +148,27 @@ export function assertTokensIncrease(session: Record<string, unknown>): ApiAttem
   }
   return attempts;
 }
+
+/**
+ * Answers from a replica that lost the store: each either signed before the loss was felt or
+ * failed explicitly with a retryable code (never a hang, never a 202 left to guess), and at
+ * least one was still in flight (so the test exercised the loss at all).
+ */
+export function assertExplicitMinorityFailures(
+  answers: readonly { status: number; json: Record<string, unknown> }[],
+  what: string,
+): void {
+  for (const a of answers) {
+    if (a.status === 200) continue;
+    const error = a.json['error'] as { code: string; retryable: boolean };
+    assert.ok(
+      ['QUORATE_E_NOT_OWNER', 'QUORATE_E_STORE_UNAVAILABLE'].includes(error.code),
+      JSON.stringify(a.json),
+    );
+    assert.equal(error.retryable, true);
+  }
+  assert.ok(
+    answers.some((a) => a.status !== 200),
+    `at least one request was in flight when ${what}`,
+  );
+}
