@@ -441,7 +441,9 @@ export class Coordinator {
       ...(request.context === undefined ? {} : { context: request.context }),
     };
     const lease = this.replica.current;
-    if (!lease || this.stopped) throw notOwnerError(record.sessionId, 'no live store lease');
+    // No session was created, so the error names none (a client polling an id that never
+    // existed would wait for nothing); the same intentKey retried elsewhere joins or opens it.
+    if (!lease || this.stopped) throw notOwnerError(undefined, 'no live store lease');
     this.admitting.add(record.sessionId);
     try {
       return await this.admit(wallet, record, request, lease);

@@ -51,11 +51,13 @@ interface Waiter {
 }
 
 /** The error in-flight requests get when this replica stops driving their session. */
-export function notOwnerError(sessionId: string, reason: string): QuorateError {
+export function notOwnerError(sessionId: string | undefined, reason: string): QuorateError {
   return new QuorateError(
     'QUORATE_E_NOT_OWNER',
-    'this coordinator replica lost its store lease and stopped driving the session; retry on any replica',
-    { sessionId, reason },
+    sessionId === undefined
+      ? 'this coordinator replica holds no store lease and cannot open or join a session now; retry on any replica'
+      : 'this coordinator replica lost its store lease and stopped driving the session; retry on any replica',
+    sessionId === undefined ? { reason } : { sessionId, reason },
   );
 }
 

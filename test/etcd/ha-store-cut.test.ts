@@ -70,19 +70,40 @@ test('a replica cut off from etcd fails its in-flight requests explicitly; anoth
   const answeredMs = Date.now() - cutAt;
   assertExplicitMinorityFailures(answers, 'the store was cut');
   const sessionIds: string[] = [];
+  let retriesWithoutSession = 0;
   for (const [i, r] of requests.entries()) {
-    // The client retries on a healthy replica: the same session, finished there.
-    const again = await cluster.request(
-      'POST',
-      `/v1/wallets/${walletId}/signatures`,
-      { message: r.message, intentKey: r.intentKey, waitMs: 20_000 },
-      1 + (i % 2),
-    );
-    const error = again.json['error'] as { detail: { sessionId?: string } } | undefined;
-    const sessionId = (again.json['sessionId'] ?? error?.detail.sessionId) as string;
+    // The client retries on the healthy replicas, as a careful wallet backend does, until an
+    // answer names the session: an answer without one (e.g. from a replica that briefly lost
+    // its own lease while etcd elected a new leader) is retryable and retried, bounded. The
+    // same intent joins the same session.
+    const answersSeen: string[] = [];
+    let sessionId: string | undefined;
+    for (let k = 0; sessionId === undefined && k < 100; k++) {
+      const again: { status: number; json: Record<string, unknown> } = await cluster
+        .request(
+          'POST',
+          `/v1/wallets/${walletId}/signatures`,
+          { message: r.message, intentKey: r.intentKey, waitMs: 20_000 },
+          1 + ((i + k) % 2),
+        )
+        .catch((e: unknown) => ({ status: 0, json: { connection: String(e) } }));
+      const error = again.json['error'] as
+        { retryable: boolean; detail: { sessionId?: string } } | undefined;
+      sessionId = (again.json['sessionId'] ?? error?.detail.sessionId) as string | undefined;
+      answersSeen.push(`${again.status} ${JSON.stringify(again.json)}`);
+      if (sessionId === undefined) {
+        retriesWithoutSession += 1;
+        assert.ok(again.status === 0 || error?.retryable === true, answersSeen.join('\n'));
+        await sleep(200);
+      }
+    }
+    assert.ok(sessionId !== undefined, answersSeen.join('\n'));
     sessionIds.push(sessionId);
     const final = await pollTerminal(cluster, sessionId, [1, 2], Date.now() + 30_000);
-    assert.ok(final['status'] === 'signed' || final['status'] === 'failed');
+    assert.ok(
+      final['status'] === 'signed' || final['status'] === 'failed',
+      `retries answered ${answersSeen.join(' | ')}; last poll ${JSON.stringify(final)}`,
+    );
     assertTokensIncrease(final);
     if (final['status'] === 'signed') {
       assert.ok(verifies(publicKey, r.message, final['signature'] as string));
@@ -110,5 +131,11 @@ test('a replica cut off from etcd fails its in-flight requests explicitly; anoth
     const r1 = await cluster.request('GET', `/v1/sessions/${id}`, undefined, 1);
     assert.equal(r0.json['signature'], r1.json['signature']);
   }
-  console.log(JSON.stringify({ answeredMs, answers: answers.map((a) => a.status) }));
+  console.log(
+    JSON.stringify({
+      answeredMs,
+      answers: answers.map((a) => a.status),
+      retriesWithoutSession,
+    }),
+  );
 });
