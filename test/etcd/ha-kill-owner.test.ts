@@ -10,6 +10,7 @@ import { EtcdCluster } from '../helpers/etcd-cluster.ts';
 import {
   assertTokensIncrease,
   createWallet,
+  joinSession,
   pollTerminal,
   startReplicas,
   verifies,
@@ -77,16 +78,16 @@ test('kill -9 the owning replica mid-session: another replica ends every session
   // Same intents again, on each surviving replica: the same sessions and signatures, no new one.
   for (const replica of [1, 2]) {
     for (const [i, r] of requests.entries()) {
-      const again = await cluster.request(
-        'POST',
-        `/v1/wallets/${walletId}/signatures`,
-        { message: r.message, intentKey: r.intentKey, waitMs: 0 },
-        replica,
+      const again = await joinSession(
+        cluster,
+        walletId,
+        { ...r, waitMs: 0 },
+        [replica],
+        Date.now() + 10_000,
       );
-      const error = again.json['error'] as { detail: { sessionId?: string } } | undefined;
-      assert.equal(again.json['sessionId'] ?? error?.detail.sessionId, sessionIds[i]);
+      assert.equal(again.sessionId, sessionIds[i]);
       if (finals[i]!['status'] === 'signed')
-        assert.equal(again.json['signature'], finals[i]!['signature']);
+        assert.equal(again.answer.json['signature'], finals[i]!['signature']);
     }
   }
   // The killed replica comes back with its data dir: the sessions stay as they are.

@@ -16,6 +16,7 @@ import {
   assertTokensIncrease,
   createWallet,
   haLeaseTtlMs,
+  joinSession,
   pollTerminal,
   verifies,
   assertExplicitMinorityFailures,
@@ -87,16 +88,7 @@ test('an isolated etcd leader: its replica fails in-flight requests explicitly, 
   };
   for (const [i, r] of requests.entries()) {
     if (answers[i]!.status === 200) note(r.intentKey, answers[i]!.json['signature']);
-    let again: { status: number; json: Record<string, unknown> } | undefined;
-    for (let tries = 0; tries < 40; tries++) {
-      again = await sign(r, others[tries % 2]!).catch(() => undefined);
-      const error = again?.json['error'] as { detail?: { sessionId?: string } } | undefined;
-      if (again && (again.json['sessionId'] ?? error?.detail?.sessionId)) break;
-      await sleep(250);
-    }
-    const error = again?.json['error'] as { detail?: { sessionId?: string } } | undefined;
-    const sessionId = (again?.json['sessionId'] ?? error?.detail?.sessionId) as string;
-    assert.ok(sessionId, JSON.stringify(again?.json));
+    const { sessionId } = await joinSession(c, walletId, r, others, Date.now() + 10_000);
     sessionIds.push(sessionId);
     const final = await pollTerminal(c, sessionId, others, Date.now() + 30_000);
     assert.ok(final['status'] === 'signed' || final['status'] === 'failed', JSON.stringify(final));

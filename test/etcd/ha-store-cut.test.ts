@@ -14,6 +14,7 @@ import {
   assertTokensIncrease,
   createWallet,
   haLeaseTtlMs,
+  joinSession,
   pollTerminal,
   startReplicas,
   verifies,
@@ -76,33 +77,20 @@ test('a replica cut off from etcd fails its in-flight requests explicitly; anoth
     // answer names the session: an answer without one (e.g. from a replica that briefly lost
     // its own lease while etcd elected a new leader) is retryable and retried, bounded. The
     // same intent joins the same session.
-    const answersSeen: string[] = [];
-    let sessionId: string | undefined;
-    for (let k = 0; sessionId === undefined && k < 100; k++) {
-      const again: { status: number; json: Record<string, unknown> } = await cluster
-        .request(
-          'POST',
-          `/v1/wallets/${walletId}/signatures`,
-          { message: r.message, intentKey: r.intentKey, waitMs: 20_000 },
-          1 + ((i + k) % 2),
-        )
-        .catch((e: unknown) => ({ status: 0, json: { connection: String(e) } }));
-      const error = again.json['error'] as
-        { retryable: boolean; detail: { sessionId?: string } } | undefined;
-      sessionId = (again.json['sessionId'] ?? error?.detail.sessionId) as string | undefined;
-      answersSeen.push(`${again.status} ${JSON.stringify(again.json)}`);
-      if (sessionId === undefined) {
-        retriesWithoutSession += 1;
-        assert.ok(again.status === 0 || error?.retryable === true, answersSeen.join('\n'));
-        await sleep(200);
-      }
-    }
-    assert.ok(sessionId !== undefined, answersSeen.join('\n'));
+    const joined = await joinSession(
+      cluster,
+      walletId,
+      r,
+      [1 + (i % 2), 2 - (i % 2)],
+      Date.now() + 40_000,
+    );
+    const sessionId = joined.sessionId;
+    retriesWithoutSession += joined.retries;
     sessionIds.push(sessionId);
     const final = await pollTerminal(cluster, sessionId, [1, 2], Date.now() + 30_000);
     assert.ok(
       final['status'] === 'signed' || final['status'] === 'failed',
-      `retries answered ${answersSeen.join(' | ')}; last poll ${JSON.stringify(final)}`,
+      `answers ${joined.seen.join(' | ')}; last poll ${JSON.stringify(final)}`,
     );
     assertTokensIncrease(final);
     if (final['status'] === 'signed') {

@@ -115,6 +115,47 @@ export async function signWithRetry(
   return outcome;
 }
 
+/**
+ * Asks for the session of an intent on `replicas` (in turn) until an answer names it: a careful
+ * client retries an answer that names none (a replica that holds no lease right now, a dropped
+ * connection), bounded by `untilMs` and 100 tries. Every such answer must be retryable. Returns
+ * the first answer that names the session, with its id and every answer seen (for messages).
+ */
+export async function joinSession(
+  cluster: LocalCluster,
+  walletId: string,
+  request: { intentKey: string; message: string; waitMs?: number },
+  replicas: readonly number[],
+  untilMs: number,
+): Promise<{ sessionId: string; answer: HttpAnswer; seen: string[]; retries: number }> {
+  const seen: string[] = [];
+  for (let k = 0; k < 100 && (k === 0 || Date.now() < untilMs); k++) {
+    const answer: HttpAnswer = await cluster
+      .request(
+        'POST',
+        `/v1/wallets/${walletId}/signatures`,
+        {
+          message: request.message,
+          intentKey: request.intentKey,
+          waitMs: request.waitMs ?? 20_000,
+        },
+        replicas[k % replicas.length] ?? 0,
+      )
+      .catch((e: unknown) => ({ status: 0, json: { connection: String(e) } }));
+    seen.push(`${answer.status} ${JSON.stringify(answer.json)}`);
+    const error = answer.json['error'] as
+      { retryable: boolean; detail: { sessionId?: string } } | undefined;
+    const sessionId = (answer.json['sessionId'] ?? error?.detail.sessionId) as string | undefined;
+    if (sessionId !== undefined) return { sessionId, answer, seen, retries: k };
+    assert.ok(answer.status === 0 || error?.retryable === true, seen.join('\n'));
+    await sleep(200);
+  }
+  assert.fail(`no answer named a session for ${request.intentKey}:\n${seen.join('\n')}`);
+}
+
+/** An HTTP answer as the tests see it. */
+export type HttpAnswer = { status: number; json: Record<string, unknown> };
+
 /** Polls the session on any answering replica until it is terminal (bounded). */
 export async function pollTerminal(
   cluster: LocalCluster,
