@@ -1,6 +1,6 @@
 /**
  * The HTTP API (Fastify) and the party WebSocket endpoint on the same port. Every route but
- * `/healthz` needs the bearer token. Bodies are schema-validated; errors always have the shape
+ * `/healthz` needs a bearer token of a known API principal (src/api/principals.ts). Bodies are schema-validated; errors always have the shape
  * `{error: {code, message, retryable, detail}}` with a stable code.
  */
 import Fastify, {
@@ -10,9 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { WebSocketServer } from 'ws';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { bytesEqual, isHex } from '../core/encoding.ts';
+import { isHex } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
@@ -20,6 +18,13 @@ import { schemes, type Scheme } from '../protocol/engine.ts';
 import type { SessionRecord, SigningContext, WalletRecord } from '../store/store.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import { buildOpenApi } from './openapi.ts';
+import {
+  authenticate,
+  combinePrincipals,
+  defaultPrincipalName,
+  principalFromToken,
+  type ApiPrincipal,
+} from './principals.ts';
 import { approvalSubject } from '../coordinator/governance.ts';
 import * as s from './schemas.ts';
 
@@ -28,7 +33,10 @@ export const partyWsPath = '/v1/parties/connect';
 
 /** API options. */
 export interface ApiOptions {
-  apiToken: string;
+  /** The plain token (principal `default`), if any. */
+  apiToken?: string;
+  /** Named principals (`--api-tokens FILE`); at least one source must give a principal. */
+  principals?: readonly ApiPrincipal[];
 }
 
 function walletView(w: WalletRecord) {
@@ -144,6 +152,11 @@ function parseMessage(hex: string): string {
   return hex.toLowerCase();
 }
 
+/** The initiator a signing request records: the principal the auth hook found. */
+function initiatorOf(principal: ApiPrincipal | undefined): { initiator?: string } {
+  return principal === undefined ? {} : { initiator: principal.name };
+}
+
 /** Builds the Fastify app bound to a coordinator (not yet listening). */
 export function buildApi(coordinator: Coordinator, options: ApiOptions): FastifyInstance {
   const app = Fastify({
@@ -152,7 +165,14 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     // Reject unknown fields and wrong types instead of silently stripping or coercing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-  const tokenDigest = sha256(utf8ToBytes(options.apiToken));
+  const principals = combinePrincipals(
+    options.apiToken === undefined
+      ? []
+      : [principalFromToken(defaultPrincipalName, options.apiToken)],
+    options.principals ?? [],
+  );
+  // Who sent each request (set by the auth hook, read by the routes that record it).
+  const callers = new WeakMap<FastifyRequest, ApiPrincipal>();
 
   app.setErrorHandler((error: FastifyError, _req, reply) =>
     sendError(reply, toQuorateError(error)),
@@ -167,13 +187,14 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     if (req.url === '/healthz') return;
     const header = req.headers.authorization ?? '';
     const match = /^Bearer (.+)$/.exec(header);
-    // Compare digests so the check takes the same time whatever the token length.
-    if (!match?.[1] || !bytesEqual(sha256(utf8ToBytes(match[1])), tokenDigest)) {
+    const principal = match?.[1] === undefined ? undefined : authenticate(principals, match[1]);
+    if (!principal) {
       return sendError(
         reply,
         new QuorateError('QUORATE_E_UNAUTHORIZED', 'missing or wrong bearer token'),
       );
     }
+    callers.set(req, principal);
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -232,6 +253,7 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
         intentKey,
         ...(context === undefined ? {} : { context }),
         ...(deadlineMs === undefined ? {} : { deadlineMs }),
+        ...initiatorOf(callers.get(req)),
       });
       const record = await coordinator.waitForSession(
         created.sessionId,

@@ -182,17 +182,18 @@ export class LocalCluster {
     return this.procs.get(name)?.child.pid;
   }
 
-  /** Authenticated JSON request to the coordinator (replica `replica`, default 0). */
+  /** Authenticated JSON request to the coordinator (replica `replica`, default 0; `token`: another API principal's). */
   async request(
     method: string,
     path: string,
     body?: unknown,
     replica = 0,
+    token: string = this.apiToken,
   ): Promise<{ status: number; json: Record<string, unknown> }> {
     const res = await fetch(`${this.urls[replica] ?? this.url}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${this.apiToken}`,
+        authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -13,10 +13,19 @@ import { defaultDetectorOptions, type DetectorOptions } from '../coordinator/par
 import { startPartyNode } from '../party/node.ts';
 import { EtcdStore } from '../store/etcd.ts';
 import { runDemo } from './demo.ts';
+import {
+  combinePrincipals,
+  defaultPrincipalName,
+  parseApiTokensFile,
+  principalFromToken,
+  tokenDigestHex,
+  type ApiPrincipal,
+} from '../api/principals.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
 
 const usage = `usage:
   quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite|etcd://h1:2379,h2:2379] [--lease-ttl-ms 3000]
-                      [--api-token T] [--party-secret S] [--json]
+                      [--api-token T] [--api-tokens FILE] [--party-secret S] [--json]
                       [--policy FILE] [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
   quorate party --id NAME --coordinator ws://127.0.0.1:7420[,ws://replica2…] --data DIR [--party-secret S] [--policy FILE]
   quorate demo [--once] [--json]
@@ -26,7 +35,9 @@ const usage = `usage:
 
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
   QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL, QUORATE_HEARTBEAT_MS,
-  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY, QUORATE_LEASE_TTL_MS`;
+  QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY, QUORATE_LEASE_TTL_MS,
+  QUORATE_API_TOKENS_FILE
+  quorate api-token new --name NAME   prints a fresh token and its line for --api-tokens FILE`;
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -62,6 +73,7 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
       data: { type: 'string' },
       store: { type: 'string' },
       'api-token': { type: 'string' },
+      'api-tokens': { type: 'string' },
       'party-secret': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'phi-threshold': { type: 'string' },
@@ -91,16 +103,14 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
     limits.storeLeaseTtlMsMax,
   );
   const leaseTtlMsWhole = leaseTtlMs === undefined ? undefined : Math.round(leaseTtlMs);
-  const apiToken = required(
-    opt(values, 'api-token', 'QUORATE_API_TOKEN'),
-    '--api-token or QUORATE_API_TOKEN',
+  // Who may call the API: the plain token (principal `default`) and/or named tokens from a
+  // file; checked here so a bad file stops the start with its path and problem.
+  const apiToken = opt(values, 'api-token', 'QUORATE_API_TOKEN');
+  const principals = await loadApiTokensOption(values);
+  combinePrincipals(
+    apiToken === undefined ? [] : [principalFromToken(defaultPrincipalName, apiToken)],
+    principals ?? [],
   );
-  if (apiToken.length < limits.apiTokenLengthMin) {
-    throw new QuorateError(
-      'QUORATE_E_CONFIG',
-      `API token must be at least ${limits.apiTokenLengthMin} characters`,
-    );
-  }
   const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
   const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
   const detector = detectorOptions(values);
@@ -115,7 +125,8 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
     host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
     port: Number(match[2]),
     dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
-    apiToken,
+    ...(apiToken === undefined ? {} : { apiToken }),
+    ...(principals === undefined ? {} : { principals }),
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...(partySecret === undefined ? {} : { partySecret }),
   });
@@ -178,31 +189,45 @@ function detectorOptions(values: Record<string, unknown>): DetectorOptions {
 }
 
 /** Loads `--policy FILE` (or QUORATE_POLICY): the policy file with its signing-time rules. */
+async function loadApiTokensOption(
+  values: Record<string, unknown>,
+): Promise<ApiPrincipal[] | undefined> {
+  const path = opt(values, 'api-tokens', 'QUORATE_API_TOKENS_FILE');
+  if (path === undefined) return undefined;
+  return parseApiTokensFile(
+    await readBoundedFile(path, limits.apiTokensFileBytesMax, 'API tokens'),
+    path,
+  );
+}
+
+/** Reads a config file of at most `maxBytes`; any failure is `QUORATE_E_CONFIG` naming it. */
+async function readBoundedFile(path: string, maxBytes: number, what: string): Promise<string> {
+  try {
+    const info = await stat(path);
+    if (info.size > maxBytes) {
+      throw new QuorateError('QUORATE_E_CONFIG', `${what} file exceeds ${maxBytes} bytes`, {
+        path,
+      });
+    }
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof QuorateError) throw error;
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `cannot read ${what} file ${path}: ${String(error)}`,
+      {
+        path,
+      },
+    );
+  }
+}
+
 async function loadPolicyOption(
   values: Record<string, unknown>,
 ): Promise<LoadedPolicy | undefined> {
   const path = opt(values, 'policy', 'QUORATE_POLICY');
   if (path === undefined) return undefined;
-  let text: string;
-  try {
-    const info = await stat(path);
-    if (info.size > limits.policyFileBytesMax) {
-      throw new QuorateError(
-        'QUORATE_E_CONFIG',
-        `policy file exceeds ${limits.policyFileBytesMax} bytes`,
-        { path },
-      );
-    }
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof QuorateError) throw error;
-    throw new QuorateError(
-      'QUORATE_E_CONFIG',
-      `cannot read policy file ${path}: ${String(error)}`,
-      { path },
-    );
-  }
-  return loadPolicyWithRules(text);
+  return loadPolicyWithRules(await readBoundedFile(path, limits.policyFileBytesMax, 'policy'));
 }
 
 async function partyCommand(argv: string[]): Promise<number> {
@@ -249,6 +274,38 @@ async function policyCommand(argv: string[]): Promise<number> {
   });
 }
 
+/**
+ * `quorate api-token new --name NAME [--json]`: a fresh random token (32 bytes, hex) for a
+ * named principal and the line that lists it in `--api-tokens FILE`. The token is printed once
+ * and kept nowhere: the file holds only its SHA-256.
+ */
+function apiTokenCommand(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  if (sub !== 'new') {
+    process.stderr.write(`usage: quorate api-token new --name NAME [--json]\n`);
+    return 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: { name: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const name = required(values.name, '--name');
+  const token = bytesToHex(realEnv({ logLevel: 'silent' }).randomBytes(32));
+  principalFromToken(name, token); // validates the name
+  const sha256 = tokenDigestHex(token);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ name, token, sha256 })}\n`);
+  } else {
+    process.stdout.write(
+      `token for ${name} (shown once; give it to the caller, keep it out of the file):\n` +
+        `  ${token}\n` +
+        `line for --api-tokens FILE (under tokens:):\n` +
+        `  - { name: ${name}, sha256: ${sha256} }\n`,
+    );
+  }
+  return 0;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -262,6 +319,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runDemo(rest);
       case 'policy':
         return await policyCommand(rest);
+      case 'api-token':
+        return apiTokenCommand(rest);
       case 'sim': {
         const { runSimCommand } = await import('./sim-command.ts');
         return await runSimCommand(rest, {

@@ -64,8 +64,11 @@ export interface CoordinatorOptions {
 export interface SignRequest {
   messageHex: string;
   intentKey: string;
+  /** Client context (amount, asset, destination); `initiator` is taken from the field below. */
   context?: SigningContext;
   deadlineMs?: number;
+  /** The authenticated API principal (the API sets it); recorded as `context.initiator`. */
+  initiator?: string;
 }
 
 /** An approval as posted by an approver. */
@@ -438,7 +441,7 @@ export class Coordinator {
       attempts: [],
       excluded: [],
       slow: [],
-      ...(request.context === undefined ? {} : { context: request.context }),
+      ...signingContextOf(request),
     };
     const lease = this.replica.current;
     // No session was created, so the error names none (a client polling an id that never
@@ -797,4 +800,17 @@ function pendingReasonOf(
     .filter((g) => g.missing > 0)
     .map((g) => `${g.missing} more of ${g.k} approvals for rule ${g.ruleIds.join('+')}`);
   return `awaiting approvals: ${parts.join('; ')}`;
+}
+
+/**
+ * The session's context: the client's fields plus the authenticated initiator. A client
+ * `initiator` never survives (the API schema rejects it; this drops it for in-process callers).
+ */
+function signingContextOf(request: SignRequest): { context?: SigningContext } {
+  const { initiator: _claimed, ...client } = request.context ?? {};
+  const context: SigningContext = {
+    ...client,
+    ...(request.initiator === undefined ? {} : { initiator: request.initiator }),
+  };
+  return Object.keys(context).length === 0 ? {} : { context };
 }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { buildApi } from '../api/server.ts';
+import type { ApiPrincipal } from '../api/principals.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
 import { Keystore } from '../party/keystore.ts';
@@ -21,7 +22,10 @@ export interface CoordinatorNodeOptions {
   host: string;
   port: number;
   dataDir: string;
-  apiToken: string;
+  /** The plain API token (principal `default`); optional when `principals` are given. */
+  apiToken?: string;
+  /** Named API principals (`--api-tokens FILE`). */
+  principals?: readonly ApiPrincipal[];
   passphrase: string;
   partySecret?: string;
   store?: Store;
@@ -87,7 +91,10 @@ export async function startCoordinatorNode(
     ...(options.detector === undefined ? {} : { detector: options.detector }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
-  const app = buildApi(coordinator, { apiToken: options.apiToken });
+  const app = buildApi(coordinator, {
+    ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
+    ...(options.principals === undefined ? {} : { principals: options.principals }),
+  });
   await coordinator.start();
   try {
     await app.listen({ host: options.host, port: options.port });

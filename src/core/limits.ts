@@ -15,6 +15,9 @@ export const limits = {
   intentKeyLengthMax: 128,
   contextFieldLengthMax: 256,
   apiTokenLengthMin: 16,
+  // API principals (src/api/principals.ts): named bearer tokens, the initiator of a request
+  apiPrincipalsMax: 256,
+  apiTokensFileBytesMax: 64 * 1024,
   // Session deadlines
   sessionDeadlineMsDefault: 30_000,
   sessionDeadlineMsMax: 60_000,

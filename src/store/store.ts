@@ -62,6 +62,8 @@ export interface SigningContext {
   amount?: string;
   asset?: string;
   destination?: string;
+  /** The API principal that opened the session; set by the coordinator, never by the client. */
+  initiator?: string;
 }
 
 /** A signing session: one intent, one message, many attempts, at most one signature. */

@@ -1,0 +1,150 @@
+/**
+ * API principals: who may call the HTTP API, by name. Each principal is a name and the SHA-256
+ * digest of its bearer token; the token itself is never stored by the coordinator. The name of
+ * the principal that authenticated a signing request becomes the request's `initiator`, which
+ * signing-time rules can test (`initiator == 'treasury-bot'`): the caller cannot claim another.
+ *
+ * Sources: `QUORATE_API_TOKEN` / `--api-token` (one principal named `default`) and
+ * `--api-tokens FILE` (YAML or JSON, see docs/policy.md "Who is the initiator"):
+ *
+ *     tokens:
+ *       - { name: ops, sha256: <64 hex: sha256 of the token's UTF-8 bytes> }
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { parse as parseYaml } from 'yaml';
+import { bytesEqual } from '../core/encoding.ts';
+import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+
+/** One API caller identity. */
+export interface ApiPrincipal {
+  readonly name: string;
+  /** SHA-256 of the bearer token. */
+  readonly tokenSha256: Uint8Array;
+}
+
+/** The principal of the plain `--api-token` / `QUORATE_API_TOKEN`. */
+export const defaultPrincipalName = 'default';
+
+const namePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function invalid(path: string, problem: string, file?: string): QuorateError {
+  return new QuorateError('QUORATE_E_CONFIG', `API tokens: ${path}: ${problem}`, {
+    ...(file === undefined ? {} : { file }),
+    path,
+    problem,
+  });
+}
+
+/** The principal for a plaintext token (at least `limits.apiTokenLengthMin` characters). */
+export function principalFromToken(name: string, token: string): ApiPrincipal {
+  if (token.length < limits.apiTokenLengthMin) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `API token must be at least ${limits.apiTokenLengthMin} characters`,
+    );
+  }
+  if (!namePattern.test(name)) throw invalid('name', `${JSON.stringify(name)} is not a valid name`);
+  return { name, tokenSha256: sha256(utf8ToBytes(token)) };
+}
+
+/** The digest line for a token, as the tokens file wants it. */
+export function tokenDigestHex(token: string): string {
+  return bytesToHex(sha256(utf8ToBytes(token)));
+}
+
+/**
+ * Parses a tokens file (YAML or JSON text). Rejects, with `QUORATE_E_CONFIG` naming the path
+ * and the problem: unknown fields, bad or duplicate names, digests that are not 64 lower-case
+ * hex or are used twice, no tokens, more than `limits.apiPrincipalsMax`.
+ */
+export function parseApiTokensFile(text: string, file?: string): ApiPrincipal[] {
+  if (text.length > limits.apiTokensFileBytesMax)
+    throw invalid('(file)', `larger than ${limits.apiTokensFileBytesMax} bytes`, file);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 0 });
+  } catch (error) {
+    throw invalid('(file)', `not YAML or JSON: ${String(error)}`, file);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw invalid('(file)', 'must be a map with a tokens list', file);
+  for (const key of Object.keys(doc)) {
+    if (key !== 'tokens') throw invalid(key, 'unknown field (expected only tokens)', file);
+  }
+  const tokens = (doc as Record<string, unknown>)['tokens'];
+  if (!Array.isArray(tokens) || tokens.length === 0)
+    throw invalid('tokens', 'must be a non-empty list', file);
+  if (tokens.length > limits.apiPrincipalsMax)
+    throw invalid('tokens', `more than ${limits.apiPrincipalsMax} entries`, file);
+  const names = new Set<string>();
+  const digests = new Set<string>();
+  return tokens.map((entry: unknown, i) => {
+    const at = `tokens[${i}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw invalid(at, 'must be a map {name, sha256}', file);
+    const e = entry as Record<string, unknown>;
+    for (const key of Object.keys(e)) {
+      if (key !== 'name' && key !== 'sha256')
+        throw invalid(`${at}.${key}`, 'unknown field (expected name, sha256)', file);
+    }
+    const name = e['name'];
+    if (typeof name !== 'string' || !namePattern.test(name))
+      throw invalid(`${at}.name`, 'must match [a-z0-9][a-z0-9._-]{0,63}', file);
+    if (names.has(name)) throw invalid(`${at}.name`, `duplicate name ${name}`, file);
+    const digest = e['sha256'];
+    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest))
+      throw invalid(
+        `${at}.sha256`,
+        'must be 64 lower-case hex characters (sha256 of the token)',
+        file,
+      );
+    if (digests.has(digest)) throw invalid(`${at}.sha256`, 'the same token is listed twice', file);
+    names.add(name);
+    digests.add(digest);
+    return { name, tokenSha256: hexToBytes(digest) };
+  });
+}
+
+/**
+ * Combines the sources into one list; the same name or the same token twice is a config
+ * error (a token must identify exactly one principal).
+ */
+export function combinePrincipals(...lists: readonly (readonly ApiPrincipal[])[]): ApiPrincipal[] {
+  const all = lists.flat();
+  if (all.length === 0) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      'no API token: set --api-token / QUORATE_API_TOKEN or --api-tokens FILE',
+    );
+  }
+  if (all.length > limits.apiPrincipalsMax)
+    throw invalid('tokens', `more than ${limits.apiPrincipalsMax} principals in all`);
+  for (let i = 0; i < all.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (all[i]!.name === all[j]!.name)
+        throw invalid('name', `principal ${all[i]!.name} is defined twice`);
+      if (bytesEqual(all[i]!.tokenSha256, all[j]!.tokenSha256))
+        throw invalid('sha256', `principals ${all[j]!.name} and ${all[i]!.name} share a token`);
+    }
+  }
+  return all;
+}
+
+/**
+ * The principal a bearer token belongs to, or undefined. Digests are compared, each in
+ * constant time and all of them every time, so neither the token's length nor which entry
+ * matched shows in the timing.
+ */
+export function authenticate(
+  principals: readonly ApiPrincipal[],
+  token: string,
+): ApiPrincipal | undefined {
+  const digest = sha256(utf8ToBytes(token));
+  let found: ApiPrincipal | undefined;
+  for (const p of principals) {
+    if (bytesEqual(digest, p.tokenSha256) && found === undefined) found = p;
+  }
+  return found;
+}
