@@ -336,4 +336,70 @@ void describe('rule file validation', () => {
       /^rule 'small-transfer': CEL syntax error/,
     );
   });
+
+  void describe('condition cost budget (cel-cost.ts)', () => {
+    const big = Array.from({ length: 10_000 }, (_, i) => `0x${i.toString(16).padStart(40, '0')}`);
+    const withLists = (rules: Doc[]) =>
+      loadPolicyDocumentWithRules(
+        documentWith(rules, { lists: { ok: ['0xaaa', '0xbbb'], big, small: big.slice(0, 50) } }),
+      );
+    const costOf = (when: string) =>
+      withLists([{ id: 'r', effect: 'allow', when }]).rules.tiers.get('retail')!.rules[0]!.condition
+        .cost;
+
+    void it('counts nodes exactly for simple conditions and |L| for `in`', () => {
+      assert.equal(costOf('amount > 5'), 3); // call + ident + const
+      // call(1) + |ok|(2) + ident destination(1) + select lists.ok(1 + ident 1)
+      assert.equal(costOf('destination in lists.ok'), 6);
+      assert.equal(costOf('destination in lists.big'), 10_004);
+    });
+
+    void it('multiplies a comprehension by its range: nested ones over big lists are refused', () => {
+      const one = costOf('lists.big.exists(d, d == destination)');
+      assert.ok(one > 10_000 && one <= 100_000, String(one));
+      // 50 × 50 nested is fine; 10 000 × 50 is not.
+      assert.ok(costOf('lists.small.all(a, lists.small.exists(b, a == b))') < 100_000);
+      rejects(
+        () =>
+          withLists([
+            good,
+            {
+              id: 'nested',
+              effect: 'allow',
+              when: 'lists.big.all(a, lists.small.exists(b, a != b))',
+            },
+          ]),
+        `${p1}.when`,
+        /^rule 'nested': costs up to \d+ evaluation steps \(limit 100000\)/,
+      );
+      // A range the estimate cannot size counts as the largest list a file may hold.
+      rejects(
+        () =>
+          withLists([
+            good,
+            {
+              id: 'unsized',
+              effect: 'allow',
+              when: 'lists.small.map(a, [a, a]).all(l, l.all(x, lists.small.exists(y, x == y)))',
+            },
+          ]),
+        `${p1}.when`,
+        /costs up to \d+ evaluation steps/,
+      );
+    });
+
+    void it('bounds the sum over a tier, naming the tier', () => {
+      const scan = (i: number) => ({
+        id: `scan-${i}`,
+        effect: 'deny',
+        when: 'lists.big.exists(d, d == destination)',
+      });
+      assert.doesNotThrow(() => withLists([good, scan(1), scan(2), scan(3)]));
+      rejects(
+        () => withLists([good, scan(1), scan(2), scan(3), scan(4)]),
+        'rules.tiers.retail',
+        /^the conditions of tier 'retail' cost up to \d+ evaluation steps per request together \(limit 250000\)/,
+      );
+    });
+  });
 });

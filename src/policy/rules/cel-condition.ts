@@ -6,7 +6,8 @@
  */
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import type { CelInput } from '@bufbuild/cel';
-import { celVelocityWindows } from './rule-limits.ts';
+import { conditionCost } from './cel-cost.ts';
+import { celVelocityWindows, ruleLimits } from './rule-limits.ts';
 
 type ParsedCel = ReturnType<typeof parse>;
 type CelExpr = ParsedCel['expr'];
@@ -56,6 +57,8 @@ export type ConditionResult =
 /** A compiled condition, ready to evaluate against bindings. */
 export interface CompiledCondition {
   readonly source: string;
+  /** Worst-case evaluation steps (cel-cost.ts); at most `ruleLimits.conditionCostMax`. */
+  readonly cost: number;
   evaluate(bindings: Readonly<Record<string, CelInput>>): ConditionResult;
 }
 
@@ -70,14 +73,16 @@ const staticFaultPattern =
   /unbound function|no matching overload|no such overload|unresolved attribute|field not found/;
 
 /**
- * Compiles `source`; `listNames` are the file's `lists`, `sample` a full context used for the
- * dry run.
+ * Compiles `source`; `lists` are the file's `lists` (name → entries), `sample` a full context
+ * used for the dry run. A condition whose worst-case cost exceeds `ruleLimits.conditionCostMax`
+ * is refused.
  */
 export function compileCondition(
   source: string,
-  listNames: ReadonlySet<string>,
+  lists: ReadonlyMap<string, readonly string[]>,
   sample: Readonly<Record<string, CelInput>>,
 ): CompileResult {
+  const listNames = new Set(lists.keys());
   let parsed: ParsedCel;
   try {
     parsed = parse(source);
@@ -87,6 +92,16 @@ export function compileCondition(
   }
   const fault = checkExpr(parsed.expr, new Set(), listNames);
   if (fault !== null) return { ok: false, problem: fault };
+  const listSizes = new Map([...lists].map(([name, entries]) => [name, entries.length]));
+  const cost = conditionCost(parsed.expr, { listSizes });
+  if (cost > ruleLimits.conditionCostMax) {
+    return {
+      ok: false,
+      problem:
+        `costs up to ${cost} evaluation steps (limit ${ruleLimits.conditionCostMax}): ` +
+        'avoid a comprehension inside another over large lists; `x in lists.NAME` is cheapest',
+    };
+  }
   let program: ReturnType<typeof plan>;
   try {
     program = plan(env, parsed);
@@ -95,6 +110,7 @@ export function compileCondition(
   }
   const condition: CompiledCondition = {
     source,
+    cost,
     evaluate: (bindings) => runProgram(program, bindings),
   };
   const trial = condition.evaluate(sample);

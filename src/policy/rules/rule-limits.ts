@@ -16,8 +16,15 @@ export const ruleLimits = {
   walletBindingsMax: 10_000,
   /** Rules in one tier. */
   rulesPerTierMax: 64,
-  /** Characters of one CEL condition; bounds parse depth and evaluation work. */
+  /** Characters of one CEL condition; bounds parse depth. */
   conditionCharsMax: 2_000,
+  /**
+   * Worst-case evaluation steps of one condition, and of all conditions of one tier (one
+   * request evaluates every rule of its tier), estimated at load (cel-cost.ts). A `destination
+   * in lists.allowed` over a full 10 000-entry list costs ≈10 000; `exists` over it ≈80 000.
+   */
+  conditionCostMax: 100_000,
+  tierCostMax: 250_000,
   /** Named approvers in one file, and approvers in one approval group. */
   approversMax: 64,
   /** Assets declared in one file. */

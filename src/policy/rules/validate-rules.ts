@@ -160,6 +160,13 @@ function readTiers(value: unknown, scope: FileScope): ReadonlyMap<string, Tier> 
     if (list === undefined) throw policyInvalid(path, 'must be a list of rules');
     const tier = { id, threshold: policy.threshold, shares: policy.shares };
     const rules = list.map((r, i) => readRule(r, childPath(path, i), tier, scope));
+    const cost = rules.reduce((sum, rule) => sum + rule.condition.cost, 0);
+    if (cost > ruleLimits.tierCostMax) {
+      throw policyInvalid(
+        path,
+        `the conditions of tier '${id}' cost up to ${cost} evaluation steps per request together (limit ${ruleLimits.tierCostMax})`,
+      );
+    }
     const seen = new Set<string>();
     rules.forEach((rule) => {
       if (seen.has(rule.id)) {
@@ -242,8 +249,7 @@ function readWhen(value: unknown, path: string, scope: FileScope): CompiledCondi
   if (value.length > ruleLimits.conditionCharsMax) {
     throw policyInvalid(path, `is longer than ${ruleLimits.conditionCharsMax} characters`);
   }
-  const listNames = new Set(scope.lists.keys());
-  const compiled = compileCondition(value, listNames, sampleBindings(scope.lists));
+  const compiled = compileCondition(value, scope.lists, sampleBindings(scope.lists));
   if (!compiled.ok) throw policyInvalid(path, compiled.problem);
   return compiled.condition;
 }
