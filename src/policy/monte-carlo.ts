@@ -4,14 +4,26 @@
  * lognormal with mean MTTR) overlaid with deterministic schedules (maintenance, daily online
  * window). Months of 30 days run back to back after a warm-up; the result is the distribution of
  * monthly downtime. Pure: randomness comes from a seeded xoshiro128** stream.
+ *
+ * Speed (goal: 10^5 simulated months per second on one core, with schedules about 210 events per
+ * month): the state is flat typed arrays built once, so the event loop allocates nothing; duration
+ * laws are numbers drawn by one function (`drawDuration`), not a closure per component; schedules
+ * step from boundary to boundary (`schedule-gates.ts`) instead of re-deriving phases with `%`;
+ * exponentials come from a ziggurat instead of a logarithm per draw; and the system state is kept
+ * as bit masks, so a change costs a popcount rather than a pass over shares and groups.
  */
 import { QuorateError } from '../core/errors.ts';
 import type { CompiledPlacement } from './compile-placement.ts';
 import { monthHours, monthMinutes, policyLimits } from './policy-limits.ts';
 import type { ComponentSpec, DailyWindow } from './policy-schema.ts';
-import { exponentialSampler, outageSampler, type DurationSampler } from './outage-sampler.ts';
+import { drawDuration, exponentialLaw, outageLaw, type DurationLaw } from './outage-sampler.ts';
+import {
+  advanceScheduleGates,
+  compileScheduleGates,
+  startScheduleGates,
+  type ScheduleGates,
+} from './schedule-gates.ts';
 import { createSeededPrng, type SeededPrng } from './seeded-prng.ts';
-import { nextScheduleChangeHours, scheduleUpAt, type Schedule } from './time-schedule.ts';
 
 /** What to simulate. */
 export interface MonteCarloInput {
@@ -41,154 +53,236 @@ export interface MonteCarloResult {
   readonly meanOutageMinutes: number | null;
 }
 
-interface SimComponent {
-  readonly upTime: DurationSampler;
-  readonly downTime: DurationSampler;
-  readonly randomAvailability: number;
-  readonly schedule: Schedule;
+/**
+ * One run's model and mutable state in flat typed arrays, built once. Components are the shares
+ * (0..n-1) followed by the groups (n..n+G-1).
+ */
+interface Simulation {
+  readonly shareCount: number;
+  readonly componentCount: number;
+  readonly threshold: number;
+  /** Law of the state being entered, as `drawDuration` arguments: 2i down time, 2i + 1 up time. */
+  readonly lawKind: Uint8Array;
+  readonly lawA: Float64Array;
+  readonly lawB: Float64Array;
+  /** Bit j set when share i needs group j. */
+  readonly shareGroupMask: Int32Array;
+  readonly gates: ScheduleGates;
+  readonly randomUp: Uint8Array;
+  readonly nextRandomHours: Float64Array;
+  /** Per component min(nextRandomHours, gates.nextChangeHours): the event scan reads one array. */
+  readonly nextEventHours: Float64Array;
+  readonly prng: SeededPrng;
+  /** Bit i set while share i is effectively up (random process and schedule both up). */
+  shareUpMask: number;
+  /** Bit j set while group j is effectively down. */
+  groupDownMask: number;
+  /** Shares that need a down group; recomputed only when a group changes (rare). */
+  blockedShareMask: number;
+  /** Whether the system is up, and since when it has been down if not (or the month start). */
+  systemIsUp: boolean;
+  downSinceHours: number;
+  /** Outages begun after the warm-up. */
+  outages: number;
+  /** Events the run may still process (`monteCarloEventsMax` bounds the whole run). */
+  eventsLeft: number;
 }
 
-function simComponent(
-  spec: ComponentSpec & { dailyOnline?: DailyWindow | null },
+function randomLaws(
+  spec: ComponentSpec,
   mttrHoursDefault: number,
-): SimComponent {
+): { up: DurationLaw; down: DurationLaw } {
   const availability = spec.randomAvailability;
   const mttrHours = spec.rates?.mttrHours ?? mttrHoursDefault;
   const mttfHours =
     spec.rates?.mttfHours ??
     (availability >= 1 ? Infinity : (mttrHours * availability) / (1 - availability));
-  return {
-    upTime: exponentialSampler(mttfHours),
-    downTime: outageSampler(spec.outage, mttrHours),
-    randomAvailability: availability,
-    schedule: { maintenance: spec.maintenance, dailyOnline: spec.dailyOnline ?? null },
-  };
+  return { up: exponentialLaw(mttfHours), down: outageLaw(spec.outage, mttrHours) };
 }
 
-/** Mutable state of the run, in flat typed arrays for speed. */
-interface SimState {
-  readonly components: readonly SimComponent[];
-  readonly randomUp: Uint8Array;
-  readonly scheduleUp: Uint8Array;
-  readonly nextRandom: Float64Array;
-  readonly nextSchedule: Float64Array;
-  readonly prng: SeededPrng;
-}
-
-function initialState(components: readonly SimComponent[], prng: SeededPrng): SimState {
-  const count = components.length;
-  const state: SimState = {
-    components,
+/** Compiles the model and draws the initial state (same draw order as a component-wise start). */
+function createSimulation(input: MonteCarloInput): Simulation {
+  const { model } = input;
+  const specs: readonly (ComponentSpec & { dailyOnline?: DailyWindow | null })[] = [
+    ...model.shares,
+    ...model.groups,
+  ];
+  const count = specs.length;
+  const sim: Simulation = {
+    shareCount: model.shares.length,
+    componentCount: count,
+    threshold: input.threshold,
+    lawKind: new Uint8Array(2 * count),
+    lawA: new Float64Array(2 * count),
+    lawB: new Float64Array(2 * count),
+    shareGroupMask: Int32Array.from(model.shareGroupMask),
+    gates: compileScheduleGates(
+      specs.map((s) => ({ maintenance: s.maintenance, dailyOnline: s.dailyOnline ?? null })),
+    ),
     randomUp: new Uint8Array(count),
-    scheduleUp: new Uint8Array(count),
-    nextRandom: new Float64Array(count),
-    nextSchedule: new Float64Array(count),
-    prng,
+    nextRandomHours: new Float64Array(count),
+    nextEventHours: new Float64Array(count),
+    prng: createSeededPrng(input.seed),
+    // Every component starts effectively up; those that begin down are flipped below.
+    shareUpMask: (1 << model.shares.length) - 1,
+    groupDownMask: 0,
+    blockedShareMask: 0,
+    systemIsUp: true,
+    downSinceHours: 0,
+    outages: 0,
+    eventsLeft: policyLimits.monteCarloEventsMax,
   };
-  components.forEach((c, i) => {
-    const up = prng.nextOpenUnit() < c.randomAvailability;
-    state.randomUp[i] = up ? 1 : 0;
-    state.nextRandom[i] = up ? c.upTime(prng) : c.downTime(prng);
-    applyScheduleChange(state, i, 0);
+  specs.forEach((spec, i) => {
+    const laws = randomLaws(spec, input.mttrHoursDefault);
+    setLaw(sim, 2 * i, laws.down);
+    setLaw(sim, 2 * i + 1, laws.up);
+    const up = sim.prng.nextOpenUnit() < spec.randomAvailability ? 1 : 0;
+    sim.randomUp[i] = up;
+    sim.nextRandomHours[i] = drawLaw(sim, 2 * i + up);
   });
-  return state;
-}
-
-function applyScheduleChange(state: SimState, i: number, tHours: number): void {
-  const schedule = (state.components[i] as SimComponent).schedule;
-  const next = nextScheduleChangeHours(schedule, tHours);
-  state.nextSchedule[i] = next;
-  // Evaluate between boundaries so rounding at the boundary itself cannot flip the answer.
-  state.scheduleUp[i] = Number.isFinite(next)
-    ? scheduleUpAt(schedule, (tHours + next) / 2)
-      ? 1
-      : 0
-    : 1;
-}
-
-function applyEvent(state: SimState, i: number, tHours: number): void {
-  if ((state.nextRandom[i] as number) <= (state.nextSchedule[i] as number)) {
-    const component = state.components[i] as SimComponent;
-    const up = state.randomUp[i] === 0;
-    state.randomUp[i] = up ? 1 : 0;
-    state.nextRandom[i] =
-      tHours + (up ? component.upTime(state.prng) : component.downTime(state.prng));
-  } else {
-    applyScheduleChange(state, i, tHours);
+  startScheduleGates(sim.gates, 0);
+  for (let i = 0; i < count; i++) {
+    sim.nextEventHours[i] = Math.min(
+      sim.nextRandomHours[i] as number,
+      sim.gates.nextChangeHours[i] as number,
+    );
+    if (((sim.randomUp[i] as number) & (sim.gates.up[i] as number)) === 0) flipEffective(sim, i);
   }
+  sim.systemIsUp = systemUp(sim);
+  return sim;
+}
+
+function setLaw(sim: Simulation, law: number, value: DurationLaw): void {
+  sim.lawKind[law] = value.kind;
+  sim.lawA[law] = value.a;
+  sim.lawB[law] = value.b;
+}
+
+/** A duration from law `law` (see `Simulation.lawKind`). */
+function drawLaw(sim: Simulation, law: number): number {
+  return drawDuration(
+    sim.lawKind[law] as number,
+    sim.lawA[law] as number,
+    sim.lawB[law] as number,
+    sim.prng,
+  );
+}
+
+/** Records that component i's effective state flipped. */
+function flipEffective(sim: Simulation, i: number): void {
+  if (i < sim.shareCount) {
+    sim.shareUpMask ^= 1 << i;
+    return;
+  }
+  sim.groupDownMask ^= 1 << (i - sim.shareCount);
+  let blocked = 0;
+  for (let s = 0; s < sim.shareCount; s++) {
+    if (((sim.shareGroupMask[s] as number) & sim.groupDownMask) !== 0) blocked |= 1 << s;
+  }
+  sim.blockedShareMask = blocked;
+}
+
+/**
+ * Processes component i's next event at `tHours`; true when its effective state (random process
+ * and schedule both up) changed. A random flip changes it only while the schedule is up, and a
+ * schedule change only while the random process is up.
+ */
+function applyEvent(sim: Simulation, i: number, tHours: number): boolean {
+  const gates = sim.gates;
+  const randomUp = sim.randomUp[i] as number;
+  const scheduleUp = gates.up[i] as number;
+  const nextScheduleHours = gates.nextChangeHours[i] as number;
+  if ((sim.nextRandomHours[i] as number) <= nextScheduleHours) {
+    const up = 1 - randomUp;
+    sim.randomUp[i] = up;
+    const nextRandomHours = tHours + drawLaw(sim, 2 * i + up);
+    sim.nextRandomHours[i] = nextRandomHours;
+    sim.nextEventHours[i] = Math.min(nextRandomHours, nextScheduleHours);
+    return scheduleUp === 1;
+  }
+  advanceScheduleGates(gates, i, tHours);
+  sim.nextEventHours[i] = Math.min(
+    sim.nextRandomHours[i] as number,
+    gates.nextChangeHours[i] as number,
+  );
+  return randomUp === 1 && gates.up[i] !== scheduleUp;
 }
 
 /** True when at least `threshold` shares are up and have all their groups up. */
-function systemUp(state: SimState, model: CompiledPlacement, threshold: number): boolean {
-  const n = model.shares.length;
-  let groupDown = 0;
-  for (let j = 0; j < model.groups.length; j++) {
-    if (((state.randomUp[n + j] as number) & (state.scheduleUp[n + j] as number)) === 0)
-      groupDown |= 1 << j;
+function systemUp(sim: Simulation): boolean {
+  return bitCount(sim.shareUpMask & ~sim.blockedShareMask) >= sim.threshold;
+}
+
+/** Set bits of a 32-bit integer (SWAR popcount). */
+function bitCount(mask: number): number {
+  let v = mask - ((mask >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+/** The component with the earliest event before `monthEndHours` (ties: lowest index), or -1. */
+function nextEventComponent(sim: Simulation, monthEndHours: number): number {
+  let next = -1;
+  let nextHours = monthEndHours;
+  for (let i = 0; i < sim.componentCount; i++) {
+    const at = sim.nextEventHours[i] as number;
+    if (at < nextHours) {
+      next = i;
+      nextHours = at;
+    }
   }
-  let up = 0;
-  for (let i = 0; i < n; i++) {
-    if (
-      ((state.randomUp[i] as number) & (state.scheduleUp[i] as number)) === 1 &&
-      ((model.shareGroupMask[i] as number) & groupDown) === 0
-    )
-      up++;
-  }
-  return up >= threshold;
+  return next;
 }
 
 /** Runs the simulation. Throws `QUORATE_E_POLICY_INVALID` if the event budget runs out. */
 export function simulateMonths(input: MonteCarloInput): MonteCarloResult {
-  const { model, threshold } = input;
-  const components = [...model.shares, ...model.groups].map((c) =>
-    simComponent(c, input.mttrHoursDefault),
-  );
-  const state = initialState(components, createSeededPrng(input.seed));
+  const sim = createSimulation(input);
   const warmup = policyLimits.monteCarloWarmupMonths;
-  const totalMonths = warmup + input.months;
   const downtimeMinutes = new Float64Array(input.months);
-  let tHours = 0;
-  let month = 0;
-  let monthDownHours = 0;
-  let up = systemUp(state, model, threshold);
-  let outages = 0;
-  for (let events = 0; events < policyLimits.monteCarloEventsMax; events++) {
-    let next = -1;
-    let nextHours = Infinity;
-    for (let i = 0; i < components.length; i++) {
-      const at = Math.min(state.nextRandom[i] as number, state.nextSchedule[i] as number);
-      if (at < nextHours) {
-        next = i;
-        nextHours = at;
-      }
-    }
-    const monthEndHours = (month + 1) * monthHours;
-    if (nextHours >= monthEndHours) {
-      if (!up) monthDownHours += monthEndHours - tHours;
-      tHours = monthEndHours;
-      if (month >= warmup) downtimeMinutes[month - warmup] = monthDownHours * 60;
-      month += 1;
-      monthDownHours = 0;
-      if (month > warmup && (month - warmup) % policyLimits.monteCarloProgressMonths === 0) {
-        input.onProgress?.(month - warmup, input.months);
-      }
-      if (month === totalMonths) return summarise(input, downtimeMinutes, outages);
-      continue;
-    }
-    if (!up) monthDownHours += nextHours - tHours;
-    tHours = nextHours;
-    const wasUp = (state.randomUp[next] as number) & (state.scheduleUp[next] as number);
-    applyEvent(state, next, tHours);
-    // Only a change of the component's effective state can change the system's.
-    if (((state.randomUp[next] as number) & (state.scheduleUp[next] as number)) === wasUp) continue;
-    const nowUp = systemUp(state, model, threshold);
-    if (up && !nowUp && month >= warmup) outages += 1;
-    up = nowUp;
+  for (let month = 0; month < warmup; month++) simulateMonth(sim, (month + 1) * monthHours, false);
+  for (let m = 0; m < input.months; m++) {
+    downtimeMinutes[m] = simulateMonth(sim, (warmup + m + 1) * monthHours, true) * 60;
+    if ((m + 1) % policyLimits.monteCarloProgressMonths === 0)
+      input.onProgress?.(m + 1, input.months);
   }
-  throw new QuorateError('QUORATE_E_POLICY_INVALID', 'simulation: event budget exhausted', {
-    path: 'simulation.months',
-    problem: `more than ${policyLimits.monteCarloEventsMax} events; lower simulation.months`,
-  });
+  return summarise(input, downtimeMinutes, sim.outages);
+}
+
+/**
+ * Processes every event up to `monthEndHours` and returns the system's downtime in the month, in
+ * hours. The event loop lives here, in a function called once per month, so V8 optimises it as a
+ * whole with the helpers inlined rather than through on-stack replacement of one long loop.
+ */
+function simulateMonth(sim: Simulation, monthEndHours: number, countOutages: boolean): number {
+  let downHours = 0;
+  let eventsLeft = sim.eventsLeft;
+  for (; eventsLeft > 0; eventsLeft--) {
+    const next = nextEventComponent(sim, monthEndHours);
+    if (next < 0) break;
+    const tHours = sim.nextEventHours[next] as number;
+    // Only a change of the component's effective state can change the system's.
+    if (!applyEvent(sim, next, tHours)) continue;
+    flipEffective(sim, next);
+    const up = systemUp(sim);
+    if (up === sim.systemIsUp) continue;
+    sim.systemIsUp = up;
+    // Downtime is added when an outage ends or the month ends, not at every event.
+    if (up) downHours += tHours - sim.downSinceHours;
+    else {
+      sim.downSinceHours = tHours;
+      if (countOutages) sim.outages += 1;
+    }
+  }
+  sim.eventsLeft = eventsLeft;
+  if (eventsLeft === 0) {
+    throw new QuorateError('QUORATE_E_POLICY_INVALID', 'simulation: event budget exhausted', {
+      path: 'simulation.months',
+      problem: `more than ${policyLimits.monteCarloEventsMax} events; lower simulation.months`,
+    });
+  }
+  if (!sim.systemIsUp) downHours += monthEndHours - sim.downSinceHours;
+  sim.downSinceHours = monthEndHours;
+  return downHours;
 }
 
 function summarise(

@@ -1,8 +1,9 @@
 /**
  * Samplers for up and down durations. Every outage distribution is parameterised so that its
  * mean equals the component's MTTR: exponential(mean), Weibull(shape k, scale MTTR/Γ(1+1/k)),
- * lognormal(σ, μ = ln MTTR − σ²/2).
+ * lognormal(σ, μ = ln MTTR − σ²/2). Exponential variates come from the ziggurat method.
  */
+import { standardExponential } from './exponential-ziggurat.ts';
 import type { OutageDistribution } from './policy-schema.ts';
 import type { SeededPrng } from './seeded-prng.ts';
 
@@ -25,10 +26,77 @@ export function gammaFunction(x: number): number {
 /** Draws durations with a fixed mean from one distribution. */
 export type DurationSampler = (prng: SeededPrng) => number;
 
+/**
+ * Codes of the duration laws. The simulator keeps laws as numbers in typed arrays and draws with
+ * `drawDuration`, so its inner loop makes one monomorphic call instead of calling a different
+ * closure per component (a polymorphic call V8 cannot inline).
+ */
+export const durationLawKind = { never: 0, exponential: 1, weibull: 2, lognormal: 3 } as const;
+
+/** A duration law as plain numbers: `kind` from `durationLawKind` and two parameters. */
+export interface DurationLaw {
+  readonly kind: number;
+  /** Exponential: the mean. Weibull: the scale. Lognormal: μ. */
+  readonly a: number;
+  /** Weibull: 1/shape. Lognormal: σ. Otherwise 0. */
+  readonly b: number;
+}
+
+/** Exponential durations with the given mean; an infinite mean means "never" (no draw). */
+export function exponentialLaw(meanHours: number): DurationLaw {
+  return Number.isFinite(meanHours)
+    ? { kind: durationLawKind.exponential, a: meanHours, b: 0 }
+    : { kind: durationLawKind.never, a: 0, b: 0 };
+}
+
+/** Outage durations with mean `mttrHours` under `distribution` (Γ or μ computed once, here). */
+export function outageLaw(distribution: OutageDistribution, mttrHours: number): DurationLaw {
+  switch (distribution.distribution) {
+    case 'exponential':
+      return exponentialLaw(mttrHours);
+    case 'weibull': {
+      const inverseShape = 1 / distribution.shape;
+      const scale = mttrHours / gammaFunction(1 + inverseShape);
+      return { kind: durationLawKind.weibull, a: scale, b: inverseShape };
+    }
+    case 'lognormal': {
+      const sigma = distribution.sigma;
+      return {
+        kind: durationLawKind.lognormal,
+        a: Math.log(mttrHours) - (sigma * sigma) / 2,
+        b: sigma,
+      };
+    }
+  }
+}
+
+/** One duration from the law (`kind`, `a`, `b`); see `DurationLaw`. */
+export function drawDuration(kind: number, a: number, b: number, prng: SeededPrng): number {
+  switch (kind) {
+    case durationLawKind.exponential:
+      return a * standardExponential(prng);
+    case durationLawKind.weibull:
+      // Inverse CDF: scale · E^(1/k) with E standard exponential (E = −ln U).
+      return a * Math.pow(standardExponential(prng), b);
+    case durationLawKind.lognormal: {
+      // Box–Muller; one normal per call keeps the stream simple to replay.
+      const radius = Math.sqrt(-2 * Math.log(prng.nextOpenUnit()));
+      const normal = radius * Math.cos(2 * Math.PI * prng.nextOpenUnit());
+      return Math.exp(a + b * normal);
+    }
+    default:
+      return Infinity;
+  }
+}
+
+function samplerOf(law: DurationLaw): DurationSampler {
+  const { kind, a, b } = law;
+  return (prng) => drawDuration(kind, a, b, prng);
+}
+
 /** Exponential durations with the given mean (Infinity means "never"). */
 export function exponentialSampler(meanHours: number): DurationSampler {
-  if (!Number.isFinite(meanHours)) return () => Infinity;
-  return (prng) => -meanHours * Math.log(prng.nextOpenUnit());
+  return samplerOf(exponentialLaw(meanHours));
 }
 
 /** Outage durations with mean `mttrHours` under `distribution`. */
@@ -36,23 +104,5 @@ export function outageSampler(
   distribution: OutageDistribution,
   mttrHours: number,
 ): DurationSampler {
-  switch (distribution.distribution) {
-    case 'exponential':
-      return exponentialSampler(mttrHours);
-    case 'weibull': {
-      const inverseShape = 1 / distribution.shape;
-      const scale = mttrHours / gammaFunction(1 + inverseShape);
-      return (prng) => scale * Math.pow(-Math.log(prng.nextOpenUnit()), inverseShape);
-    }
-    case 'lognormal': {
-      const sigma = distribution.sigma;
-      const mu = Math.log(mttrHours) - (sigma * sigma) / 2;
-      return (prng) => {
-        // Box–Muller; one normal per call keeps the stream simple to replay.
-        const radius = Math.sqrt(-2 * Math.log(prng.nextOpenUnit()));
-        const normal = radius * Math.cos(2 * Math.PI * prng.nextOpenUnit());
-        return Math.exp(mu + sigma * normal);
-      };
-    }
-  }
+  return samplerOf(outageLaw(distribution, mttrHours));
 }

@@ -19,24 +19,28 @@ function splitmix32(state: { value: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** Creates a generator from a 32-bit seed; equal seeds give equal streams. */
+/**
+ * Creates a generator from a 32-bit seed; equal seeds give equal streams. The state lives in an
+ * Int32Array rather than in closure variables: V8 keeps a closure's integers outside the 31-bit
+ * small-integer range as heap numbers (V8 in Node 20), so every step would allocate a number;
+ * typed-array slots hold raw 32-bit words.
+ */
 export function createSeededPrng(seed: number): SeededPrng {
   const mix = { value: seed | 0 };
-  let s0 = splitmix32(mix);
-  let s1 = splitmix32(mix);
-  let s2 = splitmix32(mix);
-  let s3 = splitmix32(mix);
-  if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
+  const state = new Int32Array(4);
+  for (let i = 0; i < 4; i++) state[i] = splitmix32(mix);
+  if (state.every((word) => word === 0)) state[0] = 1;
   const nextUint32 = (): number => {
+    const s0 = state[0] as number;
+    const s1 = state[1] as number;
+    const s2 = (state[2] as number) ^ s0;
+    const s3 = (state[3] as number) ^ s1;
     const product = Math.imul(s1, 5);
     const result = Math.imul((product << 7) | (product >>> 25), 9) >>> 0;
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = (s3 << 11) | (s3 >>> 21);
+    state[0] = s0 ^ s3;
+    state[1] = s1 ^ s2;
+    state[2] = s2 ^ (s1 << 9);
+    state[3] = (s3 << 11) | (s3 >>> 21);
     return result;
   };
   return {

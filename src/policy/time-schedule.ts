@@ -33,6 +33,14 @@ export function scheduleUpAt(schedule: Schedule, tHours: number): boolean {
     : hour >= online.fromHour || hour < online.toHour;
 }
 
+/**
+ * Boundaries closer to `tHours` than this count as reached: a tolerance above the rounding error
+ * of t (t grows to ~1e9 hours over long runs), far below `durationHoursMin`.
+ */
+export function boundarySlackHours(tHours: number): number {
+  return Math.max(1e-9, Math.abs(tHours) * 1e-13);
+}
+
 /** Smallest of the offsets that is above `slackHours` (Infinity if none). */
 function smallestAbove(slackHours: number, a: number, b: number, c: number, d: number): number {
   let best = Infinity;
@@ -48,8 +56,7 @@ function smallestAbove(slackHours: number, a: number, b: number, c: number, d: n
  * Allocation-free: the simulator calls it for every schedule event.
  */
 export function nextScheduleChangeHours(schedule: Schedule, tHours: number): number {
-  // Tolerance above the rounding error of t (t grows to ~1e9 hours over long runs).
-  const slackHours = Math.max(1e-9, Math.abs(tHours) * 1e-13);
+  const slackHours = boundarySlackHours(tHours);
   let next = Infinity;
   const maintenance = schedule.maintenance;
   if (maintenance !== null) {

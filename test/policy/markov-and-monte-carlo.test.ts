@@ -183,6 +183,44 @@ void describe('Monte Carlo', () => {
     assert.equal(result.pMonthBreachesSlo, 0);
   });
 
+  for (const [label, online, maintenance, upHoursPerDay] of [
+    ['a daily window that wraps midnight', '{ fromHour: 22, toHour: 6 }', null, 8],
+    // Maintenance 18:00-20:00 ends exactly when the window closes: one change, not a blip up.
+    [
+      'maintenance ending as the window closes',
+      '{ fromHour: 8, toHour: 20 }',
+      '{ everyHours: 24, durationHours: 2, offsetHours: 18 }',
+      10,
+    ],
+    // The same with boundaries that meet only up to rounding (17.7 + 2.3).
+    [
+      'boundaries that meet up to rounding',
+      '{ fromHour: 8, toHour: 20 }',
+      '{ everyHours: 24, durationHours: 2.3, offsetHours: 17.7 }',
+      9.7,
+    ],
+  ] as const) {
+    void it(`schedules alone: ${label} gives one outage a day`, () => {
+      const text = `shares:
+  - { id: a, type: mobile, domain: u, availability: 1, dailyOnline: ${online}${maintenance === null ? '' : `, maintenance: ${maintenance}`} }
+`;
+      const model = compilePlacement(indexPolicyFile(parsePolicyText(text)), ['a'], 'test');
+      const result = simulateMonths({
+        model,
+        threshold: 1,
+        months: 200,
+        seed: 5,
+        slo: 0.5,
+        mttrHoursDefault: 1,
+      });
+      assert.ok(
+        Math.abs(result.meanAvailability - upHoursPerDay / 24) < 1e-9,
+        String(result.meanAvailability),
+      );
+      assert.equal(result.outagesPerMonth, 30);
+    });
+  }
+
   void it('p95 and breach probability are consistent with the monthly distribution', () => {
     const model = ratesModel(['a', 'b', 'c']);
     const result = simulateMonths({
