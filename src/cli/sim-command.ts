@@ -1,11 +1,11 @@
 /**
- * `quorate sim --seeds N [--seed S] [--kind K] [--dkg] [--json] [--history]`: the deterministic
- * simulator. Runs seeds S, S+1, …, S+N−1 (S defaults to 1), checks every history, and prints a
+ * `quorate sim --seeds N [--seed S] [--kind K] [--combined] [--dkg] [--json] [--history]`: the
+ * deterministic simulator (`--combined` adds an overlapping second fault of another kind). Runs seeds S, S+1, …, S+N−1 (S defaults to 1), checks every history, and prints a
  * summary; each failing seed is printed with the command that replays it. Progress goes to
  * stderr. Exit code 0 if no invariant was violated, 1 otherwise, 2 on bad flags.
  */
 import { limits } from '../core/limits.ts';
-import { runCampaign } from '../sim/campaign.ts';
+import { kindLabel, runCampaign } from '../sim/campaign.ts';
 import { nemesisKinds, type NemesisKind } from '../sim/nemesis.ts';
 import { runSeed } from '../sim/run-seed.ts';
 
@@ -21,15 +21,23 @@ interface SimFlags {
   json: boolean;
   history: boolean;
   dkg: boolean;
+  combined: boolean;
   kind?: NemesisKind;
 }
 
 const usage =
-  'usage: quorate sim --seeds N [--seed S] [--kind KIND] [--dkg] [--json] [--history]\n' +
+  'usage: quorate sim --seeds N [--seed S] [--kind KIND] [--combined] [--dkg] [--json] [--history]\n' +
   `  KIND: ${nemesisKinds.join(', ')}`;
 
 function parseFlags(argv: readonly string[]): SimFlags | string {
-  const flags: SimFlags = { seeds: 0, seed: 1, json: false, history: false, dkg: false };
+  const flags: SimFlags = {
+    seeds: 0,
+    seed: 1,
+    json: false,
+    history: false,
+    dkg: false,
+    combined: false,
+  };
   let seedGiven = false;
   const int = (value: string | undefined, name: string, max: number): number | string => {
     if (value === undefined || !/^\d+$/.test(value)) return `${name} needs a non-negative integer`;
@@ -41,6 +49,7 @@ function parseFlags(argv: readonly string[]): SimFlags | string {
     if (arg === '--json') flags.json = true;
     else if (arg === '--history') flags.history = true;
     else if (arg === '--dkg') flags.dkg = true;
+    else if (arg === '--combined') flags.combined = true;
     else if (arg === '--seeds' || arg === '--seed') {
       const n = int(argv[++i], arg, arg === '--seeds' ? limits.simSeedsMax : 2 ** 32 - 1);
       if (typeof n === 'string') return n;
@@ -71,6 +80,7 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
   const options = {
     ...(flags.kind ? { kind: flags.kind } : {}),
     ...(flags.dkg ? { dkg: true } : {}),
+    ...(flags.combined ? { combined: true } : {}),
   };
   if (flags.history) {
     for (let s = flags.seed; s < flags.seed + flags.seeds; s++) {
@@ -82,14 +92,15 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
   const startedMs = Date.now();
   const summary = await runCampaign(seeds, options, (done, result) => {
     for (const v of result.report.violations)
-      io.err(`seed ${result.seed} (${result.kind}): ${v.invariant} ${v.message}`);
+      io.err(`seed ${result.seed} (${kindLabel(result)}): ${v.invariant} ${v.message}`);
     if (done % 100 === 0 || done === seeds.length)
       io.err(
         `sim: ${done}/${seeds.length} seeds, ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
       );
   });
   const replay = (seed: number) =>
-    `quorate sim --seed ${seed}${flags.kind ? ` --kind ${flags.kind}` : ''}${flags.dkg ? ' --dkg' : ''}`;
+    `quorate sim --seed ${seed}${flags.kind ? ` --kind ${flags.kind}` : ''}` +
+    `${flags.combined ? ' --combined' : ''}${flags.dkg ? ' --dkg' : ''}`;
   if (flags.json) {
     io.out(
       JSON.stringify({

@@ -155,7 +155,13 @@ export class PartyRegistry {
         if (partyId) cancelHandshake();
       });
     });
-    link.send({ t: 'challenge', conn, nonce, coordinatorKey });
+    link.send({
+      t: 'challenge',
+      conn,
+      nonce,
+      coordinatorKey,
+      heartbeatMs: this.options.heartbeatIntervalMs,
+    });
   }
 
   private reject(link: Link, message: string): undefined {

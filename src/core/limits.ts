@@ -55,6 +55,13 @@ export const limits = {
   heartbeatIntervalMsDefault: 1_000,
   heartbeatIntervalMsMin: 50,
   heartbeatIntervalMsMax: 10_000,
+  // A party closes (and redials) a connection on which the coordinator has sent nothing for
+  // this many of its heartbeat intervals, within [min, max]: a coordinator that died behind a
+  // partition leaves a half-open connection whose FIN never arrives (found by
+  // `quorate sim --combined --seed 279`). 5 beats = the coordinator's own down-after default.
+  partyCoordinatorSilenceBeats: 5,
+  partyCoordinatorSilenceMsMin: 1_000,
+  partyCoordinatorSilenceMsMax: 60_000,
   blameCooldownMsDefault: 600_000,
   // Graceful shutdown
   shutdownMsMax: 5_000,

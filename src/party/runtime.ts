@@ -8,7 +8,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson, sha256Hex } from '../core/encoding.ts';
-import type { Env } from '../core/env.ts';
+import type { CancelTimer, Env } from '../core/env.ts';
 import { QuorateError, type ErrorCode } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { KeyShare, Payload, ProtocolRole, ProtocolStep, Scheme } from '../protocol/engine.ts';
@@ -92,6 +92,9 @@ interface Connection {
   link: Link;
   guard: EnvelopeGuard;
   sender: EnvelopeSender;
+  /** Monotonic time of the last verified envelope from the coordinator on this connection. */
+  lastHeardMono: number;
+  cancelWatchdog: CancelTimer;
 }
 
 /** A refusal sent back to the coordinator. `hard` means: do not ask this party again. */
@@ -134,6 +137,7 @@ export class PartyRuntime {
     let conn: Connection | undefined;
     link.onClose(() => {
       if (!conn) return;
+      conn.cancelWatchdog();
       this.conns.delete(conn);
       // The coordinator fails any attempt whose party disconnects, and a restarted coordinator
       // never resumes one, so nothing held for this connection can be used again: release it
@@ -227,10 +231,34 @@ export class PartyRuntime {
         challenge.conn,
         this.options.identity.signSecret,
       ),
+      lastHeardMono: this.options.env.monoMs(),
+      cancelWatchdog: () => {},
     };
     this.conns.add(conn);
+    this.watchSilence(conn, silenceMsFor(challenge.heartbeatMs));
     this.log.info({ conn: challenge.conn }, 'connected to coordinator');
     return conn;
+  }
+
+  /**
+   * Closes `conn` once the coordinator has sent nothing verifiable on it for `silenceMs` (it
+   * pings every heartbeat): a coordinator that died behind a partition leaves a half-open
+   * connection, and closing it releases what was held for it and redials. Checked every
+   * silenceMs / 4, one timer per connection, stopped when the connection closes.
+   */
+  private watchSilence(conn: Connection, silenceMs: number): void {
+    const { env } = this.options;
+    const check = () => {
+      if (!this.conns.has(conn)) return;
+      const quietMs = env.monoMs() - conn.lastHeardMono;
+      if (quietMs > silenceMs) {
+        this.log.warn({ quietMs, silenceMs }, 'coordinator silent: closing the connection');
+        conn.link.close(`coordinator silent for ${Math.round(quietMs)} ms`);
+        return;
+      }
+      conn.cancelWatchdog = env.setTimer(silenceMs / 4, check);
+    };
+    conn.cancelWatchdog = env.setTimer(silenceMs / 4, check);
   }
 
   /** Sends on the connection `inReplyTo` arrived on (if it is still open). */
@@ -251,6 +279,7 @@ export class PartyRuntime {
       this.log.warn({ error: (error as Error).message }, 'envelope rejected');
       return;
     }
+    conn.lastHeardMono = this.options.env.monoMs();
     this.origin.set(e, conn);
     try {
       this.dispatch(e);
@@ -645,6 +674,25 @@ export class PartyRuntime {
     for (const id of [...this.sessions.keys()]) this.drop(id, 'shutdown');
     for (const conn of [...this.conns]) conn.link.close('shutdown');
   }
+}
+
+/**
+ * How long a connection may stay silent: `partyCoordinatorSilenceBeats` of the coordinator's
+ * announced heartbeat (the default heartbeat if it announced none or an out-of-range one),
+ * clamped to [partyCoordinatorSilenceMsMin, partyCoordinatorSilenceMsMax].
+ */
+export function silenceMsFor(heartbeatMs: unknown): number {
+  const beat =
+    typeof heartbeatMs === 'number' &&
+    Number.isFinite(heartbeatMs) &&
+    heartbeatMs >= limits.heartbeatIntervalMsMin &&
+    heartbeatMs <= limits.heartbeatIntervalMsMax
+      ? heartbeatMs
+      : limits.heartbeatIntervalMsDefault;
+  return Math.min(
+    limits.partyCoordinatorSilenceMsMax,
+    Math.max(limits.partyCoordinatorSilenceMsMin, beat * limits.partyCoordinatorSilenceBeats),
+  );
 }
 
 /** Test-only: flips one byte of every outgoing share (models a cheating party). */

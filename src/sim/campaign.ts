@@ -58,7 +58,7 @@ export class Campaign {
     this.sessions += metrics.sessions;
     this.violations += violations.length;
     if (violations.length > 0)
-      this.failures.push({ seed: result.seed, kind: result.kind, violations });
+      this.failures.push({ seed: result.seed, kind: kindLabel(result), violations });
     if (metrics.sloApplies) {
       this.sloRequests += metrics.requests;
       this.sloServed += metrics.served;
@@ -101,4 +101,9 @@ export async function runCampaign(
     progress(i + 1, result);
   }
   return campaign.summary();
+}
+
+/** `isolate-one`, or `isolate-one+clock-skew` for a combined run. */
+export function kindLabel(result: Pick<SeedResult, 'kind' | 'secondKind'>): string {
+  return result.secondKind === undefined ? result.kind : `${result.kind}+${result.secondKind}`;
 }

@@ -1,7 +1,8 @@
 /**
  * Nemeses: faults planned from the seed as timed actions, each announced in the history with
  * which parties it impairs. One fault window per run (plus flapping's toggles), healed before
- * the run ends so recovery can be measured.
+ * the run ends so recovery can be measured; with `combined`, a second fault of another kind on
+ * other targets overlaps the first in its own window (planSecondFault).
  */
 import { assert } from '../core/assert.ts';
 import type { NemesisValue } from '../checker/history.ts';
@@ -54,10 +55,27 @@ export interface NemesisStep {
 /** The plan of one run. */
 export interface NemesisPlan {
   kind: NemesisKind;
+  /** The kind of the overlapping second fault, in a combined run. */
+  secondKind?: NemesisKind;
+  /** Earliest start and latest heal over every fault of the run. */
   startMs: number;
   healMs: number;
   steps: NemesisStep[];
 }
+
+/**
+ * Kinds a second, overlapping fault may have: each acts on one party's path or process, on one
+ * clock, or on the coordinator process, so it can be aimed away from what the first fault holds.
+ */
+export const secondFaultKinds = [
+  'isolate-one',
+  'one-way',
+  'flapping',
+  'lossy',
+  'party-crash',
+  'clock-skew',
+  'coordinator-crash',
+] as const satisfies readonly NemesisKind[];
 
 const dirs: readonly Direction[] = ['up', 'down'];
 
@@ -115,16 +133,17 @@ function pathFault(
   ];
 }
 
-/** Plans the nemesis of one run. */
+/** Plans the nemesis of one run (`ordinal` numbers its fault ids: `isolate-one-2`). */
 export function planNemesis(
   kind: NemesisKind,
   rng: SeededStream,
   partyIds: readonly string[],
+  ordinal = 1,
 ): NemesisPlan {
   const startMs = rng.int(1_000, 2_500);
   const healMs = startMs + rng.int(1_500, 5_000);
   const window = { startMs, healMs };
-  const id = `${kind}-1`;
+  const id = `${kind}-${ordinal}`;
   const hold = rng.chance(0.5);
   const reset = rng.chance(0.3);
   const blocked = (): Partial<Record<Direction, DirectionFault>> => ({
@@ -222,6 +241,58 @@ export function planNemesis(
       break;
   }
   return { kind, startMs, healMs, steps };
+}
+
+/**
+ * Adds a second fault to `first`, drawn from `rng` (its own stream, so the first fault and the
+ * rest of the run stay what the seed gave them alone). Its targets are kept apart from the
+ * first fault's: party faults go to parties the first leaves alone (so one fault's heal never
+ * lifts the other's), a coordinator crash only when the first leaves the coordinator alone and
+ * runs one replica. The windows are drawn independently and usually overlap. Two faulty
+ * parties in a 2-of-3 exceed n − t: the checker then checks safety, not availability.
+ */
+export function planSecondFault(
+  first: NemesisPlan,
+  rng: SeededStream,
+  partyIds: readonly string[],
+): NemesisPlan {
+  const touched = new Set<string>();
+  let coordinatorTouched = replicasFor(first.kind) > 1;
+  for (const step of first.steps) {
+    const value = step.event?.value;
+    if (!value) continue;
+    for (const p of value.impaired) touched.add(p);
+    for (const node of Object.keys(value.skewMs ?? {})) {
+      if (node === 'coordinator') coordinatorTouched = true;
+      else touched.add(node);
+    }
+    if (value.coordinatorDown === true) coordinatorTouched = true;
+  }
+  const free = partyIds.filter((p) => !touched.has(p));
+  const partyKinds: readonly NemesisKind[] = [
+    'isolate-one',
+    'one-way',
+    'flapping',
+    'lossy',
+    'party-crash',
+  ];
+  const candidates = secondFaultKinds.filter((k) => {
+    if (k === first.kind) return false;
+    if (partyKinds.includes(k)) return free.length > 0;
+    if (k === 'coordinator-crash') return !coordinatorTouched;
+    return true; // clock-skew: a clock jump combines with any fault, even on the same node
+  });
+  const secondKind = rng.pick(candidates);
+  // clockSkew draws its node from the coordinator and these parties.
+  const second = planNemesis(secondKind, rng, free.length > 0 ? free : partyIds, 2);
+  return {
+    kind: first.kind,
+    secondKind,
+    // A first fault of kind `none` has no window: the second's is the run's.
+    startMs: first.steps.length === 0 ? second.startMs : Math.min(first.startMs, second.startMs),
+    healMs: first.steps.length === 0 ? second.healMs : Math.max(first.healMs, second.healMs),
+    steps: [...first.steps, ...second.steps],
+  };
 }
 
 function crashParties(

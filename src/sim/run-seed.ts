@@ -11,7 +11,13 @@ import { limits } from '../core/limits.ts';
 import { schemes, type Scheme } from '../protocol/engine.ts';
 import { SimCluster } from './cluster.ts';
 import { HistoryRecorder } from './history-recorder.ts';
-import { partyNemesisKinds, planNemesis, replicasFor, type NemesisKind } from './nemesis.ts';
+import {
+  partyNemesisKinds,
+  planNemesis,
+  planSecondFault,
+  replicasFor,
+  type NemesisKind,
+} from './nemesis.ts';
 import { SimNetwork, type NetworkStats } from './network.ts';
 import { Scheduler } from './scheduler.ts';
 import { seededStream } from './seeded-bytes.ts';
@@ -27,12 +33,16 @@ export interface SeedOptions {
   dkg?: boolean;
   /** Number of concurrent requests besides the post-heal one. */
   requests?: number;
+  /** Add an overlapping second fault of another kind (nemesis.ts planSecondFault). */
+  combined?: boolean;
 }
 
 /** The outcome of one run. */
 export interface SeedResult {
   seed: number;
   kind: NemesisKind;
+  /** The second fault's kind, in a combined run. */
+  secondKind?: NemesisKind;
   scheme: Scheme;
   threshold: number;
   parties: string[];
@@ -70,7 +80,12 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
   await scheduler.runUntil(connectMs);
   const wallet =
     fixture ?? (await createWalletByDkg(cluster, scheduler, scheme, threshold, partyIds));
-  const nemesis = planNemesis(kind, plan, partyIds);
+  const first = planNemesis(kind, plan, partyIds);
+  // The second fault draws from its own stream: the rest of the run is what the seed gives alone.
+  const nemesis =
+    options.combined === true
+      ? planSecondFault(first, seededStream(seed, 'second-fault'), partyIds)
+      : first;
   const start = Math.ceil(scheduler.nowMs);
   for (const step of nemesis.steps) {
     scheduler.schedule(step.atMs + start - scheduler.nowMs, () => {
@@ -123,6 +138,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
   return {
     seed,
     kind,
+    ...(nemesis.secondKind === undefined ? {} : { secondKind: nemesis.secondKind }),
     scheme,
     threshold,
     parties: partyIds,

@@ -19,6 +19,8 @@ export interface ChallengeFrame {
   conn: string;
   nonce: string;
   coordinatorKey: string;
+  /** The coordinator's heartbeat interval: the party times the connection's silence by it. */
+  heartbeatMs?: number;
 }
 
 export interface HelloFrame {

@@ -7,18 +7,30 @@ import { runSeed } from '../../src/sim/run-seed.ts';
 
 const file = new URL('./regression-seeds.json', import.meta.url);
 const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as {
-  /** `pinnedKind`: the kind is passed (`--kind`), not drawn (replica nemeses are never drawn). */
-  seeds: { seed: number; kind: string; found: string; pinnedKind?: boolean }[];
+  /**
+   * `pinnedKind`: the kind is passed (`--kind`), not drawn (replica nemeses are never drawn).
+   * `combined`: run with a second fault (`--combined`), whose kind is `secondKind`.
+   */
+  seeds: {
+    seed: number;
+    kind: string;
+    found: string;
+    pinnedKind?: boolean;
+    combined?: boolean;
+    secondKind?: string;
+  }[];
 };
 
 for (const entry of seeds) {
-  test(`regression seed ${entry.seed} (${entry.kind})`, async () => {
-    const result = await runSeed(
-      entry.pinnedKind === true
-        ? { seed: entry.seed, kind: entry.kind as NemesisKind }
-        : { seed: entry.seed },
-    );
+  const label = entry.combined === true ? `${entry.kind}+${entry.secondKind}` : entry.kind;
+  test(`regression seed ${entry.seed} (${label})`, async () => {
+    const result = await runSeed({
+      seed: entry.seed,
+      ...(entry.pinnedKind === true ? { kind: entry.kind as NemesisKind } : {}),
+      ...(entry.combined === true ? { combined: true } : {}),
+    });
     assert.equal(result.kind, entry.kind, 'the seed still draws the same scenario');
+    assert.equal(result.secondKind, entry.secondKind, 'and the same second fault');
     assert.deepEqual(result.report.violations, [], entry.found);
   });
 }
