@@ -27,23 +27,25 @@ export async function velocityEvents(
 ): Promise<VelocityEvent[]> {
   const horizonMs = nowMs - ruleLimits.velocityWindowMsMax;
   const sessions = await store.listSessions(limits.velocitySessionsScanMax);
-  return sessions
-    .map((s) => s.value)
-    // Failed sessions release their amount; sessions still waiting for approvals are counted
-    // only once they execute (the rules are re-checked then).
-    .filter(
-      (s) =>
-        s.walletId === walletId &&
-        s.status !== 'failed' &&
-        s.pendingReason === undefined &&
-        s.createdMs > horizonMs,
-    )
-    .map((s) => ({
-      sessionId: s.sessionId,
-      atMs: s.createdMs,
-      asset: s.context?.asset ?? null,
-      amount: s.context?.amount ?? null,
-    }));
+  return (
+    sessions
+      .map((s) => s.value)
+      // Failed sessions release their amount; sessions still waiting for approvals are counted
+      // only once they execute (the rules are re-checked then).
+      .filter(
+        (s) =>
+          s.walletId === walletId &&
+          s.status !== 'failed' &&
+          s.pendingReason === undefined &&
+          s.createdMs > horizonMs,
+      )
+      .map((s) => ({
+        sessionId: s.sessionId,
+        atMs: s.createdMs,
+        asset: s.context?.asset ?? null,
+        amount: s.context?.amount ?? null,
+      }))
+  );
 }
 
 /** Evaluates the wallet's tier for a session at `nowMs` (its own event excluded). */

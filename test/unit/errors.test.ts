@@ -5,13 +5,13 @@ import { errorTable, QuorateError } from '../../src/core/errors.ts';
 
 test('docs/errors.md lists exactly the codes of src/core/errors.ts, with status and retryable', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-  const rows = [...doc.matchAll(/^\|\s*`(QUORATE_E_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|\s*(yes|no)\s*\|/gm)].map(
-    (m) => ({
-      code: m[1],
-      status: Number(m[2]),
-      retryable: m[3] === 'yes',
-    }),
-  );
+  const rows = [
+    ...doc.matchAll(/^\|\s*`(QUORATE_E_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|\s*(yes|no)\s*\|/gm),
+  ].map((m) => ({
+    code: m[1],
+    status: Number(m[2]),
+    retryable: m[3] === 'yes',
+  }));
   const fromCode = Object.entries(errorTable).map(([code, spec]) => ({
     code,
     status: spec.status,
