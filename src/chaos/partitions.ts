@@ -10,12 +10,19 @@ import type { SeededRandom } from './seeded-random.ts';
 export type Cut = readonly [from: string, to: string];
 
 export const coordinatorNode = 'coordinator';
+/** The workload client's host (its own namespace). */
+export const clientNode = 'client';
 
 /** Every directed pair between two groups, both ways. */
 function cutBetween(a: readonly string[], b: readonly string[]): Cut[] {
   const cuts: Cut[] = [];
   for (const x of a) for (const y of b) cuts.push([x, y], [y, x]);
   return cuts;
+}
+
+/** Both directions between two nodes. */
+export function cutBetweenPair(a: string, b: string): Cut[] {
+  return cutBetween([a], [b]);
 }
 
 /** Parties whose path to the coordinator is cut in at least one direction. */

@@ -56,6 +56,8 @@ export interface ChaosRunResult extends SummarySamples {
   windows: WindowReport;
   schedule: Schedule;
   namespaces: string[];
+  /** The store's sessions, read after heal with every process stopped. */
+  sessions: StoredSession[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -374,5 +376,6 @@ async function finish(
     windows,
     schedule,
     namespaces,
+    sessions: input.sessions,
   };
 }

@@ -5,7 +5,9 @@
 import { chaosLimits } from './chaos-limits.ts';
 import {
   bridge,
+  clientNode,
   coordinatorNode,
+  cutBetweenPair,
   impairedBy,
   isolateOne,
   majoritiesRing,
@@ -25,6 +27,7 @@ export const scenarioNames = [
   'pause',
   'clock-skew',
   'packet-loss',
+  'client-partition',
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
@@ -246,6 +249,32 @@ const shapes: Record<ScenarioName, ScenarioShape> = {
         coordinatorDown: false,
         detectable: false,
         description: `${lossy} drops ${percent}% of packets; ${slow} sends with ${latencyMs}±${jitterMs} ms`,
+      };
+    },
+  },
+  // The client cut off from the coordinator: both ways, or one way (requests lost, or answers
+  // lost, so the coordinator signs what the client never hears about). No party is impaired:
+  // the cluster must finish or fail every session it accepted on its own, and the client's
+  // retry of the same intent must find that session, never make a second signature.
+  'client-partition': {
+    parties: 3,
+    threshold: 2,
+    faultMs: [3_000, 6_000],
+    gapMs: [2_000, 4_000],
+    plan: (rng) => {
+      const ways = [
+        { cuts: cutBetweenPair(clientNode, coordinatorNode), text: 'client ⇹ coordinator cut' },
+        { cuts: [[clientNode, coordinatorNode] as const], text: 'client → coordinator cut' },
+        { cuts: [[coordinatorNode, clientNode] as const], text: 'coordinator → client cut' },
+      ];
+      const way = rng.pick(ways);
+      return {
+        kind: 'client-partition',
+        actions: [{ kind: 'partition', shape: 'client-partition', cuts: way.cuts }],
+        impaired: [],
+        coordinatorDown: false,
+        detectable: false,
+        description: way.text,
       };
     },
   },

@@ -1,5 +1,5 @@
 /**
- * The harness on real processes in network namespaces: short versions of three scenarios must
+ * The harness on real processes in network namespaces: short versions of four scenarios must
  * pass the checker and leave no namespace behind; Ctrl-C mid-run and a crashed run's leftovers
  * are cleaned up too. Needs root: without it these tests FAIL with the harness's clear error
  * (they never skip silently).
@@ -14,6 +14,7 @@ import { netnsPrefix } from '../../src/chaos/chaos-limits.ts';
 import { listNetns, preflight, run, sweepStale } from '../../src/chaos/netns.ts';
 import { runScenario, type ChaosRunOptions } from '../../src/chaos/run-scenario.ts';
 import type { ScenarioName } from '../../src/chaos/schedule.ts';
+import type { HistoryEvent } from '../../src/checker/history.ts';
 
 const outRoot = mkdtempSync(join(tmpdir(), 'quorate-chaos-test-'));
 after(() => rmSync(outRoot, { recursive: true, force: true }));
@@ -51,6 +52,7 @@ describe('short scenarios on real processes (root)', () => {
     ['majority-loss', 3],
     ['kill-restart', 1],
     ['pause', 2],
+    ['client-partition', 1],
   ] as const) {
     test(`${scenario}: the checker passes and every namespace is gone`, async () => {
       const result = await runScenario(options(scenario, seed));
@@ -68,6 +70,32 @@ describe('short scenarios on real processes (root)', () => {
       if (scenario === 'majority-loss') {
         const codes = result.report.metrics.failFastMs.length;
         assert.ok(codes > 0, 'explicit failures while the coordinator had no quorum');
+      }
+      if (scenario === 'client-partition') {
+        // The client heard nothing during the cut (its requests were held up by TCP until the
+        // heal, or lost); the cluster still finished (or failed) every session it had accepted,
+        // on its own, and signed each intent at most once (I1 is in the checker's verdict).
+        const events = history
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as HistoryEvent);
+        const cut = result.schedule.windows[0]!;
+        const invokedInCut = new Set(
+          events
+            .filter((e) => e.type === 'invoke' && e.timeMs >= cut.startMs && e.timeMs < cut.endMs)
+            .map((e) => (e.value as { requestId: string }).requestId),
+        );
+        const heldUp = events.filter(
+          (e) =>
+            e.type !== 'invoke' &&
+            e.f === 'sign' &&
+            invokedInCut.has((e.value as { requestId: string }).requestId) &&
+            (e.timeMs >= cut.endMs || e.type === 'info'),
+        );
+        assert.ok(heldUp.length > 0, 'requests sent during the cut were held up or lost');
+        assert.ok(result.sessions.length > 0);
+        for (const s of result.sessions)
+          assert.ok(s.status === 'signed' || s.status === 'failed', JSON.stringify(s));
       }
     });
   }

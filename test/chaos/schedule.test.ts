@@ -47,6 +47,24 @@ describe('planSchedule', () => {
     );
   });
 
+  test('client-partition cuts only the client and the coordinator, all three ways, no party', () => {
+    const ways = new Set<string>();
+    for (let seed = 0; seed < 100; seed++) {
+      for (const w of planSchedule('client-partition', seed, 60_000).windows) {
+        assert.deepEqual(w.impaired, []);
+        assert.equal(w.coordinatorDown, false);
+        for (const a of w.actions) {
+          assert.equal(a.kind, 'partition');
+          if (a.kind !== 'partition') continue;
+          for (const [from, to] of a.cuts)
+            assert.deepEqual([from, to].sort(), ['client', 'coordinator']);
+          ways.add(a.cuts.map(([from, to]) => `${from}>${to}`).join(' '));
+        }
+      }
+    }
+    assert.equal(ways.size, 3, [...ways].join(' | '));
+  });
+
   test('minority-partition never impairs more than n − t parties; majority-loss impairs a majority', () => {
     for (let seed = 0; seed < 200; seed++) {
       const minority = planSchedule('minority-partition', seed, 120_000);
