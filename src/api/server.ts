@@ -1,7 +1,8 @@
 /**
  * The HTTP API (Fastify) and the party WebSocket endpoint on the same port. Every route but
- * `/healthz` needs a bearer token of a known API principal (src/api/principals.ts). Bodies are schema-validated; errors always have the shape
- * `{error: {code, message, retryable, detail}}` with a stable code.
+ * `/healthz` needs a bearer token of a known API principal (src/api/principals.ts). Bodies are
+ * schema-validated; errors always have the shape `{error: {code, message, retryable, detail}}`
+ * with a stable code.
  */
 import Fastify, {
   type FastifyError,

@@ -182,7 +182,10 @@ export class LocalCluster {
     return this.procs.get(name)?.child.pid;
   }
 
-  /** Authenticated JSON request to the coordinator (replica `replica`, default 0; `token`: another API principal's). */
+  /**
+   * Authenticated JSON request to the coordinator (replica `replica`, default 0); `token`
+   * authenticates as another API principal.
+   */
   async request(
     method: string,
     path: string,

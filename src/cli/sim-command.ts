@@ -1,8 +1,9 @@
 /**
  * `quorate sim --seeds N [--seed S] [--kind K] [--combined] [--dkg] [--json] [--history]`: the
- * deterministic simulator (`--combined` adds an overlapping second fault of another kind). Runs seeds S, S+1, …, S+N−1 (S defaults to 1), checks every history, and prints a
- * summary; each failing seed is printed with the command that replays it. Progress goes to
- * stderr. Exit code 0 if no invariant was violated, 1 otherwise, 2 on bad flags.
+ * deterministic simulator (`--combined` adds an overlapping second fault of another kind).
+ * Runs seeds S, S+1, …, S+N−1 (S defaults to 1), checks every history, and prints a summary;
+ * each failing seed is printed with the command that replays it. Progress goes to stderr.
+ * Exit code 0 if no invariant was violated, 1 otherwise, 2 on bad flags.
  */
 import { limits } from '../core/limits.ts';
 import { kindLabel, runCampaign } from '../sim/campaign.ts';
