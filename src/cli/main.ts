@@ -106,10 +106,9 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
   // Who may call the API: the plain token (principal `default`) and/or named tokens from a
   // file; checked here so a bad file stops the start with its path and problem.
   const apiToken = opt(values, 'api-token', 'QUORATE_API_TOKEN');
-  const principals = await loadApiTokensOption(values);
-  combinePrincipals(
+  const principals = combinePrincipals(
     apiToken === undefined ? [] : [principalFromToken(defaultPrincipalName, apiToken)],
-    principals ?? [],
+    (await loadApiTokensOption(values)) ?? [],
   );
   const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
   const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
@@ -125,8 +124,7 @@ async function coordinatorCommand(argv: string[]): Promise<number> {
     host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
     port: Number(match[2]),
     dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
-    ...(apiToken === undefined ? {} : { apiToken }),
-    ...(principals === undefined ? {} : { principals }),
+    principals,
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...(partySecret === undefined ? {} : { partySecret }),
   });

@@ -22,10 +22,8 @@ export interface CoordinatorNodeOptions {
   host: string;
   port: number;
   dataDir: string;
-  /** The plain API token (principal `default`); optional when `principals` are given. */
-  apiToken?: string;
-  /** Named API principals (`--api-tokens FILE`). */
-  principals?: readonly ApiPrincipal[];
+  /** Who may call the API: `QUORATE_API_TOKEN` as `default` and `--api-tokens FILE`. */
+  principals: readonly ApiPrincipal[];
   passphrase: string;
   partySecret?: string;
   store?: Store;
@@ -91,10 +89,7 @@ export async function startCoordinatorNode(
     ...(options.detector === undefined ? {} : { detector: options.detector }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
-  const app = buildApi(coordinator, {
-    ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
-    ...(options.principals === undefined ? {} : { principals: options.principals }),
-  });
+  const app = buildApi(coordinator, { principals: options.principals });
   await coordinator.start();
   try {
     await app.listen({ host: options.host, port: options.port });

@@ -1,42 +1,19 @@
 /** Bad input over HTTP, in-process (Fastify inject): a clear 4xx with a stable code, and nothing else happens. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/server.ts';
-import { Coordinator } from '../../src/coordinator/coordinator.ts';
-import { realEnv } from '../../src/core/env.ts';
 import { limits } from '../../src/core/limits.ts';
-import { MemoryStore } from '../../src/store/memory.ts';
-import { generateIdentity } from '../../src/transport/identity.ts';
+import { inProcessApi, testApiToken as token } from '../helpers/in-process-api.ts';
 
-const token = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${token}` };
 
 describe('HTTP bad input', () => {
-  const env = realEnv({ logLevel: 'silent' });
-  const store = new MemoryStore({ clock: env });
-  const coordinator = new Coordinator({
-    env,
-    store,
-    identity: generateIdentity(new Uint8Array(randomBytes(64))),
-    recoveryGraceMs: 0,
-  });
+  const api = inProcessApi('w_000000000000000000000001');
+  const { store, coordinator, wallet } = api;
   let app: FastifyInstance;
-  const wallet = {
-    walletId: 'w_000000000000000000000001',
-    scheme: 'bip340' as const,
-    threshold: 2,
-    parties: ['a', 'b', 'c'],
-    publicKey: '00'.repeat(32),
-    publicPackage: {},
-    createdMs: 1,
-  };
 
   before(async () => {
-    await coordinator.start();
-    app = buildApi(coordinator, { apiToken: token });
-    await store.createWallet(wallet);
+    app = await api.start();
   });
   after(async () => {
     await coordinator.stop();

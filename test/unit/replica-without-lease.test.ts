@@ -6,38 +6,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/server.ts';
-import { Coordinator } from '../../src/coordinator/coordinator.ts';
-import { realEnv } from '../../src/core/env.ts';
-import { MemoryStore } from '../../src/store/memory.ts';
-import { generateIdentity } from '../../src/transport/identity.ts';
+import { inProcessApi, testApiToken as token } from '../helpers/in-process-api.ts';
 
-const token = 'test-token-0123456789';
-const env = realEnv({ logLevel: 'silent' });
-const store = new MemoryStore({ clock: env });
-const coordinator = new Coordinator({
-  env,
-  store,
-  identity: generateIdentity(new Uint8Array(randomBytes(64))),
-  recoveryGraceMs: 0,
-});
 const walletId = 'w_000000000000000000000002';
+const api = inProcessApi(walletId);
+const { store, coordinator } = api;
 let app: FastifyInstance;
 
 before(async () => {
-  await coordinator.start();
-  app = buildApi(coordinator, { apiToken: token });
-  await store.createWallet({
-    walletId,
-    scheme: 'bip340',
-    threshold: 2,
-    parties: ['a', 'b', 'c'],
-    publicKey: '00'.repeat(32),
-    publicPackage: {},
-    createdMs: 1,
-  });
+  app = await api.start();
 });
 after(async () => {
   await app.close();
