@@ -127,6 +127,17 @@ export const sessionSchema = {
     signature: { type: 'string' },
     signers: { type: 'array', items: { type: 'string' } },
     deadlineMs: { type: 'number' },
+    retry: {
+      type: 'object',
+      description:
+        'Present once a retryable failure was asked again with the same intentKey and message: the session was reopened for a new try (docs/retries.md).',
+      properties: {
+        count: { type: 'integer' },
+        fromAttempt: { type: 'integer' },
+        lastMs: { type: 'number' },
+        previousError: { type: 'object', properties: { code: { type: 'string' } } },
+      },
+    },
     attempts: {
       type: 'array',
       items: {

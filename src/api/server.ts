@@ -86,6 +86,7 @@ export function sessionView(r: SessionRecord) {
         }),
     ...(r.signature === undefined ? {} : { signature: r.signature }),
     ...(r.signers === undefined ? {} : { signers: r.signers }),
+    ...(r.retry === undefined ? {} : { retry: r.retry }),
     attempts: r.attempts.map((a) => ({
       attempt: a.attempt,
       token: a.token,

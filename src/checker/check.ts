@@ -261,6 +261,62 @@ function checkI5(
   return out;
 }
 
+/** One end of a session as a client saw it: a session reopened for a retry has one per try. */
+interface SessionEnd {
+  endMs?: number;
+  deadlineAtMs?: number;
+  lastToken: number;
+}
+
+/** Every answer that named a session, grouped by session, in answer order. */
+function sessionEnds(ops: readonly Operation[]): Map<string, SessionEnd[]> {
+  const ends = new Map<string, SessionEnd[]>();
+  for (const op of ops) {
+    const sid = op.result?.sessionId;
+    if (sid === undefined || op.completeMs === undefined) continue;
+    const terminal =
+      op.type === 'ok' || (op.type === 'fail' && op.result?.code !== 'CLIENT_E_NOT_TERMINAL');
+    const list = ends.get(sid) ?? [];
+    list.push({
+      ...(terminal ? { endMs: op.completeMs } : {}),
+      ...(op.result?.sessionDeadlineAtMs === undefined
+        ? {}
+        : { deadlineAtMs: op.result.sessionDeadlineAtMs }),
+      lastToken: op.result?.lastToken ?? Infinity,
+    });
+    ends.set(sid, list);
+  }
+  return ends;
+}
+
+/**
+ * The end and deadline that bound a nonce of `token`: the earliest end of a try that had
+ * reached that token, and that try's deadline (the latest known deadline if no try that far
+ * has been answered yet).
+ */
+function boundsFor(
+  ends: readonly SessionEnd[] | undefined,
+  token: number,
+): { endMs?: number; deadlineAtMs?: number } {
+  let endMs: number | undefined;
+  let deadlineAtMs: number | undefined;
+  for (const e of ends ?? []) {
+    if (e.lastToken >= token && e.endMs !== undefined && (endMs === undefined || e.endMs < endMs))
+      endMs = e.endMs;
+    if (e.deadlineAtMs !== undefined) deadlineAtMs = e.deadlineAtMs;
+  }
+  for (const e of ends ?? []) {
+    if (e.lastToken >= token && e.deadlineAtMs !== undefined) {
+      deadlineAtMs = e.deadlineAtMs;
+      break;
+    }
+  }
+  return {
+    ...(endMs === undefined ? {} : { endMs }),
+    ...(deadlineAtMs === undefined ? {} : { deadlineAtMs }),
+  };
+}
+
 /**
  * I6: a party holds no state (issued nonce) for a session later than cleanup after the
  * session ended if it was reachable meanwhile, and never later than its local TTL.
@@ -272,20 +328,14 @@ function checkI6(
   options: CheckOptions,
 ): Violation[] {
   const out: Violation[] = [];
-  const ended = new Map<string, number>();
-  const deadlineAt = new Map<string, number>();
-  for (const op of ops) {
-    const sid = op.result?.sessionId;
-    if (sid === undefined || op.completeMs === undefined) continue;
-    if (op.type === 'ok' || (op.type === 'fail' && op.result?.code !== 'CLIENT_E_NOT_TERMINAL'))
-      ended.set(sid, Math.min(ended.get(sid) ?? Infinity, op.completeMs));
-    if (op.result?.sessionDeadlineAtMs !== undefined)
-      deadlineAt.set(sid, op.result.sessionDeadlineAtMs);
-  }
+  const ends = sessionEnds(ops);
   const skewed = new Set(schedule.nemeses.flatMap((n) => Object.keys(n.value.skewMs ?? {})));
   for (const o of input.observations) {
     for (const held of o.issued) {
-      const end = ended.get(held.sessionId);
+      const { endMs: end, deadlineAtMs: deadline } = boundsFor(
+        ends.get(held.sessionId),
+        held.token,
+      );
       const late = end !== undefined && o.timeMs > end + options.cleanupMs + options.toleranceMs;
       if (late && reachableThroughout(schedule, o.partyId, end, o.timeMs)) {
         out.push({
@@ -295,7 +345,6 @@ function checkI6(
         });
         continue;
       }
-      const deadline = deadlineAt.get(held.sessionId);
       const ttlBound =
         deadline === undefined || skewed.size > 0
           ? (end ?? Infinity) + options.partyTtlMs
@@ -350,7 +399,28 @@ function measure(
     detectionMs: detection(input.history, schedule),
     failFastMs,
     recoveryMs: recovery(ops, schedule),
+    ...retriesOf(ops),
   };
+}
+
+/** Tries that followed a retryable failure of the same logical request, and those that signed. */
+function retriesOf(ops: readonly Operation[]): {
+  retriesAfterFailure: number;
+  signedAfterRetry: number;
+} {
+  const lastFailedRetryably = new Set<string>();
+  let retriesAfterFailure = 0;
+  let signedAfterRetry = 0;
+  for (const op of ops) {
+    const id = op.invoke.requestId;
+    if (lastFailedRetryably.has(id)) {
+      retriesAfterFailure += 1;
+      if (op.type === 'ok') signedAfterRetry += 1;
+    }
+    if (op.type === 'fail' && op.result?.retryable === true) lastFailedRetryably.add(id);
+    else lastFailedRetryably.delete(id);
+  }
+  return { retriesAfterFailure, signedAfterRetry };
 }
 
 /** Fault start → the monitor first sees the party not `alive` (detectable faults only). */

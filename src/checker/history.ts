@@ -22,6 +22,12 @@ export interface SignCompletion {
   requestId: string;
   sessionId?: string;
   sessionDeadlineAtMs?: number;
+  /**
+   * The highest attempt token of the session when this answer was given. A session reopened
+   * for a retry ends once per try: a party's nonce is judged against the end of the try its
+   * token belongs to (I6). Absent: the answer covers every attempt of the session.
+   */
+  lastToken?: number;
   signature?: string;
   signers?: string[];
   code?: string;

@@ -87,6 +87,9 @@ export interface RunMetrics {
   detectionMs: number[];
   failFastMs: number[];
   recoveryMs: number[];
+  /** Tries that asked a failed intent again after a retryable failure, and how many signed. */
+  retriesAfterFailure: number;
+  signedAfterRetry: number;
 }
 
 /** The checker's verdict. */

@@ -112,6 +112,8 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
         detectionMsP50: summary.detectionMsP50,
         failFastMsP50: summary.failFastMsP50,
         recoveryMsP50: summary.recoveryMsP50,
+        retriesAfterFailure: summary.retriesAfterFailure,
+        signedAfterRetry: summary.signedAfterRetry,
       }),
     );
   } else {
@@ -119,7 +121,8 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
       `${summary.seeds} seeds, ${summary.sessions} sessions, ${summary.violations} violations; ` +
         `availability ${(summary.availability * 100).toFixed(3)} % over ${summary.sloRequests} requests ` +
         `with at most n−t faulty parties; detection p50 ${summary.detectionMsP50} ms, ` +
-        `fail-fast p50 ${summary.failFastMsP50} ms, recovery p50 ${summary.recoveryMsP50} ms`,
+        `fail-fast p50 ${summary.failFastMsP50} ms, recovery p50 ${summary.recoveryMsP50} ms; ` +
+        `${summary.retriesAfterFailure} retries of failed intents, ${summary.signedAfterRetry} signed`,
     );
   }
   for (const f of summary.failures)

@@ -11,6 +11,7 @@ import { limits } from '../core/limits.ts';
 import type { Scheme } from '../protocol/engine.ts';
 import { engines } from '../protocol/frost.ts';
 import { initialState } from '../session/machine.ts';
+import { reopenForRetry, retryDecision } from '../session/retry.ts';
 import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
 import type {
   Lease,
@@ -477,12 +478,100 @@ export class Coordinator {
           },
         );
       }
-      return existing;
+      return this.askAgain(wallet, created.session, request, lease);
     }
     if (wallet.tier !== undefined) return this.admitGoverned(wallet, created.session, request);
     const runner = this.makeRunner(wallet, created.session);
     this.whenPartiesSettled(wallet, record.deadlineMs, () => runner.start('begin'));
     return created.session.value;
+  }
+
+  /**
+   * The intent already has a session with this message: join it, or, if it failed with a
+   * retryable code, claim it for this replica and reopen it for a new try (docs/retries.md).
+   * A concurrent retry on another replica moves the version: re-read and decide again, bounded.
+   */
+  private async askAgain(
+    wallet: WalletRecord,
+    found: Versioned<SessionRecord>,
+    request: SignRequest,
+    lease: Lease,
+  ): Promise<SessionRecord> {
+    let current = found;
+    for (let i = 0; i < limits.reopenTriesMax; i++) {
+      const decision = retryDecision(current.value);
+      if (decision.kind === 'join' || decision.kind === 'final') return current.value;
+      const sessionId = current.value.sessionId;
+      if (decision.kind === 'exhausted') {
+        throw new QuorateError(
+          'QUORATE_E_ATTEMPTS_EXHAUSTED',
+          'this intent failed after using its whole attempt budget; sign under a new intentKey',
+          { sessionId, attempts: decision.attempts, attemptsMax: limits.attemptsPerIntentMax },
+        );
+      }
+      const claim = await this.store.claimSession(sessionId, current.version, lease);
+      if (claim.claimed) {
+        // A replica racing to reopen the same session may claim it between our claim and our
+        // reopening write: that write is then stale, and we look again.
+        const reopened = await this.reopen(wallet, claim.session, request, lease).catch(
+          (error: unknown) => {
+            if (error instanceof QuorateError && error.code === 'QUORATE_E_STALE_TOKEN')
+              return undefined;
+            throw error;
+          },
+        );
+        if (reopened) return reopened;
+        const again = await this.store.getSession(sessionId);
+        if (!again) break;
+        current = again;
+        continue;
+      }
+      if (claim.reason === 'lease-expired') throw notOwnerError(undefined, 'no live store lease');
+      if (!claim.session) break;
+      current = claim.session;
+    }
+    return current.value;
+  }
+
+  /**
+   * A new try of a failed session, under this replica's lease: the reopened record is written
+   * first, then signing starts as for a new session. A governed session goes through the rules
+   * again (time and velocity may have moved); its approvals were given for this very request.
+   */
+  private async reopen(
+    wallet: WalletRecord,
+    claimed: Versioned<SessionRecord>,
+    request: SignRequest,
+    lease: Lease,
+  ): Promise<SessionRecord> {
+    const sessionId = claimed.value.sessionId;
+    const now = this.env.nowMs();
+    const signingMs =
+      request.deadlineMs ??
+      claimed.value.policy?.signingDeadlineMs ??
+      limits.sessionDeadlineMsDefault;
+    const next = reopenForRetry(claimed.value, now, now + signingMs);
+    this.metrics.intentRetriesTotal.inc();
+    this.log.info(
+      { sessionId, retry: next.retry, previous: claimed.value.error?.code },
+      'failed intent asked again: new try',
+    );
+    this.admitting.add(sessionId);
+    try {
+      if (wallet.tier !== undefined && next.policy !== undefined) {
+        const record = await this.perWallet(wallet.walletId, () =>
+          this.executeApproved(claimed, next),
+        );
+        if (record.pendingReason !== undefined) this.armApprovalTimer(record);
+        return record;
+      }
+      const v = await this.store.casSession(sessionId, claimed.version, next, { lease });
+      if (wallet.tier !== undefined) return await this.admitGoverned(wallet, v, request);
+      this.startSigning(wallet, v);
+      return v.value;
+    } finally {
+      this.admitting.delete(sessionId);
+    }
   }
 
   /** Tier checks at wallet creation: the tier exists and matches threshold and shares. */

@@ -27,6 +27,11 @@ export class CoordinatorMetrics {
     help: 'Sessions currently driven by this coordinator',
     registers: [this.registry],
   });
+  readonly intentRetriesTotal = new Counter({
+    name: 'quorate_intent_retries_total',
+    help: 'Failed sessions reopened for a new try because their intent was asked again after a retryable failure',
+    registers: [this.registry],
+  });
   readonly takeoversTotal = new Counter({
     name: 'quorate_session_takeovers_total',
     help: 'Sessions this replica claimed because their owner held no live store lease',

@@ -104,6 +104,12 @@ export const errorTable = {
     retryable: true,
     summary: 'The session reached its deadline without a signature; every attempt was aborted.',
   },
+  QUORATE_E_ATTEMPTS_EXHAUSTED: {
+    status: 409,
+    retryable: false,
+    summary:
+      'This intent failed and its retries have used its whole attempt budget; nothing was signed. Use a new intentKey.',
+  },
   QUORATE_E_PROTOCOL_ABORT: {
     status: 502,
     retryable: false,

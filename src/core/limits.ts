@@ -25,6 +25,11 @@ export const limits = {
   waitMsDefault: 30_000,
   waitMsMax: 60_000,
   attemptsPerSessionMax: 16,
+  // A failed intent retried with the same key and message reopens its session: every try gets
+  // attemptsPerSessionMax, and the record's attempt history over all tries is capped here.
+  attemptsPerIntentMax: 64,
+  // Tries to reopen a failed session whose version moves under us (a concurrent retry).
+  reopenTriesMax: 4,
   sessionsActiveMax: 4_096,
   // Round deadlines (adaptive between floor and cap)
   roundTimeoutMsFloor: 1_000,
@@ -76,6 +81,8 @@ export const limits = {
   simJournalOpsMax: 200_000,
   simHistoryEventsMax: 100_000,
   simRequestRetriesMax: 16,
+  // Of those, tries after a retryable failure (the same intent and message asked again).
+  simFailedRetriesMax: 3,
   simSeedsMax: 1_000_000,
   // Store leases (session ownership). etcd grants whole seconds and never less than ~2 s
   // (1.5 election timeouts, rounded up), so the floor is what every store can honour.
@@ -107,6 +114,7 @@ assert(
   'default deadline within max',
 );
 assert(limits.waitMsDefault <= limits.waitMsMax, 'default wait within max');
+assert(limits.attemptsPerIntentMax >= limits.attemptsPerSessionMax, 'an intent has a try budget');
 assert(limits.roundTimeoutMsFloor <= limits.roundTimeoutMsDefault, 'round floor <= default');
 assert(limits.roundTimeoutMsDefault <= limits.roundTimeoutMsCap, 'round default <= cap');
 assert(limits.roundTimeoutMsCap < limits.sessionDeadlineMsDefault, 'a round fits in a session');

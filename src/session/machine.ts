@@ -131,6 +131,8 @@ function nextAttempt(
   const { threshold, parties } = state.wallet;
   const remainingMs = record.deadlineMs - nowMs;
   const attemptNo = record.attempts.length + 1;
+  // A retried intent's try has its own budget (src/session/retry.ts); the record's is capped.
+  const tryAttemptNo = attemptNo - (record.retry?.fromAttempt ?? 1) + 1;
   if (remainingMs < attemptMinRemainingMs) {
     return fail(
       state,
@@ -141,7 +143,7 @@ function nextAttempt(
       extra,
     );
   }
-  if (attemptNo > limits.attemptsPerSessionMax) {
+  if (tryAttemptNo > limits.attemptsPerSessionMax || attemptNo > limits.attemptsPerIntentMax) {
     return fail(
       state,
       record,
@@ -298,7 +300,8 @@ export function transition(state: SessionState, event: SessionEvent): Transition
   if (isTerminal(state.record.status)) return unchanged(state);
   switch (event.type) {
     case 'begin': {
-      if (state.record.attempts.length > 0) return unchanged(state);
+      // A new session, or a failed one reopened for a retry (all its attempts closed).
+      if (currentAttempt(state.record) !== undefined) return unchanged(state);
       return nextAttempt(state, state.record, event.nowMs, event.candidates, []);
     }
     case 'attempt-signed': {

@@ -29,6 +29,9 @@ export interface CampaignSummary {
   failures: SeedFailure[];
   /** Seeds within the SLO that did not serve every request (for debugging availability). */
   unavailableSeeds: number[];
+  /** Tries that asked a failed intent again after a retryable failure, and how many signed. */
+  retriesAfterFailure: number;
+  signedAfterRetry: number;
 }
 
 /** Nearest-rank percentile; null for no samples. */
@@ -51,6 +54,8 @@ export class Campaign {
   private readonly recovery: number[] = [];
   private readonly failures: SeedFailure[] = [];
   private readonly unavailable: number[] = [];
+  private retriesAfterFailure = 0;
+  private signedAfterRetry = 0;
 
   add(result: SeedResult): void {
     const { metrics, violations } = result.report;
@@ -67,6 +72,8 @@ export class Campaign {
     this.detection.push(...metrics.detectionMs);
     this.failFast.push(...metrics.failFastMs);
     this.recovery.push(...metrics.recoveryMs);
+    this.retriesAfterFailure += metrics.retriesAfterFailure;
+    this.signedAfterRetry += metrics.signedAfterRetry;
   }
 
   summary(): CampaignSummary {
@@ -84,6 +91,8 @@ export class Campaign {
       recoveryMsP99: percentile(this.recovery, 99),
       failures: this.failures,
       unavailableSeeds: this.unavailable,
+      retriesAfterFailure: this.retriesAfterFailure,
+      signedAfterRetry: this.signedAfterRetry,
     };
   }
 }

@@ -2,7 +2,9 @@
  * The client side: concurrent signing requests, including repeated intentKeys with the same
  * message (idempotent joins) and with a different message (must be refused). Each logical
  * request is one client process; a try whose coordinator died under it is recorded `info` and
- * retried with the same intent and message once the coordinator is back.
+ * retried with the same intent and message once the coordinator is back. A try answered with
+ * a retryable failure (QUORUM_UNAVAILABLE, DEADLINE_EXCEEDED, …) is retried too, as a real
+ * client would: the coordinator reopens the failed session for a new try (I1 must hold).
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { errorTable, isErrorCode, QuorateError } from '../core/errors.ts';
@@ -52,6 +54,8 @@ export function planRequests(
 }
 
 const retryDelayMs = 500;
+/** A retryable failure is asked again this much later, at most `limits.simFailedRetriesMax` times. */
+const failedRetryDelayMs = 1_500;
 
 /** Drives the requests against whatever coordinator process is current. */
 export class Workload {
@@ -59,6 +63,8 @@ export class Workload {
   private readonly inFlight = new Map<string, { replica: number; abandon: () => void }>();
   private running = 0;
   private readonly deadlines = new Map<string, number>();
+  /** Retryable failures asked again, per logical request. */
+  private readonly failedRetries = new Map<string, number>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -134,7 +140,18 @@ export class Workload {
         return;
       }
       complete(result.type, result.value);
-      this.running -= 1;
+      const failedRetries = this.failedRetries.get(plan.requestId) ?? 0;
+      const again =
+        result.type === 'fail' &&
+        result.value.retryable === true &&
+        failedRetries < limits.simFailedRetriesMax &&
+        tryNo + 1 < limits.simRequestRetriesMax;
+      if (!again) {
+        this.running -= 1;
+        return;
+      }
+      this.failedRetries.set(plan.requestId, failedRetries + 1);
+      this.scheduler.schedule(failedRetryDelayMs, () => this.attempt(plan, tryNo + 1));
     });
   }
 
@@ -158,10 +175,12 @@ export class Workload {
       return { type: 'fail', value: errorValue(error) };
     }
     // The session deadline on the harness clock (the coordinator's wall clock may be skewed).
+    // A reopened session (a retry) has a new deadline: one entry per try.
     const remainingMs = record.deadlineMs - env.nowMs();
-    const known = this.deadlines.get(record.sessionId);
+    const tryKey = `${record.sessionId}@${record.deadlineMs}`;
+    const known = this.deadlines.get(tryKey);
     const sessionDeadlineAtMs = known ?? this.scheduler.nowMs + remainingMs;
-    this.deadlines.set(record.sessionId, sessionDeadlineAtMs);
+    this.deadlines.set(tryKey, sessionDeadlineAtMs);
     let final: SessionRecord;
     try {
       final = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
@@ -169,7 +188,8 @@ export class Workload {
       if (replicaLost(error)) return { type: 'replica-lost', code: error.code };
       return { type: 'fail', value: { ...errorValue(error), sessionId: record.sessionId } };
     }
-    const base = { sessionId: final.sessionId, sessionDeadlineAtMs };
+    const lastToken = Math.max(0, ...final.attempts.map((a) => a.token));
+    const base = { sessionId: final.sessionId, sessionDeadlineAtMs, lastToken };
     if (final.status === 'signed' && final.signature !== undefined)
       return {
         type: 'ok',

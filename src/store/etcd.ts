@@ -343,7 +343,8 @@ export class EtcdStore implements Store {
       etcd.modRevision(sessionKey, kv.modRevision),
       etcd.valueIs(leaseKey, lease.ownerId),
     ];
-    if (previous && previous.leaseId !== lease.leaseId) {
+    // A terminal session is never driven again by its owner: only a retry reopens it.
+    if (previous && previous.leaseId !== lease.leaseId && !isTerminal(session.value.status)) {
       compare.push(etcd.absent(this.key.lease(previous.leaseId)));
     }
     const owner = ownerOf(lease);
@@ -480,8 +481,8 @@ export class EtcdStore implements Store {
     this.check();
     const kvs = await this.gateway.range(this.key.evidenceOf(sessionId), {
       prefix: true,
-      // One record per party per attempt at most.
-      limit: limits.attemptsPerSessionMax * limits.partiesMax,
+      // One record per party per attempt at most, over every try of the intent.
+      limit: limits.attemptsPerIntentMax * limits.partiesMax,
       sortTarget: 'CREATE',
       sortOrder: 'ASCEND',
     });

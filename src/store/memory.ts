@@ -186,7 +186,10 @@ export class MemoryStore implements Store {
       return { claimed: false, reason: 'lease-expired', session: copy(current) };
     }
     const previous = current.value.owner;
-    if (previous && previous.leaseId !== lease.leaseId && this.leaseLive(previous.leaseId)) {
+    // A terminal session is never driven again by its owner: only a retry reopens it.
+    const held =
+      previous && previous.leaseId !== lease.leaseId && !isTerminal(current.value.status);
+    if (held && this.leaseLive(previous.leaseId)) {
       return { claimed: false, reason: 'owned', session: copy(current) };
     }
     const owner = { ownerId: lease.ownerId, leaseId: lease.leaseId };

@@ -18,6 +18,7 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
+import { isTerminal } from './store.ts';
 import type {
   ClaimResult,
   CreateSessionResult,
@@ -224,7 +225,10 @@ export class SqliteStore implements Store {
         return { claimed: false, reason: 'lease-expired', session: current };
       }
       const previous = current.value.owner;
-      if (previous && previous.leaseId !== lease.leaseId && this.leaseLive(previous.leaseId)) {
+      // A terminal session is never driven again by its owner: only a retry reopens it.
+      const held =
+        previous && previous.leaseId !== lease.leaseId && !isTerminal(current.value.status);
+      if (held && this.leaseLive(previous.leaseId)) {
         return { claimed: false, reason: 'owned', session: current };
       }
       const owner = { ownerId: lease.ownerId, leaseId: lease.leaseId };

@@ -95,6 +95,19 @@ export interface SessionRecord {
   policy?: SessionPolicy;
   /** Why a `pending` session is waiting (e.g. approvals missing). */
   pendingReason?: string;
+  /** Set when a retryable failure was retried under the same intent (src/session/retry.ts). */
+  retry?: SessionRetry;
+}
+
+/** The tries of an intent after its first: how many, and where the current one's attempts start. */
+export interface SessionRetry {
+  count: number;
+  /** The first attempt number of the current try (its attempt budget counts from here). */
+  fromAttempt: number;
+  /** When the current try was opened (coordinator wall clock). */
+  lastMs: number;
+  /** The failure the current try retried. */
+  previousError: { code: ErrorCode };
 }
 
 /** The owner of a session: a coordinator replica and the store lease it held when it claimed. */
@@ -200,7 +213,8 @@ export interface Store {
   /**
    * Makes `lease` the session's owner iff the session's version equals `expectedVersion`,
    * `lease` is live, and the current owner (if any, and not `lease` itself) holds no live
-   * lease. On success the version becomes `expectedVersion + 1`: the new owner's fencing token
+   * lease or the session is terminal (a failed session is reopened for a retry by whichever
+   * replica the retry reaches; src/session/retry.ts). On success the version becomes `expectedVersion + 1`: the new owner's fencing token
    * is above every token the previous owner used. Refusals are values, not errors.
    */
   claimSession(sessionId: string, expectedVersion: number, lease: Lease): Promise<ClaimResult>;

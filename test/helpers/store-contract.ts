@@ -383,6 +383,32 @@ function ownershipTests(f: StoreFactory): void {
       assert.equal((await store.claimSession(id, 3, b)).claimed, true, 'revoked: free at once');
     }));
 
+  test('ownership: a failed session can be claimed from a live owner (a retry reopens it); a running one cannot', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      const a = await store.acquireLease('replica-a', ttlMs);
+      const b = await store.acquireLease('replica-b', ttlMs);
+      const created = await store.createSession(session(), { lease: a });
+      const id = created.session.value.sessionId;
+      assert.equal(outcomeOf(await store.claimSession(id, 1, b)), 'owned', 'running: owned');
+      const failed: SessionRecord = { ...created.session.value, status: 'failed' };
+      await store.casSession(id, 1, failed, { lease: a });
+      const claim = await store.claimSession(id, 2, b);
+      assert.equal(claim.claimed, true, 'a terminal session is free to a retry');
+      assert.equal(claim.session?.version, 3);
+      assert.equal(claim.session?.value.owner?.leaseId, b.leaseId);
+      const reopened: SessionRecord = { ...failed, status: 'pending' };
+      await assert.rejects(store.casSession(id, 3, reopened, { lease: a }), isStale());
+      const v = await store.casSession(id, 3, reopened, { lease: b });
+      assert.equal(v.version, 4);
+      assert.equal(
+        (await store.listActiveSessions(10)).some((s) => s.value.sessionId === id),
+        true,
+        'reopened: active again',
+      );
+      assert.equal(outcomeOf(await store.claimSession(id, 4, a)), 'owned', 'reopened: owned');
+    }));
+
   test('20 concurrent claimers after the owner expired: exactly one wins', () =>
     withStore(f, async (t) => {
       const { store } = t;

@@ -19,6 +19,10 @@ export async function campaignHalf(first: number, count: number): Promise<void> 
   assert.equal(summary.seeds, count);
   assert.deepEqual(replay, [], 'every seed passes the checker');
   assert.equal(summary.violations, 0);
+  // Clients ask a failed intent again after a retryable failure, and some of those sign: the
+  // reopened sessions ran through the checker (I1 included).
+  assert.ok(summary.retriesAfterFailure > 0, 'retryable failures were retried');
+  assert.ok(summary.signedAfterRetry > 0, 'some retried intents signed');
   assert.ok(summary.sloRequests > count, 'most runs fall within the n − t fault budget');
   assert.ok(
     summary.availability >= 0.999,

@@ -20,8 +20,10 @@ test('--seed S --json prints one summary line and exits 0', async () => {
     'detectionMsP50',
     'failFastMsP50',
     'recoveryMsP50',
+    'retriesAfterFailure',
     'seeds',
     'sessions',
+    'signedAfterRetry',
     'violations',
   ]);
   assert.equal(summary['seeds'], 1);
