@@ -8,8 +8,8 @@
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { checkRun, defaultCheckOptions } from '../checker/check.ts';
@@ -30,8 +30,16 @@ import { planSchedule, type ScenarioName, type Schedule } from './schedule.ts';
 import { buildSummary, type SummarySamples } from './summary.ts';
 import { planWorkload } from './workload-plan.ts';
 
-const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
-const driverPath = join(repoRoot, 'src/chaos/client-driver.ts');
+const modulePath = fileURLToPath(import.meta.url);
+const repoRoot = resolve(modulePath, '../../..');
+/**
+ * The workload client runs as compiled JavaScript with plain node: beside this module when it
+ * is itself compiled (dist/chaos/), and from dist/ when this module runs from src/ under tsx
+ * (tests), so the child never needs a TypeScript loader.
+ */
+const driverPath = modulePath.endsWith('.ts')
+  ? join(repoRoot, 'dist/chaos/client-driver.js')
+  : join(dirname(modulePath), 'client-driver.js');
 
 /** The harness cannot run here (not root, tools missing). */
 export class ChaosPreconditionError extends Error {}
@@ -66,6 +74,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunResult> {
   const why = await preflight();
   if (why !== undefined) throw new ChaosPreconditionError(why);
+  if (!existsSync(driverPath))
+    throw new ChaosPreconditionError(
+      `the compiled workload client ${driverPath} is missing: run npm run build`,
+    );
   const swept = await sweepStale();
   if (swept.length > 0)
     options.progress(`removed ${swept.length} namespaces left by a crashed run`);
@@ -147,16 +159,7 @@ interface DriverHandle {
 function spawnDriver(topology: NetnsTopology, configPath: string): DriverHandle {
   const child = spawn(
     'ip',
-    [
-      'netns',
-      'exec',
-      topology.host('client').netns,
-      process.execPath,
-      '--import',
-      'tsx',
-      driverPath,
-      configPath,
-    ],
+    ['netns', 'exec', topology.host('client').netns, process.execPath, driverPath, configPath],
     { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const stderrTail: string[] = [];

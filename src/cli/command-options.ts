@@ -1,0 +1,87 @@
+/**
+ * Helpers shared by the CLI's commands: a flag or its environment variable, required values,
+ * bounded numbers and files, the log level, and waiting for SIGINT/SIGTERM. Kept free of heavy
+ * imports so that `quorate --help` loads nothing but the dispatcher.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { QuorateError } from '../core/errors.ts';
+
+/** Log levels the CLI accepts in QUORATE_LOG_LEVEL. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** A string flag, or else its environment variable; empty counts as absent. */
+export function opt(
+  values: Record<string, unknown>,
+  name: string,
+  envName: string,
+): string | undefined {
+  const v = values[name];
+  if (typeof v === 'string' && v !== '') return v;
+  const e = process.env[envName];
+  return e === undefined || e === '' ? undefined : e;
+}
+
+/** `value`, or `QUORATE_E_CONFIG` naming what is missing. */
+export function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new QuorateError('QUORATE_E_CONFIG', `missing ${what}`);
+  return value;
+}
+
+/** QUORATE_LOG_LEVEL, `info` when absent or unknown. */
+export function logLevel(): LogLevel {
+  const l = process.env['QUORATE_LOG_LEVEL'] ?? 'info';
+  return (['debug', 'info', 'warn', 'error', 'silent'].includes(l) ? l : 'info') as LogLevel;
+}
+
+/** Resolves with the first SIGINT or SIGTERM. */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+/** A numeric flag (or its environment variable) within [min, max], else `QUORATE_E_CONFIG`. */
+export function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  envName: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const raw = opt(values, name, envName);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new QuorateError('QUORATE_E_CONFIG', `--${name} must be a number in [${min}, ${max}]`, {
+      value: raw,
+    });
+  }
+  return n;
+}
+
+/** Reads a config file of at most `maxBytes`; any failure is `QUORATE_E_CONFIG` naming it. */
+export async function readBoundedFile(
+  path: string,
+  maxBytes: number,
+  what: string,
+): Promise<string> {
+  try {
+    const info = await stat(path);
+    if (info.size > maxBytes) {
+      throw new QuorateError('QUORATE_E_CONFIG', `${what} file exceeds ${maxBytes} bytes`, {
+        path,
+      });
+    }
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof QuorateError) throw error;
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `cannot read ${what} file ${path}: ${String(error)}`,
+      {
+        path,
+      },
+    );
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * `quorate coordinator`: parses flags (each also read from its environment variable), starts the
+ * coordinator node on SQLite or etcd, prints where it listens, and stops on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { realEnv } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import { startCoordinatorNode } from '../coordinator/node.ts';
+import { defaultDetectorOptions, type DetectorOptions } from '../coordinator/party-registry.ts';
+import { EtcdStore } from '../store/etcd.ts';
+import {
+  combinePrincipals,
+  defaultPrincipalName,
+  parseApiTokensFile,
+  principalFromToken,
+  type ApiPrincipal,
+} from '../api/principals.ts';
+import {
+  logLevel,
+  numberOption,
+  opt,
+  readBoundedFile,
+  required,
+  waitForSignal,
+} from './command-options.ts';
+import { loadPolicyOption } from './policy-option.ts';
+
+/** Runs the coordinator until SIGINT/SIGTERM; returns the exit code. */
+export async function runCoordinatorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      data: { type: 'string' },
+      store: { type: 'string' },
+      'api-token': { type: 'string' },
+      'api-tokens': { type: 'string' },
+      'party-secret': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      'phi-threshold': { type: 'string' },
+      'down-after-ms': { type: 'string' },
+      'blame-cooldown-ms': { type: 'string' },
+      policy: { type: 'string' },
+      'lease-ttl-ms': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const listen = opt(values, 'listen', 'QUORATE_LISTEN') ?? '127.0.0.1:7420';
+  const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(listen);
+  if (!match) throw new QuorateError('QUORATE_E_CONFIG', '--listen must be HOST:PORT', { listen });
+  const storeUrl = opt(values, 'store', 'QUORATE_STORE') ?? 'sqlite';
+  if (storeUrl !== 'sqlite' && !storeUrl.startsWith('etcd://')) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      '--store must be sqlite or etcd://host:port[,host:port…]',
+      { store: storeUrl },
+    );
+  }
+  const leaseTtlMs = numberOption(
+    values,
+    'lease-ttl-ms',
+    'QUORATE_LEASE_TTL_MS',
+    limits.storeLeaseTtlMsMin,
+    limits.storeLeaseTtlMsMax,
+  );
+  const leaseTtlMsWhole = leaseTtlMs === undefined ? undefined : Math.round(leaseTtlMs);
+  // Who may call the API: the plain token (principal `default`) and/or named tokens from a
+  // file; checked here so a bad file stops the start with its path and problem.
+  const apiToken = opt(values, 'api-token', 'QUORATE_API_TOKEN');
+  const principals = combinePrincipals(
+    apiToken === undefined ? [] : [principalFromToken(defaultPrincipalName, apiToken)],
+    (await loadApiTokensOption(values)) ?? [],
+  );
+  const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
+  const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
+  const detector = detectorOptions(values);
+  const policy = await loadPolicyOption(values);
+  // etcd: N replicas share one cluster (linearizable reads, leases); sqlite: one coordinator.
+  const store = storeUrl === 'sqlite' ? undefined : await EtcdStore.open(storeUrl, env);
+  const node = await startCoordinatorNode(env, {
+    ...(store === undefined ? {} : { store }),
+    ...(leaseTtlMsWhole === undefined ? {} : { leaseTtlMs: leaseTtlMsWhole }),
+    detector,
+    ...(policy === undefined ? {} : { policy }),
+    host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
+    port: Number(match[2]),
+    dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
+    principals,
+    passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
+    ...(partySecret === undefined ? {} : { partySecret }),
+  });
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ event: 'listening', url: node.url })}\n`);
+  else process.stdout.write(`quorate coordinator listening on ${node.url}\n`);
+  await waitForSignal();
+  await node.stop();
+  return 0;
+}
+
+/** Failure-detector tunables from flags/env, on top of the defaults. */
+function detectorOptions(values: Record<string, unknown>): DetectorOptions {
+  const heartbeat = numberOption(
+    values,
+    'heartbeat-ms',
+    'QUORATE_HEARTBEAT_MS',
+    limits.heartbeatIntervalMsMin,
+    limits.heartbeatIntervalMsMax,
+  );
+  const phi = numberOption(values, 'phi-threshold', 'QUORATE_PHI_THRESHOLD', 1, 50);
+  const downAfter = numberOption(values, 'down-after-ms', 'QUORATE_DOWN_AFTER_MS', 100, 600_000);
+  const cooldown = numberOption(
+    values,
+    'blame-cooldown-ms',
+    'QUORATE_BLAME_COOLDOWN_MS',
+    0,
+    86_400_000,
+  );
+  const d = defaultDetectorOptions;
+  return {
+    ...d,
+    heartbeatIntervalMs: heartbeat ?? d.heartbeatIntervalMs,
+    phi: {
+      ...d.phi,
+      threshold: phi ?? d.phi.threshold,
+      firstIntervalMs: heartbeat ?? d.phi.firstIntervalMs,
+    },
+    downAfterMs: downAfter ?? d.downAfterMs,
+    blameCooldownMs: cooldown ?? d.blameCooldownMs,
+  };
+}
+
+/** Loads `--api-tokens FILE` (or QUORATE_API_TOKENS_FILE): named principals by token digest. */
+async function loadApiTokensOption(
+  values: Record<string, unknown>,
+): Promise<ApiPrincipal[] | undefined> {
+  const path = opt(values, 'api-tokens', 'QUORATE_API_TOKENS_FILE');
+  if (path === undefined) return undefined;
+  return parseApiTokensFile(
+    await readBoundedFile(path, limits.apiTokensFileBytesMax, 'API tokens'),
+    path,
+  );
+}
