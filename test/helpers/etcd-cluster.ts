@@ -31,8 +31,8 @@ export function requireEtcd(): void {
   if (probe.error || probe.status !== 0) {
     throw new Error(
       `etcd is not installed or does not run (${etcdBin}: ${probe.error?.message ?? probe.stderr}). ` +
-        'The etcd store tests need it: apt-get install -y etcd-server etcd-client ' +
-        '(or set QUORATE_ETCD_BIN to an etcd 3.4+ binary).',
+        'The etcd store tests need it: apt-get install -y etcd-server (npm test as root on ' +
+        'Debian installs it), or set QUORATE_ETCD_BIN to an etcd 3.4+ binary.',
     );
   }
 }
