@@ -20,8 +20,9 @@
 // Usage: node scripts/run-tests.mjs [--no-install] [--quick | DIR_OR_FILE ...]
 //   npm test              everything (as root on Debian it installs etcd, iproute2, iptables,
 //                         nftables if missing)
-//   npm run test:quick    (--quick) a developer's subset, 27 s on a 2-core machine (measured;
-//                         the full suite takes many minutes): test/unit, test/policy,
+//   npm run test:quick    (--quick) a developer's subset: 13 s on this project's 2-core machine
+//                         when idle, 27 s while another suite ran (the full suite takes many
+//                         minutes): test/unit, test/policy,
 //                         test/policy-rules and the fast files of test/chaos and test/sim, less
 //                         the files listed as slow in `quick` below (real processes or long
 //                         property runs); it needs nothing from the machine
