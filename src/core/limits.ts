@@ -56,6 +56,8 @@ export const limits = {
   reconnectDelayMsMin: 100,
   reconnectDelayMsMax: 5_000,
   connectionsMax: 256,
+  // Peer identity keys kept parsed for envelope verification (cleared when full).
+  identityKeysCachedMax: 4_096,
   // Heartbeats and the failure detector
   heartbeatIntervalMsDefault: 1_000,
   heartbeatIntervalMsMin: 50,
