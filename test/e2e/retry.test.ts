@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
 
@@ -94,5 +95,69 @@ describe('retrying a failed intent (2-of-3, ed25519)', () => {
     }
     const again = await signAs('pay-8', 'pay 8 to dave');
     assert.equal(again.json['signature'], signed.json['signature']);
+  });
+});
+
+describe('retrying a failed intent on a governed wallet (rules-retail.yaml)', () => {
+  const policyPath = fileURLToPath(
+    new URL('../../examples/policies/rules-retail.yaml', import.meta.url),
+  );
+  const governed = ['mobile', 'backend', 'guardian'];
+  const cluster = new LocalCluster({
+    coordinatorArgs: ['--policy', policyPath],
+    partyArgs: ['--policy', policyPath],
+  });
+  let walletId = '';
+  const transfer = (intentKey: string, amount: string) =>
+    cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      message: Buffer.from(`transfer ${intentKey}`).toString('hex'),
+      intentKey,
+      context: { amount, asset: 'USDC', destination: '0x1111111111111111111111111111111111111111' },
+    });
+  const codeOf = (res: { json: Record<string, unknown> }) => (res.json['error'] as ErrorBody).code;
+
+  before(async () => {
+    await cluster.startWithParties(governed);
+    const w = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'ed25519',
+      threshold: 2,
+      parties: governed,
+      policy: 'retail-2of3',
+    });
+    assert.equal(w.status, 201, JSON.stringify(w.json));
+    walletId = w.json['walletId'] as string;
+  });
+  after(() => cluster.stop());
+
+  test('the retry re-checks the rules: one signs, one now over the velocity limit is denied for good', async () => {
+    await cluster.kill('backend', 'SIGKILL');
+    await cluster.kill('guardian', 'SIGKILL');
+    await cluster.waitForParties(['backend', 'guardian'], 'down');
+    // Both within the 2 500 / 24 h velocity limit when asked.
+    for (const [intent, amount] of [
+      ['g-small', '100'],
+      ['g-big', '1000'],
+    ] as const) {
+      const res = await transfer(intent, amount);
+      assert.equal(res.status, 503, JSON.stringify(res.json));
+      assert.equal(codeOf(res), 'QUORATE_E_QUORUM_UNAVAILABLE');
+    }
+    cluster.startParty('backend');
+    cluster.startParty('guardian');
+    await cluster.waitForParties(governed);
+    const small = await transfer('g-small', '100');
+    assert.equal(small.status, 200, JSON.stringify(small.json));
+    for (const intent of ['g-other-1', 'g-other-2']) {
+      const other = await transfer(intent, '1000');
+      assert.equal(other.status, 200, JSON.stringify(other.json));
+    }
+    // 100 + 2 × 1 000 signed since: 1 000 more would pass 2 500. Asked again, g-big is denied, and
+    // stays denied: the failure is no longer retryable.
+    for (let i = 0; i < 2; i++) {
+      const big = await transfer('g-big', '1000');
+      assert.equal(big.status, 403, JSON.stringify(big.json));
+      assert.equal(codeOf(big), 'QUORATE_E_POLICY_DENIED');
+      assert.equal((big.json['error'] as ErrorBody).retryable, false);
+    }
   });
 });
