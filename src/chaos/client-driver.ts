@@ -114,32 +114,49 @@ async function tryOnce(
     if (body['status'] !== 'signed' && body['status'] !== 'failed')
       return { type: 'fail', value: { ...base, sessionId, code: 'CLIENT_E_NOT_TERMINAL' } };
   }
-  if (body['status'] === 'signed' && typeof body['signature'] === 'string')
-    return {
-      type: 'ok',
-      value: {
-        ...base,
-        sessionId: String(body['sessionId']),
-        signature: body['signature'],
-        signers: (body['signers'] as string[] | undefined) ?? [],
-      },
-    };
   const error = (body['error'] ?? {}) as {
     code?: string;
     retryable?: boolean;
     detail?: Record<string, unknown>;
   };
   const sessionId = error.detail?.['sessionId'] ?? body['sessionId'];
+  const lastToken =
+    typeof sessionId === 'string' ? await lastTokenOf(config, sessionId) : undefined;
+  const answer = { ...base, ...(lastToken === undefined ? {} : { lastToken }) };
+  if (body['status'] === 'signed' && typeof body['signature'] === 'string')
+    return {
+      type: 'ok',
+      value: {
+        ...answer,
+        sessionId: String(body['sessionId']),
+        signature: body['signature'],
+        signers: (body['signers'] as string[] | undefined) ?? [],
+      },
+    };
   return {
     type: 'fail',
     value: {
-      ...base,
+      ...answer,
       ...(typeof sessionId === 'string' ? { sessionId } : {}),
       code: error.code ?? `CLIENT_E_HTTP_${res.status}`,
       ...(error.retryable === undefined ? {} : { retryable: error.retryable }),
       ...(error.detail === undefined ? {} : { detail: error.detail }),
     },
   };
+}
+
+/**
+ * The highest attempt token of a session just answered: a session reopened for a retry is
+ * answered once per try, and the checker judges each party's nonce against the try it belongs
+ * to (I6). Undefined if the coordinator does not answer (the checker then assumes every try).
+ */
+async function lastTokenOf(config: DriverConfig, sessionId: string): Promise<number | undefined> {
+  const s = await api(config, 'GET', `/v1/sessions/${sessionId}`, undefined, 2_000).catch(
+    () => undefined,
+  );
+  const attempts = s?.json['attempts'];
+  if (!Array.isArray(attempts)) return undefined;
+  return Math.max(0, ...attempts.map((a) => Number((a as { token?: unknown }).token) || 0));
 }
 
 /** A logical request: tries until one is terminal, or the coordinator stays away past its deadline. */

@@ -261,14 +261,14 @@ function checkI5(
   return out;
 }
 
-/** One end of a session as a client saw it: a session reopened for a retry has one per try. */
+/** One answer that named a session: a session reopened for a retry is answered once per try. */
 interface SessionEnd {
   endMs?: number;
   deadlineAtMs?: number;
   lastToken: number;
 }
 
-/** Every answer that named a session, grouped by session, in answer order. */
+/** Every answer that named a session, grouped by session, in history order. */
 function sessionEnds(ops: readonly Operation[]): Map<string, SessionEnd[]> {
   const ends = new Map<string, SessionEnd[]>();
   for (const op of ops) {
@@ -290,27 +290,25 @@ function sessionEnds(ops: readonly Operation[]): Map<string, SessionEnd[]> {
 }
 
 /**
- * The end and deadline that bound a nonce of `token`: the earliest end of a try that had
- * reached that token, and that try's deadline (the latest known deadline if no try that far
- * has been answered yet).
+ * The end and deadline that bound a nonce of `token`: the earliest end among answers given
+ * once the session had reached that token, and the last deadline among those answers (else
+ * the last deadline known). Without retries (no `lastToken`) every answer covers every token:
+ * the earliest end and the last deadline, as before retries existed.
  */
 function boundsFor(
   ends: readonly SessionEnd[] | undefined,
   token: number,
 ): { endMs?: number; deadlineAtMs?: number } {
   let endMs: number | undefined;
-  let deadlineAtMs: number | undefined;
+  let coveringDeadlineMs: number | undefined;
+  let lastDeadlineMs: number | undefined;
   for (const e of ends ?? []) {
-    if (e.lastToken >= token && e.endMs !== undefined && (endMs === undefined || e.endMs < endMs))
-      endMs = e.endMs;
-    if (e.deadlineAtMs !== undefined) deadlineAtMs = e.deadlineAtMs;
+    if (e.deadlineAtMs !== undefined) lastDeadlineMs = e.deadlineAtMs;
+    if (e.lastToken < token) continue;
+    if (e.endMs !== undefined && (endMs === undefined || e.endMs < endMs)) endMs = e.endMs;
+    if (e.deadlineAtMs !== undefined) coveringDeadlineMs = e.deadlineAtMs;
   }
-  for (const e of ends ?? []) {
-    if (e.lastToken >= token && e.deadlineAtMs !== undefined) {
-      deadlineAtMs = e.deadlineAtMs;
-      break;
-    }
-  }
+  const deadlineAtMs = coveringDeadlineMs ?? lastDeadlineMs;
   return {
     ...(endMs === undefined ? {} : { endMs }),
     ...(deadlineAtMs === undefined ? {} : { deadlineAtMs }),

@@ -264,6 +264,18 @@ export class Coordinator {
   private async recover(s: Versioned<SessionRecord>): Promise<void> {
     const wallet = await this.store.getWallet(s.value.walletId);
     if (!wallet) return;
+    if (wallet.tier !== undefined && s.value.policy === undefined) {
+      // Opened (or reopened) but its rules were never evaluated: a crash came in between. Never
+      // sign it without them: evaluate them now.
+      const { messageHex, intentKey } = s.value;
+      this.admitting.add(s.value.sessionId);
+      try {
+        await this.admitGoverned(wallet, s, { messageHex, intentKey });
+      } finally {
+        this.admitting.delete(s.value.sessionId);
+      }
+      return;
+    }
     if (s.value.status === 'pending' && s.value.pendingReason !== undefined) {
       // Still waiting for approvals: nothing to drive yet.
       if (!this.approvalTimers.has(s.value.sessionId)) this.armApprovalTimer(s.value);
@@ -306,7 +318,8 @@ export class Coordinator {
         timeoutPolicy: this.timeoutPolicy,
         lease: () => this.replica.current,
         onFinished: (r) => {
-          this.runners.delete(r.sessionId);
+          // A retry may have given the session a newer runner: only remove this one.
+          if (this.runners.get(r.sessionId) === r) this.runners.delete(r.sessionId);
           this.metrics.sessionsActive.set(this.runners.size);
         },
       },
@@ -559,8 +572,19 @@ export class Coordinator {
     this.admitting.add(sessionId);
     try {
       if (wallet.tier !== undefined && next.policy !== undefined) {
+        // The rules are evaluated again; should they now ask for approvals, the new try gets a
+        // fresh approval window, and it signs within the retry's own deadline if it has one.
+        const approvalMs = this.options.approvalDeadlineMs ?? limits.approvalDeadlineMsDefault;
+        const governed: SessionRecord = {
+          ...next,
+          policy: {
+            ...next.policy,
+            approvalDeadlineMs: now + approvalMs,
+            signingDeadlineMs: signingMs,
+          },
+        };
         const record = await this.perWallet(wallet.walletId, () =>
-          this.executeApproved(claimed, next),
+          this.executeApproved(claimed, governed),
         );
         if (record.pendingReason !== undefined) this.armApprovalTimer(record);
         return record;
@@ -687,7 +711,9 @@ export class Coordinator {
       this.approvalTimers.delete(record.sessionId);
       void this.perWallet(record.walletId, async () => {
         const s = await this.store.getSession(record.sessionId);
-        if (!s || s.value.status !== 'pending' || s.value.pendingReason === undefined)
+        // A timer of an earlier try (reopened since, with its own deadline) fails nothing.
+        const current = s?.value.policy?.approvalDeadlineMs === at;
+        if (!s || !current || s.value.status !== 'pending' || s.value.pendingReason === undefined)
           return s?.value;
         const error = new QuorateError(
           'QUORATE_E_APPROVAL_TIMEOUT',
@@ -799,6 +825,8 @@ export class Coordinator {
     };
     if (!recheck.satisfied) {
       next.pendingReason = pendingReasonOf(recheck.groups);
+      const approvalDeadlineMs = policyState.approvalDeadlineMs ?? now;
+      next.deadlineMs = Math.max(now, approvalDeadlineMs) + policyState.signingDeadlineMs;
       return (await this.store.casSession(s.value.sessionId, s.version, next)).value;
     }
     delete next.pendingReason;
@@ -834,6 +862,9 @@ export class Coordinator {
     const left = () => Math.max(0, until - this.env.monoMs());
     const stepsMax = Math.ceil(waitMs / limits.pollIntervalMs) + 2;
     let record = await this.getSession(sessionId);
+    // The try this wait is for: should it fail and another request reopen the session, the wait
+    // ends with the new try's record instead of running on into that try's deadline.
+    const tryNo = record.retry?.count ?? 0;
     for (let i = 0; i < stepsMax; i++) {
       const runner = this.runners.get(sessionId);
       const driven = runner !== undefined && !runner.isStopped;
@@ -843,7 +874,7 @@ export class Coordinator {
         return record;
       if (!driven) await new Promise<void>((r) => this.env.setTimer(limits.pollIntervalMs, r));
       record = await this.getSession(sessionId);
-      if (isTerminal(record.status)) return record;
+      if (isTerminal(record.status) || (record.retry?.count ?? 0) !== tryNo) return record;
     }
     return record;
   }

@@ -32,21 +32,26 @@ export async function velocityEvents(
       .map((s) => s.value)
       // Failed sessions release their amount; sessions still waiting for approvals are counted
       // only once they execute (the rules are re-checked then).
+      // A session reopened for a retry counts from when its current try was opened: a transfer
+      // retried a day later spends in today's window.
       .filter(
         (s) =>
           s.walletId === walletId &&
           s.status !== 'failed' &&
           s.pendingReason === undefined &&
-          s.createdMs > horizonMs,
+          countedAtMs(s) > horizonMs,
       )
       .map((s) => ({
         sessionId: s.sessionId,
-        atMs: s.createdMs,
+        atMs: countedAtMs(s),
         asset: s.context?.asset ?? null,
         amount: s.context?.amount ?? null,
       }))
   );
 }
+
+/** When a session's amount is spent for velocity: its current try's start. */
+const countedAtMs = (s: SessionRecord): number => s.retry?.lastMs ?? s.createdMs;
 
 /** Evaluates the wallet's tier for a session at `nowMs` (its own event excluded). */
 export async function evaluateSession(

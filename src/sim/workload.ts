@@ -175,12 +175,8 @@ export class Workload {
       return { type: 'fail', value: errorValue(error) };
     }
     // The session deadline on the harness clock (the coordinator's wall clock may be skewed).
-    // A reopened session (a retry) has a new deadline: one entry per try.
     const remainingMs = record.deadlineMs - env.nowMs();
-    const tryKey = `${record.sessionId}@${record.deadlineMs}`;
-    const known = this.deadlines.get(tryKey);
-    const sessionDeadlineAtMs = known ?? this.scheduler.nowMs + remainingMs;
-    this.deadlines.set(tryKey, sessionDeadlineAtMs);
+    const sessionDeadlineAtMs = this.deadlineAt(record, env.nowMs());
     let final: SessionRecord;
     try {
       final = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
@@ -188,8 +184,24 @@ export class Workload {
       if (replicaLost(error)) return { type: 'replica-lost', code: error.code };
       return { type: 'fail', value: { ...errorValue(error), sessionId: record.sessionId } };
     }
+    return this.answer(record, final, sessionDeadlineAtMs, env.nowMs());
+  }
+
+  /** What the client saw: the final record of the try it waited on. */
+  private answer(
+    record: SessionRecord,
+    final: SessionRecord,
+    sessionDeadlineAtMs: number,
+    coordinatorNowMs: number,
+  ): { type: 'ok' | 'fail'; value: Omit<SignCompletion, 'requestId'> } {
+    // The answer's deadline is that of the try it reports (another request may have reopened
+    // the session meanwhile), and its last token tells the checker which try that was.
+    const finalDeadlineAtMs =
+      final.deadlineMs === record.deadlineMs
+        ? sessionDeadlineAtMs
+        : this.deadlineAt(final, coordinatorNowMs);
     const lastToken = Math.max(0, ...final.attempts.map((a) => a.token));
-    const base = { sessionId: final.sessionId, sessionDeadlineAtMs, lastToken };
+    const base = { sessionId: final.sessionId, sessionDeadlineAtMs: finalDeadlineAtMs, lastToken };
     if (final.status === 'signed' && final.signature !== undefined)
       return {
         type: 'ok',
@@ -202,7 +214,34 @@ export class Workload {
         value: { ...base, code, retryable: errorTable[code].retryable, detail: final.error.detail },
       };
     }
+    // Our try failed and another request's retry reopened the session: answer that failure
+    // (the record keeps its code), as the HTTP API's 202 for the new try says. Its deadline
+    // and last token are those of the try that failed, not of the new one.
+    const retry = final.retry;
+    if (retry !== undefined && retry.count > (record.retry?.count ?? 0)) {
+      const failedTry = final.attempts.filter((a) => a.attempt < retry.fromAttempt);
+      const code = retry.previousError.code;
+      return {
+        type: 'fail',
+        value: {
+          sessionId: final.sessionId,
+          sessionDeadlineAtMs,
+          lastToken: Math.max(0, ...failedTry.map((a) => a.token)),
+          code,
+          retryable: errorTable[code].retryable,
+        },
+      };
+    }
     return { type: 'fail', value: { ...base, code: 'CLIENT_E_NOT_TERMINAL' } };
+  }
+
+  /** A session try's deadline on the harness clock, one entry per try (joins share it). */
+  private deadlineAt(record: SessionRecord, coordinatorNowMs: number): number {
+    const tryKey = `${record.sessionId}@${record.deadlineMs}`;
+    const known = this.deadlines.get(tryKey);
+    const atMs = known ?? this.scheduler.nowMs + (record.deadlineMs - coordinatorNowMs);
+    this.deadlines.set(tryKey, atMs);
+    return atMs;
   }
 }
 

@@ -343,8 +343,8 @@ export class EtcdStore implements Store {
       etcd.modRevision(sessionKey, kv.modRevision),
       etcd.valueIs(leaseKey, lease.ownerId),
     ];
-    // A terminal session is never driven again by its owner: only a retry reopens it.
-    if (previous && previous.leaseId !== lease.leaseId && !isTerminal(session.value.status)) {
+    // A failed session is never driven again by its owner: only a retry reopens it.
+    if (previous && previous.leaseId !== lease.leaseId && session.value.status !== 'failed') {
       compare.push(etcd.absent(this.key.lease(previous.leaseId)));
     }
     const owner = ownerOf(lease);

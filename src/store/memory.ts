@@ -186,9 +186,9 @@ export class MemoryStore implements Store {
       return { claimed: false, reason: 'lease-expired', session: copy(current) };
     }
     const previous = current.value.owner;
-    // A terminal session is never driven again by its owner: only a retry reopens it.
+    // A failed session is never driven again by its owner: only a retry reopens it.
     const held =
-      previous && previous.leaseId !== lease.leaseId && !isTerminal(current.value.status);
+      previous && previous.leaseId !== lease.leaseId && current.value.status !== 'failed';
     if (held && this.leaseLive(previous.leaseId)) {
       return { claimed: false, reason: 'owned', session: copy(current) };
     }

@@ -18,7 +18,6 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
-import { isTerminal } from './store.ts';
 import type {
   ClaimResult,
   CreateSessionResult,
@@ -225,9 +224,9 @@ export class SqliteStore implements Store {
         return { claimed: false, reason: 'lease-expired', session: current };
       }
       const previous = current.value.owner;
-      // A terminal session is never driven again by its owner: only a retry reopens it.
+      // A failed session is never driven again by its owner: only a retry reopens it.
       const held =
-        previous && previous.leaseId !== lease.leaseId && !isTerminal(current.value.status);
+        previous && previous.leaseId !== lease.leaseId && current.value.status !== 'failed';
       if (held && this.leaseLive(previous.leaseId)) {
         return { claimed: false, reason: 'owned', session: current };
       }

@@ -383,7 +383,7 @@ function ownershipTests(f: StoreFactory): void {
       assert.equal((await store.claimSession(id, 3, b)).claimed, true, 'revoked: free at once');
     }));
 
-  test('ownership: a failed session can be claimed from a live owner (a retry reopens it); a running one cannot', () =>
+  test('ownership: a failed session can be claimed from a live owner (a retry reopens it); a running or signed one cannot', () =>
     withStore(f, async (t) => {
       const { store } = t;
       const a = await store.acquireLease('replica-a', ttlMs);
@@ -407,6 +407,9 @@ function ownershipTests(f: StoreFactory): void {
         'reopened: active again',
       );
       assert.equal(outcomeOf(await store.claimSession(id, 4, a)), 'owned', 'reopened: owned');
+      const signed: SessionRecord = { ...reopened, status: 'signed', signature: 'ab' };
+      await store.casSession(id, 4, signed, { lease: b });
+      assert.equal(outcomeOf(await store.claimSession(id, 5, a)), 'owned', 'signed: never claimed');
     }));
 
   test('20 concurrent claimers after the owner expired: exactly one wins', () =>

@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { errorTable, type ErrorCode } from '../../src/core/errors.ts';
 import { limits } from '../../src/core/limits.ts';
+import { velocityEvents } from '../../src/coordinator/governance.ts';
 import { initialState, transition, type SessionState } from '../../src/session/machine.ts';
 import { reopenForRetry, retryDecision } from '../../src/session/retry.ts';
 import type { CandidateInfo } from '../../src/session/quorum.ts';
+import { MemoryStore } from '../../src/store/memory.ts';
 import type { AttemptRecord, SessionRecord } from '../../src/store/store.ts';
 
 const parties = ['a', 'b', 'c'];
@@ -154,5 +156,38 @@ test('property: each try gets the per-session attempt budget, the intent never m
       assert.equal(t.state.record.error?.code, 'QUORATE_E_DEADLINE_EXCEEDED');
     }),
     { numRuns: 60 },
+  );
+});
+
+test('velocity: a retried transfer counts from its current try, not from when it was first asked', async () => {
+  const store = new MemoryStore({ clock: { nowMs: () => 0 } });
+  const dayMs = 86_400_000;
+  const nowMs = 40 * dayMs;
+  const base = record({ context: { amount: '1000', asset: 'USDC' } });
+  const firstAskedMs = nowMs - 35 * dayMs; // outside the longest window (30 days)
+  await store.createSession({
+    ...base,
+    sessionId: 'old',
+    intentKey: 'old',
+    createdMs: firstAskedMs,
+    status: 'signed',
+  });
+  await store.createSession({
+    ...base,
+    sessionId: 'retried',
+    intentKey: 'retried',
+    createdMs: firstAskedMs,
+    status: 'signed',
+    retry: {
+      count: 1,
+      fromAttempt: 2,
+      lastMs: nowMs - dayMs,
+      previousError: { code: 'QUORATE_E_QUORUM_UNAVAILABLE' },
+    },
+  });
+  const events = await velocityEvents(store, 'w_1', nowMs);
+  assert.deepEqual(
+    events.map((e) => [e.sessionId, e.atMs]),
+    [['retried', nowMs - dayMs]],
   );
 });
