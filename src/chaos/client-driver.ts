@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { NewHistoryEvent, SignCompletion } from '../checker/history.ts';
+import { lastTokenOf, type NewHistoryEvent, type SignCompletion } from '../checker/history.ts';
 import { chaosLimits } from './chaos-limits.ts';
 import type { PlannedRequest } from './workload-plan.ts';
 
@@ -121,7 +121,7 @@ async function tryOnce(
   };
   const sessionId = error.detail?.['sessionId'] ?? body['sessionId'];
   const lastToken =
-    typeof sessionId === 'string' ? await lastTokenOf(config, sessionId) : undefined;
+    typeof sessionId === 'string' ? await fetchLastToken(config, sessionId) : undefined;
   const answer = { ...base, ...(lastToken === undefined ? {} : { lastToken }) };
   if (body['status'] === 'signed' && typeof body['signature'] === 'string')
     return {
@@ -150,13 +150,18 @@ async function tryOnce(
  * answered once per try, and the checker judges each party's nonce against the try it belongs
  * to (I6). Undefined if the coordinator does not answer (the checker then assumes every try).
  */
-async function lastTokenOf(config: DriverConfig, sessionId: string): Promise<number | undefined> {
+async function fetchLastToken(
+  config: DriverConfig,
+  sessionId: string,
+): Promise<number | undefined> {
   const s = await api(config, 'GET', `/v1/sessions/${sessionId}`, undefined, 2_000).catch(
     () => undefined,
   );
   const attempts = s?.json['attempts'];
   if (!Array.isArray(attempts)) return undefined;
-  return Math.max(0, ...attempts.map((a) => Number((a as { token?: unknown }).token) || 0));
+  return lastTokenOf(
+    attempts.map((a) => ({ token: Number((a as { token?: unknown }).token) || 0 })),
+  );
 }
 
 /** A logical request: tries until one is terminal, or the coordinator stays away past its deadline. */

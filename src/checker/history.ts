@@ -17,6 +17,17 @@ export interface SignInvoke {
   try: number;
 }
 
+/**
+ * The `lastToken` of an answer: the highest fencing token among the session's attempts so far
+ * (0 before any). Tokens strictly increase, so it tells which try of a reopened session an
+ * answer speaks for.
+ */
+export function lastTokenOf(attempts: readonly { token: number }[]): number {
+  let highest = 0;
+  for (const a of attempts) if (a.token > highest) highest = a.token;
+  return highest;
+}
+
 /** A signing completion. `sessionDeadlineAtMs` is the session's deadline on the harness clock. */
 export interface SignCompletion {
   requestId: string;

@@ -45,7 +45,11 @@ export function reopenForRetry(
   deadlineMs: number,
 ): SessionRecord {
   const decision = retryDecision(record);
-  assert(decision.kind === 'reopen', `only a retryable failed session reopens (${decision.kind})`);
+  const error = record.error;
+  assert(
+    decision.kind === 'reopen' && error !== undefined,
+    `only a retryable failed session reopens (${decision.kind})`,
+  );
   const reopened: SessionRecord = {
     ...record,
     status: 'pending',
@@ -55,7 +59,7 @@ export function reopenForRetry(
       count: (record.retry?.count ?? 0) + 1,
       fromAttempt: record.attempts.length + 1,
       lastMs: nowMs,
-      previousError: { code: record.error?.code ?? 'QUORATE_E_INTERNAL' },
+      previousError: { code: error.code },
     },
   };
   delete reopened.error;

@@ -9,7 +9,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { errorTable, isErrorCode, QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { SignCompletion } from '../checker/history.ts';
+import { lastTokenOf, type SignCompletion } from '../checker/history.ts';
 import type { SessionRecord } from '../store/store.ts';
 import type { SimCluster } from './cluster.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
@@ -200,7 +200,7 @@ export class Workload {
       final.deadlineMs === record.deadlineMs
         ? sessionDeadlineAtMs
         : this.deadlineAt(final, coordinatorNowMs);
-    const lastToken = Math.max(0, ...final.attempts.map((a) => a.token));
+    const lastToken = lastTokenOf(final.attempts);
     const base = { sessionId: final.sessionId, sessionDeadlineAtMs: finalDeadlineAtMs, lastToken };
     if (final.status === 'signed' && final.signature !== undefined)
       return {
@@ -226,7 +226,7 @@ export class Workload {
         value: {
           sessionId: final.sessionId,
           sessionDeadlineAtMs,
-          lastToken: Math.max(0, ...failedTry.map((a) => a.token)),
+          lastToken: lastTokenOf(failedTry),
           code,
           retryable: errorTable[code].retryable,
         },

@@ -24,7 +24,13 @@ import { bytesToHex } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { EtcdGateway, etcd, parseEtcdEndpoints, type EtcdKv, type EtcdOp } from './etcd-gateway.ts';
-import { checkLeaseTtl, createLeaseExpired, staleOwnership, staleVersion } from './lease.ts';
+import {
+  checkLeaseTtl,
+  claimBlocker,
+  createLeaseExpired,
+  staleOwnership,
+  staleVersion,
+} from './lease.ts';
 import { isTerminal } from './store.ts';
 import type {
   ClaimResult,
@@ -338,15 +344,12 @@ export class EtcdStore implements Store {
     if (kv.version !== expectedVersion) return { claimed: false, reason: 'version-moved', session };
     const sessionKey = this.key.session(sessionId);
     const leaseKey = this.key.lease(lease.leaseId);
-    const previous = session.value.owner;
+    const blocker = claimBlocker(session.value, lease);
     const compare = [
       etcd.modRevision(sessionKey, kv.modRevision),
       etcd.valueIs(leaseKey, lease.ownerId),
     ];
-    // A failed session is never driven again by its owner: only a retry reopens it.
-    if (previous && previous.leaseId !== lease.leaseId && session.value.status !== 'failed') {
-      compare.push(etcd.absent(this.key.lease(previous.leaseId)));
-    }
+    if (blocker) compare.push(etcd.absent(this.key.lease(blocker.leaseId)));
     const owner = ownerOf(lease);
     const value = withOwner(session.value, owner);
     const writeId = this.newWriteId();

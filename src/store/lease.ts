@@ -6,7 +6,7 @@ import { assert } from '../core/assert.ts';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { Lease } from './store.ts';
+import type { Lease, SessionOwner, SessionRecord } from './store.ts';
 
 /**
  * The clock a store judges lease expiry by. It belongs to the store, not to the caller: the
@@ -69,4 +69,15 @@ export function createLeaseExpired(sessionId: string, lease: Lease): QuorateErro
     'this coordinator lost its store lease; retry (another replica can serve)',
     { sessionId, leaseId: lease.leaseId, ownerId: lease.ownerId, reason: 'lease-expired' },
   );
+}
+
+/**
+ * The owner whose lease, if still live, keeps `lease` from claiming `session`: another lease's
+ * owner of a session that has not failed. A failed session is never driven again by its owner,
+ * so any replica a retry reaches may claim it (src/session/retry.ts); a signed one never.
+ */
+export function claimBlocker(session: SessionRecord, lease: Lease): SessionOwner | undefined {
+  const owner = session.owner;
+  if (!owner || owner.leaseId === lease.leaseId || session.status === 'failed') return undefined;
+  return owner;
 }

@@ -12,6 +12,7 @@ import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import {
   checkLeaseTtl,
+  claimBlocker,
   createLeaseExpired,
   requireClock,
   staleOwnership,
@@ -223,11 +224,8 @@ export class SqliteStore implements Store {
       if (!this.leaseLive(lease.leaseId, lease.ownerId)) {
         return { claimed: false, reason: 'lease-expired', session: current };
       }
-      const previous = current.value.owner;
-      // A failed session is never driven again by its owner: only a retry reopens it.
-      const held =
-        previous && previous.leaseId !== lease.leaseId && current.value.status !== 'failed';
-      if (held && this.leaseLive(previous.leaseId)) {
+      const blocker = claimBlocker(current.value, lease);
+      if (blocker && this.leaseLive(blocker.leaseId)) {
         return { claimed: false, reason: 'owned', session: current };
       }
       const owner = { ownerId: lease.ownerId, leaseId: lease.leaseId };

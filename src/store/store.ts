@@ -214,7 +214,8 @@ export interface Store {
    * Makes `lease` the session's owner iff the session's version equals `expectedVersion`,
    * `lease` is live, and the current owner (if any, and not `lease` itself) holds no live
    * lease, or the session has failed (a failed session is reopened for a retry by whichever
-   * replica the retry reaches; src/session/retry.ts; a signed one never is). On success the version becomes `expectedVersion + 1`: the new owner's fencing token
+   * replica the retry reaches; src/session/retry.ts; a signed one never is). On success the
+   * version becomes `expectedVersion + 1`: the new owner's fencing token
    * is above every token the previous owner used. Refusals are values, not errors.
    */
   claimSession(sessionId: string, expectedVersion: number, lease: Lease): Promise<ClaimResult>;

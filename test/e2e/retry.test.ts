@@ -18,6 +18,23 @@ interface ErrorBody {
   detail: { sessionId?: string };
 }
 
+/** Starts the coordinator and `parties`, and creates a 2-of-3 ed25519 wallet over them. */
+async function startWithWallet(
+  cluster: LocalCluster,
+  parties: string[],
+  extra: Record<string, unknown> = {},
+): Promise<{ walletId: string; publicKey: string }> {
+  await cluster.startWithParties(parties);
+  const w = await cluster.request('POST', '/v1/wallets', {
+    scheme: 'ed25519',
+    threshold: 2,
+    parties,
+    ...extra,
+  });
+  assert.equal(w.status, 201, JSON.stringify(w.json));
+  return { walletId: w.json['walletId'] as string, publicKey: w.json['publicKey'] as string };
+}
+
 describe('retrying a failed intent (2-of-3, ed25519)', () => {
   const cluster = new LocalCluster();
   let walletId = '';
@@ -29,14 +46,7 @@ describe('retrying a failed intent (2-of-3, ed25519)', () => {
     });
 
   before(async () => {
-    await cluster.startWithParties(parties);
-    const w = await cluster.request('POST', '/v1/wallets', {
-      scheme: 'ed25519',
-      threshold: 2,
-      parties,
-    });
-    walletId = w.json['walletId'] as string;
-    publicKey = w.json['publicKey'] as string;
+    ({ walletId, publicKey } = await startWithWallet(cluster, parties));
   });
   after(() => cluster.stop());
 
@@ -117,15 +127,7 @@ describe('retrying a failed intent on a governed wallet (rules-retail.yaml)', ()
   const codeOf = (res: { json: Record<string, unknown> }) => (res.json['error'] as ErrorBody).code;
 
   before(async () => {
-    await cluster.startWithParties(governed);
-    const w = await cluster.request('POST', '/v1/wallets', {
-      scheme: 'ed25519',
-      threshold: 2,
-      parties: governed,
-      policy: 'retail-2of3',
-    });
-    assert.equal(w.status, 201, JSON.stringify(w.json));
-    walletId = w.json['walletId'] as string;
+    ({ walletId } = await startWithWallet(cluster, governed, { policy: 'retail-2of3' }));
   });
   after(() => cluster.stop());
 

@@ -11,30 +11,12 @@ import { limits } from '../../src/core/limits.ts';
 import { velocityEvents } from '../../src/coordinator/governance.ts';
 import { initialState, transition, type SessionState } from '../../src/session/machine.ts';
 import { reopenForRetry, retryDecision } from '../../src/session/retry.ts';
-import type { CandidateInfo } from '../../src/session/quorum.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import type { AttemptRecord, SessionRecord } from '../../src/store/store.ts';
+import { alive, fixtureParties, sessionRecord } from '../helpers/session-fixture.ts';
 
-const parties = ['a', 'b', 'c'];
-const alive = (ids: string[]): CandidateInfo[] =>
-  parties.map((p) => ({ partyId: p, state: ids.includes(p) ? 'alive' : 'down', sinceMs: 5 }));
-
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    sessionId: 's_1',
-    walletId: 'w_1',
-    intentKey: 'i',
-    messageHex: '00',
-    messageHash: 'h',
-    status: 'pending',
-    createdMs: 0,
-    deadlineMs: 30_000,
-    attempts: [],
-    excluded: [],
-    slow: [],
-    ...overrides,
-  };
-}
+const parties = fixtureParties;
+const record = sessionRecord;
 
 const failedWith = (code: ErrorCode, extra: Partial<SessionRecord> = {}): SessionRecord =>
   record({ status: 'failed', error: { code, message: 'm', detail: {} }, ...extra });

@@ -7,27 +7,12 @@ import {
   type SessionState,
 } from '../../src/session/machine.ts';
 import type { CandidateInfo } from '../../src/session/quorum.ts';
-import type { SessionRecord } from '../../src/store/store.ts';
+import { alive, fixtureParties, sessionRecord } from '../helpers/session-fixture.ts';
 
-const parties = ['a', 'b', 'c'];
-const alive = (ids: string[]): CandidateInfo[] =>
-  parties.map((p) => ({ partyId: p, state: ids.includes(p) ? 'alive' : 'down', sinceMs: 5 }));
+const parties = fixtureParties;
 
 function fresh(deadlineMs = 30_000): SessionState {
-  const record: SessionRecord = {
-    sessionId: 's_1',
-    walletId: 'w_1',
-    intentKey: 'i',
-    messageHex: '00',
-    messageHash: 'h',
-    status: 'pending',
-    createdMs: 0,
-    deadlineMs,
-    attempts: [],
-    excluded: [],
-    slow: [],
-  };
-  return initialState(record, 1, { threshold: 2, parties });
+  return initialState(sessionRecord({ deadlineMs }), 1, { threshold: 2, parties });
 }
 
 function run(state: SessionState, events: SessionEvent[]) {
