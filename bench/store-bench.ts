@@ -12,7 +12,8 @@ import { realEnv } from '../src/core/env.ts';
 import { limits } from '../src/core/limits.ts';
 import { EtcdStore } from '../src/store/etcd.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
-import type { SessionRecord, Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
+import type { SessionRecord } from '../src/session/record.ts';
 import { EtcdCluster } from '../test/helpers/etcd-cluster.ts';
 import { percentile, round2 } from './stats.ts';
 

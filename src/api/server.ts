@@ -16,7 +16,9 @@ import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { schemes, type Scheme } from '../protocol/engine.ts';
-import type { SessionRecord, SigningContext, WalletRecord } from '../store/store.ts';
+import type { WalletRecord } from '../store/store.ts';
+import type { SessionRecord, SigningContext } from '../session/record.ts';
+import { partyWsPath } from '../transport/link.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import { buildOpenApi } from './openapi.ts';
 import {
@@ -28,9 +30,6 @@ import {
 } from './principals.ts';
 import { approvalSubject } from '../coordinator/governance.ts';
 import * as s from './schemas.ts';
-
-/** Path of the party WebSocket endpoint. */
-export const partyWsPath = '/v1/parties/connect';
 
 /** API options. */
 export interface ApiOptions {

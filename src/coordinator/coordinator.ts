@@ -13,15 +13,9 @@ import { engines } from '../protocol/frost.ts';
 import { initialState } from '../session/machine.ts';
 import { reopenForRetry, retryDecision } from '../session/retry.ts';
 import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
-import type {
-  Lease,
-  SessionRecord,
-  SigningContext,
-  Store,
-  Versioned,
-  WalletRecord,
-} from '../store/store.ts';
-import { isTerminal } from '../store/store.ts';
+import type { Lease, Store, Versioned, WalletRecord } from '../store/store.ts';
+import type { SessionRecord, SigningContext } from '../session/record.ts';
+import { isTerminal } from '../session/record.ts';
 import type { Envelope } from '../transport/envelope.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';

@@ -13,7 +13,8 @@ import {
   type VelocityEvent,
 } from '../policy/rules/index.ts';
 import { ruleLimits } from '../policy/rules/rule-limits.ts';
-import type { SessionRecord, Store, WalletRecord } from '../store/store.ts';
+import type { Store, WalletRecord } from '../store/store.ts';
+import type { SessionRecord } from '../session/record.ts';
 import type { PartyRegistry } from './party-registry.ts';
 
 /**

@@ -8,7 +8,7 @@ import { buildApi } from '../api/server.ts';
 import type { ApiPrincipal } from '../api/principals.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
-import { Keystore } from '../party/keystore.ts';
+import { Keystore } from '../store/keystore.ts';
 import { SqliteJournal } from '../party/journal-sqlite.ts';
 import { loadIdentity } from '../party/node.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';

@@ -14,8 +14,9 @@ import {
   type SessionState,
 } from '../session/machine.ts';
 import { roundTimeoutMs, type TimeoutPolicy } from '../session/timeouts.ts';
-import type { Lease, SessionRecord, Store, WalletRecord } from '../store/store.ts';
-import { isTerminal } from '../store/store.ts';
+import type { Lease, Store, WalletRecord } from '../store/store.ts';
+import type { SessionRecord } from '../session/record.ts';
+import { isTerminal } from '../session/record.ts';
 import type { Envelope } from '../transport/envelope.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';

@@ -9,7 +9,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
-import { Keystore, scryptParams } from '../party/keystore.ts';
+import { Keystore, scryptParams } from '../store/keystore.ts';
 import type { Store } from '../store/store.ts';
 import { identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
 

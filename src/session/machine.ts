@@ -8,8 +8,8 @@
 import { assert, unreachable } from '../core/assert.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { AttemptRecord, SessionError, SessionRecord } from '../store/store.ts';
-import { isTerminal } from '../store/store.ts';
+import type { AttemptRecord, SessionError, SessionRecord } from './record.ts';
+import { isTerminal } from './record.ts';
 import { rankEligible, unavailableParties, type CandidateInfo } from './quorum.ts';
 import type { SessionPolicy } from './session-policy.ts';
 import { selectQuorumUnderRequirement } from '../policy/rules/select-quorum-under-requirement.ts';

@@ -11,7 +11,7 @@
 import { assert } from '../core/assert.ts';
 import { errorTable } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { SessionRecord } from '../store/store.ts';
+import type { SessionRecord } from './record.ts';
 
 /** What asking again for a stored session's intent does. */
 export type RetryDecision =

@@ -17,7 +17,7 @@ import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
 import type { SimNetwork } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
 import { seededStream, type SeededStream } from './seeded-bytes.ts';
-import { Keystore } from '../party/keystore.ts';
+import { Keystore } from '../store/keystore.ts';
 import { SimNode, simEpochMs, type Incarnation } from './sim-env.ts';
 
 /** The keystore's AES-256-GCM sealing over a per-party key (no scrypt in the simulator). */

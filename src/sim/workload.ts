@@ -10,7 +10,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { errorTable, isErrorCode, QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { lastTokenOf, type SignCompletion } from '../checker/history.ts';
-import type { SessionRecord } from '../store/store.ts';
+import type { SessionRecord } from '../session/record.ts';
 import type { SimCluster } from './cluster.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
 import type { Scheduler } from './scheduler.ts';

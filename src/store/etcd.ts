@@ -31,7 +31,7 @@ import {
   staleOwnership,
   staleVersion,
 } from './lease.ts';
-import { isTerminal } from './store.ts';
+import { isTerminal } from '../session/record.ts';
 import type {
   ClaimResult,
   CreateSessionResult,
@@ -39,12 +39,11 @@ import type {
   Lease,
   LeaseGuard,
   PartyRecord,
-  SessionOwner,
-  SessionRecord,
   Store,
   Versioned,
   WalletRecord,
 } from './store.ts';
+import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 /** Options of {@link EtcdStore}. */
 export interface EtcdStoreOptions {

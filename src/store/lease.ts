@@ -6,7 +6,8 @@ import { assert } from '../core/assert.ts';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { Lease, SessionOwner, SessionRecord } from './store.ts';
+import type { Lease } from './store.ts';
+import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 /**
  * The clock a store judges lease expiry by. It belongs to the store, not to the caller: the

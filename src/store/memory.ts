@@ -15,7 +15,7 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
-import { isTerminal } from './store.ts';
+import { isTerminal } from '../session/record.ts';
 import type {
   ClaimResult,
   CreateSessionResult,
@@ -23,12 +23,11 @@ import type {
   Lease,
   LeaseGuard,
   PartyRecord,
-  SessionOwner,
-  SessionRecord,
   Store,
   Versioned,
   WalletRecord,
 } from './store.ts';
+import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 

@@ -26,12 +26,11 @@ import type {
   Lease,
   LeaseGuard,
   PartyRecord,
-  SessionOwner,
-  SessionRecord,
   Store,
   Versioned,
   WalletRecord,
 } from './store.ts';
+import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS parties (party_id TEXT PRIMARY KEY, body TEXT NOT NULL);

@@ -7,8 +7,7 @@
  * (test/helpers/store-contract.ts).
  */
 import type { Payload, Scheme } from '../protocol/engine.ts';
-import type { ErrorCode } from '../core/errors.ts';
-import type { SessionPolicy } from '../session/session-policy.ts';
+import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 /** An enrolled party: identity pinned on first contact. */
 export interface PartyRecord {
@@ -31,89 +30,6 @@ export interface WalletRecord {
   createdMs: number;
   /** Policy tier whose signing-time rules govern this wallet (absent: ungoverned). */
   tier?: string;
-}
-
-/** Outcome of one attempt of a session. */
-export type AttemptOutcome = 'running' | 'signed' | 'aborted';
-
-/** One attempt: a quorum, a fencing token, an outcome. */
-export interface AttemptRecord {
-  attempt: number;
-  token: number;
-  parties: string[];
-  outcome: AttemptOutcome;
-  reason?: string;
-  startedMs: number;
-  endedMs?: number;
-}
-
-/** Session status as the API shows it. */
-export type SessionStatus = 'pending' | 'running' | 'signed' | 'failed';
-
-/** A terminal failure. */
-export interface SessionError {
-  code: ErrorCode;
-  message: string;
-  detail: Record<string, unknown>;
-}
-
-/** Optional request context (used by the signing-time policy engine). */
-export interface SigningContext {
-  amount?: string;
-  asset?: string;
-  destination?: string;
-  /** The API principal that opened the session; set by the coordinator, never by the client. */
-  initiator?: string;
-}
-
-/** A signing session: one intent, one message, many attempts, at most one signature. */
-export interface SessionRecord {
-  sessionId: string;
-  walletId: string;
-  intentKey: string;
-  messageHex: string;
-  messageHash: string;
-  context?: SigningContext;
-  status: SessionStatus;
-  createdMs: number;
-  /** Wall-clock epoch ms by which the session must be terminal. */
-  deadlineMs: number;
-  attempts: AttemptRecord[];
-  /** Parties excluded from every further attempt of this session (blamed or refused). */
-  excluded: string[];
-  /** Parties that missed a round deadline in this session: chosen again only as a last resort. */
-  slow: string[];
-  signature?: string;
-  signers?: string[];
-  error?: SessionError;
-  /**
-   * The replica that drives this session. Written only by `createSession(…, { lease })` and
-   * `claimSession`; `casSession` keeps the stored owner whatever `next.owner` says.
-   */
-  owner?: SessionOwner;
-  /** Governed sessions: tier, policy hash, requirement, approvals (signing-time rules). */
-  policy?: SessionPolicy;
-  /** Why a `pending` session is waiting (e.g. approvals missing). */
-  pendingReason?: string;
-  /** Set when a retryable failure was retried under the same intent (src/session/retry.ts). */
-  retry?: SessionRetry;
-}
-
-/** The tries of an intent after its first: how many, and where the current one's attempts start. */
-export interface SessionRetry {
-  count: number;
-  /** The first attempt number of the current try (its attempt budget counts from here). */
-  fromAttempt: number;
-  /** When the current try was opened (coordinator wall clock). */
-  lastMs: number;
-  /** The failure the current try retried. */
-  previousError: { code: ErrorCode };
-}
-
-/** The owner of a session: a coordinator replica and the store lease it held when it claimed. */
-export interface SessionOwner {
-  ownerId: string;
-  leaseId: string;
 }
 
 /**
@@ -241,9 +157,4 @@ export interface Store {
   putEvidence(record: EvidenceRecord): Promise<void>;
   listEvidence(sessionId: string): Promise<EvidenceRecord[]>;
   close(): Promise<void>;
-}
-
-/** True for terminal statuses. */
-export function isTerminal(status: SessionStatus): boolean {
-  return status === 'signed' || status === 'failed';
 }

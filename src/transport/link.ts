@@ -3,6 +3,9 @@
  * the simulator's network both implement it, so the runtimes never see the difference.
  */
 
+/** The HTTP path on which the coordinator accepts party WebSocket connections. */
+export const partyWsPath = '/v1/parties/connect';
+
 /** One connection carrying JSON frames. */
 export interface Link {
   /** Sends a frame; silently dropped once the link is closed. */

@@ -3,7 +3,7 @@
  * its record, and the detector's view with some parties alive.
  */
 import type { CandidateInfo } from '../../src/session/quorum.ts';
-import type { SessionRecord } from '../../src/store/store.ts';
+import type { SessionRecord } from '../../src/session/record.ts';
 
 export const fixtureParties = ['a', 'b', 'c'];
 

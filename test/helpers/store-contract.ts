@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { QuorateError } from '../../src/core/errors.ts';
 import { limits } from '../../src/core/limits.ts';
-import type { ClaimResult, Lease, SessionRecord, Store } from '../../src/store/store.ts';
+import type { ClaimResult, Lease, Store } from '../../src/store/store.ts';
+import type { SessionRecord } from '../../src/session/record.ts';
 
 /** One opened store under test. */
 export interface StoreUnderTest {

@@ -12,7 +12,7 @@ import { velocityEvents } from '../../src/coordinator/governance.ts';
 import { initialState, transition, type SessionState } from '../../src/session/machine.ts';
 import { reopenForRetry, retryDecision } from '../../src/session/retry.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
-import type { AttemptRecord, SessionRecord } from '../../src/store/store.ts';
+import type { AttemptRecord, SessionRecord } from '../../src/session/record.ts';
 import { alive, fixtureParties, sessionRecord } from '../helpers/session-fixture.ts';
 
 const parties = fixtureParties;
