@@ -7,7 +7,7 @@
  * (test/helpers/store-contract.ts).
  */
 import type { Payload, Scheme } from '../protocol/engine.ts';
-import type { SessionOwner, SessionRecord } from '../session/record.ts';
+import type { SessionRecord } from '../session/record.ts';
 
 /** An enrolled party: identity pinned on first contact. */
 export interface PartyRecord {
