@@ -7,42 +7,15 @@
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
-import type { Payload } from '../protocol/engine.ts';
 import { signDetached, verifyDetached } from './identity.ts';
+import {
+  validateEnvelope,
+  type Envelope,
+  type EnvelopeFields,
+  type UnsignedEnvelope,
+} from './wire.ts';
 
-/** Envelope kinds. */
-export type EnvelopeKind =
-  'sign-start' | 'keygen-start' | 'protocol' | 'discard' | 'refuse' | 'ping' | 'pong';
-
-export const envelopeKinds: readonly EnvelopeKind[] = [
-  'sign-start',
-  'keygen-start',
-  'protocol',
-  'discard',
-  'refuse',
-  'ping',
-  'pong',
-];
-
-/** An envelope without its signature. */
-export interface UnsignedEnvelope {
-  v: 1;
-  kind: EnvelopeKind;
-  sessionId: string;
-  attempt: number;
-  token: number;
-  round: number;
-  from: string;
-  to: string;
-  conn: string;
-  seq: number;
-  body: Payload;
-}
-
-/** A signed envelope as it travels. */
-export interface Envelope extends UnsignedEnvelope {
-  sig: string;
-}
+export type { Envelope, EnvelopeFields, EnvelopeKind, UnsignedEnvelope } from './wire.ts';
 
 const domain = 'quorate-envelope-v1';
 
@@ -57,30 +30,6 @@ export function sealEnvelope(e: UnsignedEnvelope, signSecret: Uint8Array): Envel
 
 function bad(message: string, detail: Record<string, unknown> = {}): QuorateError {
   return new QuorateError('QUORATE_E_BAD_ENVELOPE', message, detail);
-}
-
-const isNat = (x: unknown): x is number =>
-  typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-const isStr = (x: unknown, max: number): x is string => typeof x === 'string' && x.length <= max;
-
-/** Structural validation of an untrusted frame; throws `QUORATE_E_BAD_ENVELOPE`. */
-export function parseEnvelope(raw: unknown): Envelope {
-  if (typeof raw !== 'object' || raw === null) throw bad('envelope is not an object');
-  const e = raw as Record<string, unknown>;
-  if (e['v'] !== 1) throw bad('unsupported envelope version');
-  if (!envelopeKinds.includes(e['kind'] as EnvelopeKind)) throw bad('unknown envelope kind');
-  for (const key of ['sessionId', 'from', 'to', 'conn']) {
-    if (!isStr(e[key], 128)) throw bad(`envelope field ${key} is not a short string`);
-  }
-  for (const key of ['attempt', 'token', 'round', 'seq']) {
-    if (!isNat(e[key])) throw bad(`envelope field ${key} is not a non-negative integer`);
-  }
-  if (typeof e['body'] !== 'object' || e['body'] === null || Array.isArray(e['body'])) {
-    throw bad('envelope body is not an object');
-  }
-  if (!isStr(e['sig'], 128) || !/^[0-9a-f]{128}$/.test(e['sig']))
-    throw bad('envelope signature malformed');
-  return e as unknown as Envelope;
 }
 
 /**
@@ -99,7 +48,9 @@ export class EnvelopeGuard {
 
   /** Returns the verified envelope or throws `QUORATE_E_BAD_ENVELOPE`. */
   accept(raw: unknown): Envelope {
-    const e = parseEnvelope(raw);
+    const checked = validateEnvelope(raw);
+    if (!checked.ok) throw bad(checked.reason);
+    const e = checked.value;
     if (e.from !== this.peer) throw bad('sender does not match the connection', { from: e.from });
     if (e.to !== this.self) throw bad('envelope not addressed to us', { to: e.to });
     if (e.conn !== this.conn)
@@ -125,7 +76,7 @@ export class EnvelopeSender {
     private readonly signSecret: Uint8Array,
   ) {}
 
-  build(fields: Omit<UnsignedEnvelope, 'v' | 'from' | 'to' | 'conn' | 'seq'>): Envelope {
+  build(fields: EnvelopeFields): Envelope {
     this.seq += 1;
     return sealEnvelope(
       { v: 1, from: this.self, to: this.peer, conn: this.conn, seq: this.seq, ...fields },

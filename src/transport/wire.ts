@@ -1,0 +1,614 @@
+/**
+ * The wire contract: every frame on a party link and every envelope body has exactly one typed
+ * builder and one validator here, and both ends use only these.
+ *
+ * Validators take untrusted JSON (`unknown`) and never throw: they answer {@link Checked}, either
+ * the typed value (a fresh object holding only the known fields) or a refusal with a stable
+ * `QUORATE_E_…` code and a reason. Builders take typed values and produce exactly what the
+ * matching validator accepts. The bytes signed during the handshake (the hello and welcome
+ * transcripts) are built by one function each.
+ *
+ * Frames: `challenge` (coordinator → party), `hello` (party → coordinator), `welcome`
+ * (coordinator → party), `reject` (either way, then the link closes) and `env` (a signed
+ * envelope, see envelope.ts). Envelope bodies: `sign-start`, `keygen-start`, `protocol` (an
+ * engine payload: the engine validates its own fields), `discard`, `refuse`, `ping`, `pong`.
+ */
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { canonicalJson } from '../core/encoding.ts';
+import { isErrorCode, type ErrorCode } from '../core/errors.ts';
+import { isPartyId } from '../core/ids.ts';
+import { limits } from '../core/limits.ts';
+import { schemes, type Payload, type Scheme } from '../protocol/engine.ts';
+import type { RuleRequestContext } from '../policy/rules/rule-context.ts';
+import type { SignedApproval } from '../policy/rules/approvals.ts';
+import { ruleLimits } from '../policy/rules/rule-limits.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/** A validator's answer: the typed value, or a refusal with a stable code. Never thrown. */
+export type Checked<T> = { ok: true; value: T } | WireRefusal;
+
+/** Why a frame or body was refused. */
+export interface WireRefusal {
+  ok: false;
+  code: ErrorCode;
+  reason: string;
+}
+
+function accepted<T>(value: T): Checked<T> {
+  return { ok: true, value };
+}
+
+function refused(code: ErrorCode, reason: string): WireRefusal {
+  return { ok: false, code, reason };
+}
+
+const bad = (reason: string): WireRefusal => refused('QUORATE_E_BAD_ENVELOPE', reason);
+
+// ---------------------------------------------------------------------------------------------
+// Field checks (small, total, never throw)
+
+type Fields = Record<string, unknown>;
+
+/** A plain JSON object (not null, not an array). */
+function objectOf(raw: unknown): Fields | undefined {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+    ? (raw as Fields)
+    : undefined;
+}
+
+const isShortString = (x: unknown, max: number): x is string =>
+  typeof x === 'string' && x.length <= max;
+const isIdString = (x: unknown, max: number): x is string => isShortString(x, max) && x !== '';
+const isHexOf = (x: unknown, chars: number): x is string =>
+  typeof x === 'string' && x.length === chars && /^[0-9a-f]*$/.test(x);
+const isNat = (x: unknown): x is number =>
+  typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isPartyIdString = (x: unknown): x is string => typeof x === 'string' && isPartyId(x);
+
+/** A list of at most `partiesMax` party ids, or undefined. */
+function partyList(raw: unknown): string[] | undefined {
+  if (!Array.isArray(raw) || raw.length > limits.partiesMax) return undefined;
+  const list: string[] = [];
+  for (const item of raw) {
+    if (!isPartyIdString(item)) return undefined;
+    list.push(item);
+  }
+  return list;
+}
+
+/** A map party id → 64-hex X25519 key, at most `partiesMax` entries, or undefined. */
+function boxKeyMap(raw: unknown): Record<string, string> | undefined {
+  const o = objectOf(raw);
+  if (!o) return undefined;
+  const entries = Object.entries(o);
+  if (entries.length > limits.partiesMax) return undefined;
+  const map: Record<string, string> = {};
+  for (const [partyId, key] of entries) {
+    if (!isPartyId(partyId) || !isHexOf(key, 64)) return undefined;
+    map[partyId] = key;
+  }
+  return map;
+}
+
+/** Bounds of strings no other limit covers: connection ids, handshake nonces, reasons. */
+export const wireLimits = {
+  /** Connection ids and handshake nonces (the coordinator sends 24 and 32 hex characters). */
+  connIdLengthMax: 128,
+  /** Wallet ids, keygen ids and policy tiers. */
+  walletIdLengthMax: 64,
+  tierLengthMax: 64,
+  /** Free-text reasons in refuse, discard and reject. */
+  reasonLengthMax: 1_024,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Handshake frames and transcripts
+
+/** Domain separating the hello proof (party identity key over the hello transcript). */
+export const helloDomain = 'quorate-hello-v1';
+/** Domain separating the welcome proof (coordinator key over the welcome transcript). */
+export const welcomeDomain = 'quorate-welcome-v1';
+
+/** Coordinator → party, first frame of every connection. */
+export interface ChallengeFrame {
+  t: 'challenge';
+  conn: string;
+  nonce: string;
+  /** The coordinator's Ed25519 identity key (64 hex). */
+  coordinatorKey: string;
+  /** The coordinator's heartbeat interval: the party times the connection's silence by it. */
+  heartbeatMs?: number;
+}
+
+/** Party → coordinator: identity and box keys, proof of the identity key, enrolment MAC. */
+export interface HelloFrame {
+  t: 'hello';
+  partyId: string;
+  identityKey: string;
+  boxKey: string;
+  /** Ed25519 signature (128 hex) over {@link helloTranscript} under {@link helloDomain}. */
+  proof: string;
+  /** HMAC-SHA256 (64 hex) of the transcript under the party secret: first contact only. */
+  enrollMac?: string;
+  /** Hash of the policy file this party enforces (signing-time rules), if any. */
+  policyHash?: string;
+}
+
+/** Coordinator → party: proof of the coordinator key over {@link welcomeTranscript}. */
+export interface WelcomeFrame {
+  t: 'welcome';
+  conn: string;
+  proof: string;
+}
+
+/** Either way: the sender refuses the connection and closes it. */
+export interface RejectFrame {
+  t: 'reject';
+  code: ErrorCode;
+  message: string;
+}
+
+/** A signed envelope (structurally validated here; signature checked by `EnvelopeGuard`). */
+export interface EnvelopeFrame {
+  t: 'env';
+  e: Envelope;
+}
+
+/** Any frame on a party link. */
+export type Frame = ChallengeFrame | HelloFrame | WelcomeFrame | RejectFrame | EnvelopeFrame;
+
+/** The bytes a party signs in its hello (and MACs with the party secret on first contact). */
+export function helloTranscript(fields: {
+  conn: string;
+  nonce: string;
+  partyId: string;
+  identityKey: string;
+  boxKey: string;
+}): Uint8Array {
+  const { conn, nonce, partyId, identityKey, boxKey } = fields;
+  return utf8ToBytes(canonicalJson({ conn, nonce, partyId, identityKey, boxKey }));
+}
+
+/** The bytes the coordinator signs in its welcome. */
+export function welcomeTranscript(fields: {
+  conn: string;
+  nonce: string;
+  partyId: string;
+  coordinatorKey: string;
+}): Uint8Array {
+  const { conn, nonce, partyId, coordinatorKey } = fields;
+  return utf8ToBytes(canonicalJson({ conn, nonce, partyId, coordinatorKey }));
+}
+
+/** Builds a challenge frame. */
+export function buildChallenge(fields: Omit<ChallengeFrame, 't'>): ChallengeFrame {
+  return { t: 'challenge', ...fields };
+}
+
+/** Validates a challenge frame. */
+export function validateChallenge(raw: unknown): Checked<ChallengeFrame> {
+  const f = objectOf(raw);
+  if (f?.['t'] !== 'challenge') return bad('not a challenge frame');
+  const { conn, nonce, coordinatorKey, heartbeatMs } = f;
+  if (!isIdString(conn, wireLimits.connIdLengthMax)) return bad('challenge conn invalid');
+  if (!isIdString(nonce, wireLimits.connIdLengthMax)) return bad('challenge nonce invalid');
+  if (!isHexOf(coordinatorKey, 64)) return bad('challenge coordinatorKey invalid');
+  if (heartbeatMs !== undefined && !isFiniteNumber(heartbeatMs))
+    return bad('challenge heartbeatMs invalid');
+  return accepted({
+    t: 'challenge',
+    conn,
+    nonce,
+    coordinatorKey,
+    ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
+  });
+}
+
+/** Builds a hello frame (the caller signs {@link helloTranscript} for `proof`). */
+export function buildHello(fields: Omit<HelloFrame, 't'>): HelloFrame {
+  return { t: 'hello', ...fields };
+}
+
+/** Validates a hello frame; refusals are `QUORATE_E_ENROLLMENT_DENIED`. */
+export function validateHello(raw: unknown): Checked<HelloFrame> {
+  const deny = (reason: string) => refused('QUORATE_E_ENROLLMENT_DENIED', reason);
+  const f = objectOf(raw);
+  if (f?.['t'] !== 'hello') return deny('expected hello');
+  const { partyId, identityKey, boxKey, proof, enrollMac, policyHash } = f;
+  if (!isPartyIdString(partyId)) return deny('invalid party id');
+  if (!isHexOf(identityKey, 64) || !isHexOf(boxKey, 64)) return deny('invalid keys');
+  if (!isHexOf(proof, 128)) return deny('invalid proof');
+  if (enrollMac !== undefined && !isHexOf(enrollMac, 64)) return deny('invalid enrolment MAC');
+  if (policyHash !== undefined && !isHexOf(policyHash, 64)) return deny('invalid policy hash');
+  return accepted({
+    t: 'hello',
+    partyId,
+    identityKey,
+    boxKey,
+    proof,
+    ...(enrollMac === undefined ? {} : { enrollMac }),
+    ...(policyHash === undefined ? {} : { policyHash }),
+  });
+}
+
+/** Builds a welcome frame (the caller signs {@link welcomeTranscript} for `proof`). */
+export function buildWelcome(fields: Omit<WelcomeFrame, 't'>): WelcomeFrame {
+  return { t: 'welcome', ...fields };
+}
+
+/** Validates a welcome frame. */
+export function validateWelcome(raw: unknown): Checked<WelcomeFrame> {
+  const f = objectOf(raw);
+  if (f?.['t'] !== 'welcome') return bad('not a welcome frame');
+  const { conn, proof } = f;
+  if (!isIdString(conn, wireLimits.connIdLengthMax)) return bad('welcome conn invalid');
+  if (!isHexOf(proof, 128)) return bad('welcome proof invalid');
+  return accepted({ t: 'welcome', conn, proof });
+}
+
+/** Builds a reject frame (the reason is cut to `reasonLengthMax`). */
+export function buildReject(code: ErrorCode, message: string): RejectFrame {
+  return { t: 'reject', code, message: message.slice(0, wireLimits.reasonLengthMax) };
+}
+
+/** Validates a reject frame. */
+export function validateReject(raw: unknown): Checked<RejectFrame> {
+  const f = objectOf(raw);
+  if (f?.['t'] !== 'reject') return bad('not a reject frame');
+  const { code, message } = f;
+  if (!isErrorCode(code)) return bad('reject code unknown');
+  if (!isShortString(message, wireLimits.reasonLengthMax)) return bad('reject message invalid');
+  return accepted({ t: 'reject', code, message });
+}
+
+/** Builds the frame that carries a signed envelope. */
+export function buildEnvelopeFrame(e: Envelope): EnvelopeFrame {
+  return { t: 'env', e };
+}
+
+/** Validates an envelope frame and the envelope's structure (not its signature). */
+export function validateEnvelopeFrame(raw: unknown): Checked<EnvelopeFrame> {
+  const f = objectOf(raw);
+  if (f?.['t'] !== 'env') return bad('not an envelope frame');
+  const e = validateEnvelope(f['e']);
+  return e.ok ? accepted({ t: 'env', e: e.value }) : e;
+}
+
+/** Validates any frame by its `t`; unknown or missing `t` is refused. */
+export function validateFrame(raw: unknown): Checked<Frame> {
+  switch (objectOf(raw)?.['t']) {
+    case 'challenge':
+      return validateChallenge(raw);
+    case 'hello':
+      return validateHello(raw);
+    case 'welcome':
+      return validateWelcome(raw);
+    case 'reject':
+      return validateReject(raw);
+    case 'env':
+      return validateEnvelopeFrame(raw);
+    default:
+      return bad('frame is not an object with a known t');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes
+
+/** Envelope kinds. */
+export type EnvelopeKind =
+  'sign-start' | 'keygen-start' | 'protocol' | 'discard' | 'refuse' | 'ping' | 'pong';
+
+/** Every envelope kind, in no particular order. */
+export const envelopeKinds: readonly EnvelopeKind[] = [
+  'sign-start',
+  'keygen-start',
+  'protocol',
+  'discard',
+  'refuse',
+  'ping',
+  'pong',
+];
+
+/** An envelope without its signature. */
+export interface UnsignedEnvelope {
+  v: 1;
+  kind: EnvelopeKind;
+  sessionId: string;
+  attempt: number;
+  token: number;
+  round: number;
+  from: string;
+  to: string;
+  conn: string;
+  seq: number;
+  body: Payload;
+}
+
+/** A signed envelope as it travels. */
+export interface Envelope extends UnsignedEnvelope {
+  sig: string;
+}
+
+/** What a builder produces: the fields of an envelope its connection's sender completes. */
+export type EnvelopeFields = Omit<UnsignedEnvelope, 'v' | 'from' | 'to' | 'conn' | 'seq'>;
+
+/** Which session, attempt and fencing token an envelope belongs to. */
+export interface Addressing {
+  sessionId: string;
+  attempt: number;
+  token: number;
+}
+
+const isEnvelopeKind = (x: unknown): x is EnvelopeKind => envelopeKinds.some((k) => k === x);
+const isEnvelopeString = (x: unknown): x is string => isShortString(x, 128);
+
+/** Structural validation of an untrusted envelope (its signature is the guard's job). */
+export function validateEnvelope(raw: unknown): Checked<Envelope> {
+  const e = objectOf(raw);
+  if (!e) return bad('envelope is not an object');
+  if (e['v'] !== 1) return bad('unsupported envelope version');
+  const { kind, sessionId, from, to, conn, attempt, token, round, seq, sig } = e;
+  if (!isEnvelopeKind(kind)) return bad('unknown envelope kind');
+  const notString = (key: string) => bad(`envelope field ${key} is not a short string`);
+  const notNat = (key: string) => bad(`envelope field ${key} is not a non-negative integer`);
+  if (!isEnvelopeString(sessionId)) return notString('sessionId');
+  if (!isEnvelopeString(from)) return notString('from');
+  if (!isEnvelopeString(to)) return notString('to');
+  if (!isEnvelopeString(conn)) return notString('conn');
+  if (!isNat(attempt)) return notNat('attempt');
+  if (!isNat(token)) return notNat('token');
+  if (!isNat(round)) return notNat('round');
+  if (!isNat(seq)) return notNat('seq');
+  const body = objectOf(e['body']);
+  if (!body) return bad('envelope body is not an object');
+  if (!isHexOf(sig, 128)) return bad('envelope signature malformed');
+  return accepted({ v: 1, kind, sessionId, attempt, token, round, from, to, conn, seq, body, sig });
+}
+
+function fieldsOf(
+  kind: EnvelopeKind,
+  at: Addressing,
+  round: number,
+  body: Payload,
+): EnvelopeFields {
+  return { kind, sessionId: at.sessionId, attempt: at.attempt, token: at.token, round, body };
+}
+
+// ---------------------------------------------------------------------------------------------
+// sign-start
+
+/** The policy block of a governed sign-start: each party checks its own rules against it. */
+export interface SignPolicyBlock {
+  tier: string;
+  policyHash: string;
+  context: RuleRequestContext;
+  approvals: SignedApproval[];
+}
+
+/** Coordinator → party: take part in attempt (sessionId, attempt, token) of a signing. */
+export interface SignStartBody {
+  walletId: string;
+  intentKey: string;
+  messageHex: string;
+  messageHash: string;
+  signers: string[];
+  /** The session's absolute deadline on the coordinator's wall clock (ms). */
+  deadlineMs: number;
+  /** Time left until the session deadline when the coordinator sent this (ms). */
+  remainingMs: number;
+  /** Governed wallets: what each party's own rules are evaluated against. */
+  policy?: SignPolicyBlock;
+  /**
+   * Box keys (X25519, hex) of the signers, for engines whose rounds seal party-to-party
+   * messages (the coordinator relays what it cannot read). FROST needs none.
+   */
+  boxKeys?: Record<string, string>;
+}
+
+/** Builds a sign-start envelope (round 0). */
+export function buildSignStart(at: Addressing, body: SignStartBody): EnvelopeFields {
+  return fieldsOf('sign-start', at, 0, { ...body });
+}
+
+/** Validates an untrusted policy block. */
+export function validatePolicyBlock(raw: unknown): Checked<SignPolicyBlock> {
+  const b = objectOf(raw);
+  if (!b) return bad('policy block is not an object');
+  const { tier, policyHash } = b;
+  if (!isIdString(tier, wireLimits.tierLengthMax) || !isHexOf(policyHash, 64))
+    return bad('policy tier/hash missing');
+  const context = objectOf(b['context']);
+  if (!context) return bad('policy context invalid');
+  const ctx: Record<string, string> = {};
+  for (const [k, v] of Object.entries(context)) {
+    if (!isShortString(v, limits.contextFieldLengthMax))
+      return bad('policy context fields must be strings');
+    ctx[k] = v;
+  }
+  const approvals = b['approvals'];
+  if (!Array.isArray(approvals) || approvals.length > ruleLimits.approvalsPerCheckMax)
+    return bad('approvals invalid');
+  const list: SignedApproval[] = [];
+  for (const a of approvals) {
+    const x = objectOf(a);
+    const approverId = x?.['approverId'];
+    const signature = x?.['signature'];
+    if (!isShortString(approverId, 256) || !isShortString(signature, 256))
+      return bad('approval invalid');
+    list.push({ approverId, signature });
+  }
+  return accepted({ tier, policyHash, context: ctx, approvals: list });
+}
+
+/** Validates a sign-start body. */
+export function validateSignStart(raw: unknown): Checked<SignStartBody> {
+  const b = objectOf(raw);
+  if (!b) return bad('sign-start body is not an object');
+  const { walletId, intentKey, messageHex, messageHash, deadlineMs, remainingMs } = b;
+  if (!isFiniteNumber(deadlineMs)) return bad('deadlineMs invalid');
+  if (!isFiniteNumber(remainingMs) || remainingMs > limits.sessionDeadlineMsMax)
+    return bad('remainingMs invalid');
+  if (
+    !isShortString(messageHex, limits.messageBytesMax * 2) ||
+    !/^(?:[0-9a-f]{2})*$/.test(messageHex)
+  )
+    return bad('messageHex invalid');
+  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isIdString(intentKey, limits.intentKeyLengthMax)) return bad('intentKey invalid');
+  if (!isHexOf(messageHash, 64)) return bad('messageHash invalid');
+  const signers = partyList(b['signers']);
+  if (!signers) return bad('signers invalid');
+  const policy = b['policy'] === undefined ? undefined : validatePolicyBlock(b['policy']);
+  if (policy?.ok === false) return policy;
+  const boxKeys = b['boxKeys'] === undefined ? undefined : boxKeyMap(b['boxKeys']);
+  if (b['boxKeys'] !== undefined && !boxKeys) return bad('boxKeys invalid');
+  return accepted({
+    walletId,
+    intentKey,
+    messageHex,
+    messageHash,
+    signers,
+    deadlineMs,
+    remainingMs,
+    ...(policy === undefined ? {} : { policy: policy.value }),
+    ...(boxKeys === undefined ? {} : { boxKeys }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// keygen-start
+
+/** Coordinator → party: take part in a distributed key generation. */
+export interface KeygenStartBody {
+  walletId: string;
+  scheme: Scheme;
+  threshold: number;
+  parties: string[];
+  /** Every participant's box key: round-2 shares are sealed to their recipient. */
+  boxKeys: Record<string, string>;
+  /** Policy tier the new wallet is bound to (checked against the party's own policy). */
+  tier?: string;
+}
+
+/** Builds a keygen-start envelope (attempt 1, token 1, round 0: a keygen is never retried). */
+export function buildKeygenStart(keygenId: string, body: KeygenStartBody): EnvelopeFields {
+  return fieldsOf('keygen-start', { sessionId: keygenId, attempt: 1, token: 1 }, 0, { ...body });
+}
+
+const isScheme = (x: unknown): x is Scheme => schemes.some((s) => s === x);
+
+/** Validates a keygen-start body. */
+export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
+  const b = objectOf(raw);
+  if (!b) return bad('keygen-start body is not an object');
+  const { walletId, scheme, threshold, tier } = b;
+  if (!isScheme(scheme)) return refused('QUORATE_E_UNSUPPORTED_SCHEME', 'unknown scheme');
+  const parties = partyList(b['parties']);
+  if (!parties) return bad('parties invalid');
+  if (!isNat(threshold) || threshold < 1 || threshold > parties.length)
+    return refused('QUORATE_E_INVALID_THRESHOLD', 'bad threshold');
+  const boxKeys = boxKeyMap(b['boxKeys']);
+  if (!boxKeys || parties.some((p) => boxKeys[p] === undefined)) return bad('boxKeys invalid');
+  if (tier !== undefined && !isIdString(tier, wireLimits.tierLengthMax)) return bad('tier invalid');
+  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  return accepted({
+    walletId,
+    scheme,
+    threshold,
+    parties,
+    boxKeys,
+    ...(tier === undefined ? {} : { tier }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// protocol, discard, refuse, ping, pong
+
+/**
+ * Builds a protocol envelope carrying one engine message's payload (either way). Party-to-party
+ * messages travel as payloads to and from the coordinator, sealed by the engine to their
+ * recipient; the coordinator's role relays them.
+ */
+export function buildProtocol(at: Addressing, round: number, payload: Payload): EnvelopeFields {
+  return fieldsOf('protocol', at, round, payload);
+}
+
+/** Validates a protocol body: any JSON object (its fields are the engine's to validate). */
+export function validateProtocol(raw: unknown): Checked<Payload> {
+  const b = objectOf(raw);
+  return b ? accepted(b) : bad('protocol payload is not an object');
+}
+
+/** Coordinator → party: forget this attempt (and any older one) of the session. */
+export interface DiscardBody {
+  reason: string;
+}
+
+/** Builds a discard envelope (round 0). */
+export function buildDiscard(at: Addressing, reason: string): EnvelopeFields {
+  return fieldsOf('discard', at, 0, { reason: reason.slice(0, wireLimits.reasonLengthMax) });
+}
+
+/** Validates a discard body. */
+export function validateDiscard(raw: unknown): Checked<DiscardBody> {
+  const reason = objectOf(raw)?.['reason'];
+  if (!isShortString(reason, wireLimits.reasonLengthMax)) return bad('discard reason invalid');
+  return accepted({ reason });
+}
+
+/** Party → coordinator: the party will not take part. `hard`: do not ask it again. */
+export interface RefuseBody {
+  code: ErrorCode;
+  reason: string;
+  hard: boolean;
+}
+
+/** Builds a refuse envelope answering round `round` of an attempt. */
+export function buildRefuse(at: Addressing, round: number, body: RefuseBody): EnvelopeFields {
+  const reason = body.reason.slice(0, wireLimits.reasonLengthMax);
+  return fieldsOf('refuse', at, round, { code: body.code, reason, hard: body.hard });
+}
+
+/** Validates a refuse body (an unknown code is refused, never passed on). */
+export function validateRefuse(raw: unknown): Checked<RefuseBody> {
+  const b = objectOf(raw);
+  if (!b) return bad('refuse body is not an object');
+  const { code, reason, hard } = b;
+  if (!isErrorCode(code)) return bad('refuse code unknown');
+  if (!isShortString(reason, wireLimits.reasonLengthMax)) return bad('refuse reason invalid');
+  if (typeof hard !== 'boolean') return bad('refuse hard flag invalid');
+  return accepted({ code, reason, hard });
+}
+
+/** The empty addressing of heartbeats (they belong to no session). */
+const noSession: Addressing = { sessionId: '', attempt: 0, token: 0 };
+
+/** Builds a heartbeat ping (coordinator → party). */
+export function buildPing(): EnvelopeFields {
+  return fieldsOf('ping', noSession, 0, {});
+}
+
+/** Validates a ping body (empty object; extra fields are ignored). */
+export function validatePing(raw: unknown): Checked<Record<string, never>> {
+  return objectOf(raw) ? accepted({}) : bad('ping body is not an object');
+}
+
+/** Party → coordinator: answers the ping whose envelope sequence number is `echo`. */
+export interface PongBody {
+  echo: number;
+}
+
+/** Builds a pong answering the ping with sequence number `echo`. */
+export function buildPong(echo: number): EnvelopeFields {
+  return fieldsOf('pong', noSession, 0, { echo });
+}
+
+/** Validates a pong body. */
+export function validatePong(raw: unknown): Checked<PongBody> {
+  const echo = objectOf(raw)?.['echo'];
+  return isNat(echo) ? accepted({ echo }) : bad('pong echo invalid');
+}
