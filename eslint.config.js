@@ -1,30 +1,14 @@
-// Typed ESLint config. `no-floating-promises` catches forgotten awaits; the restricted-syntax
-// rule keeps clock and randomness inside src/core/env.ts so the simulator stays deterministic.
+// Typed ESLint config. `no-floating-promises` catches forgotten awaits. For src/, Quorate's own
+// plugin (scripts/eslint/quorate-plugin.js) adds: the layering rule (imports go within a folder
+// or to a lower level: core ← protocol/session/detector/policy ← store/transport/checker ←
+// party/coordinator ← api/sim/chaos ← cli, see src/README.md), the 70-line limit on functions,
+// and the clock/randomness rule, which keeps Date.now, new Date() and Date(), Math.random,
+// performance.now, process.hrtime, setTimeout/setInterval/setImmediate and node:crypto
+// randomness inside src/core/env.ts so the simulator stays deterministic. `new Date(ms)` stays
+// allowed: it only formats an instant the caller already has.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const envLeak = [
-  {
-    selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
-    message: 'Use env.nowMs() (src/core/env.ts).',
-  },
-  {
-    selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
-    message: 'Use env.randomBytes() (src/core/env.ts).',
-  },
-  {
-    selector: "CallExpression[callee.object.name='performance'][callee.property.name='now']",
-    message: 'Use env.monoMs() (src/core/env.ts).',
-  },
-  {
-    selector: "CallExpression[callee.name='setTimeout']",
-    message: 'Use env.setTimer() (src/core/env.ts).',
-  },
-  {
-    selector: "CallExpression[callee.name='setInterval']",
-    message: 'Use env.setTimer() (src/core/env.ts).',
-  },
-];
+import { clockRules, quoratePlugin, srcRules } from './scripts/eslint/quorate-plugin.js';
 
 export default tseslint.config(
   {
@@ -69,8 +53,18 @@ export default tseslint.config(
     },
   },
   {
+    files: ['scripts/eslint/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     files: ['src/**/*.ts'],
-    ignores: ['src/core/env.ts', 'src/cli/**', 'src/chaos/**'],
-    rules: { 'no-restricted-syntax': ['error', ...envLeak] },
+    plugins: { quorate: quoratePlugin },
+    rules: srcRules,
+  },
+  {
+    // The whole of src/, cli and chaos included; env.ts is the Env itself.
+    files: ['src/**/*.ts'],
+    ignores: ['src/core/env.ts'],
+    rules: clockRules,
   },
 );
