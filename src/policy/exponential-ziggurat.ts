@@ -9,7 +9,7 @@
  * 8 bits and the abscissa from the other 24, so the two are independent (J. A. Doornik, "An
  * improved ziggurat method to generate normal random samples", 2005).
  */
-import type { SeededPrng } from './seeded-prng.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 
 const layerCount = 256;
 /**
@@ -49,18 +49,18 @@ for (let i = 0; i < layerCount; i++) stepX[i] = (edgeX[i] as number) / abscissaS
 const attemptsMax = 16;
 
 /** One draw from the exponential distribution with mean 1. */
-export function standardExponential(prng: SeededPrng): number {
+export function standardExponential(prng: SeededRandom): number {
   for (let attempt = 0; attempt < attemptsMax; attempt++) {
-    const bits = prng.nextUint32();
+    const bits = prng.uint32();
     const layer = bits & (layerCount - 1);
-    // Midpoint of the step, so a draw is never exactly 0 (as `nextOpenUnit` is never 0).
+    // Midpoint of the step, so a draw is never exactly 0 (as `openUnit` is never 0).
     const x = ((bits >>> 8) + 0.5) * (stepX[layer] as number);
     if (x < (edgeX[layer + 1] as number)) return x;
     // The tail beyond r is itself exponential (memoryless), shifted by r.
-    if (layer === 0) return tailStartX - Math.log(prng.nextOpenUnit());
+    if (layer === 0) return tailStartX - Math.log(prng.openUnit());
     const bottom = edgeY[layer] as number;
-    const y = bottom + prng.nextOpenUnit() * ((edgeY[layer + 1] as number) - bottom);
+    const y = bottom + prng.openUnit() * ((edgeY[layer + 1] as number) - bottom);
     if (y < Math.exp(-x)) return x;
   }
-  return -Math.log(prng.nextOpenUnit());
+  return -Math.log(prng.openUnit());
 }

@@ -3,7 +3,8 @@
  * up/down process (exponential up times with mean MTTF; outage durations exponential, Weibull or
  * lognormal with mean MTTR) overlaid with deterministic schedules (maintenance, daily online
  * window). Months of 30 days run back to back after a warm-up; the result is the distribution of
- * monthly downtime. Pure: randomness comes from a seeded xoshiro128** stream.
+ * monthly downtime. Pure: randomness comes from the seeded ChaCha20 stream of
+ * src/core/seeded-random.ts.
  *
  * Speed (goal: 10^5 simulated months per second on one core, with schedules about 210 events per
  * month): the state is flat typed arrays built once, so the event loop allocates nothing; duration
@@ -13,6 +14,7 @@
  * as bit masks, so a change costs a popcount rather than a pass over shares and groups.
  */
 import { QuorateError } from '../core/errors.ts';
+import { seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 import type { CompiledPlacement } from './compile-placement.ts';
 import { monthHours, monthMinutes, policyLimits } from './policy-limits.ts';
 import type { ComponentSpec, DailyWindow } from './policy-schema.ts';
@@ -23,7 +25,9 @@ import {
   startScheduleGates,
   type ScheduleGates,
 } from './schedule-gates.ts';
-import { createSeededPrng, type SeededPrng } from './seeded-prng.ts';
+
+/** The label of the run's stream in src/core/seeded-random.ts (the seed is `simulation.seed`). */
+const monteCarloStreamLabel = 'policy-monte-carlo';
 
 /** What to simulate. */
 export interface MonteCarloInput {
@@ -72,7 +76,7 @@ interface Simulation {
   readonly nextRandomHours: Float64Array;
   /** Per component min(nextRandomHours, gates.nextChangeHours): the event scan reads one array. */
   readonly nextEventHours: Float64Array;
-  readonly prng: SeededPrng;
+  readonly prng: SeededRandom;
   /** Bit i set while share i is effectively up (random process and schedule both up). */
   shareUpMask: number;
   /** Bit j set while group j is effectively down. */
@@ -122,7 +126,7 @@ function createSimulation(input: MonteCarloInput): Simulation {
     randomUp: new Uint8Array(count),
     nextRandomHours: new Float64Array(count),
     nextEventHours: new Float64Array(count),
-    prng: createSeededPrng(input.seed),
+    prng: seededRandom(input.seed, monteCarloStreamLabel),
     // Every component starts effectively up; those that begin down are flipped below.
     shareUpMask: (1 << model.shares.length) - 1,
     groupDownMask: 0,
@@ -136,7 +140,7 @@ function createSimulation(input: MonteCarloInput): Simulation {
     const laws = randomLaws(spec, input.mttrHoursDefault);
     setLaw(sim, 2 * i, laws.down);
     setLaw(sim, 2 * i + 1, laws.up);
-    const up = sim.prng.nextOpenUnit() < spec.randomAvailability ? 1 : 0;
+    const up = sim.prng.openUnit() < spec.randomAvailability ? 1 : 0;
     sim.randomUp[i] = up;
     sim.nextRandomHours[i] = drawLaw(sim, 2 * i + up);
   });

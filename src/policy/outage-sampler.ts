@@ -3,9 +3,9 @@
  * mean equals the component's MTTR: exponential(mean), Weibull(shape k, scale MTTR/Γ(1+1/k)),
  * lognormal(σ, μ = ln MTTR − σ²/2). Exponential variates come from the ziggurat method.
  */
+import type { SeededRandom } from '../core/seeded-random.ts';
 import { standardExponential } from './exponential-ziggurat.ts';
 import type { OutageDistribution } from './policy-schema.ts';
-import type { SeededPrng } from './seeded-prng.ts';
 
 const lanczos = [
   0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
@@ -24,7 +24,7 @@ export function gammaFunction(x: number): number {
 }
 
 /** Draws durations with a fixed mean from one distribution. */
-export type DurationSampler = (prng: SeededPrng) => number;
+export type DurationSampler = (prng: SeededRandom) => number;
 
 /**
  * Codes of the duration laws. The simulator keeps laws as numbers in typed arrays and draws with
@@ -71,7 +71,7 @@ export function outageLaw(distribution: OutageDistribution, mttrHours: number): 
 }
 
 /** One duration from the law (`kind`, `a`, `b`); see `DurationLaw`. */
-export function drawDuration(kind: number, a: number, b: number, prng: SeededPrng): number {
+export function drawDuration(kind: number, a: number, b: number, prng: SeededRandom): number {
   switch (kind) {
     case durationLawKind.exponential:
       return a * standardExponential(prng);
@@ -80,8 +80,8 @@ export function drawDuration(kind: number, a: number, b: number, prng: SeededPrn
       return a * Math.pow(standardExponential(prng), b);
     case durationLawKind.lognormal: {
       // Box–Muller; one normal per call keeps the stream simple to replay.
-      const radius = Math.sqrt(-2 * Math.log(prng.nextOpenUnit()));
-      const normal = radius * Math.cos(2 * Math.PI * prng.nextOpenUnit());
+      const radius = Math.sqrt(-2 * Math.log(prng.openUnit()));
+      const normal = radius * Math.cos(2 * Math.PI * prng.openUnit());
       return Math.exp(a + b * normal);
     }
     default:
@@ -92,11 +92,6 @@ export function drawDuration(kind: number, a: number, b: number, prng: SeededPrn
 function samplerOf(law: DurationLaw): DurationSampler {
   const { kind, a, b } = law;
   return (prng) => drawDuration(kind, a, b, prng);
-}
-
-/** Exponential durations with the given mean (Infinity means "never"). */
-export function exponentialSampler(meanHours: number): DurationSampler {
-  return samplerOf(exponentialLaw(meanHours));
 }
 
 /** Outage durations with mean `mttrHours` under `distribution`. */
