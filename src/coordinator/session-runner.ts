@@ -1,25 +1,35 @@
 /**
- * Drives one session: feeds events into the pure machine and carries out its effects (store
- * CAS, envelopes, timers). Events are handled strictly one at a time through a promise chain,
- * so effects of one transition finish before the next event is looked at.
+ * Drives one session: feeds events into the pure machine (src/session/machine.ts) and carries
+ * out its effects — store CAS under the replica lease, signing attempts, timers, rule
+ * evaluation. Events are handled strictly one at a time through a promise chain, so effects of
+ * one transition finish before the next event is looked at. The runner is the only writer of
+ * its session's record.
  */
-import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
-import type { ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
+import type { SignatureEngine } from '../protocol/engine.ts';
+import type { RulesVerdict } from '../session/governed.ts';
 import {
   transition,
   type SessionEffect,
   type SessionEvent,
   type SessionState,
 } from '../session/machine.ts';
-import { roundTimeoutMs, type TimeoutPolicy } from '../session/timeouts.ts';
+import { isTerminal, type SessionRecord } from '../session/record.ts';
+import type { TimeoutPolicy } from '../session/timeouts.ts';
 import type { Lease, Store, WalletRecord } from '../store/store.ts';
-import type { SessionRecord } from '../session/record.ts';
-import { isTerminal } from '../session/record.ts';
 import type { Envelope } from '../transport/envelope.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';
+import { SigningAttempt } from './signing-attempt.ts';
+
+/** Rule evaluation for governed sessions (src/coordinator/governance.ts). */
+export interface RunnerGovernance {
+  /** Evaluates the rules and approvals of a governed session that is not signing yet. */
+  evaluate(record: SessionRecord, wallet: WalletRecord): Promise<RulesVerdict>;
+  /** Runs `fn` after every earlier call for the same wallet (velocity stays exact). */
+  serialize<T>(walletId: string, fn: () => Promise<T>): Promise<T>;
+}
 
 /** What a runner needs from its coordinator. */
 export interface RunnerDeps {
@@ -30,25 +40,24 @@ export interface RunnerDeps {
   wallet: WalletRecord;
   metrics: CoordinatorMetrics;
   timeoutPolicy: TimeoutPolicy;
+  governance: RunnerGovernance;
+  /** Resolves once enough of the wallet's parties are back after a coordinator restart. */
+  partiesSettled(deadlineMs: number): Promise<void>;
   /** This replica's live store lease; undefined once lost (every write is guarded by it). */
   lease(): Lease | undefined;
   onFinished(runner: SessionRunner): void;
 }
 
-interface LiveAttempt {
-  attempt: number;
-  token: number;
-  parties: string[];
-  round: number;
-  responded: Set<string>;
-  aggregator: ProtocolRole<{ signature: string }>;
-  shareEnvelopes: Map<string, Envelope>;
-  cancelRoundTimer: () => void;
-}
-
 interface Waiter {
   resolve(record: SessionRecord): void;
   reject(error: QuorateError): void;
+}
+
+/** What {@link SessionRunner.submit} reports. */
+export interface Submitted {
+  /** False if the machine ignored the event (e.g. an approval for a session not waiting). */
+  accepted: boolean;
+  record: SessionRecord;
 }
 
 /** The error in-flight requests get when this replica stops driving their session. */
@@ -72,9 +81,11 @@ export class SessionRunner {
    * `quorate sim --seed 19 --kind lease-expiry`).
    */
   private durable: SessionRecord;
-  private live: LiveAttempt | undefined;
+  private attempt: SigningAttempt | undefined;
   private chain: Promise<void> = Promise.resolve();
   private cancelDeadline: () => void = () => {};
+  private armedDeadlineMs: number | undefined;
+  private cancelApprovalTimer: () => void = () => {};
   private readonly waiters = new Set<Waiter>();
   private stopped = false;
   private readonly log;
@@ -99,74 +110,70 @@ export class SessionRunner {
     return this.durable;
   }
 
-  /** The wall-clock deadline of the session. */
-  get deadlineMs(): number {
-    return this.state.record.deadlineMs;
+  /** True while the session waits for approvals (no attempt, no party involved). */
+  get isApproving(): boolean {
+    return this.durable.status === 'pending' && this.durable.pendingReason !== undefined;
   }
 
-  /** Arms the deadline timer and feeds the first event (`begin` or `recover`). */
-  start(first: 'begin' | 'recover'): void {
-    if (this.stopped) return;
-    const { env } = this.deps;
-    const remaining = this.state.record.deadlineMs - env.nowMs();
-    this.cancelDeadline = env.setTimer(remaining, () =>
-      this.dispatch({ type: 'deadline', nowMs: env.nowMs() }),
-    );
-    const candidates = this.deps.registry.candidates(this.deps.wallet.parties);
-    this.dispatch({ type: first, nowMs: env.nowMs(), candidates });
+  /**
+   * Arms the deadline timer and feeds the first event (`begin` or `recover`). Resolves once that
+   * event's effects are done (for a governed session: its rules evaluated); rejects if they fail.
+   */
+  start(first: 'begin' | 'recover'): Promise<Submitted> {
+    if (this.stopped) return Promise.resolve({ accepted: false, record: this.durable });
+    this.armDeadline();
+    return this.submit({
+      type: first,
+      nowMs: this.deps.env.nowMs(),
+      candidates: this.candidates(),
+    });
   }
 
-  /** Queues an event; transitions never interleave. */
+  /** Queues an event; transitions never interleave. Errors stop the runner (see crash). */
   dispatch(event: SessionEvent): void {
-    this.chain = this.chain
-      .then(() => this.handle(event))
-      .catch((error: unknown) => this.crash(error));
+    this.submit(event).catch(() => {});
   }
 
-  private async handle(event: SessionEvent): Promise<void> {
-    if (this.stopped) return;
+  /** Queues an event and resolves once its effects are done; rejects with what stopped them. */
+  submit(event: SessionEvent): Promise<Submitted> {
+    let accepted = false;
+    const done = this.chain.then(async () => {
+      accepted = await this.handle(event);
+    });
+    this.chain = done.catch((error: unknown) => this.crash(error));
+    return done.then(() => ({ accepted, record: this.durable }));
+  }
+
+  /** The detector's view of the wallet's parties, now. */
+  candidates(): ReturnType<PartyRegistry['candidates']> {
+    return this.deps.registry.candidates(this.deps.wallet.parties);
+  }
+
+  private async handle(event: SessionEvent): Promise<boolean> {
+    if (this.stopped) return false;
     const { state, effects } = transition(this.state, event);
     this.state = state;
     for (const effect of effects) {
-      if (this.stopped) return;
+      if (this.stopped) break;
       await this.apply(effect);
     }
+    return effects.length > 0;
   }
 
   private async apply(effect: SessionEffect): Promise<void> {
-    const { store, registry } = this.deps;
     switch (effect.type) {
-      case 'persist': {
-        const lease = this.deps.lease();
-        if (!lease) throw notOwnerError(this.sessionId, 'lease-lost');
-        const stored = await store.casSession(
-          this.sessionId,
-          effect.expectedVersion,
-          effect.record,
-          { lease },
-        );
-        this.durable = stored.value;
-        return;
-      }
+      case 'persist':
+        return this.persist(effect.expectedVersion, effect.record);
       case 'run-attempt':
         this.runAttempt(effect.attempt, effect.token, effect.parties);
         return;
       case 'discard-attempt':
-        this.closeLive();
-        for (const partyId of effect.parties) {
-          registry.send(partyId, {
-            kind: 'discard',
-            sessionId: this.sessionId,
-            attempt: effect.attempt,
-            token: effect.token,
-            round: 0,
-            body: { reason: effect.reason },
-          });
-        }
+        this.closeAttempt();
+        this.sendDiscard(effect.parties, effect.attempt, effect.token, effect.reason);
         this.deps.metrics.attemptsTotal.inc({ outcome: effect.reason });
         return;
       case 'store-evidence':
-        await store.putEvidence({
+        await this.deps.store.putEvidence({
           sessionId: this.sessionId,
           attempt: effect.attempt,
           partyId: effect.partyId,
@@ -175,220 +182,143 @@ export class SessionRunner {
           recordedMs: this.deps.env.nowMs(),
         });
         return;
+      case 'evaluate-rules':
+        return this.evaluateRules();
+      case 'arm-approval-timer':
+        this.armApprovalTimer(effect.atMs);
+        return;
       case 'finished':
         this.finish(effect.status);
         return;
     }
   }
 
+  private async persist(expectedVersion: number, record: SessionRecord): Promise<void> {
+    const lease = this.deps.lease();
+    if (!lease) throw notOwnerError(this.sessionId, 'lease-lost');
+    const stored = await this.deps.store.casSession(this.sessionId, expectedVersion, record, {
+      lease,
+    });
+    this.durable = stored.value;
+    if (this.armedDeadlineMs !== stored.value.deadlineMs) this.armDeadline();
+    // A request waiting on the session answers once it waits for approvals (nothing to wait for).
+    if (this.isApproving) this.resolveWaiters();
+  }
+
+  /**
+   * Evaluates the rules of a governed session, serialised per wallet so concurrent requests
+   * cannot both pass a velocity limit, and feeds the verdict back before the wallet is released.
+   * Signing starts only once the wallet's parties are back after a restart.
+   */
+  private async evaluateRules(): Promise<void> {
+    const { governance, wallet, env } = this.deps;
+    await governance.serialize(wallet.walletId, async () => {
+      if (this.stopped) return;
+      const verdict = await governance.evaluate(this.state.record, wallet);
+      if (verdict.kind === 'allow' && verdict.satisfied)
+        await this.deps.partiesSettled(env.nowMs() + verdict.policy.signingDeadlineMs);
+      await this.handle({
+        type: 'recheck',
+        nowMs: env.nowMs(),
+        verdict,
+        candidates: this.candidates(),
+      });
+    });
+  }
+
+  private armDeadline(): void {
+    this.cancelDeadline();
+    const { env } = this.deps;
+    const deadlineMs = this.state.record.deadlineMs;
+    this.armedDeadlineMs = deadlineMs;
+    this.cancelDeadline = env.setTimer(deadlineMs - env.nowMs(), () =>
+      this.dispatch({ type: 'deadline', nowMs: env.nowMs() }),
+    );
+  }
+
+  private armApprovalTimer(atMs: number): void {
+    this.cancelApprovalTimer();
+    const { env } = this.deps;
+    this.cancelApprovalTimer = env.setTimer(Math.max(0, atMs - env.nowMs()), () =>
+      this.dispatch({ type: 'approval-deadline', nowMs: env.nowMs(), atMs }),
+    );
+  }
+
   private runAttempt(attempt: number, token: number, parties: string[]): void {
-    const { engine, wallet, registry } = this.deps;
-    const record = this.state.record;
-    const message = hexToBytes(record.messageHex);
-    const aggregator = engine.aggregator({
-      publicPackage: wallet.publicPackage,
-      message,
-      signers: parties,
-    });
-    aggregator.start();
-    this.live = {
-      attempt,
-      token,
-      parties,
-      round: 1,
-      responded: new Set(),
-      aggregator,
-      shareEnvelopes: new Map(),
-      cancelRoundTimer: () => {},
-    };
-    this.armRoundTimer();
-    this.log.debug({ attempt, token, parties }, 'attempt started');
-    const body = {
-      walletId: record.walletId,
-      intentKey: record.intentKey,
-      messageHex: record.messageHex,
-      messageHash: record.messageHash,
-      signers: parties,
-      deadlineMs: record.deadlineMs,
-      // Parties time the session from their own clock: a skewed wall clock cannot expire it.
-      remainingMs: Math.max(0, Math.round(record.deadlineMs - this.deps.env.nowMs())),
-      // Governed sessions: each party re-evaluates its own copy of the rules (pinned by hash).
-      ...(record.policy === undefined
-        ? {}
-        : {
-            policy: {
-              tier: record.policy.tier,
-              policyHash: record.policy.policyHash,
-              context: record.context ?? {},
-              approvals: record.policy.approvals,
-            },
+    const { env, registry, engine, wallet, metrics, timeoutPolicy } = this.deps;
+    const deps = { env, registry, engine, wallet, metrics, timeoutPolicy, log: this.log };
+    const live = new SigningAttempt(
+      deps,
+      this.state.record,
+      { attempt, token, parties },
+      {
+        failed: (cause, reason, at, evidence) =>
+          this.dispatch({
+            type: 'attempt-failed',
+            attempt,
+            nowMs: env.nowMs(),
+            cause,
+            reason,
+            parties: at,
+            candidates: this.candidates(),
+            ...(evidence === undefined ? {} : { evidence }),
           }),
-    };
-    const unreachable = parties.filter(
-      (partyId) =>
-        !registry.send(partyId, {
-          kind: 'sign-start',
-          sessionId: this.sessionId,
-          attempt,
-          token,
-          round: 0,
-          body,
-        }),
+        signed: (signature, signers) =>
+          this.dispatch({
+            type: 'attempt-signed',
+            attempt,
+            nowMs: env.nowMs(),
+            signature,
+            signers,
+          }),
+      },
     );
-    if (unreachable.length > 0)
-      this.failAttempt('disconnected', 'party not connected', unreachable);
-  }
-
-  private armRoundTimer(): void {
-    const live = this.live;
-    if (!live) return;
-    live.cancelRoundTimer();
-    const { env, registry, timeoutPolicy, metrics } = this.deps;
-    const rtts = live.parties.map((p) => registry.rttPercentile(p, 99));
-    const timeoutMs = roundTimeoutMs(
-      timeoutPolicy,
-      rtts,
-      this.state.record.deadlineMs - env.nowMs(),
-    );
-    metrics.roundTimeoutMs.set(timeoutMs);
-    const { attempt, round } = live;
-    // Fixed when the round starts; traffic does not restart it.
-    live.cancelRoundTimer = env.setTimer(timeoutMs, () => this.onRoundTimeout(attempt, round));
-  }
-
-  private onRoundTimeout(attempt: number, round: number): void {
-    const live = this.live;
-    if (!live || live.attempt !== attempt || live.round !== round) return;
-    const missing = live.parties.filter((p) => !live.responded.has(p));
-    for (const p of missing) this.deps.registry.markSuspect(p);
-    this.log.warn({ attempt, round, missing }, 'round deadline missed');
-    this.failAttempt('timeout', `round ${round} deadline missed`, missing);
-  }
-
-  private failAttempt(
-    cause: 'timeout' | 'blame' | 'refused' | 'disconnected' | 'stale',
-    reason: string,
-    parties: string[],
-    evidence?: Record<string, unknown>,
-  ): void {
-    const live = this.live;
-    if (!live) return;
-    const { env, registry, wallet } = this.deps;
-    this.dispatch({
-      type: 'attempt-failed',
-      attempt: live.attempt,
-      nowMs: env.nowMs(),
-      cause,
-      reason,
-      parties,
-      candidates: registry.candidates(wallet.parties),
-      ...(evidence === undefined ? {} : { evidence }),
-    });
+    this.attempt = live;
+    live.start();
   }
 
   /** An envelope from a party for this session. */
   onEnvelope(partyId: string, e: Envelope): void {
-    const live = this.live;
-    if (
-      !live ||
-      e.attempt !== live.attempt ||
-      e.token !== live.token ||
-      !live.parties.includes(partyId)
-    )
-      return;
-    if (e.kind === 'refuse') {
-      const body = e.body as { code?: string; reason?: string; hard?: boolean };
-      this.failAttempt(
-        body.hard === true ? 'refused' : 'stale',
-        `${body.code ?? 'unknown'}: ${body.reason ?? ''}`,
-        [partyId],
-      );
-      return;
-    }
-    if (e.kind !== 'protocol' || e.round !== live.round) return;
-    live.responded.add(partyId);
-    if (e.round === 2) live.shareEnvelopes.set(partyId, e);
-    const step = live.aggregator.handle({
-      from: partyId,
-      to: 'coordinator',
-      round: e.round,
-      payload: e.body,
-    });
-    if (step.kind === 'abort') {
-      for (const p of step.abort.blamed) this.deps.registry.markBlamed(p, step.abort.reason);
-      const envelopes = Object.fromEntries(
-        step.abort.blamed.map((p) => [p, live.shareEnvelopes.get(p) ?? null]),
-      );
-      this.failAttempt('blame', step.abort.reason, step.abort.blamed, {
-        ...step.abort.evidence,
-        envelopes,
-      });
-      return;
-    }
-    if (step.kind === 'done') {
-      this.onAggregated(live, step.result.signature);
-      return;
-    }
-    if (step.outgoing.length > 0) {
-      live.round += 1;
-      live.responded = new Set();
-      this.armRoundTimer();
-      for (const out of step.outgoing) {
-        this.deps.registry.send(out.to, {
-          kind: 'protocol',
-          sessionId: this.sessionId,
-          attempt: live.attempt,
-          token: live.token,
-          round: out.round,
-          body: out.payload,
-        });
-      }
-    }
+    this.attempt?.onEnvelope(partyId, e);
   }
 
-  private onAggregated(live: LiveAttempt, signature: string): void {
-    const { engine, wallet, env, registry } = this.deps;
-    // I4: never hand out a signature that does not verify under the wallet key.
-    const ok = engine.verify(
-      hexToBytes(signature),
-      hexToBytes(this.state.record.messageHex),
-      hexToBytes(wallet.publicKey),
-    );
-    if (!ok) {
-      this.failAttempt('blame', 'aggregated signature does not verify', [], { signature });
-      return;
-    }
-    for (const p of live.parties) registry.recordSuccess(p);
-    live.cancelRoundTimer();
-    this.dispatch({
-      type: 'attempt-signed',
-      attempt: live.attempt,
-      nowMs: env.nowMs(),
-      signature,
-      signers: live.parties,
-    });
-  }
-
-  /** A party's connection dropped: fail the attempt at once if it was in the quorum. */
+  /** A party's connection dropped: the attempt fails at once if it still needs that party. */
   onDisconnect(partyId: string): void {
-    const live = this.live;
-    if (!live?.parties.includes(partyId)) return;
-    // A party that already delivered its share in the last round is no longer needed.
-    if (live.round === 2 && live.responded.has(partyId)) return;
-    this.failAttempt('disconnected', 'party disconnected', [partyId]);
+    this.attempt?.onDisconnect(partyId);
   }
 
-  private closeLive(): void {
-    if (!this.live) return;
-    this.live.cancelRoundTimer();
-    this.live.aggregator.wipe();
-    this.live = undefined;
+  private closeAttempt(): void {
+    this.attempt?.close();
+    this.attempt = undefined;
+  }
+
+  private sendDiscard(
+    parties: Iterable<string>,
+    attempt: number,
+    token: number,
+    reason: string,
+  ): void {
+    for (const partyId of parties) {
+      this.deps.registry.send(partyId, {
+        kind: 'discard',
+        sessionId: this.sessionId,
+        attempt,
+        token,
+        round: 0,
+        body: { reason },
+      });
+    }
+  }
+
+  private stopTimers(): void {
+    this.closeAttempt();
+    this.cancelDeadline();
+    this.cancelApprovalTimer();
   }
 
   private finish(status: 'signed' | 'failed'): void {
     const { metrics, env } = this.deps;
-    this.closeLive();
-    this.cancelDeadline();
+    this.stopTimers();
     const code = this.state.record.error?.code ?? '';
     metrics.sessionsTotal.inc({ outcome: status, code });
     metrics.sessionSeconds.observe((env.monoMs() - this.startedMono) / 1000);
@@ -398,9 +328,13 @@ export class SessionRunner {
     );
     this.resendDiscards();
     this.stopped = true;
+    this.resolveWaiters();
+    this.deps.onFinished(this);
+  }
+
+  private resolveWaiters(): void {
     for (const w of this.waiters) w.resolve(this.durable);
     this.waiters.clear();
-    this.deps.onFinished(this);
   }
 
   /**
@@ -411,8 +345,7 @@ export class SessionRunner {
   abandon(reason: string): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.closeLive();
-    this.cancelDeadline();
+    this.stopTimers();
     const error = notOwnerError(this.sessionId, reason);
     for (const w of this.waiters) w.reject(error);
     this.waiters.clear();
@@ -431,16 +364,7 @@ export class SessionRunner {
     const parties = new Set(
       attempts.filter((a) => a.outcome === 'aborted').flatMap((a) => a.parties),
     );
-    for (const partyId of parties) {
-      this.deps.registry.send(partyId, {
-        kind: 'discard',
-        sessionId: this.sessionId,
-        attempt: last.attempt,
-        token: last.token,
-        round: 0,
-        body: { reason: 'session finished' },
-      });
-    }
+    this.sendDiscard(parties, last.attempt, last.token, 'session finished');
   }
 
   private crash(error: unknown): void {
@@ -456,8 +380,7 @@ export class SessionRunner {
       { error: String(error) },
       stale ? 'lost session ownership' : 'session runner failed',
     );
-    this.closeLive();
-    this.cancelDeadline();
+    this.stopTimers();
     this.stopped = true;
     void this.deps.store.getSession(this.sessionId).then(
       (s) => {
@@ -465,8 +388,7 @@ export class SessionRunner {
           this.state = { ...this.state, record: s.value, version: s.version };
           this.durable = s.value;
         }
-        for (const w of this.waiters) w.resolve(this.durable);
-        this.waiters.clear();
+        this.resolveWaiters();
         this.deps.onFinished(this);
       },
       (readError: unknown) => {
@@ -490,11 +412,12 @@ export class SessionRunner {
   }
 
   /**
-   * Resolves with the record once terminal, or the current one after `waitMs`; rejects with
-   * `QUORATE_E_NOT_OWNER` if this replica abandons the session first.
+   * Resolves with the record once terminal or waiting for approvals, or the current one after
+   * `waitMs`; rejects with `QUORATE_E_NOT_OWNER` if this replica abandons the session first.
    */
   wait(waitMs: number): Promise<SessionRecord> {
-    if (isTerminal(this.durable.status) || this.stopped) return Promise.resolve(this.durable);
+    if (isTerminal(this.durable.status) || this.stopped || this.isApproving)
+      return Promise.resolve(this.durable);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve: (record) => {

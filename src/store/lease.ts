@@ -74,11 +74,24 @@ export function createLeaseExpired(sessionId: string, lease: Lease): QuorateErro
 
 /**
  * The owner whose lease, if still live, keeps `lease` from claiming `session`: another lease's
- * owner of a session that has not failed. A failed session is never driven again by its owner,
- * so any replica a retry reaches may claim it (src/session/retry.ts); a signed one never.
+ * owner of a session that is being signed. A failed session is never driven again by its
+ * owner, so any replica a retry reaches may claim it (src/session/retry.ts); a session waiting
+ * for approvals has no attempt in flight, so the replica an approval reaches may claim it
+ * (src/coordinator/approvals.ts); a signed one never.
  */
 export function claimBlocker(session: SessionRecord, lease: Lease): SessionOwner | undefined {
   const owner = session.owner;
-  if (!owner || owner.leaseId === lease.leaseId || session.status === 'failed') return undefined;
+  if (!owner || owner.leaseId === lease.leaseId) return undefined;
+  if (session.status === 'failed' || awaitingApprovals(session)) return undefined;
   return owner;
+}
+
+/** Pending for approvals, with no attempt open. */
+function awaitingApprovals(session: SessionRecord): boolean {
+  const last = session.attempts[session.attempts.length - 1];
+  return (
+    session.status === 'pending' &&
+    session.pendingReason !== undefined &&
+    last?.outcome !== 'running'
+  );
 }

@@ -130,7 +130,8 @@ export interface Store {
    * Makes `lease` the session's owner iff the session's version equals `expectedVersion`,
    * `lease` is live, and the current owner (if any, and not `lease` itself) holds no live
    * lease, or the session has failed (a failed session is reopened for a retry by whichever
-   * replica the retry reaches; src/session/retry.ts; a signed one never is). On success the
+   * replica the retry reaches; src/session/retry.ts; a signed one never is), or it waits for
+   * approvals with no attempt open (the replica an approval reaches takes it over). On success the
    * version becomes `expectedVersion + 1`: the new owner's fencing token
    * is above every token the previous owner used. Refusals are values, not errors.
    */

@@ -413,6 +413,36 @@ function ownershipTests(f: StoreFactory): void {
       assert.equal(outcomeOf(await store.claimSession(id, 5, a)), 'owned', 'signed: never claimed');
     }));
 
+  test('ownership: a session waiting for approvals can be claimed from a live owner; once signing it cannot', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      const a = await store.acquireLease('replica-a', ttlMs);
+      const b = await store.acquireLease('replica-b', ttlMs);
+      const created = await store.createSession(session(), { lease: a });
+      const id = created.session.value.sessionId;
+      const approving: SessionRecord = {
+        ...created.session.value,
+        pendingReason: 'awaiting approvals: 1 more of 1 approvals for rule r',
+      };
+      await store.casSession(id, 1, approving, { lease: a });
+      const claim = await store.claimSession(id, 2, b);
+      assert.equal(
+        claim.claimed,
+        true,
+        'no attempt in flight: the replica of the approval takes it',
+      );
+      assert.equal(claim.session?.value.owner?.leaseId, b.leaseId);
+      await assert.rejects(store.casSession(id, 3, approving, { lease: a }), isStale());
+      const signing: SessionRecord = {
+        ...approving,
+        status: 'running',
+        attempts: [{ attempt: 1, token: 4, parties: ['p1'], outcome: 'running', startedMs: 1 }],
+      };
+      delete signing.pendingReason;
+      await store.casSession(id, 3, signing, { lease: b });
+      assert.equal(outcomeOf(await store.claimSession(id, 4, a)), 'owned', 'signing: owned');
+    }));
+
   test('20 concurrent claimers after the owner expired: exactly one wins', () =>
     withStore(f, async (t) => {
       const { store } = t;

@@ -1,0 +1,124 @@
+/**
+ * Session ownership across replicas: this replica's store lease, and the takeover scan that
+ * claims every active session whose owner's lease is gone (its own earlier incarnations
+ * included) and starts driving it. Runs on the injected Env's timers, one pass at a time.
+ */
+import type { Env, Log } from '../core/env.ts';
+import { limits } from '../core/limits.ts';
+import type { SessionRecord } from '../session/record.ts';
+import type { Store, Versioned } from '../store/store.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
+import type { ReplicaLease } from './replica-lease.ts';
+import type { SessionRunners } from './runners.ts';
+
+/** What ownership needs from the coordinator. */
+export interface OwnershipDeps {
+  env: Env;
+  store: Store;
+  replica: ReplicaLease;
+  runners: SessionRunners;
+  metrics: CoordinatorMetrics;
+  log: Log;
+  /** Sessions between creation (or a claim) and their runner: the scan must not drive them. */
+  admitting: ReadonlySet<string>;
+  scanIntervalMs: number;
+}
+
+/** The takeover scan and the revocation of this replica's earlier leases. */
+export class Ownership {
+  /** Leases of earlier incarnations of this replica, revoked once each. */
+  private readonly revokedOwn = new Set<string>();
+  private stopScan: () => void = () => {};
+  private scanning = false;
+  private stopped = false;
+
+  constructor(private readonly deps: OwnershipDeps) {}
+
+  /** One pass now, then one every scan interval until {@link stop}. */
+  async start(): Promise<void> {
+    await this.scan();
+    const { env, log, scanIntervalMs } = this.deps;
+    const scanLoop = () => {
+      if (this.stopped) return;
+      this.scan().catch((e: unknown) => log.warn({ error: String(e) }, 'takeover scan failed'));
+      this.stopScan = env.setTimer(scanIntervalMs, scanLoop);
+    };
+    this.stopScan = env.setTimer(scanIntervalMs, scanLoop);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopScan();
+  }
+
+  /** Frees the sessions of an earlier lease of this replica for a claim now (once per lease). */
+  async revokeOwn(lease: { leaseId: string; ownerId: string }): Promise<void> {
+    if (this.revokedOwn.has(lease.leaseId)) return;
+    this.revokedOwn.add(lease.leaseId);
+    await this.deps.store
+      .revokeLease({ leaseId: lease.leaseId, ownerId: lease.ownerId, ttlMs: 0 })
+      .catch(() => this.revokedOwn.delete(lease.leaseId));
+  }
+
+  /**
+   * One takeover pass: claims every active session whose owner holds no live lease (or is an
+   * earlier incarnation of this replica), and drives sessions this replica owns but does not
+   * run (e.g. created here by a request whose runner has not started). One claim per foreign
+   * lease is refused at most per pass: its other sessions are skipped until the next pass.
+   */
+  private async scan(): Promise<void> {
+    if (this.scanning || this.stopped) return;
+    this.scanning = true;
+    try {
+      const active = await this.deps.store.listActiveSessions(limits.sessionsActiveMax);
+      const liveForeign = new Set<string>();
+      for (const s of active) {
+        const verdict = await this.visit(s, liveForeign);
+        if (verdict === 'stop') return;
+      }
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private async visit(
+    s: Versioned<SessionRecord>,
+    liveForeign: Set<string>,
+  ): Promise<'next' | 'stop'> {
+    const { replica, runners, store, admitting, log, metrics } = this.deps;
+    const lease = replica.current;
+    if (!lease || this.stopped) return 'stop';
+    const id = s.value.sessionId;
+    if (runners.get(id) || admitting.has(id)) return 'next';
+    const owner = s.value.owner;
+    if (owner?.leaseId === lease.leaseId) {
+      await this.recover(s);
+      return 'next';
+    }
+    if (owner && liveForeign.has(owner.leaseId)) return 'next';
+    if (owner?.ownerId === replica.ownerId) await this.revokeOwn(owner);
+    const claim = await store.claimSession(id, s.version, lease);
+    if (claim.claimed) {
+      if (runners.get(id) || admitting.has(id)) return 'next';
+      log.info(
+        { sessionId: id, previousOwner: owner ?? null, version: claim.session.version },
+        'session taken over',
+      );
+      metrics.takeoversTotal.inc();
+      await this.recover(claim.session);
+    } else if (claim.reason === 'owned' && owner) liveForeign.add(owner.leaseId);
+    else if (claim.reason === 'lease-expired') return 'stop';
+    return 'next';
+  }
+
+  /** Drives a session this replica now owns: the machine's `recover` decides what that means. */
+  private async recover(s: Versioned<SessionRecord>): Promise<void> {
+    const wallet = await this.deps.store.getWallet(s.value.walletId);
+    if (!wallet || this.deps.runners.get(s.value.sessionId)) return;
+    void this.deps.runners
+      .launch(wallet, s, 'recover')
+      .catch((e: unknown) =>
+        this.deps.log.warn({ sessionId: s.value.sessionId, error: String(e) }, 'recovery failed'),
+      );
+  }
+}

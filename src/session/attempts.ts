@@ -1,0 +1,228 @@
+/**
+ * The attempt half of the session machine: choosing a quorum, opening attempt k+1 under a new
+ * fencing token, closing attempts, and failing a session with the right code. Pure helpers of
+ * {@link transition} (src/session/machine.ts); nothing here touches I/O or the clock.
+ */
+import type { ErrorCode } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
+import type { SessionEffect, SessionState, Transition } from './machine.ts';
+import { rankEligible, unavailableParties, type CandidateInfo } from './quorum.ts';
+import type { AttemptRecord, SessionError, SessionRecord } from './record.ts';
+import { selectQuorumUnderRequirement } from '../policy/rules/select-quorum-under-requirement.ts';
+import type { ShareType } from '../policy/policy-schema.ts';
+
+/** Below this much time left, no new attempt is started: the session fails explicitly. */
+export const attemptMinRemainingMs = 200;
+
+/** No change, no effects. */
+export const unchanged = (state: SessionState): Transition => ({ state, effects: [] });
+
+/** The next record, persisted first (a CAS from the current version), then `effects`. */
+export function withRecord(
+  state: SessionState,
+  record: SessionRecord,
+  effects: SessionEffect[],
+): Transition {
+  return {
+    state: { ...state, record, version: state.version + 1 },
+    effects: [{ type: 'persist', expectedVersion: state.version, record }, ...effects],
+  };
+}
+
+/** The attempt in flight, if any. */
+export function currentAttempt(record: SessionRecord): AttemptRecord | undefined {
+  const last = record.attempts[record.attempts.length - 1];
+  return last?.outcome === 'running' ? last : undefined;
+}
+
+/** The record with its running attempt (if any) closed with `outcome`. */
+export function closeAttempt(
+  record: SessionRecord,
+  outcome: 'signed' | 'aborted',
+  nowMs: number,
+  reason?: string,
+): SessionRecord {
+  const attempts = record.attempts.map((a, i) =>
+    i === record.attempts.length - 1 && a.outcome === 'running'
+      ? { ...a, outcome, endedMs: nowMs, ...(reason === undefined ? {} : { reason }) }
+      : a,
+  );
+  return { ...record, attempts };
+}
+
+/** Fails the session for good with `code`; `extra` effects run before `finished`. */
+export function fail(
+  state: SessionState,
+  record: SessionRecord,
+  code: ErrorCode,
+  message: string,
+  detail: Record<string, unknown>,
+  extra: SessionEffect[],
+): Transition {
+  const error: SessionError = { code, message, detail: { sessionId: record.sessionId, ...detail } };
+  const next: SessionRecord = { ...record, status: 'failed', error };
+  delete next.pendingReason;
+  return withRecord(state, next, [...extra, { type: 'finished', status: 'failed' }]);
+}
+
+/** A discard effect for the attempt in flight (none if nothing runs). */
+export function discardRunning(record: SessionRecord, reason: string): SessionEffect[] {
+  const running = currentAttempt(record);
+  if (!running) return [];
+  return [
+    {
+      type: 'discard-attempt',
+      attempt: running.attempt,
+      token: running.token,
+      parties: running.parties,
+      reason,
+    },
+  ];
+}
+
+/**
+ * Chooses the next quorum and opens attempt k+1, or fails the session with the right code.
+ * Timed-out parties are used again only when no quorum exists without them.
+ */
+export function nextAttempt(
+  state: SessionState,
+  record: SessionRecord,
+  nowMs: number,
+  candidates: CandidateInfo[],
+  extra: SessionEffect[],
+): Transition {
+  const exhausted = budgetExhausted(record, nowMs);
+  if (exhausted)
+    return fail(
+      state,
+      record,
+      'QUORATE_E_DEADLINE_EXCEEDED',
+      exhausted,
+      { attempts: record.attempts.length },
+      extra,
+    );
+  const { threshold, parties } = state.wallet;
+  const fresh = rankEligible(parties, candidates, [...record.excluded, ...record.slow]);
+  const fallback = rankEligible(parties, candidates, record.excluded).filter(
+    (c) => !fresh.includes(c),
+  );
+  const ranked = [...fresh, ...fallback];
+  const attemptNo = record.attempts.length + 1;
+  if (record.policy) {
+    const governed = selectGoverned(record, parties, threshold, ranked);
+    if (governed.ok) return openAttempt(state, record, nowMs, attemptNo, governed.parties, extra);
+    const down = unavailableParties(parties, candidates);
+    return fail(
+      state,
+      record,
+      'QUORATE_E_QUORUM_UNAVAILABLE',
+      `no quorum satisfies the policy: ${governed.reason}`,
+      { threshold, unavailable: governed.unavailable, down, ruleIds: record.policy.ruleIds },
+      extra,
+    );
+  }
+  const chosen = ranked.slice(0, threshold).map((c) => c.partyId);
+  if (chosen.length >= threshold)
+    return openAttempt(state, record, nowMs, attemptNo, chosen, extra);
+  return noQuorum(state, record, candidates, extra);
+}
+
+/** Why no further attempt may start (deadline or attempt budget), or undefined. */
+function budgetExhausted(record: SessionRecord, nowMs: number): string | undefined {
+  if (record.deadlineMs - nowMs < attemptMinRemainingMs)
+    return 'session deadline reached before a quorum signed';
+  const attemptNo = record.attempts.length + 1;
+  // A retried intent's try has its own budget (src/session/retry.ts); the record's is capped.
+  const tryAttemptNo = attemptNo - (record.retry?.fromAttempt ?? 1) + 1;
+  if (tryAttemptNo > limits.attemptsPerSessionMax || attemptNo > limits.attemptsPerIntentMax)
+    return 'attempt budget exhausted before a quorum signed';
+  return undefined;
+}
+
+/** Fewer than t eligible parties: a protocol abort if blame is what stands in the way. */
+function noQuorum(
+  state: SessionState,
+  record: SessionRecord,
+  candidates: CandidateInfo[],
+  extra: SessionEffect[],
+): Transition {
+  const { threshold, parties } = state.wallet;
+  const aliveCount = rankEligible(parties, candidates, []).length;
+  // Blamed parties answered (with invalid data), so they count as reachable: if they are what
+  // stands between us and a quorum, this is a protocol abort, not unavailability.
+  const honestAlive = rankEligible(parties, candidates, record.excluded).length;
+  if (record.excluded.length > 0 && honestAlive + record.excluded.length >= threshold) {
+    return fail(
+      state,
+      record,
+      'QUORATE_E_PROTOCOL_ABORT',
+      'no honest quorum remains after excluding blamed parties',
+      { blamed: record.excluded, threshold },
+      extra,
+    );
+  }
+  const down = unavailableParties(parties, candidates);
+  return fail(
+    state,
+    record,
+    'QUORATE_E_QUORUM_UNAVAILABLE',
+    `fewer than ${threshold} of ${parties.length} parties are reachable`,
+    { threshold, down, alive: aliveCount },
+    extra,
+  );
+}
+
+/**
+ * Quorum selection under the rule's requirement (required shares/types, minimum signers):
+ * eligible parties in rank order; never a quorum that violates the rule.
+ */
+function selectGoverned(
+  record: SessionRecord,
+  parties: readonly string[],
+  threshold: number,
+  ranked: readonly CandidateInfo[],
+): { ok: true; parties: string[] } | { ok: false; unavailable: string[]; reason: string } {
+  const policy = record.policy;
+  if (!policy) return { ok: false, unavailable: [], reason: 'no policy recorded' };
+  const eligible = new Set(ranked.map((c) => c.partyId));
+  const candidates = [
+    ...ranked.map((c) => ({ partyId: c.partyId, alive: true })),
+    ...parties.filter((p) => !eligible.has(p)).map((p) => ({ partyId: p, alive: false })),
+  ];
+  const shareInfo = new Map(Object.entries(policy.shareTypes)) as Map<string, ShareType>;
+  const selection = selectQuorumUnderRequirement(
+    policy.requirement,
+    threshold,
+    candidates,
+    shareInfo,
+  );
+  if (selection.ok) return { ok: true, parties: [...selection.parties] };
+  return { ok: false, unavailable: [...selection.unavailable], reason: selection.reason };
+}
+
+function openAttempt(
+  state: SessionState,
+  record: SessionRecord,
+  nowMs: number,
+  attemptNo: number,
+  chosen: string[],
+  extra: SessionEffect[],
+): Transition {
+  const token = state.version + 1;
+  const attempt: AttemptRecord = {
+    attempt: attemptNo,
+    token,
+    parties: chosen,
+    outcome: 'running',
+    startedMs: nowMs,
+  };
+  const next: SessionRecord = {
+    ...record,
+    status: 'running',
+    attempts: [...record.attempts, attempt],
+  };
+  return withRecord(state, next, [
+    ...extra,
+    { type: 'run-attempt', attempt: attemptNo, token, parties: chosen },
+  ]);
+}
