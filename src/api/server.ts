@@ -18,7 +18,7 @@ import type { Coordinator } from '../coordinator/coordinator.ts';
 import { schemes, type Scheme } from '../protocol/engine.ts';
 import type { WalletRecord } from '../store/store.ts';
 import type { SessionRecord, SigningContext } from '../session/record.ts';
-import { partyWsPath } from '../transport/link.ts';
+import { partyWsPath, type Link } from '../transport/link.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import { buildOpenApi } from './openapi.ts';
 import {
@@ -37,6 +37,11 @@ export interface ApiOptions {
   apiToken?: string;
   /** Named principals (`--api-tokens FILE`); at least one source must give a principal. */
   principals?: readonly ApiPrincipal[];
+  /**
+   * Applied to every party WebSocket link before the coordinator accepts it (the chaos harness
+   * wraps links with faults this way). Default: the link itself.
+   */
+  wrapLink?: (link: Link) => Link;
 }
 
 function walletView(w: WalletRecord) {
@@ -158,6 +163,9 @@ function initiatorOf(principal: ApiPrincipal | undefined): { initiator?: string 
   return principal === undefined ? {} : { initiator: principal.name };
 }
 
+/** Who sent each request: set by the auth hook, read by the routes that record it. */
+type Callers = WeakMap<FastifyRequest, ApiPrincipal>;
+
 /** Builds the Fastify app bound to a coordinator (not yet listening). */
 export function buildApi(coordinator: Coordinator, options: ApiOptions): FastifyInstance {
   const app = Fastify({
@@ -166,15 +174,29 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     // Reject unknown fields and wrong types instead of silently stripping or coercing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-  const principals = combinePrincipals(
+  const callers: Callers = new WeakMap();
+  addErrorHandlers(app);
+  addAuthentication(app, principalsOf(options), callers);
+  addServiceRoutes(app, coordinator);
+  addWalletRoutes(app, coordinator);
+  addSigningRoute(app, coordinator, callers);
+  addSessionRoutes(app, coordinator);
+  addPartyRoutes(app, coordinator);
+  attachPartySocket(app, coordinator, options.wrapLink ?? ((link) => link));
+  return app;
+}
+
+function principalsOf(options: ApiOptions): ApiPrincipal[] {
+  return combinePrincipals(
     options.apiToken === undefined
       ? []
       : [principalFromToken(defaultPrincipalName, options.apiToken)],
     options.principals ?? [],
   );
-  // Who sent each request (set by the auth hook, read by the routes that record it).
-  const callers = new WeakMap<FastifyRequest, ApiPrincipal>();
+}
 
+/** Every error, thrown or unrouted, answers `{error: {code, …}}` with a stable code. */
+function addErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, _req, reply) =>
     sendError(reply, toQuorateError(error)),
   );
@@ -184,6 +206,14 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
       new QuorateError('QUORATE_E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
     ),
   );
+}
+
+/** Every route but `/healthz` needs the bearer token of a known principal. */
+function addAuthentication(
+  app: FastifyInstance,
+  principals: readonly ApiPrincipal[],
+  callers: Callers,
+): void {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.url === '/healthz') return;
     const header = req.headers.authorization ?? '';
@@ -197,7 +227,10 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     }
     callers.set(req, principal);
   });
+}
 
+/** Liveness, metrics and the OpenAPI document. */
+function addServiceRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (_req, reply) =>
     reply
@@ -205,7 +238,9 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
       .send(await coordinator.metrics.registry.metrics()),
   );
   app.get('/openapi.json', async () => buildOpenApi());
+}
 
+function addWalletRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   app.post<{ Body: { scheme: string; threshold: number; parties: string[]; policy?: string } }>(
     '/v1/wallets',
     { schema: { body: s.createWalletBody } },
@@ -233,7 +268,10 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     { schema: { params: s.walletIdParams } },
     async (req) => walletView(await coordinator.getWallet(req.params.walletId)),
   );
+}
 
+/** A signing request: starts (or finds) the session, then waits up to `waitMs` for it. */
+function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers: Callers): void {
   app.post<{
     Params: { walletId: string };
     Body: {
@@ -260,32 +298,42 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
         created.sessionId,
         waitMs ?? limits.waitMsDefault,
       );
-      if (record.status === 'signed') {
-        return reply.code(200).send({
-          sessionId: record.sessionId,
-          status: 'signed',
-          signature: record.signature,
-          signers: record.signers,
-        });
-      }
-      if (record.status === 'pending' && record.pendingReason !== undefined) {
-        return reply.code(202).send({
-          sessionId: record.sessionId,
-          status: record.status,
-          pendingReason: record.pendingReason,
-        });
-      }
-      if (record.status === 'failed' && record.error) {
-        const { code, message: msg, detail } = record.error;
-        return sendError(
-          reply,
-          new QuorateError(code, msg, { ...detail, sessionId: record.sessionId }),
-        );
-      }
-      return reply.code(202).send({ sessionId: record.sessionId, status: record.status });
+      return sendSigningAnswer(reply, record);
     },
   );
+}
 
+/**
+ * 200 with the signature once signed; 202 while pending (with the reason, if it waits for
+ * approvals) or running; the session's error, with its id in the detail, once failed.
+ */
+function sendSigningAnswer(reply: FastifyReply, record: SessionRecord): FastifyReply {
+  if (record.status === 'signed') {
+    return reply.code(200).send({
+      sessionId: record.sessionId,
+      status: 'signed',
+      signature: record.signature,
+      signers: record.signers,
+    });
+  }
+  if (record.status === 'pending' && record.pendingReason !== undefined) {
+    return reply.code(202).send({
+      sessionId: record.sessionId,
+      status: record.status,
+      pendingReason: record.pendingReason,
+    });
+  }
+  if (record.status === 'failed' && record.error) {
+    const { code, message: msg, detail } = record.error;
+    return sendError(
+      reply,
+      new QuorateError(code, msg, { ...detail, sessionId: record.sessionId }),
+    );
+  }
+  return reply.code(202).send({ sessionId: record.sessionId, status: record.status });
+}
+
+function addSessionRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   app.get<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId',
     { schema: { params: s.sessionIdParams } },
@@ -297,7 +345,9 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     { schema: { params: s.sessionIdParams, body: s.approvalBody } },
     async (req) => sessionView(await coordinator.approve(req.params.sessionId, req.body)),
   );
+}
 
+function addPartyRoutes(app: FastifyInstance, coordinator: Coordinator): void {
   app.get('/v1/parties', async () => ({ parties: coordinator.parties() }));
 
   app.post<{ Params: { partyId: string } }>(
@@ -311,20 +361,24 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
       return { partyId, state: coordinator.registry.stateOf(partyId) };
     },
   );
-
-  attachPartySocket(app, coordinator);
-  return app;
 }
 
-/** Serves party connections on {@link partyWsPath} (they authenticate in the handshake). */
-function attachPartySocket(app: FastifyInstance, coordinator: Coordinator): void {
+/**
+ * Serves party connections on {@link partyWsPath} (they authenticate in the handshake). Each
+ * link passes through `wrapLink` before the coordinator sees it.
+ */
+function attachPartySocket(
+  app: FastifyInstance,
+  coordinator: Coordinator,
+  wrapLink: (link: Link) => Link,
+): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.frameBytesMax });
   app.server.on('upgrade', (request, socket, head) => {
     if ((request.url ?? '').split('?')[0] !== partyWsPath) {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => coordinator.acceptLink(wsLink(ws)));
+    wss.handleUpgrade(request, socket, head, (ws) => coordinator.acceptLink(wrapLink(wsLink(ws))));
   });
   app.addHook('onClose', async () => {
     for (const client of wss.clients) client.terminate();
