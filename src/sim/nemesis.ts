@@ -8,7 +8,7 @@ import { assert } from '../core/assert.ts';
 import type { NemesisValue } from '../checker/history.ts';
 import type { SimCluster } from './cluster.ts';
 import { cleanFault, type Direction, type DirectionFault } from './network.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 
 /** Nemeses of a one-coordinator deployment (the campaign draws among these). */
 export const partyNemesisKinds = [
@@ -77,6 +77,9 @@ export const secondFaultKinds = [
   'coordinator-crash',
 ] as const satisfies readonly NemesisKind[];
 
+/** The draws a nemesis plan makes (the simulator's seeded stream, src/core/seeded-random.ts). */
+export type NemesisRng = Pick<SeededRandom, 'int' | 'chance' | 'pick' | 'shuffle'>;
+
 const dirs: readonly Direction[] = ['up', 'down'];
 
 function block(cluster: SimCluster, partyId: string, dir: Direction, hold: boolean): void {
@@ -133,114 +136,152 @@ function pathFault(
   ];
 }
 
+/** What every fault of one run shares, drawn first so each kind's own draws come after. */
+interface FaultDraw {
+  id: string;
+  kind: NemesisKind;
+  window: { startMs: number; healMs: number };
+  /** Blocked frames are held (a TCP connection that stalls) rather than dropped. */
+  hold: boolean;
+  /** A middlebox resets the connections of the cut-off parties when the fault starts. */
+  reset: boolean;
+}
+
 /** Plans the nemesis of one run (`ordinal` numbers its fault ids: `isolate-one-2`). */
 export function planNemesis(
   kind: NemesisKind,
-  rng: SeededStream,
+  rng: NemesisRng,
   partyIds: readonly string[],
   ordinal = 1,
 ): NemesisPlan {
   const startMs = rng.int(1_000, 2_500);
   const healMs = startMs + rng.int(1_500, 5_000);
-  const window = { startMs, healMs };
-  const id = `${kind}-${ordinal}`;
   const hold = rng.chance(0.5);
   const reset = rng.chance(0.3);
-  const blocked = (): Partial<Record<Direction, DirectionFault>> => ({
-    up: { ...cleanFault(), blocked: true, hold },
-    down: { ...cleanFault(), blocked: true, hold },
-  });
-  const mode = hold ? 'frames held (TCP)' : 'frames dropped';
-  const steps: NemesisStep[] = [];
+  const fault: FaultDraw = {
+    id: `${kind}-${ordinal}`,
+    kind,
+    window: { startMs, healMs },
+    hold,
+    reset,
+  };
+  return { kind, startMs, healMs, steps: faultSteps(fault, rng, partyIds) };
+}
+
+/** The steps of one fault of kind `fault.kind` (the kind's own draws come from `rng`). */
+function faultSteps(fault: FaultDraw, rng: NemesisRng, partyIds: readonly string[]): NemesisStep[] {
+  const { id, kind, window, hold } = fault;
   switch (kind) {
     case 'none':
-      break;
-    case 'isolate-one': {
-      const p = rng.pick(partyIds);
-      steps.push(
-        ...pathFault(id, kind, [p], blocked, window, `isolate ${p}; ${mode}`, true, reset),
-      );
-      break;
-    }
-    case 'split': {
-      const nodes = rng.shuffle(['coordinator', ...partyIds]);
-      const cut = rng.int(1, nodes.length - 1);
-      const groups = [nodes.slice(0, cut), nodes.slice(cut)];
-      const impaired = cutOff(groups, partyIds);
-      const text = `split ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}; ${mode}`;
-      steps.push(...pathFault(id, kind, impaired, blocked, window, text, true, reset));
-      break;
-    }
-    case 'bridge': {
-      assert(partyIds.length === 5, 'bridge topology needs 5 parties');
-      const nodes = rng.shuffle(['coordinator', ...partyIds]);
-      const bridgeNode = nodes[0] as string;
-      const groups = [
-        [bridgeNode, ...nodes.slice(1, 3)],
-        [bridgeNode, ...nodes.slice(3)],
-      ];
-      const impaired = cutOff(groups, partyIds);
-      const text = `bridge via ${bridgeNode}: ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`;
-      steps.push(...pathFault(id, kind, impaired, blocked, window, text, true, reset));
-      break;
-    }
-    case 'one-way': {
-      const p = rng.pick(partyIds);
-      const d = rng.pick(dirs);
-      const text = `one-way: ${d === 'up' ? `${p} → coordinator` : `coordinator → ${p}`} blocked; ${mode}`;
-      const faults = () => ({ [d]: { ...cleanFault(), blocked: true, hold } });
-      steps.push(...pathFault(id, kind, [p], faults, window, text, true, false));
-      break;
-    }
+      return [];
+    case 'isolate-one':
+    case 'split':
+    case 'bridge':
+      return partition(fault, rng, partyIds);
+    case 'one-way':
+      return oneWay(fault, rng, partyIds);
     case 'flapping':
-      steps.push(...flapping(id, rng, partyIds, window, hold));
-      break;
-    case 'lossy': {
-      const targets = rng.chance(0.7) ? [rng.pick(partyIds)] : [...partyIds];
-      const f: DirectionFault = {
-        ...cleanFault(),
-        dropP: rng.int(0, 30) / 100,
-        dupP: rng.int(0, 20) / 100,
-        reorderP: rng.int(0, 30) / 100,
-        delayMs: rng.int(0, 300),
-        jitterMs: rng.int(0, 200),
-      };
-      const text = `lossy ${targets.join(',')}: drop ${f.dropP} dup ${f.dupP} reorder ${f.reorderP} delay ${f.delayMs}±${f.jitterMs} ms`;
-      steps.push(
-        ...pathFault(id, kind, targets, () => ({ up: f, down: f }), window, text, false, false),
-      );
-      break;
-    }
+      return flapping(id, rng, partyIds, window, hold);
+    case 'lossy':
+      return lossy(fault, rng, partyIds);
     case 'party-crash':
     case 'two-party-crash': {
       const victims = rng.shuffle(partyIds).slice(0, kind === 'party-crash' ? 1 : 2);
-      steps.push(...crashParties(id, kind, victims, window));
-      break;
+      return crashParties(id, kind, victims, window);
     }
-    case 'coordinator-crash': {
-      const value: NemesisValue = {
-        id,
-        kind,
-        impaired: [],
-        coordinatorDown: true,
-        description: 'coordinator process killed, restarted over the same store',
-      };
-      steps.push(
-        { atMs: startMs, event: { f: 'start', value }, run: (c) => c.crashCoordinator() },
-        { atMs: healMs, event: { f: 'stop', value }, run: (c) => c.restartCoordinator() },
-      );
-      break;
-    }
+    case 'coordinator-crash':
+      return coordinatorCrash(id, window);
     case 'clock-skew':
-      steps.push(...clockSkew(id, rng, partyIds, window));
-      break;
+      return clockSkew(id, rng, partyIds, window);
     case 'replica-crash':
     case 'lease-expiry':
     case 'replica-takeover':
-      steps.push(...replicaFault(id, kind, window));
-      break;
+      return replicaFault(id, kind, window);
   }
-  return { kind, startMs, healMs, steps };
+}
+
+/** Both directions of a path blocked, frames held or dropped as the fault drew. */
+function blockedBothWays(hold: boolean): Partial<Record<Direction, DirectionFault>> {
+  return {
+    up: { ...cleanFault(), blocked: true, hold },
+    down: { ...cleanFault(), blocked: true, hold },
+  };
+}
+
+const modeText = (hold: boolean) => (hold ? 'frames held (TCP)' : 'frames dropped');
+
+/**
+ * Cuts the network into groups: one party alone (isolate-one), two random halves (split), or
+ * two halves that share one bridge node (bridge, 5 parties). Parties cut off from the
+ * coordinator are blocked both ways.
+ */
+function partition(fault: FaultDraw, rng: NemesisRng, partyIds: readonly string[]): NemesisStep[] {
+  const { id, kind, window, hold, reset } = fault;
+  const blocked = () => blockedBothWays(hold);
+  const mode = modeText(hold);
+  if (kind === 'isolate-one') {
+    const p = rng.pick(partyIds);
+    return pathFault(id, kind, [p], blocked, window, `isolate ${p}; ${mode}`, true, reset);
+  }
+  const nodes = rng.shuffle(['coordinator', ...partyIds]);
+  const groupsText = (groups: string[][]) => groups.map((g) => `{${g.join(',')}}`).join(' | ');
+  if (kind === 'split') {
+    const cut = rng.int(1, nodes.length - 1);
+    const groups = [nodes.slice(0, cut), nodes.slice(cut)];
+    const impaired = cutOff(groups, partyIds);
+    const text = `split ${groupsText(groups)}; ${mode}`;
+    return pathFault(id, kind, impaired, blocked, window, text, true, reset);
+  }
+  assert(partyIds.length === 5, 'bridge topology needs 5 parties');
+  const bridgeNode = nodes[0] as string;
+  const groups = [
+    [bridgeNode, ...nodes.slice(1, 3)],
+    [bridgeNode, ...nodes.slice(3)],
+  ];
+  const impaired = cutOff(groups, partyIds);
+  const text = `bridge via ${bridgeNode}: ${groupsText(groups)}`;
+  return pathFault(id, kind, impaired, blocked, window, text, true, reset);
+}
+
+/** One direction of one party's path blocked. */
+function oneWay(fault: FaultDraw, rng: NemesisRng, partyIds: readonly string[]): NemesisStep[] {
+  const { id, kind, window, hold } = fault;
+  const p = rng.pick(partyIds);
+  const d = rng.pick(dirs);
+  const text = `one-way: ${d === 'up' ? `${p} → coordinator` : `coordinator → ${p}`} blocked; ${modeText(hold)}`;
+  const faults = () => ({ [d]: { ...cleanFault(), blocked: true, hold } });
+  return pathFault(id, kind, [p], faults, window, text, true, false);
+}
+
+/** Drops, duplicates, reorders and delays frames on one party's path or on every path. */
+function lossy(fault: FaultDraw, rng: NemesisRng, partyIds: readonly string[]): NemesisStep[] {
+  const { id, kind, window } = fault;
+  const targets = rng.chance(0.7) ? [rng.pick(partyIds)] : [...partyIds];
+  const f: DirectionFault = {
+    ...cleanFault(),
+    dropP: rng.int(0, 30) / 100,
+    dupP: rng.int(0, 20) / 100,
+    reorderP: rng.int(0, 30) / 100,
+    delayMs: rng.int(0, 300),
+    jitterMs: rng.int(0, 200),
+  };
+  const text = `lossy ${targets.join(',')}: drop ${f.dropP} dup ${f.dupP} reorder ${f.reorderP} delay ${f.delayMs}±${f.jitterMs} ms`;
+  return pathFault(id, kind, targets, () => ({ up: f, down: f }), window, text, false, false);
+}
+
+/** The coordinator process killed, then restarted over the same store. */
+function coordinatorCrash(id: string, window: { startMs: number; healMs: number }): NemesisStep[] {
+  const value: NemesisValue = {
+    id,
+    kind: 'coordinator-crash',
+    impaired: [],
+    coordinatorDown: true,
+    description: 'coordinator process killed, restarted over the same store',
+  };
+  return [
+    { atMs: window.startMs, event: { f: 'start', value }, run: (c) => c.crashCoordinator() },
+    { atMs: window.healMs, event: { f: 'stop', value }, run: (c) => c.restartCoordinator() },
+  ];
 }
 
 /**
@@ -253,7 +294,7 @@ export function planNemesis(
  */
 export function planSecondFault(
   first: NemesisPlan,
-  rng: SeededStream,
+  rng: NemesisRng,
   partyIds: readonly string[],
 ): NemesisPlan {
   const touched = new Set<string>();
@@ -324,7 +365,7 @@ function crashParties(
 
 function flapping(
   id: string,
-  rng: SeededStream,
+  rng: NemesisRng,
   partyIds: readonly string[],
   window: { startMs: number; healMs: number },
   hold: boolean,
@@ -359,7 +400,7 @@ function flapping(
 
 function clockSkew(
   id: string,
-  rng: SeededStream,
+  rng: NemesisRng,
   partyIds: readonly string[],
   window: { startMs: number; healMs: number },
 ): NemesisStep[] {
