@@ -12,7 +12,7 @@ import { initialState } from '../session/machine.ts';
 import { isTerminal, type SessionRecord } from '../session/record.ts';
 import type { TimeoutPolicy } from '../session/timeouts.ts';
 import type { Lease, Store, Versioned, WalletRecord } from '../store/store.ts';
-import type { Envelope } from '../transport/envelope.ts';
+import type { Envelope } from '../transport/wire.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';
 import { SessionRunner, type RunnerGovernance, type Submitted } from './session-runner.ts';

@@ -18,7 +18,7 @@ import {
 import { isTerminal, type SessionRecord } from '../session/record.ts';
 import type { TimeoutPolicy } from '../session/timeouts.ts';
 import type { Lease, Store, WalletRecord } from '../store/store.ts';
-import type { Envelope } from '../transport/envelope.ts';
+import { buildDiscard, type Envelope } from '../transport/wire.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';
 import { SigningAttempt } from './signing-attempt.ts';
@@ -298,16 +298,8 @@ export class SessionRunner {
     token: number,
     reason: string,
   ): void {
-    for (const partyId of parties) {
-      this.deps.registry.send(partyId, {
-        kind: 'discard',
-        sessionId: this.sessionId,
-        attempt,
-        token,
-        round: 0,
-        body: { reason },
-      });
-    }
+    const discard = buildDiscard({ sessionId: this.sessionId, attempt, token }, reason);
+    for (const partyId of parties) this.deps.registry.send(partyId, discard);
   }
 
   private stopTimers(): void {

@@ -12,7 +12,16 @@ import type { AttemptFailureCause } from '../session/machine.ts';
 import type { SessionRecord } from '../session/record.ts';
 import { roundTimeoutMs, type TimeoutPolicy } from '../session/timeouts.ts';
 import type { WalletRecord } from '../store/store.ts';
-import type { Envelope } from '../transport/envelope.ts';
+import type { Payload } from '../protocol/engine.ts';
+import {
+  buildProtocol,
+  buildSignStart,
+  validateProtocol,
+  validateRefuse,
+  type Envelope,
+  type EnvelopeFields,
+  type SignStartBody,
+} from '../transport/wire.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';
 
@@ -75,7 +84,8 @@ export class SigningAttempt {
     const { attempt, token, parties } = this.id;
     this.deps.log.debug({ attempt, token, parties }, 'attempt started');
     const body = signStartBody(this.record, parties, this.deps.env.nowMs());
-    const unreachable = parties.filter((partyId) => !this.send(partyId, 'sign-start', 0, body));
+    const start = buildSignStart(this.addressing(), body);
+    const unreachable = parties.filter((partyId) => !this.send(partyId, start));
     if (unreachable.length > 0) this.fail('disconnected', 'party not connected', unreachable);
   }
 
@@ -85,19 +95,19 @@ export class SigningAttempt {
     if (this.closed || e.attempt !== attempt || e.token !== token || !parties.includes(partyId))
       return;
     if (e.kind === 'refuse') {
-      const body = e.body as { code?: string; reason?: string; hard?: boolean };
-      const cause = body.hard === true ? 'refused' : 'stale';
-      this.fail(cause, `${body.code ?? 'unknown'}: ${body.reason ?? ''}`, [partyId]);
+      this.onRefuse(partyId, e);
       return;
     }
     if (e.kind !== 'protocol' || e.round !== this.round) return;
+    const payload = validateProtocol(e.body);
+    if (!payload.ok) return;
     this.responded.add(partyId);
     this.roundEnvelopes.set(partyId, e);
     const step = this.aggregator.handle({
       from: partyId,
       to: 'coordinator',
       round: e.round,
-      payload: e.body,
+      payload: payload.value,
     });
     if (step.kind === 'abort') {
       this.onAbort(step.abort.blamed, step.abort.reason, step.abort.evidence);
@@ -110,14 +120,28 @@ export class SigningAttempt {
     if (step.outgoing.length > 0) this.nextRound(step.outgoing);
   }
 
+  /**
+   * A party refused. A hard refusal (its own rules, a conflicting intent) keeps it out of later
+   * attempts; any other, or a refusal whose body does not validate, only ends this attempt.
+   */
+  private onRefuse(partyId: string, e: Envelope): void {
+    const body = validateRefuse(e.body);
+    if (!body.ok) {
+      this.fail('stale', `malformed refusal: ${body.reason}`, [partyId]);
+      return;
+    }
+    const { code, reason, hard } = body.value;
+    this.fail(hard ? 'refused' : 'stale', `${code}: ${reason}`, [partyId]);
+  }
+
   /** The aggregator moved on: relay what it sends, and time the next round. */
-  private nextRound(outgoing: { to: string; round: number; payload: Envelope['body'] }[]): void {
+  private nextRound(outgoing: { to: string; round: number; payload: Payload }[]): void {
     this.round += 1;
     this.responded = new Set();
     this.roundEnvelopes = new Map();
     this.armRoundTimer();
     const unreachable = outgoing
-      .filter((out) => !this.send(out.to, 'protocol', out.round, out.payload))
+      .filter((out) => !this.send(out.to, buildProtocol(this.addressing(), out.round, out.payload)))
       .map((out) => out.to);
     if (unreachable.length > 0) this.fail('disconnected', 'party not connected', unreachable);
   }
@@ -187,21 +211,15 @@ export class SigningAttempt {
     this.outcome.failed(cause, reason, parties, evidence);
   }
 
-  private send(
-    partyId: string,
-    kind: 'sign-start' | 'protocol',
-    round: number,
-    body: Envelope['body'],
-  ): boolean {
+  private addressing(): { sessionId: string; attempt: number; token: number } {
     const { attempt, token } = this.id;
-    return this.deps.registry.send(partyId, {
-      kind,
-      sessionId: this.record.sessionId,
-      attempt,
-      token,
-      round,
-      body,
-    });
+    return { sessionId: this.record.sessionId, attempt, token };
+  }
+
+  /** Sends to a party of the quorum only (an engine addressing anyone else is ignored). */
+  private send(partyId: string, fields: EnvelopeFields): boolean {
+    if (!this.id.parties.includes(partyId)) return false;
+    return this.deps.registry.send(partyId, fields);
   }
 
   /** Stops the round clock and wipes the aggregator; no outcome is reported after this. */
@@ -214,7 +232,7 @@ export class SigningAttempt {
 }
 
 /** The sign-start body: what each party checks against its own journal and rules. */
-function signStartBody(record: SessionRecord, signers: string[], nowMs: number): Envelope['body'] {
+function signStartBody(record: SessionRecord, signers: string[], nowMs: number): SignStartBody {
   return {
     walletId: record.walletId,
     intentKey: record.intentKey,

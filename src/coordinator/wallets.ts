@@ -10,7 +10,7 @@ import type { LoadedPolicy } from '../policy/rules/index.ts';
 import type { Scheme } from '../protocol/engine.ts';
 import { engines } from '../protocol/frost.ts';
 import type { Store, WalletRecord } from '../store/store.ts';
-import type { Envelope } from '../transport/envelope.ts';
+import type { Envelope } from '../transport/wire.ts';
 import { KeygenRunner } from './keygen-runner.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';
