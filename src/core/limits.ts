@@ -1,15 +1,20 @@
 /**
- * Every bound in Quorate lives here, unit last. Relations between limits are asserted at
- * module load so a bad edit fails at start-up, not in production.
+ * Every bound in Quorate lives here, unit last, one section per capability. Relations between
+ * limits are asserted at module load (at the end of this file), so a bad edit fails at
+ * start-up, not in production. `limits` gathers the sections of the signing runtime (API,
+ * sessions, governance, party, transport, store, processes, simulator) under one name; the
+ * policy lab, the rule engine, the chaos harness and its fault layer have their own.
  */
 import { assert } from './assert.ts';
 
-export const limits = {
-  // Wallets and parties
+const hourMs = 3_600_000;
+const dayMs = 24 * hourMs;
+
+/** HTTP API and wallets (src/api): request sizes, identifiers, principals. */
+export const apiLimits = {
   partiesMax: 16,
   partyIdLengthMax: 64,
   walletsMax: 100_000,
-  // Requests
   httpBodyBytesMax: 256 * 1024,
   messageBytesMax: 64 * 1024,
   intentKeyLengthMax: 128,
@@ -18,7 +23,10 @@ export const limits = {
   // API principals (src/api/principals.ts): named bearer tokens, the initiator of a request
   apiPrincipalsMax: 256,
   apiTokensFileBytesMax: 64 * 1024,
-  // Session deadlines
+} as const;
+
+/** Coordinator and sessions (src/coordinator, src/session): deadlines, attempts, rounds. */
+export const sessionLimits = {
   sessionDeadlineMsDefault: 30_000,
   sessionDeadlineMsMax: 60_000,
   sessionDeadlineMsMin: 100,
@@ -35,20 +43,38 @@ export const limits = {
   roundTimeoutMsFloor: 1_000,
   roundTimeoutMsCap: 10_000,
   roundTimeoutMsDefault: 3_000,
-  // Signing-time policy engine
+  // Keygen
+  keygenDeadlineMs: 30_000,
+  keygensActiveMax: 64,
+  // Cleanup: every aborted attempt is released everywhere within this (ARCHITECTURE §3 step 11)
+  abortCleanupMsMax: 5_000,
+  blameCooldownMsDefault: 600_000,
+} as const;
+
+/** Signing-time governance on the coordinator: rule files, approvals, velocity. */
+export const governanceLimits = {
   approvalDeadlineMsDefault: 600_000,
   approvalDeadlineMsMax: 86_400_000,
   approvalsPerSessionMax: 32,
   velocitySessionsScanMax: 20_000,
   policyFileBytesMax: 1024 * 1024,
-  // Keygen
-  keygenDeadlineMs: 30_000,
-  keygensActiveMax: 64,
-  // Cleanup
-  abortCleanupMsMax: 5_000,
+} as const;
+
+/** The party runtime (src/party). */
+export const partyLimits = {
   partySessionTtlMs: 65_000,
   partySessionsActiveMax: 4_096,
-  // Transport
+  // A party closes (and redials) a connection on which the coordinator has sent nothing for
+  // this many of its heartbeat intervals, within [min, max]: a coordinator that died behind a
+  // partition leaves a half-open connection whose FIN never arrives (found by
+  // `quorate sim --combined --seed 279`). 5 beats = the coordinator's own down-after default.
+  partyCoordinatorSilenceBeats: 5,
+  partyCoordinatorSilenceMsMin: 1_000,
+  partyCoordinatorSilenceMsMax: 60_000,
+} as const;
+
+/** Transport (src/transport): frames, queues, handshakes, reconnects, heartbeats. */
+export const transportLimits = {
   frameBytesMax: 1024 * 1024,
   outboundQueueFramesMax: 8_192,
   envelopeSeenPerSessionMax: 1_024,
@@ -58,34 +84,14 @@ export const limits = {
   connectionsMax: 256,
   // Peer identity keys kept parsed for envelope verification (cleared when full).
   identityKeysCachedMax: 4_096,
-  // Heartbeats and the failure detector
+  // Heartbeats, which feed the failure detector (src/detector)
   heartbeatIntervalMsDefault: 1_000,
   heartbeatIntervalMsMin: 50,
   heartbeatIntervalMsMax: 10_000,
-  // A party closes (and redials) a connection on which the coordinator has sent nothing for
-  // this many of its heartbeat intervals, within [min, max]: a coordinator that died behind a
-  // partition leaves a half-open connection whose FIN never arrives (found by
-  // `quorate sim --combined --seed 279`). 5 beats = the coordinator's own down-after default.
-  partyCoordinatorSilenceBeats: 5,
-  partyCoordinatorSilenceMsMin: 1_000,
-  partyCoordinatorSilenceMsMax: 60_000,
-  blameCooldownMsDefault: 600_000,
-  // Graceful shutdown
-  shutdownMsMax: 5_000,
-  // Demo / CLI waits
-  startupWaitMsMax: 30_000,
-  pollIntervalMs: 50,
-  // Deterministic simulator (src/sim): every queue and loop it owns is bounded
-  simStepsMax: 2_000_000,
-  simTimersPendingMax: 100_000,
-  simLinkFramesInFlightMax: 1_024,
-  simHeldFramesMax: 1_024,
-  simJournalOpsMax: 200_000,
-  simHistoryEventsMax: 100_000,
-  simRequestRetriesMax: 16,
-  // Of those, tries after a retryable failure (the same intent and message asked again).
-  simFailedRetriesMax: 3,
-  simSeedsMax: 1_000_000,
+} as const;
+
+/** Store and leases (src/store), coordinator replicas, the etcd client. */
+export const storeLimits = {
   // Store leases (session ownership). etcd grants whole seconds and never less than ~2 s
   // (1.5 election timeouts, rounded up), so the floor is what every store can honour.
   storeLeaseTtlMsMin: 2_000,
@@ -111,6 +117,196 @@ export const limits = {
   etcdVersionCacheEntriesMax: 8_192,
 } as const;
 
+/** Processes and the CLI: graceful shutdown, start-up waits, polling. */
+export const processLimits = {
+  shutdownMsMax: 5_000,
+  startupWaitMsMax: 30_000,
+  pollIntervalMs: 50,
+} as const;
+
+/** Seeded randomness (src/core/seeded-random.ts) and the deterministic simulator (src/sim). */
+export const simLimits = {
+  // Largest single `bytes()` draw from a seeded stream.
+  seededBytesMax: 1024 * 1024,
+  // Every queue and loop the simulator owns is bounded
+  simStepsMax: 2_000_000,
+  simTimersPendingMax: 100_000,
+  simLinkFramesInFlightMax: 1_024,
+  simHeldFramesMax: 1_024,
+  simJournalOpsMax: 200_000,
+  simHistoryEventsMax: 100_000,
+  simRequestRetriesMax: 16,
+  // Of those, tries after a retryable failure (the same intent and message asked again).
+  simFailedRetriesMax: 3,
+  simSeedsMax: 1_000_000,
+} as const;
+
+/** Every bound of the signing runtime, the sections above under one name. */
+export const limits = {
+  ...apiLimits,
+  ...sessionLimits,
+  ...governanceLimits,
+  ...partyLimits,
+  ...transportLimits,
+  ...storeLimits,
+  ...processLimits,
+  ...simLimits,
+} as const;
+
+/**
+ * The policy lab (src/policy). They keep every enumeration, simulation and parse finite and
+ * small enough for a CLI answer in seconds.
+ */
+export const policyLimits = {
+  /** Largest policy file accepted, in UTF-16 code units of text. */
+  policyTextCharsMax: 1024 * 1024,
+  /** Shares declared in one file. */
+  sharesMax: 64,
+  /** Groups declared in one file. */
+  groupsMax: 64,
+  /** Policies declared in one file. */
+  policiesMax: 256,
+  /** Shares in one policy (one wallet cannot have more parties than the coordinator allows). */
+  sharesPerPolicyMax: apiLimits.partiesMax,
+  /** Groups (after closure, ignoring perfect ones) one exact evaluation enumerates: 2^20 states. */
+  groupsPerPolicyMax: 20,
+  /** Identifier length for shares, groups, policies and domains. */
+  idLengthMax: 64,
+  /** Candidate pool of the recommender and the heatmap. */
+  candidatePoolMax: 16,
+  /** Largest n the recommender and the heatmap enumerate. */
+  placementSharesMax: 8,
+  /** Group states summed over all enumerated placements (work bound of recommend/heatmap). */
+  placementGroupStatesMax: 50_000_000,
+  /** Default n range of the recommender (issue: 3 to 5). */
+  recommendSharesMinDefault: 3,
+  recommendSharesMaxDefault: 5,
+  /** Default largest n of the analyze heatmap (issue: all t-of-n for n <= 5). */
+  heatmapSharesMaxDefault: 5,
+  /** Frontier picks printed by the recommender. */
+  recommendPicksMax: 12,
+  /** Nines are capped here: below 1e-15 unavailability doubles cannot resolve 1 - U. */
+  ninesMax: 15,
+  /** Monte Carlo months: default, minimum (100 batches) and maximum per policy. */
+  monteCarloMonthsDefault: 20_000,
+  monteCarloMonthsMin: 100,
+  monteCarloMonthsMax: 2_000_000,
+  /** Batches for the batch-means confidence interval. */
+  monteCarloBatches: 100,
+  /** Events processed in one Monte Carlo run before it gives up (bounds the main loop). */
+  monteCarloEventsMax: 2_000_000_000,
+  /** Months simulated and discarded before measuring, so non-exponential outages reach steady state. */
+  monteCarloWarmupMonths: 1,
+  /** Progress callback period, in simulated months. */
+  monteCarloProgressMonths: 50_000,
+  /** Repair time assumed for components given only `availability` when simulated. */
+  mttrHoursDefault: 1,
+  /** Smallest MTTF/MTTR/window length accepted, in hours (36 s): bounds events per month. */
+  durationHoursMin: 0.01,
+  /** Largest MTTF/MTTR/period accepted, in hours (about 114 years). */
+  durationHoursMax: 1_000_000,
+  /** Telemetry text and line bounds. */
+  telemetryCharsMax: 256 * 1024 * 1024,
+  telemetryLinesMax: 2_000_000,
+  telemetryPartiesMax: 64,
+} as const;
+
+/** The policy lab's month: 30 days, in hours. */
+export const monthHours = 720;
+/** The policy lab's month in minutes (43 200). */
+export const monthMinutes = monthHours * 60;
+
+/**
+ * The signing-time rule engine (src/policy/rules). They keep a rule file, one evaluation and one
+ * velocity computation small and finite.
+ */
+export const ruleLimits = {
+  /** Tiers (rule sets) in one file. */
+  tiersMax: 64,
+  /** Wallet → tier bindings in one file. */
+  walletBindingsMax: 10_000,
+  /** Rules in one tier. */
+  rulesPerTierMax: 64,
+  /** Characters of one CEL condition; bounds parse depth. */
+  conditionCharsMax: 2_000,
+  /**
+   * Worst-case evaluation steps of one condition, and of all conditions of one tier (one
+   * request evaluates every rule of its tier), estimated at load (cel-cost.ts). A `destination
+   * in lists.allowed` over a full 10 000-entry list costs ≈10 000; `exists` over it ≈80 000.
+   */
+  conditionCostMax: 100_000,
+  tierCostMax: 250_000,
+  /** Named approvers in one file, and approvers in one approval group. */
+  approversMax: 64,
+  /** Assets declared in one file. */
+  assetsMax: 256,
+  /** Decimals of an asset: 10^18 is the largest power of ten below 2^63. */
+  assetDecimalsMax: 18,
+  /** Named lists, and entries per list (allowlists of destinations). */
+  listsMax: 64,
+  listEntriesMax: 10_000,
+  /** Length of one list entry (a destination address), as for request context fields. */
+  listEntryCharsMax: apiLimits.contextFieldLengthMax,
+  /** Velocity limits on one rule. */
+  velocityLimitsPerRuleMax: 8,
+  /** Shortest and longest velocity window. */
+  velocityWindowMsMin: 60_000,
+  velocityWindowMsMax: 30 * dayMs,
+  /** Counted events one evaluation reads; beyond it the request is denied (fail closed). */
+  velocityEventsMax: 1_000_000,
+  /** Signed approvals one check reads. */
+  approvalsPerCheckMax: 256,
+} as const;
+
+/** Windows exposed to CEL as `velocity.count<name>` and `velocity.amount<name>`. */
+export const celVelocityWindows = [
+  { name: '1h', windowMs: hourMs },
+  { name: '24h', windowMs: dayMs },
+  { name: '7d', windowMs: 7 * dayMs },
+  { name: '30d', windowMs: 30 * dayMs },
+] as const;
+
+/** Largest int64 (CEL `int`): amounts and sums saturate here. */
+export const int64Max = 2n ** 63n - 1n;
+
+/** The chaos harness on real processes (src/chaos), which may use the real clock. */
+export const chaosLimits = {
+  durationSMin: 5,
+  durationSMax: 3_600,
+  ratePerSMax: 50,
+  requestsMax: 20_000,
+  inFlightMax: 512,
+  requestDeadlineMs: 8_000,
+  requestTriesMax: 16,
+  retryDelayMs: 500,
+  pollIntervalMs: 100,
+  monitorIntervalMs: 100,
+  observeIntervalMs: 250,
+  progressIntervalMs: 1_000,
+  /** No fault in the first/last this many ms: warm-up, then time to heal and recover. */
+  warmupMs: 3_000,
+  tailMs: 4_000,
+  /** After the last request: time for cleanup (ARCHITECTURE §3 step 11) to show. */
+  settleMs: 6_000,
+  startupWaitMs: 60_000,
+  commandTimeoutMs: 10_000,
+  historyEventsMax: 500_000,
+  partiesMax: 5,
+  /** Slack the checker allows on each time bound for real processes on a busy 2-core box. */
+  checkToleranceMs: 1_500,
+} as const;
+
+/** The fault layer the chaos harness wraps around a process's Env and links. */
+export const faultLimits = {
+  latencyMsMax: 10_000,
+  jitterMsMax: 10_000,
+  clockOffsetMsMax: 86_400_000,
+  controlFileBytesMax: 4_096,
+  /** How often the control file is re-read. */
+  controlFilePollMs: 200,
+} as const;
+
+// Coordinator and sessions
 assert(
   limits.sessionDeadlineMsDefault <= limits.sessionDeadlineMsMax,
   'default deadline within max',
@@ -122,7 +318,9 @@ assert(limits.roundTimeoutMsDefault <= limits.roundTimeoutMsCap, 'round default 
 assert(limits.roundTimeoutMsCap < limits.sessionDeadlineMsDefault, 'a round fits in a session');
 assert(limits.partySessionTtlMs > limits.sessionDeadlineMsMax, 'party TTL outlives any deadline');
 assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message fits in body');
+// Transport
 assert(limits.reconnectDelayMsMin <= limits.reconnectDelayMsMax, 'reconnect bounds ordered');
+// Store and leases
 assert(limits.storeLeaseTtlMsMin <= limits.storeLeaseTtlMsMax, 'lease ttl bounds ordered');
 assert(
   limits.etcdRequestTimeoutMs <= limits.storeLeaseTtlMsMin,
@@ -146,3 +344,49 @@ assert(
   limits.etcdRequestBytesMax > limits.httpBodyBytesMax * 2,
   'a session record with its message fits in one etcd request',
 );
+// Sections are disjoint: `limits` would silently keep the last of two equal names.
+assert(
+  Object.keys(limits).length ===
+    [
+      apiLimits,
+      sessionLimits,
+      governanceLimits,
+      partyLimits,
+      transportLimits,
+      storeLimits,
+      processLimits,
+      simLimits,
+    ].reduce((sum, section) => sum + Object.keys(section).length, 0),
+  'no limit is in two sections',
+);
+// Policy lab
+assert(policyLimits.sharesPerPolicyMax <= 30, 'share masks fit in 31-bit integers');
+assert(policyLimits.groupsPerPolicyMax <= 30, 'group masks fit in 31-bit integers');
+assert(
+  policyLimits.placementSharesMax <= policyLimits.sharesPerPolicyMax,
+  'placements are policies',
+);
+assert(policyLimits.candidatePoolMax <= policyLimits.sharesMax, 'pool within shares');
+assert(policyLimits.heatmapSharesMaxDefault <= policyLimits.placementSharesMax, 'heatmap n bound');
+assert(
+  policyLimits.recommendSharesMaxDefault <= policyLimits.placementSharesMax,
+  'recommend n bound',
+);
+assert(policyLimits.monteCarloMonthsMin >= policyLimits.monteCarloBatches, 'a batch has a month');
+assert(
+  policyLimits.monteCarloMonthsDefault <= policyLimits.monteCarloMonthsMax,
+  'MC default in range',
+);
+assert(policyLimits.durationHoursMin > 0, 'durations are positive');
+// Rule engine
+assert(ruleLimits.velocityWindowMsMin < ruleLimits.velocityWindowMsMax, 'window range');
+assert(
+  celVelocityWindows.every((w) => w.windowMs <= ruleLimits.velocityWindowMsMax),
+  'CEL windows within the retention window',
+);
+assert(10n ** BigInt(ruleLimits.assetDecimalsMax) <= int64Max, 'one unit fits in an int64');
+assert(ruleLimits.listEntryCharsMax > 0, 'list entries hold something');
+// Chaos harness and fault layer
+assert(chaosLimits.durationSMin <= chaosLimits.durationSMax, 'chaos durations ordered');
+assert(chaosLimits.partiesMax <= apiLimits.partiesMax, 'a chaos cluster is a valid wallet');
+assert(faultLimits.controlFilePollMs > 0, 'the control file is polled');

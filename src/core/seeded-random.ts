@@ -14,12 +14,11 @@ import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assert } from './assert.ts';
+import { simLimits } from './limits.ts';
 
 /** Keystream bytes generated per refill: 64 ChaCha20 blocks. */
 const chunkBytes = 4096;
 const blockBytes = 64;
-/** Largest `bytes()` request, so one draw cannot allocate without bound. */
-export const seededBytesMax = 1 << 20;
 const twoPow32 = 4294967296;
 
 /** A deterministic stream of bytes and uniform draws. */
@@ -90,7 +89,10 @@ function keystream(seed: number, label: string): Keystream {
       );
     },
     bytes: (length) => {
-      assert(Number.isSafeInteger(length) && length >= 0 && length <= seededBytesMax, 'byte count');
+      assert(
+        Number.isSafeInteger(length) && length >= 0 && length <= simLimits.seededBytesMax,
+        'byte count',
+      );
       const out = new Uint8Array(length);
       let filled = 0;
       while (filled < length) {

@@ -18,7 +18,7 @@ import { markovOutages } from './markov-outages.ts';
 import { simulateMonths, type MonteCarloResult } from './monte-carlo.ts';
 import { ninesOf } from './nines.ts';
 import { enumeratePlacements } from './placement-search.ts';
-import { monthMinutes, policyLimits } from './policy-limits.ts';
+import { monthMinutes, policyLimits } from '../core/limits.ts';
 import type { PolicyFile, PolicySpec } from './policy-schema.ts';
 
 /** How much of the downtime one share or group causes. */

@@ -16,7 +16,7 @@ import {
   type Timeline,
 } from './interval-timeline.ts';
 import { policyInvalid } from './policy-field-reader.ts';
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import type { ShareType } from './policy-schema.ts';
 import { parseTelemetry, type Telemetry } from './telemetry-parse.ts';
 

@@ -6,7 +6,7 @@
 import { groupClosure } from './group-closure.ts';
 import { effectiveAvailability } from './effective-availability.ts';
 import { policyInvalid } from './policy-field-reader.ts';
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import type { GroupSpec, PolicyFile, ShareSpec } from './policy-schema.ts';
 
 /** Lookup tables over a validated file. */

@@ -8,7 +8,7 @@
 import type { CompiledPlacement } from './compile-placement.ts';
 import { hasTimeStructure } from './effective-availability.ts';
 import type { ExactImportance } from './exact-availability.ts';
-import { monthHours } from './policy-limits.ts';
+import { monthHours } from '../core/limits.ts';
 import type { ComponentSpec } from './policy-schema.ts';
 
 /** Markov outage figures, or null where the model does not apply. */

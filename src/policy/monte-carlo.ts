@@ -16,7 +16,7 @@
 import { QuorateError } from '../core/errors.ts';
 import { seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 import type { CompiledPlacement } from './compile-placement.ts';
-import { monthHours, monthMinutes, policyLimits } from './policy-limits.ts';
+import { monthHours, monthMinutes, policyLimits } from '../core/limits.ts';
 import type { ComponentSpec, DailyWindow } from './policy-schema.ts';
 import { drawDuration, exponentialLaw, outageLaw, type DurationLaw } from './outage-sampler.ts';
 import {

@@ -4,7 +4,7 @@
  */
 import { parseDocument } from 'yaml';
 import { policyInvalid } from './policy-field-reader.ts';
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import type { PolicyFile } from './policy-schema.ts';
 import { validatePolicyFile } from './validate-policy-file.ts';
 

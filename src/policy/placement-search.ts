@@ -6,7 +6,7 @@ import { compilePlacement, type PolicyIndex } from './compile-placement.ts';
 import { exactUnavailabilities } from './exact-availability.ts';
 import { binomial } from './custody-posture.ts';
 import { policyInvalid } from './policy-field-reader.ts';
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import type { ShareSpec } from './policy-schema.ts';
 
 /** One evaluated placement. */

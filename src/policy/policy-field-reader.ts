@@ -3,7 +3,7 @@
  * `QUORATE_E_POLICY_INVALID` with `detail.path` (e.g. `policies[0].shares[2]`) and `detail.problem`.
  */
 import { QuorateError } from '../core/errors.ts';
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 
 /** A parsed mapping whose keys have been checked. */
 export type RawObject = Readonly<Record<string, unknown>>;

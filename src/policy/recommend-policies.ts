@@ -10,7 +10,7 @@ import { ninesOf } from './nines.ts';
 import { paretoFrontier } from './pareto-frontier.ts';
 import { enumeratePlacements } from './placement-search.ts';
 import { policyInvalid } from './policy-field-reader.ts';
-import { monthMinutes, policyLimits } from './policy-limits.ts';
+import { monthMinutes, policyLimits } from '../core/limits.ts';
 import type { PolicyFile } from './policy-schema.ts';
 
 /** One t-of-n placement with its figures. */

@@ -4,7 +4,7 @@
  * Errors are `QUORATE_E_POLICY_INVALID` with `path` = `line N` or `line N.field`.
  */
 import { policyInvalid, show } from './policy-field-reader.ts';
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import { shareTypes, type ShareType } from './policy-schema.ts';
 
 /** One up/down observation. */

@@ -2,7 +2,7 @@
  * Validation of the fields shares and groups share: availability or rates, maintenance windows,
  * outage duration distributions and daily online windows.
  */
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import {
   childPath,
   policyInvalid,

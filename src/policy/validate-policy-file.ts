@@ -3,7 +3,7 @@
  * rejected with a path-named error everywhere except the top-level `rules` section, which belongs
  * to the signing-time policy engine and is accepted and ignored here.
  */
-import { policyLimits } from './policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import {
   childPath,
   policyInvalid,

@@ -9,7 +9,7 @@ import { exactImportance } from '../../src/policy/exact-availability.ts';
 import { markovOutages } from '../../src/policy/markov-outages.ts';
 import { simulateMonths } from '../../src/policy/monte-carlo.ts';
 import { parsePolicyText } from '../../src/policy/parse-policy-text.ts';
-import { monthHours } from '../../src/policy/policy-limits.ts';
+import { monthHours } from '../../src/core/limits.ts';
 
 const ratesYaml = `
 groups:

@@ -8,7 +8,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../../core/encoding.ts';
 import type { RuleRequestContext } from './rule-context.ts';
-import { ruleLimits } from './rule-limits.ts';
+import { ruleLimits } from '../../core/limits.ts';
 import type { Approver, ApprovalGroup } from './rule-schema.ts';
 
 /** Domain separation from every other Ed25519 signature in Quorate. */

@@ -7,7 +7,7 @@
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import type { CelInput } from '@bufbuild/cel';
 import { conditionCost } from './cel-cost.ts';
-import { celVelocityWindows, ruleLimits } from './rule-limits.ts';
+import { celVelocityWindows, ruleLimits } from '../../core/limits.ts';
 
 type ParsedCel = ReturnType<typeof parse>;
 type CelExpr = ParsedCel['expr'];

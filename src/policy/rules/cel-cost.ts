@@ -14,10 +14,9 @@
  * `present`, `lists`); a range the estimate cannot size counts as the largest list a file may
  * hold (`ruleLimits.listEntriesMax`).
  */
-import { limits } from '../../core/limits.ts';
+import { limits, ruleLimits } from '../../core/limits.ts';
 import type { parse } from '@bufbuild/cel';
 import { optionalRequestFields, timeFields, velocityFields } from './cel-condition.ts';
-import { ruleLimits } from './rule-limits.ts';
 
 type CelExpr = ReturnType<typeof parse>['expr'];
 

@@ -2,7 +2,7 @@
  * Decimal amount strings → integer minor units (bigint), exactly. Amounts never pass through a
  * double: "0.1" + "0.2" must be "0.3", and 2^53 minor units is only 9 007 ETH in gwei.
  */
-import { int64Max } from './rule-limits.ts';
+import { int64Max } from '../../core/limits.ts';
 
 const decimalPattern = /^(\d+)(?:\.(\d+))?$/;
 /** Longest decimal string read: 19 integer digits + point + 18 decimals, with slack. */

@@ -18,7 +18,7 @@ import type { ConditionResult } from './cel-condition.ts';
 import { optionalRequestFields } from './cel-condition.ts';
 import { buildRuleContext } from './rule-context.ts';
 import type { RuleContext, RuleRequest } from './rule-context.ts';
-import { ruleLimits } from './rule-limits.ts';
+import { ruleLimits } from '../../core/limits.ts';
 import type {
   ApprovalGroup,
   QuorumRequirement,

@@ -31,5 +31,5 @@ export {
   verifyApproval,
 } from './approvals.ts';
 export type * from './rule-schema.ts';
-export { celVelocityWindows, ruleLimits } from './rule-limits.ts';
+export { celVelocityWindows, ruleLimits } from '../../core/limits.ts';
 export { amountMinorRounded, formatMinor, parseAmountMinor } from './decimal-amount.ts';

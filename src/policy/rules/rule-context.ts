@@ -7,10 +7,9 @@
  * Absent request fields are unbound: a condition that reads one cannot be evaluated, which denies.
  */
 import type { CelInput } from '@bufbuild/cel';
-import { limits } from '../../core/limits.ts';
+import { celVelocityWindows, limits } from '../../core/limits.ts';
 import { optionalRequestFields } from './cel-condition.ts';
 import { parseAmountMinor } from './decimal-amount.ts';
-import { celVelocityWindows } from './rule-limits.ts';
 import type { AssetSpec, RuleSet } from './rule-schema.ts';
 import type { VelocityEvent } from './velocity.ts';
 import { windowTotals } from './velocity.ts';

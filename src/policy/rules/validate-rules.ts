@@ -24,7 +24,7 @@ import type { CompiledCondition } from './cel-condition.ts';
 import { compileCondition } from './cel-condition.ts';
 import { isDecimalString } from './decimal-amount.ts';
 import { sampleBindings } from './rule-context.ts';
-import { ruleLimits } from './rule-limits.ts';
+import { ruleLimits } from '../../core/limits.ts';
 import type {
   ApprovalSpec,
   Approver,

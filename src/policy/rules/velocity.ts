@@ -7,7 +7,7 @@
  * side. `count` counts every event of the wallet; `amount` sums the events of the request's asset.
  */
 import { amountMinorRounded, formatMinor } from './decimal-amount.ts';
-import { int64Max, ruleLimits } from './rule-limits.ts';
+import { int64Max, ruleLimits } from '../../core/limits.ts';
 import type { AssetSpec, VelocityLimit } from './rule-schema.ts';
 
 /** One counted signature request, as the store keeps it. */
