@@ -12,21 +12,6 @@ export interface CandidateInfo {
   sinceMs?: number;
 }
 
-/**
- * Picks `threshold` alive parties among `walletParties`, excluding `excluded`, ranked by
- * success ratio then RTT then id (deterministic). Returns undefined if fewer than t qualify.
- */
-export function selectQuorum(
-  walletParties: readonly string[],
-  threshold: number,
-  candidates: readonly CandidateInfo[],
-  excluded: readonly string[],
-): string[] | undefined {
-  const eligible = rankEligible(walletParties, candidates, excluded);
-  if (eligible.length < threshold) return undefined;
-  return eligible.slice(0, threshold).map((c) => c.partyId);
-}
-
 /** Alive, non-excluded wallet parties, best first. */
 export function rankEligible(
   walletParties: readonly string[],
