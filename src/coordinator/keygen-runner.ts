@@ -1,13 +1,26 @@
 /**
- * Drives one distributed key generation: all n parties must take part. The coordinator only
- * relays; round-2 shares are sealed to their recipients, so it cannot read them.
+ * Drives one distributed key generation: all n parties must take part, through as many rounds
+ * as the engine's coordinator role asks for. The coordinator only relays; round-2 shares are
+ * sealed to their recipients, so it cannot read them.
  */
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { KeygenResult, ProtocolRole, Scheme, SignatureEngine } from '../protocol/engine.ts';
-import type { Envelope } from '../transport/envelope.ts';
+import { coordinatorRole } from '../protocol/engine.ts';
+import {
+  buildDiscard,
+  buildKeygenStart,
+  buildProtocol,
+  validateProtocol,
+  validateRefuse,
+  type Addressing,
+  type Envelope,
+} from '../transport/wire.ts';
 import type { PartyRegistry } from './party-registry.ts';
+
+/** A keygen is one attempt with token 1: it is never retried under the same id. */
+const keygenAttempt = { attempt: 1, token: 1 } as const;
 
 /** Inputs of a keygen. */
 export interface KeygenArgs {
@@ -48,59 +61,52 @@ export class KeygenRunner {
       this.fail('key generation deadline reached', []),
     );
     const { walletId, scheme, threshold, parties, boxKeys, keygenId, tier } = this.args;
-    const body = {
+    const start = buildKeygenStart(keygenId, {
       walletId,
       scheme,
       threshold,
       parties,
       boxKeys,
       ...(tier === undefined ? {} : { tier }),
-    };
+    });
     for (const partyId of parties) {
-      if (
-        !this.registry.send(partyId, {
-          kind: 'keygen-start',
-          sessionId: keygenId,
-          attempt: 1,
-          token: 1,
-          round: 0,
-          body,
-        })
-      ) {
+      if (!this.registry.send(partyId, start)) {
         this.fail('party not connected', [partyId]);
         return;
       }
     }
   }
 
+  private get addressing(): Addressing {
+    return { sessionId: this.args.keygenId, ...keygenAttempt };
+  }
+
   onEnvelope(partyId: string, e: Envelope): void {
-    if (this.done || e.attempt !== 1 || e.token !== 1) return;
+    if (this.done || e.attempt !== keygenAttempt.attempt || e.token !== keygenAttempt.token) return;
     if (e.kind === 'refuse') {
-      const body = e.body as { code?: string; reason?: string };
-      this.fail(`party refused: ${body.code ?? ''} ${body.reason ?? ''}`.trim(), [partyId]);
+      const refusal = validateRefuse(e.body);
+      const why = refusal.ok ? `${refusal.value.code} ${refusal.value.reason}` : refusal.reason;
+      this.fail(`party refused: ${why}`.trim(), [partyId]);
       return;
     }
     if (e.kind !== 'protocol') return;
+    const payload = validateProtocol(e.body);
+    if (!payload.ok) {
+      this.fail(`party sent an invalid payload: ${payload.reason}`, [partyId]);
+      return;
+    }
     const step = this.role.handle({
       from: partyId,
-      to: 'coordinator',
+      to: coordinatorRole,
       round: e.round,
-      payload: e.body,
+      payload: payload.value,
     });
     if (step.kind === 'abort') {
       this.fail(step.abort.reason, step.abort.blamed);
       return;
     }
-    for (const out of step.outgoing) {
-      this.registry.send(out.to, {
-        kind: 'protocol',
-        sessionId: this.args.keygenId,
-        attempt: 1,
-        token: 1,
-        round: out.round,
-        body: out.payload,
-      });
-    }
+    for (const out of step.outgoing)
+      this.registry.send(out.to, buildProtocol(this.addressing, out.round, out.payload));
     if (step.kind === 'done') {
       this.finish();
       this.settle.resolve(step.result);
@@ -114,16 +120,8 @@ export class KeygenRunner {
 
   private fail(reason: string, parties: string[]): void {
     if (this.done) return;
-    for (const partyId of this.args.parties) {
-      this.registry.send(partyId, {
-        kind: 'discard',
-        sessionId: this.args.keygenId,
-        attempt: 1,
-        token: 1,
-        round: 0,
-        body: { reason },
-      });
-    }
+    for (const partyId of this.args.parties)
+      this.registry.send(partyId, buildDiscard(this.addressing, reason));
     this.finish();
     this.settle.reject(
       new QuorateError('QUORATE_E_KEYGEN_FAILED', `key generation failed: ${reason}`, { parties }),

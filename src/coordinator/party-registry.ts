@@ -6,17 +6,38 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { bytesEqual, canonicalJson } from '../core/encoding.ts';
+import { bytesEqual } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
-import { isPartyId } from '../core/ids.ts';
 import { limits } from '../core/limits.ts';
 import { PhiAccrualDetector, defaultPhiOptions, type PhiOptions } from '../detector/phi-accrual.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
 import type { CandidateInfo } from '../session/quorum.ts';
 import type { Store } from '../store/store.ts';
-import { EnvelopeGuard, EnvelopeSender, type Envelope } from '../transport/envelope.ts';
+import { EnvelopeGuard, EnvelopeSender } from '../transport/envelope.ts';
 import { signDetached, verifyDetached, type IdentityKeys } from '../transport/identity.ts';
-import { helloDomain, welcomeDomain, type HelloFrame, type Link } from '../transport/link.ts';
+import type { Link } from '../transport/link.ts';
+import {
+  buildChallenge,
+  buildEnvelopeFrame,
+  buildPing,
+  buildReject,
+  buildWelcome,
+  helloDomain,
+  helloTranscript,
+  validateEnvelopeFrame,
+  validateHello,
+  validatePong,
+  validateProtocol,
+  validateRefuse,
+  welcomeDomain,
+  welcomeTranscript,
+  type ChallengeFrame,
+  type Checked,
+  type Envelope,
+  type EnvelopeFields,
+  type HelloFrame,
+  type WireRefusal,
+} from '../transport/wire.ts';
 
 /** Liveness as the API reports it. */
 export type PartyLiveness = 'alive' | 'suspect' | 'down';
@@ -84,6 +105,30 @@ export interface PartySnapshot {
   blame?: string;
 }
 
+/** One connection's handshake: the challenge sent, then hello → enrolling → registered. */
+interface Handshake {
+  challenge: ChallengeFrame;
+  phase: 'hello' | 'enrolling';
+  registered: string | undefined;
+}
+
+/**
+ * What a party may send once registered, body validated: a refusal body is checked here, so
+ * every runner reads a valid one (through `validateRefuse`, which then cannot fail).
+ */
+function checkPartyBody(e: Envelope): Checked<unknown> {
+  switch (e.kind) {
+    case 'pong':
+      return validatePong(e.body);
+    case 'refuse':
+      return validateRefuse(e.body);
+    case 'protocol':
+      return validateProtocol(e.body);
+    default:
+      return { ok: false, code: 'QUORATE_E_BAD_ENVELOPE', reason: `a party never sends ${e.kind}` };
+  }
+}
+
 /** Tracks every party connection and its liveness. */
 export class PartyRegistry {
   private readonly links = new Map<string, PartyLink>();
@@ -124,130 +169,127 @@ export class PartyRegistry {
   /** Runs the handshake on a new link; the party is registered once it proves its identity. */
   accept(link: Link): void {
     if (this.links.size >= limits.connectionsMax) {
-      link.send({ t: 'reject', code: 'QUORATE_E_OVERLOADED', message: 'too many connections' });
+      link.send(buildReject('QUORATE_E_OVERLOADED', 'too many connections'));
       link.close('too many connections');
       return;
     }
-    const conn = bytesToHex(this.env.randomBytes(12));
-    const nonce = bytesToHex(this.env.randomBytes(16));
-    const coordinatorKey = bytesToHex(this.identity.signPublic);
-    let registered: string | undefined;
+    const challenge = buildChallenge({
+      conn: bytesToHex(this.env.randomBytes(12)),
+      nonce: bytesToHex(this.env.randomBytes(16)),
+      coordinatorKey: bytesToHex(this.identity.signPublic),
+      heartbeatMs: this.options.heartbeatIntervalMs,
+    });
+    const state: Handshake = { challenge, phase: 'hello', registered: undefined };
     const cancelHandshake = this.env.setTimer(limits.handshakeMsMax, () => {
-      if (!registered) link.close('handshake timeout');
+      if (!state.registered) link.close('handshake timeout');
     });
     link.onClose(() => {
       cancelHandshake();
-      if (registered) this.unregister(registered, link);
+      if (state.registered) this.unregister(state.registered, link);
     });
-    link.onFrame((frame) => {
-      const f = frame as { t?: unknown };
-      if (registered) {
-        if (f.t === 'env') this.onFrameEnvelope(registered, (frame as { e: unknown }).e);
-        else link.close('unexpected frame');
-        return;
+    link.onFrame((raw) => {
+      try {
+        this.onFrame(link, state, raw, cancelHandshake);
+      } catch (error) {
+        // The per-connection boundary: whatever a frame triggers, only its connection pays.
+        this.log.error({ error: String(error) }, 'frame handling failed: closing the connection');
+        link.close('internal error');
       }
-      if (f.t !== 'hello') {
-        link.close('expected hello');
-        return;
-      }
-      void this.enroll(link, conn, nonce, frame as HelloFrame).then((partyId) => {
-        registered = partyId;
+    });
+    link.send(challenge);
+  }
+
+  private onFrame(link: Link, state: Handshake, raw: unknown, cancelHandshake: () => void): void {
+    if (state.registered) {
+      const frame = validateEnvelopeFrame(raw);
+      if (!frame.ok) this.refuseFrame(link, frame);
+      else this.onFrameEnvelope(link, state.registered, frame.value.e);
+      return;
+    }
+    if (state.phase !== 'hello') {
+      link.close('unexpected frame');
+      return;
+    }
+    const hello = validateHello(raw);
+    if (!hello.ok) {
+      this.reject(link, hello.reason);
+      return;
+    }
+    state.phase = 'enrolling';
+    this.enroll(link, state.challenge, hello.value).then(
+      (partyId) => {
+        state.registered = partyId;
         if (partyId) cancelHandshake();
-      });
-    });
-    link.send({
-      t: 'challenge',
-      conn,
-      nonce,
-      coordinatorKey,
-      heartbeatMs: this.options.heartbeatIntervalMs,
-    });
+      },
+      (error: unknown) => {
+        this.log.error({ error: String(error) }, 'enrolment failed: closing the connection');
+        link.close('internal error');
+      },
+    );
+  }
+
+  /** Refuses a frame that failed validation: a reject frame with its code, then close. */
+  private refuseFrame(link: Link, refused: WireRefusal): void {
+    this.log.warn({ code: refused.code, reason: refused.reason }, 'invalid frame from party');
+    link.send(buildReject(refused.code, refused.reason));
+    link.close(`${refused.code}: ${refused.reason}`);
   }
 
   private reject(link: Link, message: string): undefined {
     this.log.warn({ reason: message }, 'enrolment denied');
-    link.send({ t: 'reject', code: 'QUORATE_E_ENROLLMENT_DENIED', message });
+    link.send(buildReject('QUORATE_E_ENROLLMENT_DENIED', message));
     link.close(message);
     return undefined;
   }
 
+  /** Checks the hello's proof, then the pinned keys (or enrols); welcomes a party that passes. */
   private async enroll(
     link: Link,
-    conn: string,
-    nonce: string,
+    challenge: ChallengeFrame,
     hello: HelloFrame,
   ): Promise<string | undefined> {
-    if (typeof hello.partyId !== 'string' || !isPartyId(hello.partyId))
-      return this.reject(link, 'invalid party id');
-    if (
-      !/^[0-9a-f]{64}$/.test(hello.identityKey ?? '') ||
-      !/^[0-9a-f]{64}$/.test(hello.boxKey ?? '')
-    ) {
-      return this.reject(link, 'invalid keys');
-    }
-    const bound = utf8ToBytes(
-      canonicalJson({
-        conn,
-        nonce,
-        partyId: hello.partyId,
-        identityKey: hello.identityKey,
-        boxKey: hello.boxKey,
-      }),
-    );
-    const identityKey = hexToBytes(hello.identityKey);
-    if (typeof hello.proof !== 'string' || !/^[0-9a-f]{128}$/.test(hello.proof))
-      return this.reject(link, 'invalid proof');
-    if (!verifyDetached(helloDomain, bound, hexToBytes(hello.proof), identityKey)) {
+    const { partyId, identityKey, boxKey } = hello;
+    const { conn, nonce } = challenge;
+    const transcript = helloTranscript({ conn, nonce, partyId, identityKey, boxKey });
+    // Hex fields were validated by validateHello: hexToBytes cannot throw on them.
+    const identityKeyBytes = hexToBytes(identityKey);
+    if (!verifyDetached(helloDomain, transcript, hexToBytes(hello.proof), identityKeyBytes))
       return this.reject(link, 'identity proof does not verify');
-    }
-    const pinned = await this.store.getParty(hello.partyId);
-    if (pinned) {
-      if (pinned.identityKey !== hello.identityKey || pinned.boxKey !== hello.boxKey) {
-        return this.reject(link, 'identity key differs from the pinned key');
-      }
-    } else {
-      if (this.partySecret === undefined)
-        return this.reject(link, 'enrolment is closed (no party secret configured)');
-      const expected = hmac(sha256, utf8ToBytes(this.partySecret), bound);
-      if (
-        typeof hello.enrollMac !== 'string' ||
-        !/^[0-9a-f]{64}$/.test(hello.enrollMac) ||
-        !bytesEqual(expected, hexToBytes(hello.enrollMac))
-      ) {
-        return this.reject(link, 'wrong party secret');
-      }
-      const record = await this.store.pinParty({
-        partyId: hello.partyId,
-        identityKey: hello.identityKey,
-        boxKey: hello.boxKey,
-        enrolledMs: this.env.nowMs(),
-      });
-      if (record.identityKey !== hello.identityKey)
-        return this.reject(link, 'identity key differs from the pinned key');
-      this.log.info({ partyId: hello.partyId }, 'party enrolled; identity key pinned');
+    const pinned = await this.store.getParty(partyId);
+    if (pinned && (pinned.identityKey !== identityKey || pinned.boxKey !== boxKey))
+      return this.reject(link, 'identity key differs from the pinned key');
+    if (!pinned) {
+      const denied = await this.enrollNew(hello, transcript);
+      if (denied !== undefined) return this.reject(link, denied);
     }
     if (!link.isOpen) return undefined;
     const proof = signDetached(
       welcomeDomain,
-      utf8ToBytes(
-        canonicalJson({
-          conn,
-          nonce,
-          partyId: hello.partyId,
-          coordinatorKey: bytesToHex(this.identity.signPublic),
-        }),
-      ),
+      welcomeTranscript({ conn, nonce, partyId, coordinatorKey: challenge.coordinatorKey }),
       this.identity.signSecret,
     );
-    this.register(hello.partyId, link, conn, identityKey);
-    const policyHash =
-      typeof hello.policyHash === 'string' && /^[0-9a-f]{64}$/.test(hello.policyHash)
-        ? hello.policyHash
-        : undefined;
-    if (policyHash === undefined) this.policyHashes.delete(hello.partyId);
-    else this.policyHashes.set(hello.partyId, policyHash);
-    link.send({ t: 'welcome', conn, proof: bytesToHex(proof) });
-    return hello.partyId;
+    this.register(partyId, link, conn, identityKeyBytes);
+    if (hello.policyHash === undefined) this.policyHashes.delete(partyId);
+    else this.policyHashes.set(partyId, hello.policyHash);
+    link.send(buildWelcome({ conn, proof: bytesToHex(proof) }));
+    return partyId;
+  }
+
+  /** First contact: checks the enrolment MAC and pins the keys; returns why not, if denied. */
+  private async enrollNew(hello: HelloFrame, transcript: Uint8Array): Promise<string | undefined> {
+    if (this.partySecret === undefined) return 'enrolment is closed (no party secret configured)';
+    const expected = hmac(sha256, utf8ToBytes(this.partySecret), transcript);
+    if (hello.enrollMac === undefined || !bytesEqual(expected, hexToBytes(hello.enrollMac)))
+      return 'wrong party secret';
+    const record = await this.store.pinParty({
+      partyId: hello.partyId,
+      identityKey: hello.identityKey,
+      boxKey: hello.boxKey,
+      enrolledMs: this.env.nowMs(),
+    });
+    if (record.identityKey !== hello.identityKey) return 'identity key differs from the pinned key';
+    this.log.info({ partyId: hello.partyId }, 'party enrolled; identity key pinned');
+    return undefined;
   }
 
   private register(partyId: string, link: Link, conn: string, identityKey: Uint8Array): void {
@@ -302,59 +344,66 @@ export class PartyRegistry {
     return s;
   }
 
-  private onFrameEnvelope(partyId: string, raw: unknown): void {
+  private onFrameEnvelope(link: Link, partyId: string, raw: Envelope): void {
     const l = this.links.get(partyId);
     if (!l) return;
     let e: Envelope;
     try {
       e = l.guard.accept(raw);
     } catch (error) {
-      this.log.warn({ partyId, error: (error as Error).message }, 'envelope rejected');
+      // Duplicates and replays are expected on a lossy path: dropped, the connection stays.
+      this.log.warn({ partyId, error: String(error) }, 'envelope rejected');
       return;
     }
-    const now = this.env.monoMs();
+    const checked = checkPartyBody(e);
+    if (!checked.ok) {
+      this.refuseFrame(link, checked);
+      return;
+    }
     const s = this.statsOf(partyId);
     s.lastSeenWallMs = this.env.nowMs();
     if (e.kind === 'pong') {
-      const echo = (e.body as { echo?: unknown }).echo;
-      const sentAt = typeof echo === 'number' ? l.pingsSent.get(echo) : undefined;
-      // Only heartbeat answers feed the detector (protocol bursts would shrink the learned
-      // interval), and only answers to pings sent after the last counted one: the backlog a
-      // resumed party answers all at once counts as one heartbeat, not as tiny intervals.
-      const last = l.detector.lastHeartbeatMs;
-      if (sentAt !== undefined && (last === undefined || sentAt >= last)) l.detector.heartbeat(now);
-      if (sentAt !== undefined) {
-        l.pingsSent.delete(echo as number);
-        s.rttSamplesMs.push(now - sentAt);
-        if (s.rttSamplesMs.length > rttWindow) s.rttSamplesMs.shift();
-      }
-      this.refreshState(partyId);
+      this.onPong(l, s, e);
       return;
     }
     this.refreshState(partyId);
     this.events.onEnvelope(partyId, e);
   }
 
+  private onPong(l: PartyLink, s: PartyStats, e: Envelope): void {
+    const pong = validatePong(e.body);
+    const sentAt = pong.ok ? l.pingsSent.get(pong.value.echo) : undefined;
+    const now = this.env.monoMs();
+    // Only heartbeat answers feed the detector (protocol bursts would shrink the learned
+    // interval), and only answers to pings sent after the last counted one: the backlog a
+    // resumed party answers all at once counts as one heartbeat, not as tiny intervals.
+    const last = l.detector.lastHeartbeatMs;
+    if (sentAt !== undefined && (last === undefined || sentAt >= last)) l.detector.heartbeat(now);
+    if (pong.ok && sentAt !== undefined) {
+      l.pingsSent.delete(pong.value.echo);
+      s.rttSamplesMs.push(now - sentAt);
+      if (s.rttSamplesMs.length > rttWindow) s.rttSamplesMs.shift();
+    }
+    this.refreshState(l.partyId);
+  }
+
   /** Sends an envelope to a party; false if it is not connected. */
-  send(
-    partyId: string,
-    fields: Omit<Envelope, 'v' | 'from' | 'to' | 'conn' | 'seq' | 'sig'>,
-  ): boolean {
+  send(partyId: string, fields: EnvelopeFields): boolean {
     const l = this.links.get(partyId);
     if (!l || !l.link.isOpen) return false;
     const e = l.sender.build(fields);
     if (fields.kind === 'ping') {
       l.pingsSent.set(e.seq, this.env.monoMs());
-      if (l.pingsSent.size > rttWindow)
-        l.pingsSent.delete(l.pingsSent.keys().next().value as number);
+      const oldest = l.pingsSent.keys().next();
+      if (l.pingsSent.size > rttWindow && oldest.done !== true) l.pingsSent.delete(oldest.value);
     }
-    l.link.send({ t: 'env', e });
+    l.link.send(buildEnvelopeFrame(e));
     return true;
   }
 
   private heartbeat(): void {
     for (const partyId of this.links.keys()) {
-      this.send(partyId, { kind: 'ping', sessionId: '', attempt: 0, token: 0, round: 0, body: {} });
+      this.send(partyId, buildPing());
     }
     for (const partyId of this.known) this.refreshState(partyId);
   }
