@@ -56,7 +56,7 @@ function walletView(w: WalletRecord) {
 }
 
 /** The session as `GET /v1/sessions/{id}` shows it. */
-export function sessionView(r: SessionRecord) {
+function sessionView(r: SessionRecord) {
   return {
     sessionId: r.sessionId,
     walletId: r.walletId,

@@ -1,7 +1,7 @@
 /** Programmer-error assertions: a failed one means a bug, so it throws and the process crashes. */
 
 /** Thrown only for broken invariants, never for bad input (that is a QuorateError). */
-export class AssertionFailure extends Error {
+class AssertionFailure extends Error {
   override name = 'AssertionFailure';
 }
 

@@ -1,30 +1,14 @@
 /** Byte/hex/JSON helpers shared across the codebase. */
-import { bytesToHex, hexToBytes, utf8ToBytes, concatBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { QuorateError } from './errors.ts';
 
-export { bytesToHex, concatBytes, utf8ToBytes };
+export { bytesToHex, utf8ToBytes };
 
 const hexPattern = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Strict hex check: even length, hex digits only. */
 export function isHex(value: string): boolean {
   return hexPattern.test(value);
-}
-
-/** Decodes hex, raising `QUORATE_E_BAD_HEX` (naming the field) on bad input. */
-export function parseHex(value: string, field: string): Uint8Array {
-  if (!isHex(value)) {
-    throw new QuorateError('QUORATE_E_BAD_HEX', `${field} must be an even-length hex string`, {
-      field,
-    });
-  }
-  return hexToBytes(value);
-}
-
-/** Hex decoding for trusted internal data (asserts validity). */
-export function fromHex(value: string): Uint8Array {
-  return hexToBytes(value);
 }
 
 /** sha256 of bytes, as hex. */

@@ -219,15 +219,6 @@ export class QuorateError extends Error {
   }
 }
 
-/** Shorthand constructor. */
-export function quorateError(
-  code: ErrorCode,
-  message: string,
-  detail: Record<string, unknown> = {},
-): QuorateError {
-  return new QuorateError(code, message, detail);
-}
-
 /** True if `value` is a known error code. */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(errorTable, value);

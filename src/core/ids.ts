@@ -13,6 +13,6 @@ export function isPartyId(id: string): boolean {
 }
 
 /** A random id with a readable prefix: `w_…` wallets, `s_…` sessions, `k_…` keygens. */
-export function newId(env: Env, prefix: 'w' | 's' | 'k' | 'c'): string {
+export function newId(env: Env, prefix: 'w' | 's' | 'k'): string {
   return `${prefix}_${bytesToHex(env.randomBytes(12))}`;
 }

@@ -6,9 +6,10 @@
  * unpredictable to the protocol as real ones. Not a source of secrets for production: those come
  * from the Env.
  *
- * The stream is the simulator's original one, bit for bit (src/sim/seeded-bytes.ts), so every
- * simulator seed, the regression seeds included, replays the same run: numbers are read as
- * big-endian 32-bit words in stream order, and the key string keeps its `quorate-sim-v1` tag.
+ * The stream is the one the simulator has always drawn from (formerly src/sim/seeded-bytes.ts),
+ * bit for bit, so every simulator seed, the regression seeds included, replays the same run:
+ * numbers are read as big-endian 32-bit words in stream order, and the key string keeps its
+ * `quorate-sim-v1` tag.
  */
 import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -86,7 +86,7 @@ export function analyzePolicyFile(file: PolicyFile, options: AnalyzeOptions = {}
 }
 
 /** Analyzes one policy of an indexed file. */
-export function analyzePolicy(
+function analyzePolicy(
   index: PolicyIndex,
   policy: PolicySpec,
   options: AnalyzeOptions = {},

@@ -25,7 +25,7 @@ export interface CustodyPosture {
 }
 
 /** Shares per domain, largest first (ties by domain name). */
-export function domainCounts(shares: readonly ShareSpec[]): [string, number][] {
+function domainCounts(shares: readonly ShareSpec[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const share of shares) counts.set(share.domain, (counts.get(share.domain) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));

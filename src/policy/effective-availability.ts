@@ -6,12 +6,12 @@
 import type { ComponentSpec, DailyWindow, MaintenanceWindow } from './policy-schema.ts';
 
 /** Fraction of time outside the maintenance window. */
-export function maintenanceUpFraction(window: MaintenanceWindow | null): number {
+function maintenanceUpFraction(window: MaintenanceWindow | null): number {
   return window === null ? 1 : 1 - window.durationHours / window.everyHours;
 }
 
 /** Fraction of the day inside the online window. */
-export function dailyOnlineFraction(window: DailyWindow | null): number {
+function dailyOnlineFraction(window: DailyWindow | null): number {
   if (window === null) return 1;
   return ((window.toHour - window.fromHour + 24) % 24) / 24;
 }

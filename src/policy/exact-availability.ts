@@ -13,7 +13,7 @@ import {
 } from './poisson-binomial.ts';
 
 /** Calls `visit` once per group state; `downMask` bit j = group j down. Depth ≤ G. */
-export function enumerateGroupStates(
+function enumerateGroupStates(
   model: CompiledPlacement,
   visit: (downMask: number, aliveShares: number, probability: number) => void,
 ): void {

@@ -48,7 +48,7 @@ export function sojournsOf(timeline: Timeline, windowEndMs: number): Sojourn[] {
 }
 
 /** State at `tMs` (after any change at exactly `tMs`); undefined before the first event. */
-export function stateAt(timeline: Timeline, tMs: number): boolean | undefined {
+function stateAt(timeline: Timeline, tMs: number): boolean | undefined {
   let low = 0;
   let high = timeline.changes.length - 1;
   let found: boolean | undefined;

@@ -1,7 +1,8 @@
 /**
- * Samplers for up and down durations. Every outage distribution is parameterised so that its
- * mean equals the component's MTTR: exponential(mean), Weibull(shape k, scale MTTR/Γ(1+1/k)),
- * lognormal(σ, μ = ln MTTR − σ²/2). Exponential variates come from the ziggurat method.
+ * Laws of up and down durations, as plain numbers, and `drawDuration`, which draws from one.
+ * Every outage distribution is parameterised so that its mean equals the component's MTTR:
+ * exponential(mean), Weibull(shape k, scale MTTR/Γ(1+1/k)), lognormal(σ, μ = ln MTTR − σ²/2).
+ * Exponential variates come from the ziggurat method.
  */
 import type { SeededRandom } from '../core/seeded-random.ts';
 import { standardExponential } from './exponential-ziggurat.ts';
@@ -23,15 +24,12 @@ export function gammaFunction(x: number): number {
   return Math.sqrt(2 * Math.PI) * Math.pow(t, z + 0.5) * Math.exp(-t) * sum;
 }
 
-/** Draws durations with a fixed mean from one distribution. */
-export type DurationSampler = (prng: SeededRandom) => number;
-
 /**
  * Codes of the duration laws. The simulator keeps laws as numbers in typed arrays and draws with
  * `drawDuration`, so its inner loop makes one monomorphic call instead of calling a different
  * closure per component (a polymorphic call V8 cannot inline).
  */
-export const durationLawKind = { never: 0, exponential: 1, weibull: 2, lognormal: 3 } as const;
+const durationLawKind = { never: 0, exponential: 1, weibull: 2, lognormal: 3 } as const;
 
 /** A duration law as plain numbers: `kind` from `durationLawKind` and two parameters. */
 export interface DurationLaw {
@@ -87,17 +85,4 @@ export function drawDuration(kind: number, a: number, b: number, prng: SeededRan
     default:
       return Infinity;
   }
-}
-
-function samplerOf(law: DurationLaw): DurationSampler {
-  const { kind, a, b } = law;
-  return (prng) => drawDuration(kind, a, b, prng);
-}
-
-/** Outage durations with mean `mttrHours` under `distribution`. */
-export function outageSampler(
-  distribution: OutageDistribution,
-  mttrHours: number,
-): DurationSampler {
-  return samplerOf(outageLaw(distribution, mttrHours));
 }

@@ -17,7 +17,7 @@ export interface Placement {
 }
 
 /** All k-subsets of 0..size-1 in lexicographic order (at most C(size, k) steps). */
-export function combinations(size: number, k: number): number[][] {
+function combinations(size: number, k: number): number[][] {
   const result: number[][] = [];
   if (k > size || k < 0) return result;
   const current = Array.from({ length: k }, (_, i) => i);

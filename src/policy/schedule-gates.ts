@@ -1,5 +1,9 @@
 /**
- * The simulator's incremental form of `time-schedule.ts`. Each component's schedule is split into
+ * Deterministic schedules on the simulation clock (hours from 0, which is a day boundary):
+ * periodic maintenance windows and daily online windows. A component is "schedule-up" when it is
+ * outside maintenance and inside its online window.
+ *
+ * The Monte Carlo steps them incrementally. Each component's schedule is split into
  * at most two periodic gates: its maintenance window (down inside the window) and its daily online
  * window (up inside the window, period 24 h). A gate only ever moves from one boundary to the
  * next, so a schedule event costs a multiply-add instead of re-deriving the phase with `%`, which
@@ -8,8 +12,21 @@
  * long runs the way summed durations would. Everything lives in flat typed arrays: no allocation
  * per event.
  */
-import type { Schedule } from './time-schedule.ts';
-import { boundarySlackHours } from './time-schedule.ts';
+import type { DailyWindow, MaintenanceWindow } from './policy-schema.ts';
+
+/** The schedules of one component. */
+export interface Schedule {
+  readonly maintenance: MaintenanceWindow | null;
+  readonly dailyOnline: DailyWindow | null;
+}
+
+/**
+ * Boundaries closer to `tHours` than this count as reached: a tolerance above the rounding error
+ * of t (t grows to ~1e9 hours over long runs), far below `durationHoursMin`.
+ */
+export function boundarySlackHours(tHours: number): number {
+  return Math.max(1e-9, Math.abs(tHours) * 1e-13);
+}
 
 const dayHours = 24;
 
@@ -97,8 +114,8 @@ export function startScheduleGates(gates: ScheduleGates, tHours: number): void {
 
 /**
  * Moves component i's gates past every boundary reached by `tHours` (within the rounding slack,
- * so boundaries of its two gates that coincide count as one change, as in
- * `nextScheduleChangeHours`), then updates its schedule state and next change.
+ * so boundaries of its two gates that coincide count as one change), then updates its schedule
+ * state and next change.
  */
 export function advanceScheduleGates(gates: ScheduleGates, i: number, tHours: number): void {
   const reachedHours = tHours + boundarySlackHours(tHours);

@@ -14,7 +14,7 @@ export function escapeXml(text: string): string {
 }
 
 /** Red (0 nines) through yellow to green (≥ 5 nines). */
-export function ninesColour(nines: number): string {
+function ninesColour(nines: number): string {
   const x = Math.max(0, Math.min(1, nines / 5));
   const hue = Math.round(x * 120);
   return `hsl(${hue}, 70%, ${Math.round(55 + 10 * x)}%)`;

@@ -22,7 +22,7 @@ export const velocityFields: readonly string[] = celVelocityWindows.flatMap((w) 
   `amount${w.name}`,
 ]);
 /** Top-level variables of a condition. */
-export const contextVariables = [
+const contextVariables = [
   'amount',
   'unit',
   'decimals',

@@ -31,7 +31,7 @@ import type { VelocityEvent } from './velocity.ts';
 import { velocityLimitExceeded, windowTotals } from './velocity.ts';
 
 /** Finds the tier of a wallet id (through `rules.wallets`) or a tier id; null if neither. */
-export function resolveTier(ruleSet: RuleSet, tierOrWalletKey: string): Tier | null {
+function resolveTier(ruleSet: RuleSet, tierOrWalletKey: string): Tier | null {
   const tierId = ruleSet.wallets.get(tierOrWalletKey) ?? tierOrWalletKey;
   return ruleSet.tiers.get(tierId) ?? null;
 }
@@ -132,7 +132,7 @@ function firstVelocityBreach(
  * threshold), the union of required types and shares, and every approval group (identical
  * groups merged).
  */
-export function combineRequirements(
+function combineRequirements(
   tier: Tier,
   allows: readonly Rule[],
   ruleSet: RuleSet,

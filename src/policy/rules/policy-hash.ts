@@ -11,7 +11,7 @@ import { parsePolicyDocument } from '../parse-policy-text.ts';
 import { childPath, policyInvalid } from '../policy-field-reader.ts';
 
 /** Domain separation: a policy hash can never equal a hash of anything else Quorate signs. */
-export const policyHashDomain = 'quorate/policy/v1\n';
+const policyHashDomain = 'quorate/policy/v1\n';
 
 /**
  * Hex sha256 of the canonical form of a policy: `source` is the file's text (parsed as YAML/JSON)

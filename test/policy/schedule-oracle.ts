@@ -1,15 +1,9 @@
 /**
- * Deterministic schedules on the simulation clock (hours from 0, which is a day boundary):
- * periodic maintenance windows and daily online windows. A component is "schedule-up" when it is
- * outside maintenance and inside its online window.
+ * The direct formulas of a schedule (src/policy/schedule-gates.ts): whether it lets a component
+ * be up at an instant, and its next boundary, each computed from scratch with `%`. The Monte Carlo
+ * steps gates instead; the tests check the gates against these.
  */
-import type { DailyWindow, MaintenanceWindow } from './policy-schema.ts';
-
-/** The schedules of one component. */
-export interface Schedule {
-  readonly maintenance: MaintenanceWindow | null;
-  readonly dailyOnline: DailyWindow | null;
-}
+import { boundarySlackHours, type Schedule } from '../../src/policy/schedule-gates.ts';
 
 const dayHours = 24;
 
@@ -33,14 +27,6 @@ export function scheduleUpAt(schedule: Schedule, tHours: number): boolean {
     : hour >= online.fromHour || hour < online.toHour;
 }
 
-/**
- * Boundaries closer to `tHours` than this count as reached: a tolerance above the rounding error
- * of t (t grows to ~1e9 hours over long runs), far below `durationHoursMin`.
- */
-export function boundarySlackHours(tHours: number): number {
-  return Math.max(1e-9, Math.abs(tHours) * 1e-13);
-}
-
 /** Smallest of the offsets that is above `slackHours` (Infinity if none). */
 function smallestAbove(slackHours: number, a: number, b: number, c: number, d: number): number {
   let best = Infinity;
@@ -51,10 +37,7 @@ function smallestAbove(slackHours: number, a: number, b: number, c: number, d: n
   return best;
 }
 
-/**
- * The first schedule boundary strictly after `tHours` (Infinity when there is no schedule).
- * Allocation-free: the simulator calls it for every schedule event.
- */
+/** The first schedule boundary strictly after `tHours` (Infinity when there is no schedule). */
 export function nextScheduleChangeHours(schedule: Schedule, tHours: number): number {
   const slackHours = boundarySlackHours(tHours);
   let next = Infinity;
