@@ -11,7 +11,7 @@ import { assert } from '../core/assert.ts';
 import { limits } from '../core/limits.ts';
 import type { IntentLockResult, NonceEntry, PartyJournal } from './journal.ts';
 
-/** One journal call as the checker sees it (no secrets: commitments are public). */
+/** One journal call as the checker sees it (no secrets: `commitment` is a secret's public id). */
 export type JournalOp =
   | { op: 'open'; atMs: number; voided: number }
   | { op: 'observe'; atMs: number; sessionId: string; token: number; ok: boolean }
@@ -133,9 +133,9 @@ export class MemoryJournal implements PartyJournal {
     return ok;
   }
 
-  consumeNonce(commitment: string, nowMs: number): boolean {
+  consumeNonce(secretId: string, nowMs: number): boolean {
     this.check();
-    const row = this.nonceRows.get(commitment);
+    const row = this.nonceRows.get(secretId);
     const ok = row?.state === 'issued';
     if (row && ok) {
       row.state = 'consumed';
@@ -146,7 +146,7 @@ export class MemoryJournal implements PartyJournal {
       atMs: nowMs,
       sessionId: row?.sessionId ?? '',
       token: row?.token ?? -1,
-      commitment,
+      commitment: secretId,
       ok,
     });
     return ok;

@@ -139,24 +139,24 @@ export class SqliteJournal implements PartyJournal {
     })();
   }
 
-  consumeNonce(commitment: string, nowMs: number): boolean {
+  consumeNonce(secretId: string, nowMs: number): boolean {
     return this.db
       .transaction(() => {
         const row = this.db
           .prepare('SELECT session_id, token FROM nonces WHERE commitment = ?')
-          .get(commitment) as { session_id: string; token: number } | undefined;
+          .get(secretId) as { session_id: string; token: number } | undefined;
         const info = this.db
           .prepare(
             "UPDATE nonces SET state = 'consumed', closed_ms = ? WHERE commitment = ? AND state = 'issued'",
           )
-          .run(nowMs, commitment);
+          .run(nowMs, secretId);
         const ok = info.changes === 1;
         this.appendOp({
           op: 'consume',
           atMs: nowMs,
           sessionId: row?.session_id ?? '',
           token: row?.token ?? -1,
-          commitment,
+          commitment: secretId,
           ok,
         });
         return ok;

@@ -1,15 +1,21 @@
 /**
- * A party's durable journal: nonce ledger, intent locks, highest fencing token per session,
- * sealed key shares, and pinned coordinator keys. The ledger records only public commitment
- * ids and states; the nonces themselves live in memory only (ARCHITECTURE §3 step 6), so a
- * restarted party cannot reuse one: every `issued` entry becomes `void` on open.
+ * A party's durable journal: the nonce ledger, intent locks, highest fencing token per session,
+ * sealed key shares, and pinned coordinator keys. The ledger holds every engine's one-time
+ * secrets (nonces) by their public id and state only; the secrets themselves live in memory
+ * only (ARCHITECTURE §3 step 6), so a restarted party cannot reuse one: every `issued` entry
+ * becomes `void` on open. The driver keeps the order (src/party/secret-ledger.ts): recorded
+ * before anything derived leaves, consumed before the spending step runs (I2).
  */
 
-/** Nonce ledger states. `issued` → `consumed` (share released) or `discarded`/`void`. */
+/** Nonce ledger states. `issued` → `consumed` (spending step run) or `discarded`/`void`. */
 export type NonceState = 'issued' | 'consumed' | 'discarded' | 'void';
 
 /** A nonce ledger row (no secrets). */
 export interface NonceEntry {
+  /**
+   * The one-time secret's public id, as its engine names it (FROST: the round-1 commitment,
+   * hiding‖binding hex). Named `commitment` on disk and in the checker's view.
+   */
   commitment: string;
   sessionId: string;
   attempt: number;
@@ -37,14 +43,15 @@ export interface PartyJournal {
    */
   observeToken(sessionId: string, token: number, nowMs: number): boolean;
   highestToken(sessionId: string): number;
-  /** Records a freshly issued nonce; false if this commitment was ever recorded (RNG fault). */
+  /** Records a freshly issued one-time secret; false if its id was ever recorded (RNG fault). */
   recordNonce(entry: Omit<NonceEntry, 'state' | 'closedMs'>): boolean;
   /**
-   * Moves `issued → consumed` durably. Must be called before the share leaves the process.
-   * Returns false if the entry is not `issued` (already used, discarded or void).
+   * Moves `issued → consumed` durably. Called before the step that spends the secret runs, so
+   * before anything derived from that step leaves the process. Returns false if the entry is
+   * not `issued` (already used, discarded or void): the secret must then never be used.
    */
-  consumeNonce(commitment: string, nowMs: number): boolean;
-  /** Moves every `issued` nonce of a session (or of one attempt) to `discarded`. */
+  consumeNonce(secretId: string, nowMs: number): boolean;
+  /** Moves every `issued` one-time secret of a session (or of one attempt) to `discarded`. */
   discardNonces(sessionId: string, nowMs: number, attempt?: number): number;
   nonces(): NonceEntry[];
   countIssued(): number;

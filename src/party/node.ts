@@ -1,12 +1,13 @@
-/** Boots a party process: keystore, identity, journal, runtime, outbound connection. */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+/** Boots a party process: keystore, identity, journal, runtime, outbound connections. */
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { generateIdentity, identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
-import { partyWsPath } from '../transport/link.ts';
+import { partyWsPath, type Link } from '../transport/link.ts';
+import type { PartyEngine, Scheme } from '../protocol/engine.ts';
 import { SqliteJournal } from './journal-sqlite.ts';
 import { Keystore } from '../store/keystore.ts';
 import { PartyRuntime } from './runtime.ts';
@@ -20,9 +21,11 @@ export interface PartyNodeOptions {
   dataDir: string;
   passphrase: string;
   partySecret?: string;
-  testDelaySignMs?: number;
-  testCorruptShare?: boolean;
   policy?: LoadedPolicy;
+  /** Engines by scheme (default: FROST); see `PartyOptions.engines`. */
+  engines?: Partial<Record<Scheme, PartyEngine>>;
+  /** Applied to every link the reconnecting clients open (a harness wraps links with faults). */
+  wrapLink?: (link: Link) => Link;
 }
 
 /** A running party. */
@@ -70,9 +73,8 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
     sealer: keystore,
     identity,
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
-    ...(options.testDelaySignMs === undefined ? {} : { testDelaySignMs: options.testDelaySignMs }),
-    ...(options.testCorruptShare === true ? { testCorruptShare: true } : {}),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.engines === undefined ? {} : { engines: options.engines }),
   });
   // One outbound connection per coordinator replica (`ws://a,ws://b`).
   const urls = options.coordinatorUrl
@@ -89,8 +91,9 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
       },
     );
   }
+  const wrapLink = options.wrapLink ?? ((link: Link) => link);
   const clients = urls.map(
-    (url) => new ReconnectingClient(env, url, (link) => runtime.attach(link)),
+    (url) => new ReconnectingClient(env, url, (link) => runtime.attach(link), wrapLink),
   );
   for (const client of clients) client.start();
   return {
@@ -102,5 +105,3 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
     },
   };
 }
-
-export { hexToBytes };

@@ -12,20 +12,11 @@ import {
   evaluateRules,
   quorumSatisfies,
   type LoadedPolicy,
-  type RuleRequestContext,
-  type SignedApproval,
   type VelocityEvent,
 } from '../policy/rules/index.ts';
 import { ruleLimits } from '../policy/rules/rule-limits.ts';
+import type { SignPolicyBlock } from '../transport/wire.ts';
 import type { PartyJournal } from './journal.ts';
-
-/** The policy block of a sign-start envelope. */
-export interface SignPolicyBlock {
-  tier: string;
-  policyHash: string;
-  context: RuleRequestContext;
-  approvals: SignedApproval[];
-}
 
 /** A refusal reason with its code; `hard` means do not ask this party again this session. */
 export interface PolicyRefusal {
@@ -36,34 +27,6 @@ export interface PolicyRefusal {
 /** Events kept per wallet in the journal (bounded). */
 const eventsPerWalletMax = 10_000;
 const metaKey = (walletId: string) => `velocity:${walletId}`;
-
-/** Parses an untrusted policy block; undefined if absent, a string problem if malformed. */
-export function parsePolicyBlock(raw: unknown): SignPolicyBlock | undefined | string {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'object' || raw === null) return 'policy block is not an object';
-  const b = raw as Record<string, unknown>;
-  if (typeof b['tier'] !== 'string' || typeof b['policyHash'] !== 'string')
-    return 'policy tier/hash missing';
-  const context = b['context'];
-  if (typeof context !== 'object' || context === null || Array.isArray(context))
-    return 'policy context invalid';
-  for (const v of Object.values(context))
-    if (typeof v !== 'string') return 'policy context fields must be strings';
-  const approvals = b['approvals'];
-  if (!Array.isArray(approvals) || approvals.length > ruleLimits.approvalsPerCheckMax)
-    return 'approvals invalid';
-  for (const a of approvals as unknown[]) {
-    const x = a as Record<string, unknown>;
-    if (typeof x['approverId'] !== 'string' || typeof x['signature'] !== 'string')
-      return 'approval invalid';
-  }
-  return {
-    tier: b['tier'],
-    policyHash: b['policyHash'],
-    context: context,
-    approvals: approvals as SignedApproval[],
-  };
-}
 
 /** What the check needs about the request. */
 export interface PolicyCheckInput {

@@ -8,7 +8,10 @@ import { limits } from '../core/limits.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import type { Link } from '../transport/link.ts';
 
-/** Keeps one connection to `url` alive; calls `onLink` for every new open connection. */
+/**
+ * Keeps one connection to `url` alive; calls `onLink` for every new open connection, after
+ * `wrapLink` (identity by default; a harness wraps links with faults through it).
+ */
 export class ReconnectingClient {
   private stopped = false;
   private attempt = 0;
@@ -19,6 +22,7 @@ export class ReconnectingClient {
     private readonly env: Env,
     private readonly url: string,
     private readonly onLink: (link: Link) => void,
+    private readonly wrapLink: (link: Link) => Link = (link) => link,
   ) {}
 
   start(): void {
@@ -33,7 +37,7 @@ export class ReconnectingClient {
     });
     socket.on('open', () => {
       this.attempt = 0;
-      const link = wsLink(socket);
+      const link = this.wrapLink(wsLink(socket));
       this.current = link;
       link.onClose(() => this.scheduleReconnect());
       this.onLink(link);

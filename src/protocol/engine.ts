@@ -5,8 +5,14 @@
  * send plus, at the end, a result or an abort that names the blamed parties. Roles never do
  * I/O, so the same engine runs over WebSocket, in the simulator and in benchmarks.
  *
- * The shape fits multi-round protocols (threshold ECDSA): any role may address any other
- * role by id, and the coordinator relays party-to-party messages it cannot read.
+ * The shape fits multi-round protocols (threshold ECDSA): a party role addresses the
+ * coordinator's role; a message meant for another party travels sealed to its recipient (the
+ * {@link ShareSealer} every party role gets) and the coordinator's role relays it unread, as
+ * FROST's DKG does with its round-2 shares. A round may repeat any number of times.
+ *
+ * One-time secrets (nonces) are the engine's to name: a signer role says which secret it holds
+ * and at which round it is spent ({@link OneTimeSecret}), and the party's journal records it
+ * before anything derived from it leaves and consumes it durably before that round runs (I2).
  */
 
 /** Signature schemes Quorate serves. */
@@ -67,7 +73,11 @@ export interface KeyShare {
   tier?: string;
 }
 
-/** Authenticated encryption of DKG secret shares to one recipient (injected by the runtime). */
+/**
+ * Authenticated encryption of a party-to-party message to one recipient (injected by the
+ * runtime; src/protocol/sealed-box.ts): DKG secret shares, and any multi-round engine's
+ * private messages. The coordinator relays sealed messages but cannot read them.
+ */
 export interface ShareSealer {
   seal(to: string, plaintext: Uint8Array): string;
   open(from: string, sealed: string): Uint8Array;
@@ -89,6 +99,57 @@ export interface SignerArgs {
   message: Uint8Array;
   signers: string[];
   rng: (length: number) => Uint8Array;
+  /** Seals messages to other signers (for engines whose rounds need it; FROST does not). */
+  sealer: ShareSealer;
+}
+
+/**
+ * A one-time secret a signer role holds (a nonce). Using one twice can leak the key share, and
+ * the curve library accepts a restored copy, so the party journal is the only guard (I2).
+ */
+export interface OneTimeSecret {
+  /** Public, unique id of the secret, never the secret (FROST: commitment hiding‖binding hex). */
+  id: string;
+  /** The round whose incoming message spends it: consumed durably before that step runs. */
+  spentAtRound: number;
+}
+
+/** What a signing participant ends with (public: FROST's round-1 commitment id). */
+export interface SignerResult {
+  commitment: string;
+}
+
+/** A signing participant: a protocol role that names its one-time secret. */
+export interface SignerRole extends ProtocolRole<SignerResult> {
+  /** The one-time secret this role holds now (after `start()`), if any. */
+  oneTimeSecret(): OneTimeSecret | undefined;
+}
+
+/** A value, or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A role as a party drives it: like {@link ProtocolRole}, but a step may be computed
+ * asynchronously (a share held in an HSM, a remote signer). Every ProtocolRole is one. The
+ * coordinator's roles stay synchronous.
+ */
+export interface PartyRole<Result> {
+  start(): MaybePromise<ProtocolStep<Result>>;
+  handle(message: ProtocolMessage): MaybePromise<ProtocolStep<Result>>;
+  /** Best-effort erasure; may be called while a step is pending (the step's output is dropped). */
+  wipe(): void;
+}
+
+/** A signing participant as a party drives it (see {@link SignerRole}). */
+export interface PartySignerRole extends PartyRole<SignerResult> {
+  oneTimeSecret(): OneTimeSecret | undefined;
+}
+
+/** The party's half of an engine. Every {@link SignatureEngine} is one. */
+export interface PartyEngine {
+  readonly scheme: Scheme;
+  keygenParticipant(args: KeygenParticipantArgs): PartyRole<KeyShare>;
+  signer(args: SignerArgs): PartySignerRole;
 }
 
 /** Inputs for the coordinator's aggregation role. */
@@ -104,12 +165,11 @@ export interface KeygenResult {
   publicPackage: Payload;
 }
 
-/** A signature scheme's protocol engine. */
-export interface SignatureEngine {
-  readonly scheme: Scheme;
+/** A signature scheme's protocol engine (every role synchronous). */
+export interface SignatureEngine extends PartyEngine {
   keygenParticipant(args: KeygenParticipantArgs): ProtocolRole<KeyShare>;
   keygenCoordinator(args: { parties: string[]; threshold: number }): ProtocolRole<KeygenResult>;
-  signer(args: SignerArgs): ProtocolRole<{ commitment: string }>;
+  signer(args: SignerArgs): SignerRole;
   aggregator(args: AggregatorArgs): ProtocolRole<{ signature: string }>;
   /** Verifies a full signature against the wallet's public key (wire format). */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;

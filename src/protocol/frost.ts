@@ -19,8 +19,11 @@ import type {
   ProtocolRole,
   ProtocolStep,
   Scheme,
+  OneTimeSecret,
   SignatureEngine,
   SignerArgs,
+  SignerResult,
+  SignerRole,
 } from './engine.ts';
 import { coordinatorRole } from './engine.ts';
 
@@ -155,8 +158,11 @@ function commitmentId(c: CommitmentRaw): string {
   return bytesToHex(c.hiding) + bytesToHex(c.binding);
 }
 
-/** Signing participant: round 1 commits, round 2 signs once with the committed nonce. */
-class FrostSigner implements ProtocolRole<{ commitment: string }> {
+/**
+ * Signing participant: round 1 commits, round 2 signs once with the committed nonce. The nonce
+ * pair is its one-time secret, named by its public commitment and spent by round 2.
+ */
+class FrostSigner implements SignerRole {
   round = 0;
   private nonces: ReturnType<Frost['commit']>['nonces'] | undefined;
   private own: CommitmentRaw | undefined;
@@ -173,7 +179,7 @@ class FrostSigner implements ProtocolRole<{ commitment: string }> {
     this.ids = identifierMap(args.key.scheme, args.signers);
   }
 
-  start(): ProtocolStep<{ commitment: string }> {
+  start(): ProtocolStep<SignerResult> {
     assert(this.round === 0, 'signer started twice');
     const generated = this.frost.commit(this.secret, nobleRng(this.args.rng));
     this.nonces = generated.nonces;
@@ -186,7 +192,7 @@ class FrostSigner implements ProtocolRole<{ commitment: string }> {
     };
   }
 
-  handle(message: ProtocolMessage): ProtocolStep<{ commitment: string }> {
+  handle(message: ProtocolMessage): ProtocolStep<SignerResult> {
     if (this.round !== 2 || message.round !== 2 || !this.nonces || !this.own) {
       return blameStep(new PeerFault(message.from, `unexpected round ${message.round}`), '');
     }
@@ -241,9 +247,9 @@ class FrostSigner implements ProtocolRole<{ commitment: string }> {
     this.round = -1;
   }
 
-  /** The public commitment id of round 1 (for the nonce ledger). */
-  get commitment(): string | undefined {
-    return this.own ? commitmentId(this.own) : undefined;
+  /** The nonce pair, named by its round-1 commitment (hiding‖binding hex), spent by round 2. */
+  oneTimeSecret(): OneTimeSecret | undefined {
+    return this.own ? { id: commitmentId(this.own), spentAtRound: 2 } : undefined;
   }
 }
 
@@ -527,11 +533,14 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
   }
 
   private collectConfirm(message: ProtocolMessage): ProtocolStep<KeygenResult> {
+    // Validated on arrival: the result becomes the wallet's public key and package.
+    hexField(message.payload, 'publicKey', message.from);
+    recordField(message.payload, 'publicPackage', message.from);
     this.confirmations.set(message.from, message.payload);
     if (this.confirmations.size < this.args.parties.length)
       return { kind: 'continue', outgoing: [] };
     this.round = -1;
-    const first = this.confirmations.values().next().value as Payload;
+    const [firstParty, first] = this.confirmations.entries().next().value as [string, Payload];
     const reference = canonicalJson(first);
     const disagree = [...this.confirmations]
       .filter(([, p]) => canonicalJson(p) !== reference)
@@ -548,8 +557,8 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
       };
     }
     const result: KeygenResult = {
-      publicKey: first['publicKey'] as string,
-      publicPackage: first['publicPackage'] as Payload,
+      publicKey: bytesToHex(hexField(first, 'publicKey', firstParty)),
+      publicPackage: recordField(first, 'publicPackage', firstParty),
     };
     return { kind: 'done', outgoing: [], result };
   }
@@ -578,5 +587,3 @@ export const engines: Record<Scheme, SignatureEngine> = {
   bip340: frostEngine('bip340'),
   secp256k1: frostEngine('secp256k1'),
 };
-
-export { FrostSigner };

@@ -2,12 +2,33 @@
  * Runs every role of a protocol in one process with no network: the reference for tests and
  * the "raw" signing benchmark. Pure: randomness is a parameter.
  */
-import type { KeyShare, ProtocolMessage, ProtocolRole, ProtocolStep, Scheme } from './engine.ts';
-import { engines } from './frost.ts';
-import { createSealer, generateIdentity } from '../transport/identity.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type {
+  KeyShare,
+  ProtocolMessage,
+  ProtocolRole,
+  ProtocolStep,
+  Scheme,
+  ShareSealer,
+} from './engine.ts';
+import { engines } from './frost.ts';
+import { boxPublicKey, createSealer } from './sealed-box.ts';
 
 type Rng = (n: number) => Uint8Array;
+
+/** One sealer per party for a run named `context`, over fresh box keys. */
+function sealersFor(parties: string[], context: string, rng: Rng): Map<string, ShareSealer> {
+  const secrets = new Map(parties.map((p) => [p, rng(32)]));
+  const boxKeys = Object.fromEntries(
+    [...secrets].map(([p, secret]) => [p, bytesToHex(boxPublicKey(secret))]),
+  );
+  return new Map(
+    [...secrets].map(([self, boxSecret]) => [
+      self,
+      createSealer({ context, self, boxSecret, peerBoxKeys: boxKeys, randomBytes: rng }),
+    ]),
+  );
+}
 
 function deliver<R>(
   queue: ProtocolMessage[],
@@ -34,27 +55,19 @@ export function runKeygen(
   rng: Rng,
 ): KeyShare[] {
   const engine = engines[scheme];
-  const identities = new Map(parties.map((p) => [p, generateIdentity(rng(64))]));
-  const boxKeys = Object.fromEntries([...identities].map(([p, k]) => [p, bytesToHex(k.boxPublic)]));
+  const sealers = sealersFor(parties, 'w|k', rng);
   const roles = new Map<string, ProtocolRole<unknown>>();
   roles.set('coordinator', engine.keygenCoordinator({ parties, threshold }));
   roles.get('coordinator')!.start();
   const queue: ProtocolMessage[] = [];
   for (const p of parties) {
-    const sealer = createSealer({
-      context: 'w|k',
-      self: p,
-      boxSecret: identities.get(p)!.boxSecret,
-      peerBoxKeys: boxKeys,
-      randomBytes: rng,
-    });
     const role = engine.keygenParticipant({
       walletId: 'w',
       partyId: p,
       parties,
       threshold,
       rng,
-      sealer,
+      sealer: sealers.get(p)!,
     });
     roles.set(p, role);
     queue.push(...role.start().outgoing);
@@ -83,9 +96,10 @@ export function runSigning(
   aggregator.start();
   roles.set('coordinator', aggregator);
   const queue: ProtocolMessage[] = [];
+  const sealers = sealersFor(signers, 'w|s', rng);
   for (const p of signers) {
     const key = keys.find((k) => k.partyId === p)!;
-    const role = engine.signer({ key, message, signers, rng });
+    const role = engine.signer({ key, message, signers, rng, sealer: sealers.get(p)! });
     roles.set(p, role);
     queue.push(...role.start().outgoing);
   }

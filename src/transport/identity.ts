@@ -1,6 +1,6 @@
 /**
- * Identity keys (Ed25519) sign every envelope; box keys (X25519) encrypt DKG shares to their
- * recipient with ChaCha20-Poly1305. Envelope signatures are on the hot path (several per
+ * Identity keys (Ed25519) sign every envelope; box keys (X25519) seal party-to-party messages
+ * (DKG shares) to their recipient (src/protocol/sealed-box.ts). Envelope signatures are on the hot path (several per
  * session on every node), so they run in OpenSSL through `node:crypto`, 20–30× faster than
  * pure JavaScript here; Ed25519 is deterministic (RFC 8032), so the bytes are the same either
  * way and the simulator still replays exactly. Key generation and the box stay on `@noble/*`.
@@ -12,13 +12,10 @@ import {
   verify as opensslVerify,
   type KeyObject,
 } from 'node:crypto';
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { limits } from '../core/limits.ts';
-import type { ShareSealer } from '../protocol/engine.ts';
+import { boxPublicKey } from '../protocol/sealed-box.ts';
 
 /** A node's long-lived key material (secret halves never logged or stored in plaintext). */
 export interface IdentityKeys {
@@ -36,7 +33,7 @@ export function generateIdentity(random64: Uint8Array): IdentityKeys {
     signSecret,
     signPublic: ed25519.getPublicKey(signSecret),
     boxSecret,
-    boxPublic: x25519.getPublicKey(boxSecret),
+    boxPublic: boxPublicKey(boxSecret),
   };
 }
 
@@ -46,7 +43,7 @@ export function identityFromSecrets(signSecret: Uint8Array, boxSecret: Uint8Arra
     signSecret,
     signPublic: ed25519.getPublicKey(signSecret),
     boxSecret,
-    boxPublic: x25519.getPublicKey(boxSecret),
+    boxPublic: boxPublicKey(boxSecret),
   };
 }
 
@@ -106,52 +103,6 @@ export function verifyDetached(
   }
 }
 
-function boxKey(
-  ownSecret: Uint8Array,
-  peerPublic: Uint8Array,
-  context: string,
-  from: string,
-  to: string,
-): Uint8Array {
-  const shared = x25519.getSharedSecret(ownSecret, peerPublic);
-  return hkdf(
-    sha256,
-    shared,
-    utf8ToBytes(context),
-    utf8ToBytes(`quorate-box-v1|${from}|${to}`),
-    32,
-  );
-}
-
-/**
- * A {@link ShareSealer} for one DKG run: static-static X25519 between sender and recipient,
- * HKDF-SHA256 bound to the run and both ids, ChaCha20-Poly1305 with a random nonce.
- */
-export function createSealer(args: {
-  context: string;
-  self: string;
-  boxSecret: Uint8Array;
-  peerBoxKeys: Record<string, string>;
-  randomBytes: (n: number) => Uint8Array;
-}): ShareSealer {
-  const peerKey = (id: string): Uint8Array => {
-    const hex = args.peerBoxKeys[id];
-    if (hex === undefined) throw new Error(`no box key for ${id}`);
-    return hexToBytes(hex);
-  };
-  return {
-    seal(to, plaintext) {
-      const key = boxKey(args.boxSecret, peerKey(to), args.context, args.self, to);
-      const nonce = args.randomBytes(12);
-      const aad = utf8ToBytes(`${args.context}|${args.self}|${to}`);
-      const sealed = chacha20poly1305(key, nonce, aad).encrypt(plaintext);
-      return bytesToHex(concatBytes(nonce, sealed));
-    },
-    open(from, sealedHex) {
-      const raw = hexToBytes(sealedHex);
-      const key = boxKey(args.boxSecret, peerKey(from), args.context, from, args.self);
-      const aad = utf8ToBytes(`${args.context}|${from}|${args.self}`);
-      return chacha20poly1305(key, raw.slice(0, 12), aad).decrypt(raw.slice(12));
-    },
-  };
-}
+// The box (X25519 + ChaCha20-Poly1305) is the engines' sealed channel: it lives with them in
+// src/protocol; re-exported here for callers that build identities and sealers together.
+export { createSealer } from '../protocol/sealed-box.ts';

@@ -6,10 +6,23 @@ import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { randomBytes } from 'node:crypto';
 import { runKeygen, runSigning } from '../../src/protocol/local-run.ts';
 import { engines } from '../../src/protocol/frost.ts';
-import type { Scheme } from '../../src/protocol/engine.ts';
+import { createSealer } from '../../src/protocol/sealed-box.ts';
+import type { KeyShare, Scheme } from '../../src/protocol/engine.ts';
 
 const rng = (n: number) => new Uint8Array(randomBytes(n));
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `p${i + 1}`);
+/** A real sealer with no peers: FROST signing never seals, so any use would throw. */
+const sealerOf = (self: string) =>
+  createSealer({ context: 'test', self, boxSecret: rng(32), peerBoxKeys: {}, randomBytes: rng });
+/** A signer of message 'x' among p1 and p2. */
+const signerOf = (scheme: Scheme, key: KeyShare) =>
+  engines[scheme].signer({
+    key,
+    message: utf8ToBytes('x'),
+    signers: ['p1', 'p2'],
+    rng,
+    sealer: sealerOf(key.partyId),
+  });
 
 /** Ed25519 verification through OpenSSL (a different code path from noble). */
 function opensslEd25519Verify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
@@ -60,18 +73,8 @@ test('a corrupted signature share aborts with the sender blamed (err.cheaters)',
 test('a signer never signs twice with one commitment (nonce consumed in the role)', () => {
   const parties = ids(3);
   const keys = runKeygen('ed25519', parties, 2, rng);
-  const signer = engines.ed25519.signer({
-    key: keys[0]!,
-    message: utf8ToBytes('x'),
-    signers: ['p1', 'p2'],
-    rng,
-  });
-  const other = engines.ed25519.signer({
-    key: keys[1]!,
-    message: utf8ToBytes('x'),
-    signers: ['p1', 'p2'],
-    rng,
-  });
+  const signer = signerOf('ed25519', keys[0]!);
+  const other = signerOf('ed25519', keys[1]!);
   const c1 = signer.start().outgoing[0]!.payload;
   const c2 = other.start().outgoing[0]!.payload;
   const round2 = {
@@ -86,18 +89,8 @@ test('a signer never signs twice with one commitment (nonce consumed in the role
 
 test('a signer refuses a commitment list that alters its own commitment', () => {
   const keys = runKeygen('ed25519', ids(3), 2, rng);
-  const signer = engines.ed25519.signer({
-    key: keys[0]!,
-    message: utf8ToBytes('x'),
-    signers: ['p1', 'p2'],
-    rng,
-  });
-  const other = engines.ed25519.signer({
-    key: keys[1]!,
-    message: utf8ToBytes('x'),
-    signers: ['p1', 'p2'],
-    rng,
-  });
+  const signer = signerOf('ed25519', keys[0]!);
+  const other = signerOf('ed25519', keys[1]!);
   signer.start();
   const c2 = other.start().outgoing[0]!.payload;
   const step = signer.handle({
@@ -107,4 +100,14 @@ test('a signer refuses a commitment list that alters its own commitment', () => 
     payload: { commitments: { p1: c2, p2: c2 } },
   });
   assert.equal(step.kind, 'abort');
+});
+
+test('a FROST signer names its one-time secret: the round-1 commitment, spent by round 2', () => {
+  const keys = runKeygen('secp256k1', ids(3), 2, rng);
+  const signer = signerOf('secp256k1', keys[0]!);
+  assert.equal(signer.oneTimeSecret(), undefined, 'no secret before round 1');
+  const payload = signer.start().outgoing[0]!.payload;
+  const id = `${String(payload['hiding'])}${String(payload['binding'])}`;
+  assert.match(id, /^[0-9a-f]{132}$/);
+  assert.deepEqual(signer.oneTimeSecret(), { id, spentAtRound: 2 });
 });

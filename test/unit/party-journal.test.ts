@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteJournal } from '../../src/party/journal-sqlite.ts';
 
 function withJournal(fn: (path: string) => void): void {
@@ -82,6 +83,51 @@ test('discarding a session moves only its issued nonces to discarded', () => {
     assert.equal(j.discardNonces('s1', 5), 1);
     assert.equal(j.consumeNonce('a', 6), false);
     assert.equal(j.consumeNonce('b', 6), true);
+    j.close();
+  });
+});
+
+test('a journal file written by an earlier release opens with its rows kept (no schema break)', () => {
+  withJournal((path) => {
+    // The schema and rows as the release before the engine-neutral ledger wrote them.
+    const db = new Database(path);
+    db.exec(`
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE key_shares (wallet_id TEXT PRIMARY KEY, sealed TEXT NOT NULL);
+CREATE TABLE intent_locks (
+  wallet_id TEXT NOT NULL, intent_key TEXT NOT NULL, message_hash TEXT NOT NULL,
+  session_id TEXT NOT NULL, PRIMARY KEY (wallet_id, intent_key));
+CREATE TABLE session_tokens (
+  session_id TEXT PRIMARY KEY, token INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE nonces (
+  commitment TEXT PRIMARY KEY, session_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+  token INTEGER NOT NULL, state TEXT NOT NULL, issued_ms INTEGER NOT NULL, closed_ms INTEGER);
+INSERT INTO meta VALUES ('coordinator-identity-key', 'ab');
+INSERT INTO key_shares VALUES ('w1', 'sealed-share');
+INSERT INTO intent_locks VALUES ('w1', 'k1', 'h1', 's1');
+INSERT INTO session_tokens VALUES ('s1', 7, 1);
+INSERT INTO nonces VALUES ('c-used', 's1', 1, 7, 'consumed', 1, 2);
+INSERT INTO nonces VALUES ('c-open', 's1', 2, 7, 'issued', 3, NULL);
+`);
+    db.close();
+    const j = new SqliteJournal(path, 10);
+    assert.equal(j.getMeta('coordinator-identity-key'), 'ab');
+    assert.equal(j.getSealedShare('w1'), 'sealed-share');
+    assert.deepEqual(j.lockIntent('w1', 'k1', 'h2', 's2'), { ok: false, lockedMessageHash: 'h1' });
+    assert.equal(j.highestToken('s1'), 7);
+    assert.deepEqual(
+      j.nonces().map((n) => [n.commitment, n.state]),
+      [
+        ['c-used', 'consumed'],
+        ['c-open', 'void'],
+      ],
+      'rows kept; an issued secret of the old process is void',
+    );
+    assert.equal(j.consumeNonce('c-used', 11), false, 'a used secret stays used');
+    assert.equal(
+      j.recordNonce({ commitment: 'c-used', sessionId: 's', attempt: 1, token: 8, issuedMs: 12 }),
+      false,
+    );
     j.close();
   });
 });

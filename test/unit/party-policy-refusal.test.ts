@@ -3,69 +3,31 @@
  * party sign what the party's own rules refuse. The party must refuse with POLICY_DENIED and
  * never commit a nonce; a request its rules allow goes through (so the double can tell).
  */
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { realEnv } from '../../src/core/env.ts';
-import { canonicalJson, sha256Hex } from '../../src/core/encoding.ts';
-import { MemoryJournal } from '../../src/party/journal-memory.ts';
-import { PartyRuntime } from '../../src/party/runtime.ts';
+import { sha256Hex } from '../../src/core/encoding.ts';
 import {
   canonicalApprovalMessage,
   loadPolicyWithRules,
   type ApprovalSubject,
 } from '../../src/policy/rules/index.ts';
 import { runKeygen } from '../../src/protocol/local-run.ts';
-import { coordinatorRole } from '../../src/protocol/engine.ts';
-import { EnvelopeSender, type Envelope } from '../../src/transport/envelope.ts';
-import { generateIdentity, signDetached } from '../../src/transport/identity.ts';
-import { welcomeDomain, type Link } from '../../src/transport/link.ts';
+import { validateRefuse, type Envelope } from '../../src/transport/wire.ts';
+import { connectedParty, testRng as rng, type PartyHarness } from '../helpers/party-harness.ts';
 
-const rng = (n: number) => new Uint8Array(randomBytes(n));
 const policy = loadPolicyWithRules(
   readFileSync(new URL('../../examples/policies/rules-retail.yaml', import.meta.url), 'utf8'),
 );
 const allowed = '0x1111111111111111111111111111111111111111';
 const walletId = 'w_000000000000000000000009';
 
-/** A connected pair of in-memory links (party side, coordinator side). */
-function linkPair(): [Link, Link] {
-  const make = () => {
-    const frames: ((f: unknown) => void)[] = [];
-    const closes: ((r: string) => void)[] = [];
-    return { frames, closes, open: true };
-  };
-  const a = make();
-  const b = make();
-  const link = (self: typeof a, peer: typeof a): Link => ({
-    get isOpen() {
-      return self.open;
-    },
-    send: (frame) => {
-      if (self.open && peer.open) for (const h of peer.frames) h(structuredClone(frame));
-    },
-    close: (reason) => {
-      self.open = false;
-      for (const h of self.closes) h(reason);
-    },
-    onFrame: (h) => self.frames.push(h),
-    onClose: (h) => self.closes.push(h),
-  });
-  return [link(a, b), link(b, a)];
-}
-
 describe('a party refuses a malicious coordinator that bypasses the rules', () => {
-  const env = realEnv({ logLevel: 'silent' });
-  const journal = new MemoryJournal(Date.now());
-  const coordinatorIdentity = generateIdentity(rng(64));
-  const received: Envelope[] = [];
-  let sender: EnvelopeSender;
+  let harness: PartyHarness;
   let token = 1;
-  let sendToParty: (e: Envelope) => void = () => {};
   const keys = runKeygen('ed25519', ['mobile', 'backend', 'guardian'], 2, rng).map((k) => ({
     ...k,
     walletId,
@@ -74,38 +36,9 @@ describe('a party refuses a malicious coordinator that bypasses the rules', () =
 
   before(() => {
     const mobileShare = keys.find((k) => k.partyId === 'mobile')!;
-    const sealer = {
-      seal: (_l: string, p: Uint8Array) => bytesToHex(p),
-      open: (_l: string, s: string) => Uint8Array.from(Buffer.from(s, 'hex')),
-    };
-    journal.putSealedShare(walletId, sealer.seal('', utf8ToBytes(JSON.stringify(mobileShare))));
-    const party = new PartyRuntime({
-      partyId: 'mobile',
-      env,
-      journal,
-      sealer,
-      identity: generateIdentity(rng(64)),
-      policy,
-    });
-    const [partySide, coordSide] = linkPair();
-    coordSide.onFrame((frame) => {
-      const f = frame as { t: string; e?: Envelope };
-      if (f.t === 'env' && f.e) received.push(f.e);
-    });
-    party.attach(partySide);
-    const conn = 'c1';
-    const nonce = 'n1';
-    const coordinatorKey = bytesToHex(coordinatorIdentity.signPublic);
-    coordSide.send({ t: 'challenge', conn, nonce, coordinatorKey });
-    const proof = signDetached(
-      welcomeDomain,
-      utf8ToBytes(canonicalJson({ conn, nonce, partyId: 'mobile', coordinatorKey })),
-      coordinatorIdentity.signSecret,
-    );
-    coordSide.send({ t: 'welcome', conn, proof: bytesToHex(proof) });
-    sender = new EnvelopeSender(coordinatorRole, 'mobile', conn, coordinatorIdentity.signSecret);
-    sendToParty = (e) => coordSide.send({ t: 'env', e });
+    harness = connectedParty('mobile', [mobileShare], { policy });
   });
+  after(() => harness.close());
 
   function signStart(
     sessionId: string,
@@ -123,7 +56,7 @@ describe('a party refuses a malicious coordinator that bypasses the rules', () =
             context,
             approvals: opts.approvals ?? [],
           };
-    const e = sender.build({
+    const replies = harness.send({
       kind: 'sign-start',
       sessionId,
       attempt: 1,
@@ -140,16 +73,16 @@ describe('a party refuses a malicious coordinator that bypasses the rules', () =
         ...(policyBlock === undefined ? {} : { policy: policyBlock }),
       },
     });
-    const before = received.length;
-    sendToParty(e);
-    return received.slice(before).find((r) => r.sessionId === sessionId);
+    return replies.find((r) => r.sessionId === sessionId);
   }
 
   const refusedWithPolicy = (reply: Envelope | undefined) => {
     assert.ok(reply, 'the party answered');
     assert.equal(reply.kind, 'refuse');
-    assert.equal((reply.body as { code: string }).code, 'QUORATE_E_POLICY_DENIED');
-    assert.equal((reply.body as { hard: boolean }).hard, true);
+    const body = validateRefuse(reply.body);
+    assert.ok(body.ok, 'a valid refusal body');
+    assert.equal(body.value.code, 'QUORATE_E_POLICY_DENIED');
+    assert.equal(body.value.hard, true);
   };
 
   test('no policy block for a governed wallet → refused', () => {
@@ -224,10 +157,10 @@ describe('a party refuses a malicious coordinator that bypasses the rules', () =
   });
 
   test('no nonce was committed for any refused request; an allowed small transfer commits', () => {
-    assert.equal(journal.nonces().length, 0);
+    assert.equal(harness.journal.nonces().length, 0);
     const reply = signStart('s_f', { amount: '10', asset: 'USDC', destination: allowed });
     assert.equal(reply?.kind, 'protocol', JSON.stringify(reply?.body));
     assert.equal(reply?.round, 1);
-    assert.equal(journal.nonces().length, 1);
+    assert.equal(harness.journal.nonces().length, 1);
   });
 });

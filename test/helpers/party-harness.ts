@@ -1,0 +1,109 @@
+/**
+ * A real PartyRuntime connected in-process to a test double of the coordinator: it completes
+ * the handshake, then sends envelopes the party verifies like any other and collects every
+ * envelope the party answers with.
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { realEnv, type Env } from '../../src/core/env.ts';
+import { MemoryJournal } from '../../src/party/journal-memory.ts';
+import { PartyRuntime, type PartyOptions } from '../../src/party/runtime.ts';
+import { coordinatorRole, type KeyShare } from '../../src/protocol/engine.ts';
+import { EnvelopeSender } from '../../src/transport/envelope.ts';
+import { generateIdentity, signDetached } from '../../src/transport/identity.ts';
+import {
+  buildChallenge,
+  buildEnvelopeFrame,
+  buildWelcome,
+  validateEnvelopeFrame,
+  welcomeDomain,
+  welcomeTranscript,
+  type Envelope,
+  type EnvelopeFields,
+} from '../../src/transport/wire.ts';
+import { linkPair } from './link-pair.ts';
+
+export const testRng = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+
+/** A sealer that stores plaintext as hex: the journal here is memory, never a file. */
+export const plainSealer = {
+  seal: (_label: string, plaintext: Uint8Array) => bytesToHex(plaintext),
+  open: (_label: string, sealed: string) => Uint8Array.from(Buffer.from(sealed, 'hex')),
+};
+
+/** A party under test and its coordinator double. */
+export interface PartyHarness {
+  party: PartyRuntime;
+  journal: MemoryJournal;
+  /** The party's X25519 box key (peers seal to it). */
+  boxPublicKey: Uint8Array;
+  /** Every envelope the party sent, in order. */
+  received: Envelope[];
+  /** Signs and sends `fields` to the party; returns what it answered synchronously. */
+  send(fields: EnvelopeFields): Envelope[];
+  close(): void;
+}
+
+/** Starts a party holding `shares`, connected and past the handshake. */
+export function connectedParty(
+  partyId: string,
+  shares: KeyShare[],
+  options: Partial<PartyOptions> = {},
+): PartyHarness {
+  const env: Env = options.env ?? realEnv({ logLevel: 'silent' });
+  const journal = new MemoryJournal(env.nowMs());
+  for (const share of shares)
+    journal.putSealedShare(
+      share.walletId,
+      plainSealer.seal('', utf8ToBytes(JSON.stringify(share))),
+    );
+  const identity = generateIdentity(testRng(64));
+  const party = new PartyRuntime({
+    partyId,
+    env,
+    journal,
+    sealer: plainSealer,
+    identity,
+    ...options,
+  });
+  const coordinator = generateIdentity(testRng(64));
+  const [partySide, coordSide] = linkPair();
+  const received: Envelope[] = [];
+  coordSide.onFrame((frame) => {
+    const checked = validateEnvelopeFrame(frame);
+    if (checked.ok) received.push(checked.value.e);
+  });
+  party.attach(partySide);
+  const challenge = buildChallenge({
+    conn: bytesToHex(testRng(12)),
+    nonce: bytesToHex(testRng(16)),
+    coordinatorKey: bytesToHex(coordinator.signPublic),
+  });
+  coordSide.send(challenge);
+  const proof = signDetached(
+    welcomeDomain,
+    welcomeTranscript({ ...challenge, partyId }),
+    coordinator.signSecret,
+  );
+  coordSide.send(buildWelcome({ conn: challenge.conn, proof: bytesToHex(proof) }));
+  const sender = new EnvelopeSender(
+    coordinatorRole,
+    partyId,
+    challenge.conn,
+    coordinator.signSecret,
+  );
+  return {
+    party,
+    journal,
+    boxPublicKey: identity.boxPublic,
+    received,
+    send(fields) {
+      const before = received.length;
+      coordSide.send(buildEnvelopeFrame(sender.build(fields)));
+      return received.slice(before);
+    },
+    close() {
+      party.close();
+    },
+  };
+}
