@@ -1,10 +1,13 @@
 /**
  * Helpers shared by the CLI's commands: a flag or its environment variable, required values,
- * bounded numbers and files, the log level, and waiting for SIGINT/SIGTERM. Kept free of heavy
- * imports so that `quorate --help` loads nothing but the dispatcher.
+ * bounded numbers and files, the log level, waiting for SIGINT/SIGTERM, and the adapter through
+ * which a wrapping entry runs a plain command. Kept free of heavy imports so that
+ * `quorate --help` loads nothing but the dispatcher.
  */
 import { readFile, stat } from 'node:fs/promises';
+import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
+import type { Link } from '../transport/link.ts';
 
 /** Log levels the CLI accepts in QUORATE_LOG_LEVEL. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -85,3 +88,17 @@ export async function readBoundedFile(
     );
   }
 }
+
+/**
+ * What an entry that runs a plain `coordinator` or `party` command inside a harness changes
+ * about the process (`quorate chaos process` injects its faults this way): the Env to use
+ * instead of the one the command built, and a wrapper for every coordinator↔party link. The
+ * `quorate coordinator` and `quorate party` commands themselves pass none.
+ */
+export interface ProcessAdapter {
+  env: Env;
+  wrapLink?: (link: Link) => Link;
+}
+
+/** Builds a {@link ProcessAdapter} from the Env the command built (with its log bindings). */
+export type AdaptProcess = (env: Env) => ProcessAdapter;

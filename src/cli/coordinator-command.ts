@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { realEnv } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import { startCoordinatorNode } from '../coordinator/node.ts';
 import { defaultDetectorOptions, type DetectorOptions } from '../coordinator/party-registry.ts';
 import { EtcdStore } from '../store/etcd.ts';
 import {
@@ -16,6 +15,7 @@ import {
   principalFromToken,
   type ApiPrincipal,
 } from '../api/principals.ts';
+import { startCoordinatorNode } from './coordinator-node.ts';
 import {
   logLevel,
   numberOption,
@@ -23,32 +23,34 @@ import {
   readBoundedFile,
   required,
   waitForSignal,
+  type AdaptProcess,
 } from './command-options.ts';
 import { loadPolicyOption } from './policy-option.ts';
 
-/** Runs the coordinator until SIGINT/SIGTERM; returns the exit code. */
-export async function runCoordinatorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      listen: { type: 'string' },
-      data: { type: 'string' },
-      store: { type: 'string' },
-      'api-token': { type: 'string' },
-      'api-tokens': { type: 'string' },
-      'party-secret': { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'phi-threshold': { type: 'string' },
-      'down-after-ms': { type: 'string' },
-      'blame-cooldown-ms': { type: 'string' },
-      policy: { type: 'string' },
-      'lease-ttl-ms': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  const listen = opt(values, 'listen', 'QUORATE_LISTEN') ?? '127.0.0.1:7420';
-  const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(listen);
-  if (!match) throw new QuorateError('QUORATE_E_CONFIG', '--listen must be HOST:PORT', { listen });
+const coordinatorFlags = {
+  listen: { type: 'string' },
+  data: { type: 'string' },
+  store: { type: 'string' },
+  'api-token': { type: 'string' },
+  'api-tokens': { type: 'string' },
+  'party-secret': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'phi-threshold': { type: 'string' },
+  'down-after-ms': { type: 'string' },
+  'blame-cooldown-ms': { type: 'string' },
+  policy: { type: 'string' },
+  'lease-ttl-ms': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * Runs the coordinator until SIGINT/SIGTERM; returns the exit code. `adapt` is for an entry
+ * that runs this command inside a harness (src/cli/chaos-process.ts); `quorate coordinator`
+ * passes none.
+ */
+export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: coordinatorFlags });
+  const listen = listenOption(values);
   const storeUrl = opt(values, 'store', 'QUORATE_STORE') ?? 'sqlite';
   if (storeUrl !== 'sqlite' && !storeUrl.startsWith('etcd://')) {
     throw new QuorateError(
@@ -64,31 +66,25 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
     limits.storeLeaseTtlMsMin,
     limits.storeLeaseTtlMsMax,
   );
-  const leaseTtlMsWhole = leaseTtlMs === undefined ? undefined : Math.round(leaseTtlMs);
-  // Who may call the API: the plain token (principal `default`) and/or named tokens from a
-  // file; checked here so a bad file stops the start with its path and problem.
-  const apiToken = opt(values, 'api-token', 'QUORATE_API_TOKEN');
-  const principals = combinePrincipals(
-    apiToken === undefined ? [] : [principalFromToken(defaultPrincipalName, apiToken)],
-    (await loadApiTokensOption(values)) ?? [],
-  );
+  const principals = await principalsOption(values);
   const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
-  const env = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
+  const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
+  const { env, wrapLink } = adapt?.(plainEnv) ?? { env: plainEnv };
   const detector = detectorOptions(values);
   const policy = await loadPolicyOption(values);
   // etcd: N replicas share one cluster (linearizable reads, leases); sqlite: one coordinator.
   const store = storeUrl === 'sqlite' ? undefined : await EtcdStore.open(storeUrl, env);
   const node = await startCoordinatorNode(env, {
     ...(store === undefined ? {} : { store }),
-    ...(leaseTtlMsWhole === undefined ? {} : { leaseTtlMs: leaseTtlMsWhole }),
+    ...(leaseTtlMs === undefined ? {} : { leaseTtlMs: Math.round(leaseTtlMs) }),
     detector,
     ...(policy === undefined ? {} : { policy }),
-    host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
-    port: Number(match[2]),
+    ...listen,
     dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
     principals,
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...(partySecret === undefined ? {} : { partySecret }),
+    ...(wrapLink === undefined ? {} : { wrapLink }),
   });
   if (values.json)
     process.stdout.write(`${JSON.stringify({ event: 'listening', url: node.url })}\n`);
@@ -96,6 +92,26 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   await waitForSignal();
   await node.stop();
   return 0;
+}
+
+/** `--listen HOST:PORT` (or QUORATE_LISTEN), default 127.0.0.1:7420; `[v6]:port` allowed. */
+function listenOption(values: Record<string, unknown>): { host: string; port: number } {
+  const listen = opt(values, 'listen', 'QUORATE_LISTEN') ?? '127.0.0.1:7420';
+  const match = /^([^:]+|\[[^\]]+\]):(\d{1,5})$/.exec(listen);
+  if (!match) throw new QuorateError('QUORATE_E_CONFIG', '--listen must be HOST:PORT', { listen });
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+/**
+ * Who may call the API: the plain token (principal `default`) and/or named tokens from a
+ * file; checked here so a bad file stops the start with its path and problem.
+ */
+async function principalsOption(values: Record<string, unknown>): Promise<ApiPrincipal[]> {
+  const apiToken = opt(values, 'api-token', 'QUORATE_API_TOKEN');
+  return combinePrincipals(
+    apiToken === undefined ? [] : [principalFromToken(defaultPrincipalName, apiToken)],
+    (await loadApiTokensOption(values)) ?? [],
+  );
 }
 
 /** Failure-detector tunables from flags/env, on top of the defaults. */

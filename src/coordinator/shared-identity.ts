@@ -11,11 +11,18 @@ import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { Keystore, scryptParams } from '../store/keystore.ts';
 import type { Store } from '../store/store.ts';
-import { identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
+import type { IdentityKeys } from '../transport/identity.ts';
+import { identityFromStoredSecrets } from './meta-store.ts';
 
 /** Store meta key of the sealed identity. */
 export const coordinatorIdentityMetaKey = 'coordinator-identity';
 const sealLabel = 'coordinator-identity';
+
+/**
+ * Bounds on the scrypt cost a stored record may ask for: a damaged or hostile record must not
+ * make every replica allocate gigabytes at start-up (ours use N=2^15, r=8, p=1: 32 MiB).
+ */
+export const sharedIdentityKdfMax = { nMax: 2 ** 17, rMax: 16, pMax: 4 } as const;
 
 /** What the meta record holds (JSON). */
 interface SealedIdentity {
@@ -52,11 +59,32 @@ export async function loadSharedIdentity(
   return openSealed(raw, passphrase, env);
 }
 
+/** Checks the stored record's shape (the store is shared, so its value is read as untrusted). */
+function parseSealedIdentity(raw: string): SealedIdentity {
+  const value: unknown = JSON.parse(raw);
+  if (typeof value !== 'object' || value === null) throw new Error('not an object');
+  const { version, kdf, sealed } = value as Record<string, unknown>;
+  if (version !== 1 || typeof kdf !== 'object' || kdf === null) throw new Error('unknown format');
+  const { name, N, r, p, salt } = kdf as Record<string, unknown>;
+  if (name !== 'scrypt') throw new Error('unknown format');
+  const isCost = (x: unknown, max: number): x is number =>
+    typeof x === 'number' && Number.isSafeInteger(x) && x > 0 && x <= max;
+  const { nMax, rMax, pMax } = sharedIdentityKdfMax;
+  if (
+    !isCost(N, nMax) ||
+    !isCost(r, rMax) ||
+    !isCost(p, pMax) ||
+    typeof salt !== 'string' ||
+    typeof sealed !== 'string'
+  )
+    throw new Error('malformed kdf or sealed value');
+  return { version: 1, kdf: { name, N, r, p, salt }, sealed };
+}
+
 function openSealed(raw: string, passphrase: string, env: Env): IdentityKeys {
   let record: SealedIdentity;
   try {
-    record = JSON.parse(raw) as SealedIdentity;
-    if (record.version !== 1 || record.kdf.name !== 'scrypt') throw new Error('unknown format');
+    record = parseSealedIdentity(raw);
   } catch (error) {
     throw new QuorateError('QUORATE_E_KEYSTORE', `stored coordinator identity is unreadable`, {
       problem: String(error),
@@ -72,7 +100,5 @@ function openSealed(raw: string, passphrase: string, env: Env): IdentityKeys {
       'wrong QUORATE_KEY_PASSPHRASE for the coordinator identity in the store (every replica needs the same one)',
     );
   }
-  const identity = identityFromSecrets(secrets.slice(0, 32), secrets.slice(32, 64));
-  secrets.fill(0);
-  return identity;
+  return identityFromStoredSecrets(secrets);
 }
