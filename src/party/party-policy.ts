@@ -18,7 +18,7 @@ import { ruleLimits } from '../policy/rules/rule-limits.ts';
 import type { SignPolicyBlock } from '../transport/wire.ts';
 import type { PartyJournal } from './journal.ts';
 
-/** A refusal reason with its code; `hard` means do not ask this party again this session. */
+/** Why the party's own rules deny a request (the party refuses it hard: not to be asked again). */
 export interface PolicyRefusal {
   code: ErrorCode;
   reason: string;

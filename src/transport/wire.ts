@@ -85,12 +85,13 @@ function boxKeyMap(raw: unknown): Record<string, string> | undefined {
   if (!o) return undefined;
   const entries = Object.entries(o);
   if (entries.length > limits.partiesMax) return undefined;
-  const map: Record<string, string> = {};
+  const checked: [string, string][] = [];
   for (const [partyId, key] of entries) {
     if (!isPartyId(partyId) || !isHexOf(key, 64)) return undefined;
-    map[partyId] = key;
+    checked.push([partyId, key]);
   }
-  return map;
+  // fromEntries defines own properties: no key (not even `__proto__`) reaches a prototype.
+  return Object.fromEntries(checked);
 }
 
 /** Bounds of strings no other limit covers: connection ids, handshake nonces, reasons. */
@@ -423,12 +424,14 @@ export function validatePolicyBlock(raw: unknown): Checked<SignPolicyBlock> {
     return bad('policy tier/hash missing');
   const context = objectOf(b['context']);
   if (!context) return bad('policy context invalid');
-  const ctx: Record<string, string> = {};
-  for (const [k, v] of Object.entries(context)) {
-    if (!isShortString(v, limits.contextFieldLengthMax))
+  const fields: [string, string][] = [];
+  for (const [key, value] of Object.entries(context)) {
+    if (!isShortString(value, limits.contextFieldLengthMax))
       return bad('policy context fields must be strings');
-    ctx[k] = v;
+    fields.push([key, value]);
   }
+  // fromEntries defines own properties: no key (not even `__proto__`) reaches a prototype.
+  const ctx = Object.fromEntries(fields);
   const approvals = b['approvals'];
   if (!Array.isArray(approvals) || approvals.length > ruleLimits.approvalsPerCheckMax)
     return bad('approvals invalid');
