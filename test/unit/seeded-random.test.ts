@@ -51,14 +51,34 @@ void describe('seeded PRNG (ChaCha20 keystream)', () => {
 
   void it('is the ChaCha20 keystream under sha256(quorate-sim-v1|seed|label), read big-endian', () => {
     const key = sha256(utf8ToBytes('quorate-sim-v1|9|check'));
-    const stream = chacha20(key, new Uint8Array(12), new Uint8Array(8192));
-    const rng = seededRandom(9, 'check');
-    assert.equal(bytesToHex(rng.bytes(5)), bytesToHex(stream.subarray(0, 5)));
+    const stream = chacha20(key, new Uint8Array(12), new Uint8Array(40_000));
     const view = new DataView(stream.buffer, stream.byteOffset);
-    // Words after an odd-length read, through the refill at 4 096 bytes.
-    let at = 5;
-    for (; at + 4 <= 4200; at += 4) assert.equal(rng.uint32(), view.getUint32(at));
-    assert.equal(rng.hex(3), bytesToHex(stream.subarray(at, at + 3)));
+    for (const engine of ['openssl', 'noble'] as const) {
+      const rng = seededRandom(9, 'check', engine);
+      assert.equal(bytesToHex(rng.bytes(5)), bytesToHex(stream.subarray(0, 5)), engine);
+      // Words after an odd-length read, through the refills at 16 384 and 32 768 bytes.
+      let at = 5;
+      for (; at + 4 <= 36_000; at += 4) assert.equal(rng.uint32(), view.getUint32(at), engine);
+      assert.equal(rng.hex(3), bytesToHex(stream.subarray(at, at + 3)), engine);
+    }
+  });
+
+  void it('gives the same draws on both engines (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 2 ** 32 - 1 }),
+        fc.array(fc.nat({ max: 20_000 }), { minLength: 1, maxLength: 6 }),
+        (seed, lengths) => {
+          const a = seededRandom(seed, 'engines', 'openssl');
+          const b = seededRandom(seed, 'engines', 'noble');
+          for (const length of lengths) {
+            assert.equal(a.hex(length), b.hex(length));
+            assert.equal(a.uint32(), b.uint32());
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 
   void it('open-unit draws stay in (0, 1) with mean near 1/2', () => {
