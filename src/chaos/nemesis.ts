@@ -3,6 +3,8 @@
  * stop (after it took effect) as a nemesis event in the history.
  */
 import type { NemesisValue } from '../checker/history.ts';
+import { sleep, type Env } from '../core/env.ts';
+import { faultControlPollMs } from './fault-layer.ts';
 import type { Firewall } from './firewall.ts';
 import type { ChaosProcesses } from './processes.ts';
 import { coordinatorNode, isolateOne, type Cut } from './partitions.ts';
@@ -16,7 +18,8 @@ export interface NemesisHooks {
   beforeKill(node: string): void;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A control-file change has taken effect once the process has polled it: one period and slack. */
+const faultSettleMs = faultControlPollMs + 50;
 
 /** Applies and heals fault windows. */
 export class Nemesis {
@@ -26,6 +29,7 @@ export class Nemesis {
   private current: FaultWindow | undefined;
 
   constructor(
+    private readonly env: Env,
     private readonly processes: ChaosProcesses,
     private readonly firewall: Firewall,
     private readonly parties: readonly string[],
@@ -109,11 +113,11 @@ export class Nemesis {
         return this.firewall.loss(a.node, a.percent);
       case 'latency':
         this.processes.setFault(a.node, { latencyMs: a.latencyMs, jitterMs: a.jitterMs });
-        await sleep(250); // the process re-reads its control file every 200 ms
+        await sleep(this.env, faultSettleMs);
         return;
       case 'clock':
         this.processes.setFault(a.node, { clockOffsetMs: a.offsetMs });
-        await sleep(250);
+        await sleep(this.env, faultSettleMs);
         return;
       case 'kill':
         this.hooks.beforeKill(a.node);
@@ -139,7 +143,7 @@ export class Nemesis {
       case 'latency':
       case 'clock':
         this.processes.setFault(a.node, {});
-        await sleep(250); // the process re-reads its control file every 200 ms
+        await sleep(this.env, faultSettleMs);
         return;
       case 'kill':
         if (a.node === coordinatorNode) await this.processes.startCoordinator();

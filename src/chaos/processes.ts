@@ -1,13 +1,17 @@
 /**
  * The coordinator and party processes, each started inside its own namespace with
- * `ip netns exec` (which execs, so the PID we hold is the node process itself). Only PIDs
- * started here are ever signalled.
+ * `ip netns exec` (which execs, so the PID we hold is the node process itself) as
+ * `quorate chaos process --control FILE -- coordinator|party …`: the normal command with the
+ * fault layer (src/chaos/fault-layer.ts) wrapped around it, steered through its control file.
+ * Only PIDs started here are ever signalled.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, type Env } from '../core/env.ts';
 import { chaosLimits } from './chaos-limits.ts';
+import type { FaultState } from './fault-layer.ts';
 import type { NetnsTopology } from './netns.ts';
 
 const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
@@ -31,8 +35,6 @@ export interface ClusterConfig {
   logLevel: string;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Starts, signals and stops the cluster's processes. */
 export class ChaosProcesses {
   private readonly procs = new Map<string, Proc>();
@@ -40,6 +42,7 @@ export class ChaosProcesses {
   readonly startedPids = new Set<number>();
 
   constructor(
+    private readonly env: Env,
     private readonly topology: NetnsTopology,
     private readonly config: ClusterConfig,
   ) {
@@ -51,16 +54,13 @@ export class ChaosProcesses {
     return `http://${this.topology.host('coordinator').address}:${coordinatorPort}`;
   }
 
-  /** The fault control file of a node (latency, jitter, clock offset; src/core/env.ts). */
+  /** The fault control file of a node (latency, jitter, clock offset; src/chaos/fault-layer.ts). */
   controlFile(node: string): string {
     return join(this.config.dataDir, 'control', `${node}.json`);
   }
 
-  /** Writes a node's fault setting; the process re-reads it within 200 ms. */
-  setFault(
-    node: string,
-    fault: { latencyMs?: number; jitterMs?: number; clockOffsetMs?: number },
-  ): void {
+  /** Writes a node's fault setting; the process re-reads it within `faultControlPollMs`. */
+  setFault(node: string, fault: Partial<FaultState>): void {
     const path = this.controlFile(node);
     writeFileSync(`${path}.tmp`, JSON.stringify(fault));
     // Rename is atomic: the process never reads a half-written file.
@@ -75,11 +75,11 @@ export class ChaosProcesses {
       QUORATE_PARTY_SECRET: this.config.partySecret,
       QUORATE_API_TOKEN: this.config.apiToken,
       QUORATE_LOG_LEVEL: this.config.logLevel,
-      QUORATE_FAULT_CONTROL_FILE: this.controlFile(node),
     };
+    const command = ['chaos', 'process', '--control', this.controlFile(node), '--', ...args];
     const child = spawn(
       'ip',
-      ['netns', 'exec', this.topology.host(node).netns, process.execPath, binPath, ...args],
+      ['netns', 'exec', this.topology.host(node).netns, process.execPath, binPath, ...command],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (child.pid !== undefined) this.startedPids.add(child.pid);
@@ -110,19 +110,19 @@ export class ChaosProcesses {
     ]);
     await new Promise<void>((resolveStarted, reject) => {
       let buffer = '';
-      const timer = setTimeout(
-        () => reject(new Error(`coordinator did not start: ${proc.stderrTail.join('')}`)),
-        chaosLimits.startupWaitMs,
+      const cancelTimer = this.env.setTimer(chaosLimits.startupWaitMs, () =>
+        reject(new Error(`coordinator did not start: ${proc.stderrTail.join('')}`)),
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
-        buffer += String(d);
+        // Only the start-up line matters: keep the buffer short.
+        buffer = (buffer + String(d)).slice(-4_096);
         if (buffer.includes('"listening"')) {
-          clearTimeout(timer);
+          cancelTimer();
           resolveStarted();
         }
       });
       void proc.exited.then(() => {
-        clearTimeout(timer);
+        cancelTimer();
         reject(new Error(`coordinator exited: ${proc.stderrTail.join('')}`));
       });
     });
@@ -170,7 +170,7 @@ export class ChaosProcesses {
     const p = this.procs.get(node);
     if (!p || !this.isRunning(node)) return;
     p.child.kill('SIGKILL');
-    await Promise.race([p.exited, sleep(5_000)]);
+    await Promise.race([p.exited, sleep(this.env, 5_000)]);
   }
 
   pause(node: string): void {
@@ -192,9 +192,9 @@ export class ChaosProcesses {
     for (const node of this.procs.keys()) this.resume(node);
     const running = [...this.procs.entries()].filter(([n]) => this.isRunning(n));
     for (const [, p] of running) p.child.kill('SIGTERM');
-    await Promise.race([Promise.all(running.map(([, p]) => p.exited)), sleep(5_000)]);
+    await Promise.race([Promise.all(running.map(([, p]) => p.exited)), sleep(this.env, 5_000)]);
     for (const [n, p] of running) if (this.isRunning(n)) p.child.kill('SIGKILL');
-    await Promise.race([Promise.all(running.map(([, p]) => p.exited)), sleep(5_000)]);
+    await Promise.race([Promise.all(running.map(([, p]) => p.exited)), sleep(this.env, 5_000)]);
   }
 
   /** Synchronous last resort (process exit): SIGKILL every PID we started that may still run. */

@@ -3,21 +3,24 @@
  * workload client, the seeded fault schedule, then heal, read journals and store, check,
  * and write `history.jsonl`, `summary.json`, `check.json` and `report.html`. Namespaces and
  * processes are always removed: finally-blocks, SIGINT/SIGTERM handlers, an exit hook, and a
- * sweep of what a crashed earlier run left.
+ * sweep of what a crashed earlier run left. Time, timers and randomness come from the Env the
+ * caller passes; the harness clock is wall-clock ms since the workload started, the clock the
+ * workload client (another process on this machine) stamps its events with too.
  */
-import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { checkRun, defaultCheckOptions } from '../checker/check.ts';
 import type { HistoryEvent, NemesisValue, NewHistoryEvent } from '../checker/history.ts';
 import type { CheckInput, CheckReport, StoredSession, WalletFacts } from '../checker/types.ts';
 import { measureWindows, type WindowReport } from '../checker/windows.ts';
+import { repeatEvery, sleep, type Env } from '../core/env.ts';
 import { readJournalFile } from '../party/journal-sqlite.ts';
 import type { Scheme } from '../protocol/engine.ts';
+import { SqliteStore } from '../store/sqlite.ts';
 import { chaosLimits } from './chaos-limits.ts';
 import type { DriverConfig } from './client-driver.ts';
 import { Firewall } from './firewall.ts';
@@ -46,6 +49,8 @@ export class ChaosPreconditionError extends Error {}
 
 /** What to run. */
 export interface ChaosRunOptions {
+  /** Clock, timers and randomness of the harness (the CLI passes `realEnv()`). */
+  env: Env;
   scenario: ScenarioName;
   seed: number;
   durationS: number;
@@ -68,10 +73,11 @@ export interface ChaosRunResult extends SummarySamples {
   sessions: StoredSession[];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A fresh secret shared only by the harness and the processes it starts. */
+const secretHex = (env: Env) => bytesToHex(env.randomBytes(16));
 
-/** Runs one scenario end to end. */
-export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunResult> {
+/** Refuses to start where the harness cannot run; removes what a crashed earlier run left. */
+async function checkPreconditions(options: ChaosRunOptions): Promise<void> {
   const why = await preflight();
   if (why !== undefined) throw new ChaosPreconditionError(why);
   if (!existsSync(driverPath))
@@ -81,6 +87,44 @@ export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunRes
   const swept = await sweepStale();
   if (swept.length > 0)
     options.progress(`removed ${swept.length} namespaces left by a crashed run`);
+}
+
+/** Kills what the run started if the harness is interrupted or exits; `remove` undoes it. */
+function installCleanup(
+  options: ChaosRunOptions,
+  processes: ChaosProcesses,
+  topology: NetnsTopology,
+): { driver: ChildProcess | undefined; interrupted: boolean; remove(): void } {
+  const state = {
+    driver: undefined as ChildProcess | undefined,
+    interrupted: false,
+    remove: () => {
+      process.removeListener('exit', exitHook);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+  const exitHook = () => {
+    state.driver?.kill('SIGKILL');
+    processes.killAllSync();
+    topology.destroySync();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    state.interrupted = true;
+    options.progress(`${signal}: cleaning up`);
+    exitHook();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('exit', exitHook);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return state;
+}
+
+/** Runs one scenario end to end. */
+export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunResult> {
+  const { env } = options;
+  await checkPreconditions(options);
   const durationMs = options.durationS * 1_000;
   const schedule = planSchedule(options.scenario, options.seed, durationMs);
   const requests = planWorkload(options.seed, options.ratePerS, durationMs);
@@ -89,35 +133,19 @@ export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunRes
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(options.outDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
-
   const topology = new NetnsTopology(['client', 'coordinator', ...schedule.parties]);
   // The API token lives only in the harness and the processes it starts (and a 0600 file).
-  const apiToken = randomBytes(16).toString('hex');
-  const processes = new ChaosProcesses(topology, {
+  const apiToken = secretHex(env);
+  const processes = new ChaosProcesses(env, topology, {
     dataDir,
     apiToken,
-    partySecret: randomBytes(16).toString('hex'),
-    passphrase: randomBytes(16).toString('hex'),
+    partySecret: secretHex(env),
+    passphrase: secretHex(env),
     heartbeatMs: options.heartbeatMs,
     downAfterMs: options.downAfterMs,
     logLevel: 'warn',
   });
-  let driver: ChildProcess | undefined;
-  const exitHook = () => {
-    driver?.kill('SIGKILL');
-    processes.killAllSync();
-    topology.destroySync();
-  };
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    options.progress(`${signal}: cleaning up`);
-    exitHook();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('exit', exitHook);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const cleanup = installCleanup(options, processes, topology);
   try {
     await topology.create();
     options.progress(
@@ -125,7 +153,6 @@ export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunRes
     );
     await processes.startCoordinator();
     for (const p of schedule.parties) processes.startParty(p);
-    const configPath = join(options.outDir, 'data', 'driver.json');
     const driverConfig: DriverConfig = {
       coordinatorUrl: processes.coordinatorUrl,
       apiToken,
@@ -134,29 +161,34 @@ export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunRes
       parties: schedule.parties,
       requests,
     };
-    writeFileSync(configPath, JSON.stringify(driverConfig), { mode: 0o600 });
-    const started = spawnDriver(topology, configPath);
-    driver = started.child;
+    const started = spawnDriver(env, topology, join(dataDir, 'driver.json'), driverConfig);
+    cleanup.driver = started.child;
     const run = await drive(options, schedule, processes, topology, started);
     return await finish(options, schedule, processes, run, topology.namespaces);
   } finally {
-    driver?.kill('SIGKILL');
+    cleanup.driver?.kill('SIGKILL');
     await processes.stopAll();
     await topology.destroy();
-    process.removeListener('exit', exitHook);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    if (interrupted) options.progress('interrupted');
+    cleanup.remove();
+    if (cleanup.interrupted) options.progress('interrupted');
   }
 }
 
 interface DriverHandle {
+  env: Env;
   child: ChildProcess;
   lines: AsyncIterableIterator<string>;
   stderrTail: string[];
 }
 
-function spawnDriver(topology: NetnsTopology, configPath: string): DriverHandle {
+/** Writes the client's config (0600) and starts it in the client namespace. */
+function spawnDriver(
+  env: Env,
+  topology: NetnsTopology,
+  configPath: string,
+  config: DriverConfig,
+): DriverHandle {
+  writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const child = spawn(
     'ip',
     ['netns', 'exec', topology.host('client').netns, process.execPath, driverPath, configPath],
@@ -168,7 +200,7 @@ function spawnDriver(topology: NetnsTopology, configPath: string): DriverHandle 
     if (stderrTail.length > 40) stderrTail.shift();
   });
   const reader = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  return { child, lines: reader[Symbol.asyncIterator](), stderrTail };
+  return { env, child, lines: reader[Symbol.asyncIterator](), stderrTail };
 }
 
 interface DrivenRun {
@@ -178,22 +210,75 @@ interface DrivenRun {
   endMs: number;
 }
 
-/** Reads driver lines until `pred` matches one (bounded by `timeoutMs`). */
+/** The next JSON line of the client (undefined once it has exited), within `timeoutMs`. */
 async function nextLine(
   handle: DriverHandle,
   timeoutMs: number,
 ): Promise<Record<string, unknown> | undefined> {
-  let timer: NodeJS.Timeout | undefined;
+  let cancel = () => {};
   const timeout = new Promise<'timeout'>(
-    (r) => (timer = setTimeout(() => r('timeout'), timeoutMs)),
+    (r) => (cancel = handle.env.setTimer(timeoutMs, () => r('timeout'))),
   );
   const next = await Promise.race([handle.lines.next(), timeout]);
-  clearTimeout(timer);
+  cancel();
   if (next === 'timeout') throw new Error('the workload client did not answer in time');
   if (next.done === true) return undefined;
   return JSON.parse(next.value) as Record<string, unknown>;
 }
 
+/** Start-up: the client waits for every party, then creates the wallet by DKG. */
+async function awaitWallet(handle: DriverHandle, processes: ChaosProcesses): Promise<WalletFacts> {
+  for (;;) {
+    const line = await nextLine(handle, chaosLimits.startupWaitMs * 2);
+    if (line === undefined || line['t'] === 'error')
+      throw new Error(
+        `workload client failed: ${JSON.stringify(line?.['message'] ?? 'exited')} ${handle.stderrTail.join('')} coordinator: ${processes.stderrOf('coordinator')}`,
+      );
+    if (line['t'] !== 'wallet') continue;
+    const w = line['wallet'] as Record<string, unknown>;
+    return {
+      walletId: String(w['walletId']),
+      scheme: w['scheme'] as Scheme,
+      threshold: Number(w['threshold']),
+      parties: w['parties'] as string[],
+      publicKey: String(w['publicKey']),
+    };
+  }
+}
+
+/** What the client has reported so far. */
+interface ClientState {
+  events: NewHistoryEvent[];
+  counts: { invoked: number; ok: number; fail: number; info: number };
+  requestsDone: boolean;
+  clientError?: string;
+}
+
+/** Collects the client's events until it exits (bounded by `historyEventsMax`). */
+async function readClientEvents(handle: DriverHandle, state: ClientState): Promise<void> {
+  for (;;) {
+    const line = await nextLine(handle, 3_600_000).catch(() => undefined);
+    if (line === undefined) return;
+    if (line['t'] === 'event') {
+      const e = line['event'] as NewHistoryEvent;
+      if (state.events.length < chaosLimits.historyEventsMax) state.events.push(e);
+      if (e.f === 'sign') {
+        if (e.type === 'invoke') state.counts.invoked += 1;
+        else state.counts[e.type] += 1;
+      }
+    } else if (line['t'] === 'requests-done') state.requestsDone = true;
+    else if (line['t'] === 'error') state.clientError = String(line['message']);
+  }
+}
+
+/** The progress line: harness time, current fault, requests and their outcomes so far. */
+function progressLine(nowMs: number, nemesis: Nemesis, counts: ClientState['counts']): string {
+  const w = nemesis.currentWindow;
+  const pending = counts.invoked - counts.ok - counts.fail - counts.info;
+  return `[${(nowMs / 1000).toFixed(1)}s] fault: ${w ? `${w.id} ${w.description}` : 'none'} | requests ${counts.invoked} tries: ok ${counts.ok}, fail ${counts.fail}, info ${counts.info}, pending ${pending}`;
+}
+
+/** Runs the fault schedule against the cluster while the client's workload runs. */
 async function drive(
   options: ChaosRunOptions,
   schedule: Schedule,
@@ -201,71 +286,38 @@ async function drive(
   topology: NetnsTopology,
   handle: DriverHandle,
 ): Promise<DrivenRun> {
-  // Start-up: the client waits for every party, then creates the wallet by DKG.
-  let walletLine: Record<string, unknown> | undefined;
-  while (walletLine === undefined) {
-    const line = await nextLine(handle, chaosLimits.startupWaitMs * 2);
-    if (line === undefined || line['t'] === 'error')
-      throw new Error(
-        `workload client failed: ${JSON.stringify(line?.['message'] ?? 'exited')} ${handle.stderrTail.join('')} coordinator: ${processes.stderrOf('coordinator')}`,
-      );
-    if (line['t'] === 'wallet') walletLine = line['wallet'] as Record<string, unknown>;
-  }
-  const wallet: WalletFacts = {
-    walletId: String(walletLine['walletId']),
-    scheme: walletLine['scheme'] as Scheme,
-    threshold: Number(walletLine['threshold']),
-    parties: walletLine['parties'] as string[],
-    publicKey: String(walletLine['publicKey']),
+  const { env } = options;
+  const wallet = await awaitWallet(handle, processes);
+  const epochMs = env.nowMs();
+  const nowMs = () => env.nowMs() - epochMs;
+  const client: ClientState = {
+    events: [],
+    counts: { invoked: 0, ok: 0, fail: 0, info: 0 },
+    requestsDone: false,
   };
-  const epochMs = Date.now();
-  const nowMs = () => Date.now() - epochMs;
-  const events: NewHistoryEvent[] = [];
-  const counts = { invoked: 0, ok: 0, fail: 0, info: 0 };
-  const firewall = new Firewall(topology);
   const observer = new JournalObserver(processes, schedule.parties);
-  const nemesis = new Nemesis(
-    processes,
-    firewall,
-    schedule.parties,
-    (f: 'start' | 'stop', value: NemesisValue) => {
-      events.push({ process: 'nemesis', type: 'info', f, value, timeMs: nowMs() });
-      options.progress(
-        `[${(nowMs() / 1000).toFixed(1)}s] nemesis ${f} ${value.id} ${value.kind}: ${value.description}`,
-      );
-    },
-    { beforeKill: (node) => observer.markKilled(node) },
-  );
+  const onNemesis = (f: 'start' | 'stop', value: NemesisValue) => {
+    client.events.push({ process: 'nemesis', type: 'info', f, value, timeMs: nowMs() });
+    options.progress(
+      `[${(nowMs() / 1000).toFixed(1)}s] nemesis ${f} ${value.id} ${value.kind}: ${value.description}`,
+    );
+  };
+  const nemesis = new Nemesis(env, processes, new Firewall(topology), schedule.parties, onNemesis, {
+    beforeKill: (node) => observer.markKilled(node),
+  });
   handle.child.stdin?.write(`start ${epochMs}\n`);
-  let requestsDone = false;
-  let clientError: string | undefined;
-  const reading = (async () => {
-    for (;;) {
-      const line = await nextLine(handle, 3_600_000).catch(() => undefined);
-      if (line === undefined) return;
-      if (line['t'] === 'event') {
-        const e = line['event'] as NewHistoryEvent;
-        if (events.length < chaosLimits.historyEventsMax) events.push(e);
-        if (e.f === 'sign') {
-          if (e.type === 'invoke') counts.invoked += 1;
-          else counts[e.type] += 1;
-        }
-      } else if (line['t'] === 'requests-done') requestsDone = true;
-      else if (line['t'] === 'error') clientError = String(line['message']);
-    }
-  })();
+  const reading = readClientEvents(handle, client);
   let aborted = false;
   const sleepUntil = async (atMs: number): Promise<boolean> => {
-    while (!aborted && nowMs() < atMs) await sleep(Math.min(100, atMs - nowMs()));
+    while (!aborted && nowMs() < atMs) await sleep(env, Math.min(100, atMs - nowMs()));
     return !aborted;
   };
-  const observing = setInterval(() => observer.observe(nowMs()), chaosLimits.observeIntervalMs);
-  const progress = setInterval(() => {
-    const w = nemesis.currentWindow;
-    options.progress(
-      `[${(nowMs() / 1000).toFixed(1)}s] fault: ${w ? `${w.id} ${w.description}` : 'none'} | requests ${counts.invoked} tries: ok ${counts.ok}, fail ${counts.fail}, info ${counts.info}, pending ${counts.invoked - counts.ok - counts.fail - counts.info}`,
-    );
-  }, chaosLimits.progressIntervalMs);
+  const stopObserving = repeatEvery(env, chaosLimits.observeIntervalMs, () =>
+    observer.observe(nowMs()),
+  );
+  const stopProgress = repeatEvery(env, chaosLimits.progressIntervalMs, () =>
+    options.progress(progressLine(nowMs(), nemesis, client.counts)),
+  );
   try {
     for (const w of schedule.windows) {
       if (!(await sleepUntil(w.startMs))) break;
@@ -274,41 +326,41 @@ async function drive(
     await sleepUntil(schedule.durationMs);
     // Requests planned near the end get their whole deadline; then cleanup gets time to show.
     const hardEndMs = schedule.durationMs + chaosLimits.requestDeadlineMs * 2 + 10_000;
-    while (!requestsDone && clientError === undefined && nowMs() < hardEndMs) await sleep(100);
+    while (!client.requestsDone && client.clientError === undefined && nowMs() < hardEndMs)
+      await sleep(env, 100);
     await nemesis.healAll();
-    await sleep(chaosLimits.settleMs);
+    await sleep(env, chaosLimits.settleMs);
     observer.observe(nowMs(), true);
   } finally {
     aborted = true;
-    clearInterval(observing);
-    clearInterval(progress);
+    stopObserving();
+    stopProgress();
     await nemesis.healAll().catch(() => undefined);
   }
   handle.child.stdin?.write('stop\n');
-  await Promise.race([reading, sleep(5_000)]);
-  if (clientError !== undefined) throw new Error(`workload client failed: ${clientError}`);
-  return { events, wallet, observer, endMs: nowMs() };
+  await Promise.race([reading, sleep(env, 5_000)]);
+  if (client.clientError !== undefined)
+    throw new Error(`workload client failed: ${client.clientError}`);
+  return { events: client.events, wallet, observer, endMs: nowMs() };
 }
 
-function readStoreSessions(path: string): StoredSession[] {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+/** The coordinator's sessions, read through the store API with every process stopped. */
+async function readStoreSessions(path: string): Promise<StoredSession[]> {
+  if (!existsSync(path)) throw new Error(`the coordinator store ${path} is missing`);
+  const store = new SqliteStore(path);
   try {
-    const rows = db
-      .prepare('SELECT body FROM sessions ORDER BY created_ms LIMIT ?')
-      .all(chaosLimits.requestsMax * 2) as { body: string }[];
-    return rows.map((r) => {
-      const s = JSON.parse(r.body) as StoredSession & { signature?: string };
-      return {
-        sessionId: s.sessionId,
-        walletId: s.walletId,
-        intentKey: s.intentKey,
-        messageHash: s.messageHash,
-        status: s.status,
-        ...(s.signature === undefined ? {} : { signature: s.signature }),
-      };
-    });
+    // listSessions is newest first; the checker reads them oldest first, as they were created.
+    const sessions = await store.listSessions(chaosLimits.requestsMax * 2);
+    return sessions.reverse().map(({ value: s }) => ({
+      sessionId: s.sessionId,
+      walletId: s.walletId,
+      intentKey: s.intentKey,
+      messageHash: s.messageHash,
+      status: s.status,
+      ...(s.signature === undefined ? {} : { signature: s.signature }),
+    }));
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -339,7 +391,7 @@ async function finish(
       ...readJournalFile(processes.journalPath(partyId)),
     })),
     observations: run.observer.observations,
-    sessions: readStoreSessions(processes.storePath()),
+    sessions: await readStoreSessions(processes.storePath()),
     endMs: run.endMs,
   };
   const report = checkRun(input, {

@@ -5,13 +5,14 @@
  * summary line per scenario on stdout. Exit code 0 if the checker found no violation, 1 if it
  * did, 2 on bad flags, 3 if the harness cannot run here (not root, tools missing).
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { realEnv } from '../core/env.ts';
 import { chaosLimits } from '../chaos/chaos-limits.ts';
 import { ChaosPreconditionError, runScenario, type ChaosRunResult } from '../chaos/run-scenario.ts';
 import { scenarioNames, type ScenarioName } from '../chaos/schedule.ts';
 import { combineSummaries } from '../chaos/summary.ts';
 import { schemes, type Scheme } from '../protocol/engine.ts';
-import { writeFileSync } from 'node:fs';
 
 /** Where the command writes. */
 export interface ChaosIo {
@@ -36,87 +37,113 @@ const usage = `usage: quorate chaos run --scenario NAME --duration S --seed N --
   NAME: ${scenarioNames.join(', ')}, all
   needs root (network namespaces, iptables, nft); see docs/game-day.md`;
 
-function parseFlags(argv: readonly string[]): ChaosFlags | string {
-  const args = argv[0] === 'run' ? argv.slice(1) : [...argv];
-  if (argv[0] !== 'run') return 'the only subcommand is `run`';
-  const flags: Partial<ChaosFlags> = {
+/** A number flag's value within [min, max], or what is wrong with it. */
+function boundedNumber(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | string {
+  const n = Number(value);
+  if (value === undefined || value === '' || !Number.isFinite(n) || n < min || n > max)
+    return `${name} must be a number in [${min}, ${max}]`;
+  return n;
+}
+
+/** The numeric flags: their range and where each goes. */
+const numberFlags: Record<
+  string,
+  { min: number; max: number; set: (flags: Partial<ChaosFlags>, n: number) => void }
+> = {
+  '--duration': {
+    min: chaosLimits.durationSMin,
+    max: chaosLimits.durationSMax,
+    set: (f, n) => (f.durationS = n),
+  },
+  '--seed': { min: 0, max: 2 ** 32 - 1, set: (f, n) => (f.seed = Math.floor(n)) },
+  '--rate': { min: 0.1, max: chaosLimits.ratePerSMax, set: (f, n) => (f.ratePerS = n) },
+  '--heartbeat-ms': { min: 50, max: 10_000, set: (f, n) => (f.heartbeatMs = n) },
+  '--down-after-ms': { min: 100, max: 600_000, set: (f, n) => (f.downAfterMs = n) },
+};
+
+/** Applies one flag that takes a value; returns what is wrong, if anything. */
+function applyFlag(
+  flags: Partial<ChaosFlags>,
+  arg: string,
+  value: string | undefined,
+): string | undefined {
+  const numeric = numberFlags[arg];
+  if (numeric !== undefined) {
+    const n = boundedNumber(value, arg, numeric.min, numeric.max);
+    if (typeof n === 'string') return n;
+    numeric.set(flags, n);
+    return undefined;
+  }
+  switch (arg) {
+    case '--scenario':
+      if (value !== 'all' && !scenarioNames.includes(value as ScenarioName))
+        return `unknown --scenario ${value ?? ''}`;
+      flags.scenario = value as ScenarioName | 'all';
+      return undefined;
+    case '--out':
+      if (value === undefined || value === '') return '--out needs a directory';
+      flags.outDir = value;
+      return undefined;
+    case '--scheme':
+      if (!schemes.includes(value as Scheme)) return `unknown --scheme ${value ?? ''}`;
+      flags.scheme = value as Scheme;
+      return undefined;
+    default:
+      return `unknown flag ${arg}`;
+  }
+}
+
+/** The required flags are there, and the duration leaves room for warm-up and heal. */
+function completeFlags(flags: Partial<ChaosFlags>): ChaosFlags | string {
+  const { scenario, durationS, seed, outDir } = flags;
+  if (scenario === undefined) return '--scenario is required';
+  if (durationS === undefined) return '--duration is required';
+  if (seed === undefined) return '--seed is required';
+  if (outDir === undefined) return '--out is required';
+  const durationMsMin = chaosLimits.warmupMs + chaosLimits.tailMs + 1_000;
+  if (durationS * 1_000 < durationMsMin)
+    return `--duration must leave room for warm-up and heal (at least ${durationMsMin / 1_000} s)`;
+  return {
     json: false,
     ratePerS: 4,
     scheme: 'ed25519',
     heartbeatMs: 250,
     downAfterMs: 2_000,
+    ...flags,
+    scenario,
+    durationS,
+    seed,
+    outDir,
   };
-  const num = (
-    value: string | undefined,
-    name: string,
-    min: number,
-    max: number,
-  ): number | string => {
-    const n = Number(value);
-    if (value === undefined || value === '' || !Number.isFinite(n) || n < min || n > max)
-      return `${name} must be a number in [${min}, ${max}]`;
-    return n;
-  };
+}
+
+function parseFlags(argv: readonly string[]): ChaosFlags | string {
+  // `quorate chaos process` (the harness's own processes) is dispatched before this, in main.ts.
+  if (argv[0] !== 'run') return 'the only subcommand to run by hand is `run`';
+  const args = argv.slice(1);
+  const flags: Partial<ChaosFlags> = {};
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = args[i + 1];
-    const take = (name: string, min: number, max: number): number | string => {
-      i += 1;
-      return num(value, name, min, max);
-    };
-    let n: number | string = 0;
-    switch (arg) {
-      case '--json':
-        flags.json = true;
-        continue;
-      case '--scenario':
-        i += 1;
-        if (value !== 'all' && !scenarioNames.includes(value as ScenarioName))
-          return `unknown --scenario ${value ?? ''}`;
-        flags.scenario = value as ScenarioName | 'all';
-        continue;
-      case '--out':
-        i += 1;
-        if (value === undefined || value === '') return '--out needs a directory';
-        flags.outDir = value;
-        continue;
-      case '--scheme':
-        i += 1;
-        if (!schemes.includes(value as Scheme)) return `unknown --scheme ${value ?? ''}`;
-        flags.scheme = value as Scheme;
-        continue;
-      case '--duration':
-        n = take('--duration', chaosLimits.durationSMin, chaosLimits.durationSMax);
-        if (typeof n === 'number') flags.durationS = n;
-        break;
-      case '--seed':
-        n = take('--seed', 0, 2 ** 32 - 1);
-        if (typeof n === 'number') flags.seed = Math.floor(n);
-        break;
-      case '--rate':
-        n = take('--rate', 0.1, chaosLimits.ratePerSMax);
-        if (typeof n === 'number') flags.ratePerS = n;
-        break;
-      case '--heartbeat-ms':
-        n = take('--heartbeat-ms', 50, 10_000);
-        if (typeof n === 'number') flags.heartbeatMs = n;
-        break;
-      case '--down-after-ms':
-        n = take('--down-after-ms', 100, 600_000);
-        if (typeof n === 'number') flags.downAfterMs = n;
-        break;
-      default:
-        return `unknown flag ${arg ?? ''}`;
+    const arg = args[i] ?? '';
+    if (arg === '--json') {
+      flags.json = true;
+      continue;
     }
-    if (typeof n === 'string') return n;
+    const problem = applyFlag(flags, arg, args[i + 1]);
+    if (problem !== undefined) return problem;
+    i += 1;
   }
-  if (flags.scenario === undefined) return '--scenario is required';
-  if (flags.durationS === undefined) return '--duration is required';
-  if (flags.seed === undefined) return '--seed is required';
-  if (flags.outDir === undefined) return '--out is required';
-  if (flags.durationS * 1_000 < chaosLimits.warmupMs + chaosLimits.tailMs + 1_000)
-    return `--duration must leave room for warm-up and heal (at least ${(chaosLimits.warmupMs + chaosLimits.tailMs + 1_000) / 1_000} s)`;
-  return flags as ChaosFlags;
+  return completeFlags(flags);
+}
+
+/** The one-line verdict of a scenario (without `--json`). */
+function scenarioLine(scenario: ScenarioName, outDir: string, result: ChaosRunResult): string {
+  const s = result.summary;
+  return `${scenario}: ${s.violations === 0 ? 'PASS' : `FAIL (${s.violations} violations)`} requests ${s.requests} ok ${s.ok} failed ${s.failed} availability ${s.availability ?? '—'} detection p50 ${s.detectionMsP50 ?? '—'} ms, fail-fast p50 ${s.failFastMsP50 ?? '—'} ms, recovery p50 ${s.recoveryMsP50 ?? '—'} ms, latency p50/p99 ${s.latencyMsP50 ?? '—'}/${s.latencyMsP99 ?? '—'} ms — ${join(outDir, 'report.html')}`;
 }
 
 /** Runs the command; returns the exit code. */
@@ -126,6 +153,7 @@ export async function runChaosCommand(argv: string[], io: ChaosIo): Promise<numb
     io.err(`${flags}\n${usage}`);
     return 2;
   }
+  const env = realEnv({ logLevel: 'warn', bindings: { role: 'chaos' } });
   const scenarios: ScenarioName[] =
     flags.scenario === 'all' ? [...scenarioNames] : [flags.scenario];
   const results: ChaosRunResult[] = [];
@@ -134,6 +162,7 @@ export async function runChaosCommand(argv: string[], io: ChaosIo): Promise<numb
       io.err(`== ${scenario} (seed ${flags.seed}, ${flags.durationS} s, ${flags.ratePerS} req/s)`);
       const outDir = flags.scenario === 'all' ? join(flags.outDir, scenario) : flags.outDir;
       const result = await runScenario({
+        env,
         scenario,
         seed: flags.seed,
         durationS: flags.durationS,
@@ -145,12 +174,7 @@ export async function runChaosCommand(argv: string[], io: ChaosIo): Promise<numb
         progress: (line) => io.err(line),
       });
       results.push(result);
-      const s = result.summary;
-      if (flags.json) io.out(JSON.stringify(s));
-      else
-        io.out(
-          `${scenario}: ${s.violations === 0 ? 'PASS' : `FAIL (${s.violations} violations)`} requests ${s.requests} ok ${s.ok} failed ${s.failed} availability ${s.availability ?? '—'} detection p50 ${s.detectionMsP50 ?? '—'} ms, fail-fast p50 ${s.failFastMsP50 ?? '—'} ms, recovery p50 ${s.recoveryMsP50 ?? '—'} ms, latency p50/p99 ${s.latencyMsP50 ?? '—'}/${s.latencyMsP99 ?? '—'} ms — ${join(outDir, 'report.html')}`,
-        );
+      io.out(flags.json ? JSON.stringify(result.summary) : scenarioLine(scenario, outDir, result));
       for (const v of result.report.violations.slice(0, 10))
         io.err(`  ${v.invariant}: ${v.message} ${JSON.stringify(v.detail)}`);
     }

@@ -16,6 +16,8 @@ const usage = `usage:
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
   quorate chaos run --scenario NAME --duration S --seed N --out DIR [--json]   (root; docs/game-day.md)
+  quorate chaos process [--control FILE] [--latency-ms N] [--jitter-ms N] [--clock-offset-ms N] -- coordinator|party FLAGS…
+                      (how the chaos harness starts its processes: the command with injected latency and clock offset)
   quorate policy analyze|recommend|calibrate FILE [--json]
 
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
@@ -58,6 +60,12 @@ export async function main(argv: string[]): Promise<number> {
         });
       }
       case 'chaos': {
+        if (rest[0] === 'process') {
+          const { runChaosProcess } = await import('./chaos-process.ts');
+          return await runChaosProcess(rest.slice(1), {
+            err: (line: string) => process.stderr.write(`${line}\n`),
+          });
+        }
         const { runChaosCommand } = await import('./chaos-command.ts');
         return await runChaosCommand(rest, {
           out: (line: string) => process.stdout.write(`${line}\n`),

@@ -1,44 +1,44 @@
 /** {@link Link} over a `ws` WebSocket: JSON text frames, bounded size and outbound buffer. */
-import type { WebSocket } from 'ws';
-import { outboundDelay } from '../core/env.ts';
+import type { RawData, WebSocket } from 'ws';
 import { limits } from '../core/limits.ts';
 import type { Link } from './link.ts';
 
-/** Wraps an open WebSocket. Frames that are not JSON close the link. */
+/** The text of a non-binary `ws` message, whichever buffer shape `ws` delivered it in. */
+function messageText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+/** The JSON frame of a text message, or undefined if it is not JSON. */
+function parseFrame(data: RawData): { frame: unknown } | undefined {
+  try {
+    return { frame: JSON.parse(messageText(data)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wraps an open WebSocket. Binary frames and frames that are not JSON close the link. */
 export function wsLink(socket: WebSocket): Link {
   const frameHandlers: ((frame: unknown) => void)[] = [];
   const closeHandlers: ((reason: string) => void)[] = [];
   let open = true;
-  let closeReason = 'closed';
-  // Chaos hook (src/core/env.ts): sends at once unless the harness injected latency.
-  const delayed = outboundDelay(limits.outboundQueueFramesMax);
   const finish = (reason: string) => {
     if (!open) return;
     open = false;
-    delayed.clear();
-    closeReason = reason;
-    for (const h of closeHandlers) h(closeReason);
+    for (const h of closeHandlers) h(reason);
+  };
+  const refuse = (code: number, message: string, reason: string) => {
+    socket.close(code, message);
+    finish(reason);
   };
   socket.on('message', (data, isBinary) => {
     if (!open) return;
-    if (isBinary) {
-      socket.close(1003, 'binary frames are not accepted');
-      finish('binary frame');
-      return;
-    }
-    let frame: unknown;
-    try {
-      frame = JSON.parse(
-        Buffer.isBuffer(data)
-          ? data.toString('utf8')
-          : Buffer.concat(data as Buffer[]).toString('utf8'),
-      );
-    } catch {
-      socket.close(1007, 'frame is not JSON');
-      finish('invalid JSON frame');
-      return;
-    }
-    for (const h of frameHandlers) h(frame);
+    if (isBinary) return refuse(1003, 'binary frames are not accepted', 'binary frame');
+    const parsed = parseFrame(data);
+    if (parsed === undefined) return refuse(1007, 'frame is not JSON', 'invalid JSON frame');
+    for (const h of frameHandlers) h(parsed.frame);
   });
   socket.on('close', () => finish('socket closed'));
   socket.on('error', (error) => finish(`socket error: ${error.message}`));
@@ -48,19 +48,13 @@ export function wsLink(socket: WebSocket): Link {
     },
     send(frame) {
       if (!open || socket.readyState !== socket.OPEN) return;
+      // A peer that stops reading must not grow our memory without bound.
       if (socket.bufferedAmount > limits.frameBytesMax * 8) {
         socket.terminate();
         finish('outbound buffer overflow');
         return;
       }
-      const text = JSON.stringify(frame);
-      const queued = delayed.push(() => {
-        if (open && socket.readyState === socket.OPEN) socket.send(text);
-      });
-      if (!queued) {
-        socket.terminate();
-        finish('outbound delay queue overflow');
-      }
+      socket.send(JSON.stringify(frame));
     },
     close(reason) {
       if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {

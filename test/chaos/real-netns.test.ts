@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsPrefix } from '../../src/chaos/chaos-limits.ts';
+import { realEnv } from '../../src/core/env.ts';
 import { listNetns, preflight, run, sweepStale } from '../../src/chaos/netns.ts';
 import { runScenario, type ChaosRunOptions } from '../../src/chaos/run-scenario.ts';
 import type { ScenarioName } from '../../src/chaos/schedule.ts';
@@ -22,7 +23,9 @@ after(() => rmSync(outRoot, { recursive: true, force: true }));
 const ours = async (pid: number) =>
   (await listNetns()).filter((n) => n.startsWith(`${netnsPrefix}${pid}-`));
 
+const env = realEnv({ logLevel: 'silent' });
 const options = (scenario: ScenarioName, seed: number): ChaosRunOptions => ({
+  env,
   scenario,
   seed,
   durationS: 12,
@@ -106,7 +109,7 @@ describe('short scenarios on real processes (root)', () => {
       [
         '--import',
         'tsx',
-        'src/chaos/cli-entry.ts',
+        'src/cli/chaos-entry.ts',
         'run',
         '--scenario',
         'pause',
