@@ -9,6 +9,7 @@
 import { LocalCluster } from '../src/cli/local-cluster.ts';
 import { EtcdCluster } from '../test/helpers/etcd-cluster.ts';
 import { percentile, round2 } from './stats.ts';
+import { faultyPartyEntry } from '../test/helpers/faulty-engine.ts';
 
 const signRuns = Number(process.env['QUORATE_BENCH_HA_RUNS'] ?? 100);
 const warmup = 10;
@@ -94,7 +95,7 @@ export async function runHaBench(log: (line: string) => void): Promise<Record<st
   const sqlite = new LocalCluster();
   const replicated = new LocalCluster({ replicas: 3, coordinatorArgs: ['--store', etcd.url] });
   // Failover needs sessions in flight at the kill: parties hold round 2 for 700 ms.
-  const slow = { QUORATE_TEST_DELAY_SIGN_MS: '700' };
+  const slow = faultyPartyEntry({ delaySignMs: 700 });
   try {
     await startCluster(sqlite);
     await startCluster(replicated);
@@ -129,7 +130,7 @@ export async function runHaBench(log: (line: string) => void): Promise<Record<st
     const failoverCluster = new LocalCluster({
       replicas: 2,
       coordinatorArgs: ['--store', etcd2.url],
-      partyEnv: { p1: slow, p2: slow, p3: slow },
+      partyEntries: { p1: slow, p2: slow, p3: slow },
     });
     const failovers: { ms: number; statuses: string[] }[] = [];
     try {

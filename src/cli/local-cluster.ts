@@ -1,17 +1,23 @@
 /**
  * Runs a coordinator and parties as real child processes on loopback, for the demo, the
  * end-to-end tests and the benchmarks. Every process it starts is tracked by PID and stopped
- * by it; nothing else is ever signalled.
+ * by it; nothing else is ever signalled. A party can be started through another entry than
+ * `quorate party` (a test-only party with faulty engines, say): its argv prefix replaces
+ * `bin/quorate.js party`, and the usual party flags follow.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { realEnv, sleep, type Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 
 const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
+
+/** The argv (after `node`) of the plain `quorate party` command; the party flags follow it. */
+export const quoratePartyEntry: readonly string[] = [binPath, 'party'];
 
 /** A started child process. */
 interface Proc {
@@ -26,8 +32,13 @@ export interface LocalClusterOptions {
   /** Keep data under this dir instead of a fresh temp dir. */
   dataDir?: string;
   logLevel?: string;
-  /** Extra environment for parties, by party id (test fault hooks). */
-  partyEnv?: Record<string, Record<string, string>>;
+  /** Clock, timers and randomness (default: the real ones). */
+  env?: Env;
+  /**
+   * By party id: the argv (after `node`) that starts this party instead of
+   * {@link quoratePartyEntry}, e.g. `['--import', 'tsx', 'test/helpers/faulty-party.ts', …]`.
+   */
+  partyEntries?: Record<string, readonly string[]>;
   /** Extra command-line arguments for the coordinator and for every party (e.g. --policy). */
   coordinatorArgs?: string[];
   partyArgs?: string[];
@@ -40,14 +51,13 @@ export interface LocalClusterOptions {
   coordinatorArgsFor?: (index: number) => string[];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** A local coordinator plus parties. */
 export class LocalCluster {
   readonly dataDir: string;
-  readonly apiToken = randomBytes(16).toString('hex');
-  readonly partySecret = randomBytes(16).toString('hex');
-  readonly passphrase = randomBytes(16).toString('hex');
+  readonly apiToken: string;
+  readonly partySecret: string;
+  readonly passphrase: string;
+  private readonly env: Env;
   private readonly ownsDir: boolean;
   private readonly procs = new Map<string, Proc>();
   /** URL of replica 0 (the only one unless `replicas` > 1). */
@@ -57,19 +67,23 @@ export class LocalCluster {
   private readonly ports: number[] = [];
 
   constructor(private readonly options: LocalClusterOptions = {}) {
+    this.env = options.env ?? realEnv({ logLevel: 'silent' });
+    this.apiToken = bytesToHex(this.env.randomBytes(16));
+    this.partySecret = bytesToHex(this.env.randomBytes(16));
+    this.passphrase = bytesToHex(this.env.randomBytes(16));
     this.ownsDir = options.dataDir === undefined;
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'quorate-'));
   }
 
-  private spawnNode(name: string, args: string[], extraEnv: Record<string, string> = {}): Proc {
-    const child = spawn(process.execPath, [binPath, ...args], {
+  /** Starts `node ARGV` with the cluster's secrets in its environment. */
+  private spawnNode(name: string, argv: readonly string[]): Proc {
+    const child = spawn(process.execPath, argv, {
       env: {
         ...process.env,
         QUORATE_KEY_PASSPHRASE: this.passphrase,
         QUORATE_PARTY_SECRET: this.partySecret,
         QUORATE_API_TOKEN: this.apiToken,
         QUORATE_LOG_LEVEL: this.options.logLevel ?? 'warn',
-        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -101,6 +115,7 @@ export class LocalCluster {
     const name = LocalCluster.replicaName(index);
     const listen = `127.0.0.1:${this.ports[index] ?? 0}`;
     const proc = this.spawnNode(name, [
+      binPath,
       'coordinator',
       '--listen',
       listen,
@@ -112,20 +127,20 @@ export class LocalCluster {
     ]);
     const url = await new Promise<string>((resolveUrl, reject) => {
       let buffer = '';
-      const timer = setTimeout(
-        () => reject(new Error(`${name} did not start: ${proc.stderrTail.join('')}`)),
-        limits.startupWaitMsMax,
+      const cancelTimer = this.env.setTimer(limits.startupWaitMsMax, () =>
+        reject(new Error(`${name} did not start: ${proc.stderrTail.join('')}`)),
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
-        buffer += String(d);
+        // Only the start-up line matters: keep the buffer short.
+        buffer = (buffer + String(d)).slice(-4_096);
         const line = buffer.split('\n').find((l) => l.includes('"listening"'));
         if (line) {
-          clearTimeout(timer);
+          cancelTimer();
           resolveUrl((JSON.parse(line) as { url: string }).url);
         }
       });
       void proc.exited.then((code) => {
-        clearTimeout(timer);
+        cancelTimer();
         reject(new Error(`${name} exited (${code}): ${proc.stderrTail.join('')}`));
       });
     });
@@ -143,23 +158,22 @@ export class LocalCluster {
     return url;
   }
 
-  /** Starts (or restarts) a party process; `env` replaces the configured per-party env. */
-  startParty(partyId: string, env?: Record<string, string>): void {
+  /**
+   * Starts (or restarts) a party process through `entry` (default: the one configured for
+   * this party in `partyEntries`, else {@link quoratePartyEntry}).
+   */
+  startParty(partyId: string, entry?: readonly string[]): void {
     const wsUrl = this.urls.map((u) => u.replace(/^http/, 'ws')).join(',');
-    this.spawnNode(
+    this.spawnNode(partyId, [
+      ...(entry ?? this.options.partyEntries?.[partyId] ?? quoratePartyEntry),
+      '--id',
       partyId,
-      [
-        'party',
-        '--id',
-        partyId,
-        '--coordinator',
-        wsUrl,
-        '--data',
-        join(this.dataDir, 'parties', partyId),
-        ...(this.options.partyArgs ?? []),
-      ],
-      env ?? this.options.partyEnv?.[partyId] ?? {},
-    );
+      '--coordinator',
+      wsUrl,
+      '--data',
+      join(this.dataDir, 'parties', partyId),
+      ...(this.options.partyArgs ?? []),
+    ]);
   }
 
   /** Sends a signal to one of our processes and waits for it to exit (SIGKILL/SIGTERM). */
@@ -167,7 +181,7 @@ export class LocalCluster {
     const proc = this.procs.get(name);
     if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
     proc.child.kill(signal);
-    await Promise.race([proc.exited, sleep(limits.shutdownMsMax)]);
+    await Promise.race([proc.exited, sleep(this.env, limits.shutdownMsMax)]);
     // Forget it only once it is gone, so stop() can still SIGKILL a process that ignored SIGTERM.
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) this.procs.delete(name);
   }
@@ -213,8 +227,8 @@ export class LocalCluster {
     timeoutMs: number = limits.startupWaitMsMax,
     replica = 0,
   ): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
+    const untilMs = this.env.monoMs() + timeoutMs;
+    while (this.env.monoMs() < untilMs) {
       const { json } = await this.request('GET', '/v1/parties', undefined, replica).catch(() => ({
         json: { parties: [] },
       }));
@@ -224,7 +238,7 @@ export class LocalCluster {
         return state === 'not-alive' ? s !== 'alive' : s === state;
       });
       if (ok) return;
-      await sleep(limits.pollIntervalMs);
+      await sleep(this.env, limits.pollIntervalMs);
     }
     throw new Error(`parties ${partyIds.join(',')} did not become ${state} within ${timeoutMs} ms`);
   }

@@ -5,6 +5,7 @@
  * each failing seed is printed with the command that replays it. Progress goes to stderr.
  * Exit code 0 if no invariant was violated, 1 otherwise, 2 on bad flags.
  */
+import { realEnv } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import { kindLabel, runCampaign } from '../sim/campaign.ts';
 import { nemesisKinds, type NemesisKind } from '../sim/nemesis.ts';
@@ -90,13 +91,15 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
     }
   }
   const seeds = Array.from({ length: flags.seeds }, (_, i) => flags.seed + i);
-  const startedMs = Date.now();
+  // The progress line's elapsed time is real time, read through the Env like any clock.
+  const env = realEnv({ logLevel: 'silent' });
+  const startedMs = env.monoMs();
   const summary = await runCampaign(seeds, options, (done, result) => {
     for (const v of result.report.violations)
       io.err(`seed ${result.seed} (${kindLabel(result)}): ${v.invariant} ${v.message}`);
     if (done % 100 === 0 || done === seeds.length)
       io.err(
-        `sim: ${done}/${seeds.length} seeds, ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
+        `sim: ${done}/${seeds.length} seeds, ${((env.monoMs() - startedMs) / 1000).toFixed(1)} s`,
       );
   });
   const replay = (seed: number) =>

@@ -5,10 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { faultyPartyEntry } from '../helpers/faulty-engine.ts';
 
 test('two cheating parties in a 2-of-3: PROTOCOL_ABORT naming them, suspect(blamed), clear-blame by an operator', async () => {
-  const cheat = { QUORATE_TEST_CORRUPT_SHARE: '1' };
-  const cluster = new LocalCluster({ partyEnv: { c1: cheat, c2: cheat } });
+  const cheat = faultyPartyEntry({ corruptShare: true });
+  const cluster = new LocalCluster({ partyEntries: { c1: cheat, c2: cheat } });
   try {
     await cluster.startWithParties(['c1', 'c2', 'c3']);
     const w = await cluster.request('POST', '/v1/wallets', {

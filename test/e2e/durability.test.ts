@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { LocalCluster, quoratePartyEntry } from '../../src/cli/local-cluster.ts';
+import { faultyPartyEntry } from '../helpers/faulty-engine.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -51,8 +52,8 @@ async function pollSession(
 test('kill -9 the coordinator mid-session: after restart the session ends signed or explicitly failed, never lost or duplicated', async () => {
   const parties = ['p1', 'p2', 'p3'];
   // Parties hold round 2 for 1.5 s so the coordinator dies with the session in flight.
-  const slow = { QUORATE_TEST_DELAY_SIGN_MS: '1500' };
-  const cluster = new LocalCluster({ partyEnv: { p1: slow, p2: slow, p3: slow } });
+  const slow = faultyPartyEntry({ delaySignMs: 1500 });
+  const cluster = new LocalCluster({ partyEntries: { p1: slow, p2: slow, p3: slow } });
   try {
     await cluster.startWithParties(parties);
     const wallet = await cluster.request('POST', '/v1/wallets', {
@@ -116,7 +117,12 @@ test('kill -9 the coordinator mid-session: after restart the session ends signed
 
 test('kill -9 a party between nonce issue and share: after restart it never uses that nonce', async () => {
   const parties = ['n1', 'n2'];
-  const cluster = new LocalCluster({ partyEnv: { n1: { QUORATE_TEST_DELAY_SIGN_MS: '4000' } } });
+  // n2 holds its commitment for 4 s, so n1 holds an issued nonce that long and never gets
+  // round 2: n1 is killed between nonce issue and share. (A party spends its nonce durably
+  // before it computes a share, so a slow share would show the nonce consumed, not issued.)
+  const cluster = new LocalCluster({
+    partyEntries: { n2: faultyPartyEntry({ delayCommitMs: 4000 }) },
+  });
   try {
     await cluster.startWithParties(parties);
     const wallet = await cluster.request('POST', '/v1/wallets', {
@@ -144,8 +150,11 @@ test('kill -9 a party between nonce issue and share: after restart it never uses
     const failed = await pollSession(cluster, sessionId, Date.now() + 40_000);
     assert.equal(failed['status'], 'failed', 'with n1 gone the 2-of-2 session fails explicitly');
     assert.equal((failed['error'] as { code: string }).code, 'QUORATE_E_QUORUM_UNAVAILABLE');
-    cluster.startParty('n1', {}); // restarted without the delay hook
-    await cluster.waitForParties(['n1']);
+    cluster.startParty('n1', quoratePartyEntry); // restarted as a plain party
+    // n2 is restarted as a plain party too: a commitment held 4 s misses every round deadline.
+    await cluster.kill('n2', 'SIGTERM');
+    cluster.startParty('n2', quoratePartyEntry);
+    await cluster.waitForParties(parties);
     const after = readNonces(cluster, 'n1');
     const old = after.find((r) => r.commitment === issued.commitment);
     assert.equal(old?.state, 'void', 'the lost nonce is void after restart');

@@ -15,6 +15,7 @@ import {
   startReplicas,
   verifies,
 } from '../helpers/ha-cluster.ts';
+import { faultyPartyEntry } from '../helpers/faulty-engine.ts';
 
 const parties = ['p1', 'p2', 'p3'];
 let etcd: EtcdCluster;
@@ -24,9 +25,9 @@ before(async () => {
   etcd = await EtcdCluster.start(3);
   // Parties hold round 2 for 700 ms (under the 1 s round-deadline floor), so the owner dies
   // with its sessions in flight and the replica taking over can still finish them.
-  const slow = { QUORATE_TEST_DELAY_SIGN_MS: '700' };
+  const slow = faultyPartyEntry({ delaySignMs: 700 });
   cluster = await startReplicas(etcd, 3, parties, {
-    partyEnv: { p1: slow, p2: slow, p3: slow },
+    partyEntries: { p1: slow, p2: slow, p3: slow },
   });
 });
 

@@ -21,6 +21,7 @@ import {
   verifies,
   assertExplicitMinorityFailures,
 } from '../helpers/ha-cluster.ts';
+import { faultyPartyEntry } from '../helpers/faulty-engine.ts';
 
 const parties = ['p1', 'p2', 'p3'];
 let etcd: NetnsEtcdCluster | undefined;
@@ -32,10 +33,10 @@ const explicitFailureMsMax = 15_000;
 
 before(async () => {
   etcd = await NetnsEtcdCluster.start(3);
-  const slow = { QUORATE_TEST_DELAY_SIGN_MS: '700' };
+  const slow = faultyPartyEntry({ delaySignMs: 700 });
   const c = new LocalCluster({
     replicas: 3,
-    partyEnv: { p1: slow, p2: slow, p3: slow },
+    partyEntries: { p1: slow, p2: slow, p3: slow },
     coordinatorArgs: ['--lease-ttl-ms', String(haLeaseTtlMs)],
     coordinatorArgsFor: (i) => ['--store', etcd!.urlOf(i)],
   });

@@ -17,6 +17,7 @@ import {
   verifies,
   type ClientOutcome,
 } from '../helpers/ha-cluster.ts';
+import { faultyPartyEntry } from '../helpers/faulty-engine.ts';
 
 const parties = ['p1', 'p2', 'p3'];
 const replicas = 3;
@@ -28,9 +29,9 @@ let cluster: LocalCluster;
 before(async () => {
   etcd = await EtcdCluster.start(3);
   // Round 2 takes 400 ms at each party, so restarts land on requests in flight.
-  const slow = { QUORATE_TEST_DELAY_SIGN_MS: '400' };
+  const slow = faultyPartyEntry({ delaySignMs: 400 });
   cluster = await startReplicas(etcd, replicas, parties, {
-    partyEnv: { p1: slow, p2: slow, p3: slow },
+    partyEntries: { p1: slow, p2: slow, p3: slow },
   });
 });
 

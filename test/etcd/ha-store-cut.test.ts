@@ -20,6 +20,7 @@ import {
   verifies,
   assertExplicitMinorityFailures,
 } from '../helpers/ha-cluster.ts';
+import { faultyPartyEntry } from '../helpers/faulty-engine.ts';
 
 const parties = ['p1', 'p2', 'p3'];
 let etcd: EtcdCluster;
@@ -27,9 +28,9 @@ let cluster: LocalCluster;
 
 before(async () => {
   etcd = await EtcdCluster.start(3);
-  const slow = { QUORATE_TEST_DELAY_SIGN_MS: '700' };
+  const slow = faultyPartyEntry({ delaySignMs: 700 });
   cluster = await startReplicas(etcd, 3, parties, {
-    partyEnv: { p1: slow, p2: slow, p3: slow },
+    partyEntries: { p1: slow, p2: slow, p3: slow },
     coordinatorArgs: ['--lease-ttl-ms', String(haLeaseTtlMs)],
     coordinatorArgsFor: (i) => [
       '--store',
