@@ -15,7 +15,7 @@ import { isHex } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
-import { schemes, type Scheme } from '../protocol/engine.ts';
+import { schemes } from '../protocol/engine.ts';
 import type { WalletRecord } from '../store/store.ts';
 import type { SessionRecord, SigningContext } from '../session/record.ts';
 import { partyWsPath, type Link } from '../transport/link.ts';
@@ -245,16 +245,18 @@ function addWalletRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     '/v1/wallets',
     { schema: { body: s.createWalletBody } },
     async (req, reply) => {
-      const { scheme, threshold, parties, policy } = req.body;
-      if (!schemes.includes(scheme as Scheme)) {
+      const { threshold, parties, policy } = req.body;
+      // The body schema lets any string through; only a known scheme gets its type.
+      const scheme = schemes.find((known) => known === req.body.scheme);
+      if (scheme === undefined) {
         throw new QuorateError(
           'QUORATE_E_UNSUPPORTED_SCHEME',
           `scheme must be one of ${schemes.join(', ')}`,
-          { scheme },
+          { scheme: req.body.scheme },
         );
       }
       const wallet = await coordinator.createWallet({
-        scheme: scheme as Scheme,
+        scheme,
         threshold,
         parties,
         ...(policy === undefined ? {} : { tier: policy }),
