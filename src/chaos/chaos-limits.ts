@@ -1,4 +1,4 @@
-/** Every bound the chaos harness owns (unit last). The harness may use the real clock. */
+/** Every bound the chaos harness owns (unit last). Its clock, timers and randomness are its Env. */
 export const chaosLimits = {
   durationSMin: 5,
   durationSMax: 3_600,

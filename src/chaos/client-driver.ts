@@ -204,7 +204,10 @@ async function fetchLastToken(
   );
 }
 
-/** A logical request: tries until one is terminal, or the coordinator stays away past its deadline. */
+/**
+ * A logical request: tries until one is terminal, or the coordinator stays away past its
+ * deadline.
+ */
 async function runRequest(driver: Driver, walletId: string, plan: PlannedRequest): Promise<void> {
   const clientProcess = `client-${plan.requestId}`;
   const deadlineAtMs = driver.nowMs() + plan.deadlineMs;

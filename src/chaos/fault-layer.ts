@@ -122,7 +122,8 @@ function signedUnit(env: Env): number {
  * `link` with every outbound frame delayed by the current latency ± jitter, in order (as on a
  * TCP stream): a frame is due at `now + latency + U(-jitter, +jitter)` on the monotonic clock,
  * and leaves once it is due and every frame queued before it has left. With no latency and
- * nothing queued a frame goes at once. More than `framesMax` queued frames close the link, as a full socket buffer would.
+ * nothing queued a frame goes at once. More than `framesMax` queued frames close the link, as
+ * a full socket buffer would.
  */
 export function delayedLink(
   link: Link,

@@ -100,7 +100,7 @@ export class CoordinatorMetaStore {
     private readonly file: MetaFile,
   ) {}
 
-  /** Opens `DIR/coordinator-meta.json` (empty if absent); a damaged file is `QUORATE_E_KEYSTORE`. */
+  /** Opens `DIR/coordinator-meta.json` (empty if absent); a damaged file: QUORATE_E_KEYSTORE. */
   static open(dataDir: string, keystore: Keystore): CoordinatorMetaStore {
     const path = join(dataDir, coordinatorMetaFileName);
     if (!existsSync(path))

@@ -38,7 +38,7 @@ const freshDir = () => mkdtempSync(join(root, `d${dirs++}-`));
 const isKeystoreError = (error: unknown) =>
   error instanceof QuorateError && error.code === 'QUORATE_E_KEYSTORE';
 
-/** Writes identity.sqlite exactly as coordinators before the meta store did (a journal's meta table). */
+/** Writes identity.sqlite as coordinators before the meta store did (a journal's meta table). */
 function writeLegacyDataDir(
   dir: string,
   keystore: Keystore,
