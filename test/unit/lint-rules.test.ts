@@ -79,12 +79,19 @@ void describe('quorate/layering', () => {
 
   void it('makes every cycle between two folders impossible', () => {
     const folders = Object.keys(folderLevels);
+    const allowed = new Set<string>();
+    for (const a of folders) {
+      for (const b of folders) {
+        if (a !== b && lint(`${a}/x.ts`, `import '../${b}/y.ts';`).length === 0) {
+          allowed.add(`${a}→${b}`);
+        }
+      }
+    }
     for (const a of folders) {
       for (const b of folders) {
         if (a === b) continue;
-        const there = lint(`${a}/x.ts`, `import '../${b}/y.ts';`).length === 0;
-        const back = lint(`${b}/y.ts`, `import '../${a}/x.ts';`).length === 0;
-        assert.ok(!(there && back), `${a} and ${b} could import each other`);
+        const there = allowed.has(`${a}→${b}`);
+        assert.ok(!(there && allowed.has(`${b}→${a}`)), `${a} and ${b} could import each other`);
         assert.equal(there, (folderLevels[b] as number) < (folderLevels[a] as number), `${a}→${b}`);
       }
     }
