@@ -130,6 +130,7 @@ void describe('clock and randomness only through the Env', () => {
     'crypto.randomUUID();',
     "import { setImmediate as macrotask } from 'node:timers/promises';",
     "import { setTimeout } from 'node:timers';",
+    "import { performance as perf } from 'node:perf_hooks';",
   ];
   for (const code of banned) {
     void it(`refuses ${code.split('\n').at(-1)}`, () => {
