@@ -88,9 +88,9 @@ export class ProtocolDriver {
     return this.sessions.size;
   }
 
-  /** The session of `sessionId`, if held. */
-  kindOf(sessionId: string): { kind: 'sign' | 'keygen'; attempt: number } | undefined {
-    return this.sessions.get(sessionId);
+  /** True if a session of this id is held. */
+  holds(sessionId: string): boolean {
+    return this.sessions.has(sessionId);
   }
 
   /** Opens a session and runs its role's first step; the answer goes back to `e`'s connection. */

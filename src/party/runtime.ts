@@ -107,7 +107,7 @@ export class PartyRuntime {
 
   private onSignStart(e: Envelope, body: SignStartBody): void {
     this.checkToken(e);
-    if (this.driver.kindOf(e.sessionId))
+    if (this.driver.holds(e.sessionId))
       this.driver.drop(e.sessionId, 'superseded by a newer attempt');
     if (this.driver.size >= limits.partySessionsActiveMax)
       throw new Refusal('QUORATE_E_OVERLOADED', 'too many active sessions on this party', false);
@@ -132,7 +132,7 @@ export class PartyRuntime {
 
   private onKeygenStart(e: Envelope, body: KeygenStartBody): void {
     this.checkToken(e);
-    if (this.driver.kindOf(e.sessionId))
+    if (this.driver.holds(e.sessionId))
       throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'this key generation is already running', false);
     const { env, partyId, identity } = this.options;
     const spec = openKeygen(

@@ -1,9 +1,10 @@
 /**
  * Identity keys (Ed25519) sign every envelope; box keys (X25519) seal party-to-party messages
- * (DKG shares) to their recipient (src/protocol/sealed-box.ts). Envelope signatures are on the hot path (several per
- * session on every node), so they run in OpenSSL through `node:crypto`, 20–30× faster than
- * pure JavaScript here; Ed25519 is deterministic (RFC 8032), so the bytes are the same either
- * way and the simulator still replays exactly. Key generation and the box stay on `@noble/*`.
+ * (DKG shares) to their recipient (src/protocol/sealed-box.ts). Envelope signatures are on the
+ * hot path (several per session on every node), so they run in OpenSSL through `node:crypto`,
+ * 20–30× faster than pure JavaScript here; Ed25519 is deterministic (RFC 8032), so the bytes
+ * are the same either way and the simulator still replays exactly. Key generation and the box
+ * stay on `@noble/*`.
  */
 import {
   createPrivateKey,
