@@ -1,12 +1,20 @@
 /**
  * The one checker: safety invariants I1–I6 of ARCHITECTURE §4 over a history, the parties'
- * journals, state observations and the store, plus availability, detection, fail-fast and
- * recovery measurements. Pure: the simulator and the chaos harness both feed it.
+ * journals, state observations and the store, the governed-wallet invariants G1–G5
+ * (check-governance.ts), plus availability, detection, fail-fast and recovery measurements.
+ * Pure: the simulator and the chaos harness both feed it.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { engines } from '../protocol/frost.ts';
+import { checkGovernance, governedMetrics } from './check-governance.ts';
 import { faultSchedule, reachableThroughout, type FaultSchedule } from './fault-schedule.ts';
-import type { HistoryEvent, SignCompletion, SignInvoke } from './history.ts';
+import type { HistoryEvent } from './history.ts';
+import {
+  expectedRefusal,
+  operations,
+  serves,
+  type SignOperation as Operation,
+} from './operations.ts';
 import type {
   CheckInput,
   CheckOptions,
@@ -24,37 +32,7 @@ export const defaultCheckOptions: CheckOptions = {
   partyTtlMs: 65_000,
 };
 
-/** A client operation: its invoke and its completion (if any). */
-interface Operation {
-  process: string;
-  invokeMs: number;
-  invoke: SignInvoke;
-  completeMs?: number;
-  type?: 'ok' | 'fail' | 'info';
-  result?: SignCompletion;
-}
-
-/** Pairs invokes with completions per process (one op in flight per process). */
-export function operations(history: readonly HistoryEvent[]): Operation[] {
-  const pending = new Map<string, Operation>();
-  const ops: Operation[] = [];
-  for (const e of history) {
-    if (e.f !== 'sign') continue;
-    if (e.type === 'invoke') {
-      const op: Operation = { process: e.process, invokeMs: e.timeMs, invoke: e.value };
-      pending.set(e.process, op);
-      ops.push(op);
-      continue;
-    }
-    const op = pending.get(e.process);
-    if (!op) continue;
-    pending.delete(e.process);
-    op.completeMs = e.timeMs;
-    op.type = e.type;
-    op.result = e.value;
-  }
-  return ops;
-}
+export { operations };
 
 /** Runs every check. */
 export function checkRun(
@@ -70,6 +48,7 @@ export function checkRun(
     ...checkI4(input, ops),
     ...checkI5(input, ops, schedule, options),
     ...checkI6(input, ops, schedule, options),
+    ...checkGovernance(input, ops, schedule, options),
   ];
   return { violations, metrics: measure(input, ops, schedule) };
 }
@@ -168,8 +147,8 @@ function checkI3(input: CheckInput): Violation[] {
     for (const op of j.ops ?? []) {
       if (op.op === 'open' || op.op === 'discard') continue;
       const seen = highest.get(op.sessionId) ?? 0;
-      const acted = op.op === 'observe' ? op.ok : op.ok;
-      if (acted && op.token < seen)
+      // A refused action (ok false) acted on nothing.
+      if (op.ok && op.token < seen)
         out.push({
           invariant: 'I3',
           message: `party acted on token ${op.token} after seeing ${seen}`,
@@ -380,13 +359,13 @@ function measure(
   const byRequest = new Map<string, boolean>();
   for (const op of ops) {
     const id = op.invoke.requestId;
-    const served =
-      op.type === 'ok' || (op.type === 'fail' && op.result?.code === 'QUORATE_E_INTENT_CONFLICT');
-    byRequest.set(id, (byRequest.get(id) ?? false) || served);
+    byRequest.set(id, (byRequest.get(id) ?? false) || serves(op));
   }
+  // Time to an explicit failure under faults: a refusal the request asked for is no failure.
   const failFastMs = ops
     .filter((o) => o.type === 'fail' && (o.result?.code ?? '').startsWith('QUORATE_E_'))
     .filter((o) => o.result?.code !== 'QUORATE_E_INTENT_CONFLICT')
+    .filter((o) => !expectedRefusal(o.invoke, o.result?.code))
     .map((o) => (o.completeMs ?? 0) - o.invokeMs);
   return {
     requests: byRequest.size,
@@ -398,6 +377,7 @@ function measure(
     failFastMs,
     recoveryMs: recovery(ops, schedule),
     ...retriesOf(ops),
+    governed: governedMetrics(input.history, ops),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The Jepsen-style history shared by the simulator and the chaos harness: client operations
- * (`invoke` then `ok`/`fail`/`info`), nemesis events and monitor observations in one stream,
+ * (`invoke` then `ok`/`fail`/`info`: signing requests and, on governed wallets, the approvers'
+ * approvals), nemesis events and monitor observations in one stream,
  * ordered by time. Times are milliseconds on the harness's own clock (virtual time in the
  * simulator), never a node's possibly skewed clock.
  */
@@ -15,6 +16,54 @@ export interface SignInvoke {
   deadlineMs: number;
   /** Retry number of this logical request (0 = first try). */
   try: number;
+  /** Present when the wallet is governed: what the request asks and what the rules should do. */
+  governance?: GovernedRequest;
+}
+
+/**
+ * What the rules should decide for a request on a governed wallet, where the harness knows it:
+ * `allow` (signs without approvals), `approvals` (signs once `approvalsRequired` distinct
+ * approvers approved), `deny` (a deny rule matches: never signs), `metered` (allowed until a
+ * velocity limit of `velocity.maxCount` signed requests is reached; which ones sign depends on
+ * the order the coordinator admits them).
+ */
+export interface GovernedRequest {
+  expected: 'allow' | 'approvals' | 'deny' | 'metered';
+  /** The request context the rules read (amount, asset, destination). */
+  context: Record<string, string>;
+  /** k of the approval rule, when `expected` is `approvals`. */
+  approvalsRequired?: number;
+  /**
+   * What the workload's approvers do: give at least k valid approvals in time (`in-time`), give
+   * fewer (`too-few`), give them after the approval deadline (`late`), or nothing (`none`).
+   * `too-few` and `none` never sign; `late` approvals never count (unless a jump of the
+   * coordinator's wall clock moved the deadline), so a `late` request times out.
+   */
+  approvalPlan?: 'in-time' | 'too-few' | 'late' | 'none';
+  /** The velocity class of a metered request: at most `maxCount` requests of it ever sign. */
+  velocity?: { key: string; maxCount: number };
+}
+
+/** An approval as an approver posted it (`valid` false: deliberately invalid, must be refused). */
+export interface ApproveInvoke {
+  requestId: string;
+  sessionId: string;
+  approverId: string;
+  signature: string;
+  valid: boolean;
+  /** The session's approval deadline on the harness clock, as the approver read it. */
+  approvalDeadlineAtMs?: number;
+  /** Retry number of this approval (0 = first try). */
+  try: number;
+}
+
+/** The answer to an approval. */
+export interface ApproveCompletion {
+  requestId: string;
+  sessionId: string;
+  approverId: string;
+  code?: string;
+  reason?: string;
 }
 
 /**
@@ -64,6 +113,22 @@ export interface NemesisValue {
 /** One history event. */
 export type HistoryEvent =
   | { index: number; timeMs: number; process: string; type: 'invoke'; f: 'sign'; value: SignInvoke }
+  | {
+      index: number;
+      timeMs: number;
+      process: string;
+      type: 'invoke';
+      f: 'approve';
+      value: ApproveInvoke;
+    }
+  | {
+      index: number;
+      timeMs: number;
+      process: string;
+      type: 'ok' | 'fail' | 'info';
+      f: 'approve';
+      value: ApproveCompletion;
+    }
   | {
       index: number;
       timeMs: number;

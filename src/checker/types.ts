@@ -1,7 +1,10 @@
-/** Inputs and outputs of the shared checker (simulator now, chaos harness later). */
+/**
+ * Inputs and outputs of the shared checker (the simulator and the chaos harness). The checker
+ * names the shapes it reads itself, so it depends on no runtime: the harnesses pass the party
+ * journals' rows and the store's records in, and structural typing lets them through as long as
+ * the field names below stay the ones the journals and the store write.
+ */
 import type { Scheme } from '../protocol/engine.ts';
-import type { JournalOp } from '../party/journal-memory.ts';
-import type { NonceEntry } from '../party/journal.ts';
 import type { HistoryEvent } from './history.ts';
 
 /** Public facts about a wallet. */
@@ -13,10 +16,48 @@ export interface WalletFacts {
   publicKey: string;
 }
 
+/** A row of a party's nonce ledger (no secrets): one commitment, where it was issued, its fate. */
+export interface JournalNonce {
+  commitment: string;
+  sessionId: string;
+  attempt: number;
+  token: number;
+  state: 'issued' | 'consumed' | 'discarded' | 'void';
+  issuedMs: number;
+  closedMs?: number;
+}
+
+/**
+ * One entry of a party journal's operation log, in order (the memory journal keeps one): a
+ * process opened the journal (voiding `voided` issued nonces), a token was observed, a nonce
+ * recorded or consumed (`ok` false: refused), a session's nonces discarded.
+ */
+export type JournalOp =
+  | { op: 'open'; atMs: number; voided: number }
+  | { op: 'observe'; atMs: number; sessionId: string; token: number; ok: boolean }
+  | {
+      op: 'record';
+      atMs: number;
+      sessionId: string;
+      attempt: number;
+      token: number;
+      commitment: string;
+      ok: boolean;
+    }
+  | {
+      op: 'consume';
+      atMs: number;
+      sessionId: string;
+      token: number;
+      commitment: string;
+      ok: boolean;
+    }
+  | { op: 'discard'; atMs: number; sessionId: string; count: number };
+
 /** A party's durable journal as read after the run (op log optional: SQLite has none). */
 export interface JournalSnapshot {
   partyId: string;
-  nonces: NonceEntry[];
+  nonces: JournalNonce[];
   ops?: JournalOp[];
 }
 
@@ -30,7 +71,22 @@ export interface StateObservation {
   issued: { sessionId: string; attempt: number; token: number }[];
 }
 
-/** A signing session as the store recorded it (for I1 across the store). */
+/** An approver as the harness configured it (id and Ed25519 public key, hex). */
+export interface ApproverKey {
+  id: string;
+  publicKey: string;
+}
+
+/** The governance facts a stored session carries (the fields of the record's `policy`). */
+export interface StoredSessionPolicy {
+  policyHash: string;
+  /** The approval groups of the requirement the rules produced: k of the listed approvers each. */
+  requirement: { approvals: { k: number; approvers: ApproverKey[] }[] };
+  /** The approvals recorded: who, and their signature over the session's subject. */
+  approvals: { approverId: string; signature: string }[];
+}
+
+/** A signing session as the store recorded it (for I1 across the store, G1–G5 if governed). */
 export interface StoredSession {
   sessionId: string;
   walletId: string;
@@ -38,6 +94,17 @@ export interface StoredSession {
   messageHash: string;
   status: string;
   signature?: string;
+  /** The request context (governed sessions: part of what approvers sign). */
+  context?: Record<string, string>;
+  policy?: StoredSessionPolicy;
+}
+
+/** What the harness configured for governed wallets (absent: no governed wallet in the run). */
+export interface GovernanceFacts {
+  /** Every approver of the policy, with the key the harness gave it. */
+  approvers: ApproverKey[];
+  /** How long a governed session waits for approvals (the coordinator's setting). */
+  approvalWindowMs: number;
 }
 
 /** Everything the checker looks at. */
@@ -49,6 +116,7 @@ export interface CheckInput {
   sessions: StoredSession[];
   /** Harness time at which the run ended (all requests were given time to finish). */
   endMs: number;
+  governance?: GovernanceFacts;
 }
 
 /** Tunables of the checker. */
@@ -66,14 +134,27 @@ export interface CheckOptions {
   partyTtlMs: number;
 }
 
-/** Invariant names. */
-export type InvariantName = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'CRASH' | 'INTENT';
+/** Invariant names (I1–I6: ARCHITECTURE §4; G1–G5: governed wallets, check-governance.ts). */
+export type InvariantName =
+  'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'G1' | 'G2' | 'G3' | 'G4' | 'G5' | 'CRASH' | 'INTENT';
 
 /** One broken rule with enough detail to debug it. */
 export interface Violation {
   invariant: InvariantName;
   message: string;
   detail: Record<string, unknown>;
+}
+
+/** What became of the governed requests of a run (each logical request by its last answer). */
+export interface GovernedMetrics {
+  requests: number;
+  signed: number;
+  /** Refused with QUORATE_E_POLICY_DENIED (a deny rule, a velocity limit). */
+  denied: number;
+  /** Failed with QUORATE_E_APPROVAL_TIMEOUT. */
+  timedOut: number;
+  /** Approvals refused with QUORATE_E_APPROVAL_REJECTED. */
+  approvalsRejected: number;
 }
 
 /** Measurements over one run (ms on the harness clock). */
@@ -90,6 +171,7 @@ export interface RunMetrics {
   /** Tries that asked a failed intent again after a retryable failure, and how many signed. */
   retriesAfterFailure: number;
   signedAfterRetry: number;
+  governed: GovernedMetrics;
 }
 
 /** The checker's verdict. */

@@ -3,9 +3,9 @@
  * reads. Pure, shared by the simulator and the chaos harness (an extension of `checkRun`'s
  * metrics that leaves its output unchanged).
  */
-import { operations } from './check.ts';
 import { faultSchedule } from './fault-schedule.ts';
 import type { HistoryEvent } from './history.ts';
+import { operations, serves } from './operations.ts';
 
 /** Availability of the requests invoked inside one window. */
 export interface WindowAvailability {
@@ -37,9 +37,6 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[rank] ?? null;
 }
 
-const isServed = (type: string | undefined, code: string | undefined): boolean =>
-  type === 'ok' || (type === 'fail' && code === 'QUORATE_E_INTENT_CONFLICT');
-
 /**
  * Splits the requests by the fault window they were first invoked in (a request invoked while
  * two windows overlap counts in both) and computes latency percentiles over completed tries.
@@ -52,7 +49,7 @@ export function measureWindows(history: readonly HistoryEvent[]): WindowReport {
   for (const op of ops) {
     const r = requests.get(op.invoke.requestId) ?? { firstMs: op.invokeMs, served: false };
     r.firstMs = Math.min(r.firstMs, op.invokeMs);
-    r.served = r.served || isServed(op.type, op.result?.code);
+    r.served = r.served || serves(op);
     requests.set(op.invoke.requestId, r);
   }
   const windows: WindowAvailability[] = [];

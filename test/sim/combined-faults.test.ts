@@ -103,7 +103,7 @@ test('300 combined seeds pass every invariant; faults really overlap', async () 
 function windowsOverlap(history: readonly HistoryEvent[]): boolean {
   const window = (ordinal: number) => {
     const times = history
-      .filter((e) => e.process === 'nemesis' && e.f !== 'sign')
+      .flatMap((e) => (e.f === 'start' || e.f === 'stop' ? [e] : []))
       .filter((e) => e.value.id.endsWith(`-${ordinal}`))
       .map((e) => e.timeMs);
     return times.length === 0 ? undefined : [Math.min(...times), Math.max(...times)];
