@@ -1,6 +1,7 @@
 /**
  * A virtual {@link Env} for one simulated node: wall clock = true virtual time + epoch + the
- * node's skew (which a nemesis may change mid-run), monotonic clock = true virtual time + a
+ * node's skew (which a nemesis may change mid-run), in whole milliseconds as `Date.now()` gives
+ * them (virtual time itself is fractional: link latencies are), monotonic clock = true virtual time + a
  * per-node offset (processes start at different times; monotonic clocks never jump), timers
  * on the shared {@link Scheduler}, seeded randomness, and a silent log.
  *
@@ -52,7 +53,7 @@ export class SimNode {
     const incarnation = this.incarnation;
     const scheduler = this.scheduler;
     return {
-      nowMs: () => simEpochMs + scheduler.nowMs + this.skewMs,
+      nowMs: () => Math.floor(simEpochMs + scheduler.nowMs + this.skewMs),
       monoMs: () => scheduler.nowMs + this.monoOffsetMs,
       setTimer: (delayMs, fn) =>
         scheduler.schedule(delayMs, () => {
