@@ -2,7 +2,7 @@
  * Runs many seeds and folds their reports into one summary: the figures `quorate sim --json`
  * prints and the 2 000-seed test asserts on.
  */
-import type { Violation } from '../checker/types.ts';
+import type { GovernedMetrics, Violation } from '../checker/types.ts';
 import { runSeed, type SeedOptions, type SeedResult } from './run-seed.ts';
 
 /** One failing seed and why. */
@@ -32,6 +32,9 @@ export interface CampaignSummary {
   /** Tries that asked a failed intent again after a retryable failure, and how many signed. */
   retriesAfterFailure: number;
   signedAfterRetry: number;
+  /** Seeds that ran a governed wallet, and what became of their governed requests. */
+  governedSeeds: number;
+  governed: GovernedMetrics;
 }
 
 /** Nearest-rank percentile; null for no samples. */
@@ -41,6 +44,14 @@ export function percentile(samples: readonly number[], p: number): number | null
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Math.round((sorted[rank] as number) * 10) / 10;
 }
+
+const governedKeys = [
+  'requests',
+  'signed',
+  'denied',
+  'timedOut',
+  'approvalsRejected',
+] as const satisfies readonly (keyof GovernedMetrics)[];
 
 /** Accumulates seed results. */
 export class Campaign {
@@ -56,7 +67,16 @@ export class Campaign {
   private readonly unavailable: number[] = [];
   private retriesAfterFailure = 0;
   private signedAfterRetry = 0;
+  private governedSeeds = 0;
+  private readonly governed: GovernedMetrics = {
+    requests: 0,
+    signed: 0,
+    denied: 0,
+    timedOut: 0,
+    approvalsRejected: 0,
+  };
 
+  /** Folds one seed's result in. */
   add(result: SeedResult): void {
     const { metrics, violations } = result.report;
     this.seeds += 1;
@@ -74,8 +94,11 @@ export class Campaign {
     this.recovery.push(...metrics.recoveryMs);
     this.retriesAfterFailure += metrics.retriesAfterFailure;
     this.signedAfterRetry += metrics.signedAfterRetry;
+    if (result.governed) this.governedSeeds += 1;
+    for (const key of governedKeys) this.governed[key] += metrics.governed[key];
   }
 
+  /** The summary of every seed added so far. */
   summary(): CampaignSummary {
     return {
       seeds: this.seeds,
@@ -93,6 +116,8 @@ export class Campaign {
       unavailableSeeds: this.unavailable,
       retriesAfterFailure: this.retriesAfterFailure,
       signedAfterRetry: this.signedAfterRetry,
+      governedSeeds: this.governedSeeds,
+      governed: { ...this.governed },
     };
   }
 }

@@ -1,15 +1,18 @@
 /**
- * The simulated deployment: one coordinator host and n party hosts, all running the REAL
- * runtimes (`Coordinator`, `PartyRuntime`) over the simulated network, a `MemoryStore` (the
- * durable store: it outlives coordinator crashes) and one `MemoryJournal` per party (the
- * durable journal: it outlives party crashes). A crash ends the process incarnation: timers
- * stop, links vanish (peers get a FIN), in-flight store calls never resume; memory is lost.
+ * The simulated deployment: one host per coordinator replica (one, or two in replica runs) and
+ * n party hosts, all running the REAL runtimes (`Coordinator`, `PartyRuntime`) over the
+ * simulated network, a `MemoryStore` (the durable store: it outlives coordinator crashes) and
+ * one `MemoryJournal` per party (the durable journal: it outlives party crashes). In a governed
+ * run every coordinator and every party loads the same policy. A crash ends the process
+ * incarnation: timers stop, links vanish (peers get a FIN), in-flight store calls never resume;
+ * memory is lost.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { Coordinator } from '../coordinator/coordinator.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { MemoryJournal } from '../party/journal-memory.ts';
+import type { LoadedPolicy } from '../policy/rules/index.ts';
 import { PartyRuntime, type SecretSealer } from '../party/runtime.ts';
 import { MemoryStore } from '../store/memory.ts';
 import type { Store } from '../store/store.ts';
@@ -58,6 +61,13 @@ export interface SimParty {
   runtime: PartyRuntime | undefined;
 }
 
+/** Signing-time rules of a governed run: the coordinator and every party load `policy`. */
+export interface SimClusterGovernance {
+  policy: LoadedPolicy;
+  /** The coordinator's approval window (ms). */
+  approvalDeadlineMs: number;
+}
+
 /** The whole deployment of one run. */
 export class SimCluster {
   /** The durable store; leases are judged on the global virtual clock (not a skewed node's). */
@@ -82,6 +92,8 @@ export class SimCluster {
     partyIds: readonly string[],
     /** Coordinator replicas sharing the store (default 1). */
     replicas = 1,
+    /** Present in a governed run: the policy every process loads. */
+    private readonly governance?: SimClusterGovernance,
   ) {
     this.store = new MemoryStore({ clock: { nowMs: () => simEpochMs + scheduler.nowMs } });
     const setup = seededStream(seed, 'cluster-setup');
@@ -151,6 +163,12 @@ export class SimCluster {
       identity: this.coordinatorIdentity,
       partySecret: this.partySecret,
       ownerId: node.name,
+      ...(this.governance
+        ? {
+            policy: this.governance.policy,
+            approvalDeadlineMs: this.governance.approvalDeadlineMs,
+          }
+        : {}),
     });
     this.coordinators[index] = coordinator;
     void coordinator.start();
@@ -188,6 +206,7 @@ export class SimCluster {
       sealer: party.sealer,
       identity: party.identity,
       partySecret: this.partySecret,
+      ...(this.governance ? { policy: this.governance.policy } : {}),
     });
     party.runtime = runtime;
     // One dialer per replica, for the life of this party process (each reconnects on its own).

@@ -25,9 +25,19 @@ export interface WalletKeys {
 
 const cache = new Map<string, WalletKeys>();
 
-/** Keys for a `threshold`-of-`parties` wallet of `scheme` (cached, deterministic). */
-export function walletKeys(scheme: Scheme, threshold: number, parties: string[]): WalletKeys {
-  const label = `${scheme}/${threshold}/${parties.join(',')}`;
+/**
+ * Keys for a `threshold`-of-`parties` wallet of `scheme` (cached, deterministic). A `variant`
+ * names a second wallet over the same parties (e.g. `governed`): its own id and keys.
+ */
+export function walletKeys(
+  scheme: Scheme,
+  threshold: number,
+  parties: string[],
+  variant?: string,
+): WalletKeys {
+  const base = `${scheme}/${threshold}/${parties.join(',')}`;
+  // The first wallet's label is what it always was, so its id and keys stay the same.
+  const label = variant === undefined ? base : `${base}/${variant}`;
   const cached = cache.get(label);
   if (cached) return cached;
   const rng = seededStream(0, `wallet-fixture/${label}`);

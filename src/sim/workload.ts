@@ -5,24 +5,33 @@
  * retried with the same intent and message once the coordinator is back. A try answered with
  * a retryable failure (QUORUM_UNAVAILABLE, DEADLINE_EXCEEDED, …) is retried too, as a real
  * client would: the coordinator reopens the failed session for a new try (I1 must hold).
+ * A request on a governed wallet carries its context; while its session waits for approvals
+ * the client hands it to the approvers (approvers.ts) and polls until it is terminal.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { errorTable, isErrorCode, QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { lastTokenOf, type SignCompletion } from '../checker/history.ts';
 import type { SessionRecord } from '../session/record.ts';
+import type { Approvers } from './approvers.ts';
 import type { SimCluster } from './cluster.ts';
+import type { GovernedPlan } from './governed-workload.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { SeededStream } from './seeded-bytes.ts';
+import { TriesInFlight } from './tries-in-flight.ts';
 
 /** One logical request. */
 export interface RequestPlan {
   requestId: string;
+  /** The wallet asked (default: the workload's wallet). */
+  walletId?: string;
   atMs: number;
   intentKey: string;
   messageHex: string;
   deadlineMs: number;
+  /** Present on a governed wallet: the request's context, expectation and approvals. */
+  governed?: GovernedPlan;
 }
 
 /** Plans `count` requests over [fromMs, toMs]. */
@@ -56,11 +65,21 @@ export function planRequests(
 const retryDelayMs = 500;
 /** A retryable failure is asked again this much later, at most `limits.simFailedRetriesMax` times. */
 const failedRetryDelayMs = 1_500;
+/**
+ * A session waiting for approvals is polled this often, at most `awaitingPollsMax` times per
+ * try: 60 s, more than an approval window plus the longest signing deadline.
+ */
+const awaitingPollMs = 100;
+const awaitingPollsMax = 600;
+
+/** True while a session waits for approvals (a `pending` record with a reason). */
+export const awaitingApprovals = (record: SessionRecord): boolean =>
+  record.status === 'pending' && record.pendingReason !== undefined;
 
 /** Drives the requests against whatever coordinator process is current. */
 export class Workload {
   /** In-flight tries: the replica each one talks to, and how to abandon it. */
-  private readonly inFlight = new Map<string, { replica: number; abandon: () => void }>();
+  private readonly inFlight: TriesInFlight;
   private running = 0;
   private readonly deadlines = new Map<string, number>();
   /** Retryable failures asked again, per logical request. */
@@ -71,10 +90,10 @@ export class Workload {
     private readonly cluster: SimCluster,
     private readonly history: HistoryRecorder,
     private readonly walletId: string,
+    /** The approvers of a governed run (absent: no governed wallet). */
+    private readonly approvers?: Approvers,
   ) {
-    cluster.onCoordinatorCrash((replica) => {
-      for (const t of [...this.inFlight.values()]) if (t.replica === replica) t.abandon();
-    });
+    this.inFlight = new TriesInFlight(cluster);
   }
 
   /** Number of logical requests not yet finished. */
@@ -96,17 +115,18 @@ export class Workload {
       f: 'sign',
       value: {
         requestId: plan.requestId,
-        walletId: this.walletId,
+        walletId: plan.walletId ?? this.walletId,
         intentKey: plan.intentKey,
         messageHex: plan.messageHex,
         deadlineMs: plan.deadlineMs,
         try: tryNo,
+        ...(plan.governed ? { governance: plan.governed.governance } : {}),
       },
     });
     // A retrying client tries the next running replica (with one replica: always the same).
     const target = this.cluster.coordinatorFor(tryNo);
     const complete = (type: 'ok' | 'fail' | 'info', value: Omit<SignCompletion, 'requestId'>) => {
-      this.inFlight.delete(process);
+      this.inFlight.end(process);
       this.history.add({
         process,
         type,
@@ -123,19 +143,14 @@ export class Workload {
       retry('coordinator not running', 'fail');
       return;
     }
-    let abandoned = false;
-    this.inFlight.set(process, {
-      replica: target.index,
-      abandon: () => {
-        abandoned = true;
-        retry('coordinator died during the request', 'info');
-      },
-    });
+    const abandoned = this.inFlight.start(process, target.index, () =>
+      retry('coordinator died during the request', 'info'),
+    );
     void this.call(plan, target.coordinator).then((result) => {
-      if (abandoned) return;
+      if (abandoned()) return;
       if (result.type === 'replica-lost') {
         // This replica lost its store lease (or its store): another replica can serve.
-        this.inFlight.delete(process);
+        this.inFlight.end(process);
         retry(`replica answered ${result.code}`, 'info');
         return;
       }
@@ -165,10 +180,11 @@ export class Workload {
     const env = this.cluster.coordinatorNode.env();
     let record: SessionRecord;
     try {
-      record = await coordinator.sign(this.walletId, {
+      record = await coordinator.sign(plan.walletId ?? this.walletId, {
         messageHex: plan.messageHex,
         intentKey: plan.intentKey,
         deadlineMs: plan.deadlineMs,
+        ...(plan.governed ? { context: plan.governed.governance.context } : {}),
       });
     } catch (error) {
       if (replicaLost(error)) return { type: 'replica-lost', code: error.code };
@@ -180,11 +196,40 @@ export class Workload {
     let final: SessionRecord;
     try {
       final = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
+      if (awaitingApprovals(final)) final = await this.awaitApprovals(plan, coordinator, final);
     } catch (error) {
       if (replicaLost(error)) return { type: 'replica-lost', code: error.code };
       return { type: 'fail', value: { ...errorValue(error), sessionId: record.sessionId } };
     }
     return this.answer(record, final, sessionDeadlineAtMs, env.nowMs());
+  }
+
+  /**
+   * A session waiting for approvals: hand it to the approvers, then poll (a short wait answers
+   * at once while approvals are missing) until it stops waiting and the wait for its signing
+   * ends, bounded by `awaitingPollsMax`.
+   */
+  private async awaitApprovals(
+    plan: RequestPlan,
+    coordinator: NonNullable<SimCluster['coordinator']>,
+    awaiting: SessionRecord,
+  ): Promise<SessionRecord> {
+    const env = this.cluster.coordinatorNode.env();
+    let record = awaiting;
+    for (let i = 0; i < awaitingPollsMax && awaitingApprovals(record); i++) {
+      const approvalDeadlineMs = record.policy?.approvalDeadlineMs;
+      this.approvers?.onAwaiting(
+        plan,
+        record,
+        approvalDeadlineMs === undefined
+          ? undefined
+          : this.scheduler.nowMs + (approvalDeadlineMs - env.nowMs()),
+      );
+      await new Promise<void>((resolve) => this.scheduler.schedule(awaitingPollMs, resolve));
+      const remainingMs = record.deadlineMs - env.nowMs();
+      record = await coordinator.waitForSession(record.sessionId, Math.max(0, remainingMs) + 1);
+    }
+    return record;
   }
 
   /** What the client saw: the final record of the try it waited on. */

@@ -24,6 +24,14 @@ export async function campaignHalf(first: number, count: number): Promise<void> 
   assert.ok(summary.retriesAfterFailure > 0, 'retryable failures were retried');
   assert.ok(summary.signedAfterRetry > 0, 'some retried intents signed');
   assert.ok(summary.sloRequests > count, 'most runs fall within the n − t fault budget');
+  // About a third of the seeds run a governed wallet: its requests signed (some after
+  // approvals), were denied by the rules, or timed out waiting for approvals; invalid and late
+  // approvals were refused. G1–G5 checked every one of them.
+  assert.ok(summary.governedSeeds > 0, 'some seeds ran a governed wallet');
+  assert.ok(summary.governed.signed > 0, 'governed requests signed');
+  assert.ok(summary.governed.denied > 0, 'governed requests were denied');
+  assert.ok(summary.governed.timedOut > 0, 'governed requests timed out waiting for approvals');
+  assert.ok(summary.governed.approvalsRejected > 0, 'approvals were refused');
   assert.ok(
     summary.availability >= 0.999,
     `availability ${summary.availability} ≥ 99.9 % (unavailable seeds: ${summary.unavailableSeeds.join(',')})`,

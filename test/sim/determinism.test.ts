@@ -18,6 +18,40 @@ test('same seed → identical history, journals and store', async () => {
   }
 });
 
+test('a governed seed replays exactly, approvals racing a coordinator crash included', async () => {
+  // Seed 45 with a coordinator crash: some approvals reach no coordinator and are posted again.
+  const options = { seed: 45, kind: 'coordinator-crash', governed: true } as const;
+  const a = await runSeed(options);
+  const b = await runSeed(options);
+  assert.equal(a.governed, true);
+  assert.equal(JSON.stringify(a.history), JSON.stringify(b.history));
+  assert.equal(JSON.stringify(a.input), JSON.stringify(b.input));
+  const approvals = a.history.filter((e) => e.f === 'approve' && e.type !== 'invoke');
+  assert.ok(
+    approvals.some((e) => e.type === 'ok'),
+    'approvals were accepted',
+  );
+  assert.ok(
+    approvals.some((e) => e.type === 'info' || e.value.code === 'CLIENT_E_UNREACHABLE'),
+    'approvals met the crash',
+  );
+  const governedSigned = a.history.filter(
+    (e) => e.f === 'sign' && e.type === 'ok' && e.process.startsWith('client-g'),
+  );
+  assert.ok(governedSigned.length > 0, 'a governed request signed');
+  assert.deepEqual(a.report.violations, []);
+});
+
+test('a seed runs governed or not by its own draw, and the other runs are unchanged by it', async () => {
+  const drawn = await runSeed({ seed: 3 });
+  const plain = await runSeed({ seed: 3, governed: false });
+  assert.equal(drawn.governed, false, 'seed 3 draws an ungoverned run');
+  assert.equal(JSON.stringify(drawn.history), JSON.stringify(plain.history));
+  const forced = await runSeed({ seed: 3, governed: true });
+  assert.equal(forced.governed, true);
+  assert.notEqual(JSON.stringify(forced.history), JSON.stringify(plain.history));
+});
+
 test('different seeds → different histories', async () => {
   const a = await runSeed({ seed: 5, kind: 'none' });
   const b = await runSeed({ seed: 6, kind: 'none' });

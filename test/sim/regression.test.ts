@@ -10,6 +10,8 @@ const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as {
   /**
    * `pinnedKind`: the kind is passed (`--kind`), not drawn (replica nemeses are never drawn).
    * `combined`: run with a second fault (`--combined`), whose kind is `secondKind`.
+   * `governed`: the seed found its bug with a governed wallet; the others run without one,
+   * exactly the scenario that found them (whatever the seed now draws).
    */
   seeds: {
     seed: number;
@@ -18,6 +20,7 @@ const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as {
     pinnedKind?: boolean;
     combined?: boolean;
     secondKind?: string;
+    governed?: boolean;
   }[];
 };
 
@@ -28,6 +31,7 @@ for (const entry of seeds) {
       seed: entry.seed,
       ...(entry.pinnedKind === true ? { kind: entry.kind as NemesisKind } : {}),
       ...(entry.combined === true ? { combined: true } : {}),
+      governed: entry.governed === true,
     });
     assert.equal(result.kind, entry.kind, 'the seed still draws the same scenario');
     assert.equal(result.secondKind, entry.secondKind, 'and the same second fault');
