@@ -14,7 +14,7 @@ import {
   type LoadedPolicy,
   type VelocityEvent,
 } from '../policy/rules/index.ts';
-import { ruleLimits } from '../policy/rules/rule-limits.ts';
+import { ruleLimits } from '../core/limits.ts';
 import type { SignPolicyBlock } from '../transport/wire.ts';
 import type { PartyJournal } from './journal.ts';
 

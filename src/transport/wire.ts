@@ -17,11 +17,10 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../core/encoding.ts';
 import { isErrorCode, type ErrorCode } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
-import { limits } from '../core/limits.ts';
+import { limits, ruleLimits } from '../core/limits.ts';
 import { schemes, type Payload, type Scheme } from '../protocol/engine.ts';
 import type { RuleRequestContext } from '../policy/rules/rule-context.ts';
 import type { SignedApproval } from '../policy/rules/approvals.ts';
-import { ruleLimits } from '../policy/rules/rule-limits.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -103,6 +102,8 @@ export const wireLimits = {
   tierLengthMax: 64,
   /** Free-text reasons in refuse, discard and reject. */
   reasonLengthMax: 1_024,
+  /** An approval's approver id and signature in a sign-start's policy block. */
+  approvalFieldLengthMax: 256,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -440,7 +441,8 @@ export function validatePolicyBlock(raw: unknown): Checked<SignPolicyBlock> {
     const x = objectOf(a);
     const approverId = x?.['approverId'];
     const signature = x?.['signature'];
-    if (!isShortString(approverId, 256) || !isShortString(signature, 256))
+    const max = wireLimits.approvalFieldLengthMax;
+    if (!isShortString(approverId, max) || !isShortString(signature, max))
       return bad('approval invalid');
     list.push({ approverId, signature });
   }
