@@ -58,11 +58,13 @@ export function checkPartyPolicy(
       `policy version mismatch: request ${input.block.policyHash.slice(0, 12)}…, this party ${policy.policyHash.slice(0, 12)}…`,
     );
   }
+  const events = localEvents(journal, input.walletId);
+  if (events === undefined) return deny('this party cannot read its own velocity record');
   const decision = evaluateRules(
     policy.rules,
     input.tier,
     { context: input.block.context, nowMs: input.nowMs, sessionId: input.sessionId },
-    localEvents(journal, input.walletId),
+    events,
   );
   if (decision.effect === 'deny') return deny(`${decision.cause}: ${decision.reason}`);
   const shareInfo = policy.rules.shareTypes;
@@ -84,17 +86,43 @@ export function checkPartyPolicy(
   return undefined;
 }
 
-function localEvents(journal: PartyJournal, walletId: string): VelocityEvent[] {
+/**
+ * The velocity events this party recorded for a wallet; undefined if the record cannot be read
+ * back (it comes from the journal file). The check then fails closed: fewer events would let
+ * through what the velocity rules refuse.
+ */
+function localEvents(journal: PartyJournal, walletId: string): VelocityEvent[] | undefined {
   const raw = journal.getMeta(metaKey(walletId));
-  return raw === undefined ? [] : (JSON.parse(raw) as VelocityEvent[]);
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const events = parsed.flatMap(velocityEventOf);
+  return events.length === parsed.length ? events : undefined;
+}
+
+const isStringOrNull = (x: unknown): x is string | null => x === null || typeof x === 'string';
+
+/** One stored event, or none if it is not one. */
+function velocityEventOf(raw: unknown): VelocityEvent[] {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const { sessionId, atMs, asset, amount } = raw as Record<string, unknown>;
+  if (typeof sessionId !== 'string' || typeof atMs !== 'number') return [];
+  if (!isStringOrNull(asset) || !isStringOrNull(amount)) return [];
+  return [{ sessionId, atMs, asset, amount }];
 }
 
 /** Records that this party released a share for a governed session (durable, bounded). */
 export function recordSigned(journal: PartyJournal, walletId: string, event: VelocityEvent): void {
   const horizon = event.atMs - ruleLimits.velocityWindowMsMax;
-  const kept = localEvents(journal, walletId).filter(
-    (e) => e.atMs > horizon && e.sessionId !== event.sessionId,
-  );
+  const events = localEvents(journal, walletId);
+  // An unreadable record stays as it is: overwriting it would forget what it counted.
+  if (events === undefined) return;
+  const kept = events.filter((e) => e.atMs > horizon && e.sessionId !== event.sessionId);
   kept.push(event);
   journal.setMeta(metaKey(walletId), JSON.stringify(kept.slice(-eventsPerWalletMax)));
 }

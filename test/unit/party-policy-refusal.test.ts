@@ -163,4 +163,10 @@ describe('a party refuses a malicious coordinator that bypasses the rules', () =
     assert.equal(reply?.round, 1);
     assert.equal(harness.journal.nonces().length, 1);
   });
+
+  test('a velocity record the party cannot read back → refused (fails closed)', () => {
+    harness.journal.setMeta(`velocity:${walletId}`, '[{"sessionId":1}]');
+    refusedWithPolicy(signStart('s_g', { amount: '10', asset: 'USDC', destination: allowed }));
+    assert.equal(harness.journal.nonces().length, 1, 'no nonce committed for it');
+  });
 });
