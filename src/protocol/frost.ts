@@ -9,6 +9,7 @@ import type { FROST } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import { canonicalJson } from '../core/encoding.ts';
+import { limits } from '../core/limits.ts';
 import type {
   AggregatorArgs,
   KeygenParticipantArgs,
@@ -58,6 +59,22 @@ function hexField(payload: Payload, key: string, from: string): Uint8Array<Array
     throw new PeerFault(from, `field ${key} is not lowercase hex`);
   }
   return hexToBytes(value);
+}
+
+/** `value` as a payload object, or a fault blamed on `from`. */
+function payloadOf(value: unknown, what: string, from: string): Payload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PeerFault(from, `${what} is not an object`);
+  }
+  return value as Payload; // a non-null, non-array object: every key reads as unknown
+}
+
+/** A list (one entry per party at most) of lowercase hex strings, decoded, or a fault. */
+function hexListField(payload: Payload, key: string, from: string): Uint8Array<ArrayBuffer>[] {
+  const value = payload[key];
+  if (!Array.isArray(value) || value.length > limits.partiesMax)
+    throw new PeerFault(from, `field ${key} is not a short list`);
+  return value.map((item: unknown) => hexField({ [key]: item }, key, from));
 }
 
 function recordField(payload: Payload, key: string, from: string): Record<string, unknown> {
@@ -221,7 +238,7 @@ class FrostSigner implements SignerRole {
     for (const [partyId, entry] of Object.entries(raw)) {
       const identifier = frostIdentifier(this.args.key.scheme, partyId);
       if (!this.ids.has(identifier)) throw new PeerFault(message.from, `unknown signer ${partyId}`);
-      const e = entry as Payload;
+      const e = payloadOf(entry, `commitment of ${partyId}`, message.from);
       list.push({
         identifier,
         hiding: hexField(e, 'hiding', message.from),
@@ -401,11 +418,12 @@ class FrostKeygenParticipant implements ProtocolRole<KeyShare> {
     this.others = [];
     for (const partyId of this.args.parties) {
       if (partyId === this.args.partyId) continue;
-      const entry = all[partyId] as Payload | undefined;
-      if (!entry) throw new PeerFault(message.from, `round1 package of ${partyId} missing`);
+      if (all[partyId] === undefined)
+        throw new PeerFault(message.from, `round1 package of ${partyId} missing`);
+      const entry = payloadOf(all[partyId], `round1 package of ${partyId}`, partyId);
       this.others.push({
         identifier: frostIdentifier(this.scheme, partyId),
-        commitment: (entry['commitment'] as string[]).map((c) => hexToBytes(c)),
+        commitment: hexListField(entry, 'commitment', partyId),
         proofOfKnowledge: hexField(entry, 'proofOfKnowledge', partyId),
       });
     }
