@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { lastTokenOf, type NewHistoryEvent, type SignCompletion } from '../checker/history.ts';
 import { realEnv, sleep, type Env } from '../core/env.ts';
-import { chaosLimits } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import type { PlannedRequest } from './workload-plan.ts';
 
 /** What the harness passes (as a JSON file path in argv[2]). */

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { repeatEvery, type CancelTimer, type Env } from '../core/env.ts';
+import { faultLimits } from '../core/limits.ts';
 import type { Link } from '../transport/link.ts';
 
 /** One process's fault setting: outbound latency ± jitter and a wall-clock offset. */
@@ -18,17 +19,6 @@ export interface FaultState {
 
 /** No fault at all. */
 export const noFaults: FaultState = { latencyMs: 0, jitterMs: 0, clockOffsetMs: 0 };
-
-/** Bounds on the faults: a bad control file can never stall a process for long. */
-export const faultLimits = {
-  latencyMsMax: 10_000,
-  jitterMsMax: 10_000,
-  clockOffsetMsMax: 86_400_000,
-  controlFileBytesMax: 4_096,
-} as const;
-
-/** How often the control file is re-read. */
-export const faultControlPollMs = 200;
 
 function clampNumber(value: unknown, max: number, min: number): number | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
@@ -82,7 +72,8 @@ export interface FaultControl {
 
 /**
  * Starts from `initial`, then (with a `path`) reads the control file at once and every
- * {@link faultControlPollMs} ms on `env`'s timers.
+ * `faultLimits.controlFilePollMs` on `env`'s timers. The bounds (faultLimits) keep a bad
+ * control file from stalling a process for long.
  */
 export function watchFaultControl(
   env: Env,
@@ -91,7 +82,7 @@ export function watchFaultControl(
 ): FaultControl {
   if (path === undefined) return { current: () => initial, stop: () => {} };
   let state = readFaultControlFile(path, initial);
-  const cancel: CancelTimer = repeatEvery(env, faultControlPollMs, () => {
+  const cancel: CancelTimer = repeatEvery(env, faultLimits.controlFilePollMs, () => {
     state = readFaultControlFile(path, state);
   });
   return { current: () => state, stop: cancel };

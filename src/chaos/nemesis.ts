@@ -4,7 +4,7 @@
  */
 import type { NemesisValue } from '../checker/history.ts';
 import { sleep, type Env } from '../core/env.ts';
-import { faultControlPollMs } from './fault-layer.ts';
+import { faultLimits } from '../core/limits.ts';
 import type { Firewall } from './firewall.ts';
 import type { ChaosProcesses } from './processes.ts';
 import { coordinatorNode, isolateOne, type Cut } from './partitions.ts';
@@ -19,7 +19,7 @@ export interface NemesisHooks {
 }
 
 /** A control-file change has taken effect once the process has polled it: one period and slack. */
-const faultSettleMs = faultControlPollMs + 50;
+const faultSettleMs = faultLimits.controlFilePollMs + 50;
 
 /** Applies and heals fault windows. */
 export class Nemesis {

@@ -6,7 +6,13 @@
  * left behind without touching a live run's namespaces.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chaosLimits, chaosSubnet, netnsPrefix } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
+
+/** The private subnet inside the harness's own namespaces (never routed anywhere). */
+export const chaosSubnet = { prefix: '10.213.77', bits: 24 } as const;
+
+/** Every namespace the harness creates is named `${netnsPrefix}<harness pid>-<host>`. */
+export const netnsPrefix = 'qchaos-';
 
 /** Runs a command; rejects with its stderr on a non-zero exit. */
 export function run(command: string, args: readonly string[]): Promise<string> {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { StateObservation } from '../checker/types.ts';
-import { chaosLimits } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import type { ChaosProcesses } from './processes.ts';
 
 export class JournalObserver {

@@ -10,12 +10,15 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep, type Env } from '../core/env.ts';
-import { chaosLimits } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import type { FaultState } from './fault-layer.ts';
 import type { NetnsTopology } from './netns.ts';
 
 const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
 export const coordinatorPort = 7420;
+
+/** Stdout kept while waiting for the coordinator's start-up line (the line is far shorter). */
+export const startupOutputBytesMax = 4_096;
 
 interface Proc {
   child: ChildProcess;
@@ -59,7 +62,7 @@ export class ChaosProcesses {
     return join(this.config.dataDir, 'control', `${node}.json`);
   }
 
-  /** Writes a node's fault setting; the process re-reads it within `faultControlPollMs`. */
+  /** Writes a node's fault setting; the process re-reads it within `faultLimits.controlFilePollMs`. */
   setFault(node: string, fault: Partial<FaultState>): void {
     const path = this.controlFile(node);
     writeFileSync(`${path}.tmp`, JSON.stringify(fault));
@@ -115,7 +118,7 @@ export class ChaosProcesses {
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
         // Only the start-up line matters: keep the buffer short.
-        buffer = (buffer + String(d)).slice(-4_096);
+        buffer = (buffer + String(d)).slice(-startupOutputBytesMax);
         if (buffer.includes('"listening"')) {
           cancelTimer();
           resolveStarted();

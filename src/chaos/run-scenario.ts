@@ -21,7 +21,7 @@ import { repeatEvery, sleep, type Env } from '../core/env.ts';
 import { readJournalFile } from '../party/journal-sqlite.ts';
 import type { Scheme } from '../protocol/engine.ts';
 import { SqliteStore } from '../store/sqlite.ts';
-import { chaosLimits } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import type { DriverConfig } from './client-driver.ts';
 import { Firewall } from './firewall.ts';
 import { NetnsTopology, preflight, sweepStale } from './netns.ts';

@@ -2,7 +2,7 @@
  * Seeded fault schedules. A scenario name, a seed and a duration fix the topology and every
  * fault window (what, where, when); the executor (nemesis.ts) only carries them out. Pure.
  */
-import { chaosLimits } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import {
   bridge,
   clientNode,

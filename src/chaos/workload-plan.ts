@@ -3,7 +3,7 @@
  * requests repeating an earlier intentKey with the same message (must join the same session)
  * and about 10 % repeating one with a different message (must be refused, never signed). Pure.
  */
-import { chaosLimits } from './chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import { seededRandom } from './seeded-random.ts';
 
 /** One logical request (its tries share the intent and message). */

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { realEnv } from '../core/env.ts';
-import { chaosLimits } from '../chaos/chaos-limits.ts';
+import { chaosLimits } from '../core/limits.ts';
 import { ChaosPreconditionError, runScenario, type ChaosRunResult } from '../chaos/run-scenario.ts';
 import { scenarioNames, type ScenarioName } from '../chaos/schedule.ts';
 import { combineSummaries } from '../chaos/summary.ts';

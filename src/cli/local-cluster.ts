@@ -19,6 +19,9 @@ const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js
 /** The argv (after `node`) of the plain `quorate party` command; the party flags follow it. */
 export const quoratePartyEntry: readonly string[] = [binPath, 'party'];
 
+/** Stdout kept while waiting for the coordinator's start-up line (the line is far shorter). */
+export const startupOutputBytesMax = 4_096;
+
 /** A started child process. */
 interface Proc {
   name: string;
@@ -132,7 +135,7 @@ export class LocalCluster {
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
         // Only the start-up line matters: keep the buffer short.
-        buffer = (buffer + String(d)).slice(-4_096);
+        buffer = (buffer + String(d)).slice(-startupOutputBytesMax);
         const line = buffer.split('\n').find((l) => l.includes('"listening"'));
         if (line) {
           cancelTimer();

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { chaosLimits } from '../../src/chaos/chaos-limits.ts';
+import { chaosLimits } from '../../src/core/limits.ts';
 import {
   bridge,
   coordinatorNode,

@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { silentLog, type Env } from '../../src/core/env.ts';
+import { faultLimits } from '../../src/core/limits.ts';
 import {
   delayedLink,
-  faultControlPollMs,
-  faultLimits,
   faultyEnv,
   noFaults,
   parseFaultState,
@@ -230,19 +229,19 @@ describe('watchFaultControl', () => {
       const control = watchFaultControl(env, path, noFaults);
       assert.deepEqual(control.current(), { ...noFaults, latencyMs: 40 });
       writeFileSync(path, JSON.stringify({ clockOffsetMs: -900, jitterMs: 3 }));
-      advance(faultControlPollMs);
+      advance(faultLimits.controlFilePollMs);
       assert.deepEqual(control.current(), { latencyMs: 0, jitterMs: 3, clockOffsetMs: -900 });
       writeFileSync(path, '{"latencyMs": 1');
-      advance(faultControlPollMs);
+      advance(faultLimits.controlFilePollMs);
       assert.deepEqual(control.current(), { latencyMs: 0, jitterMs: 3, clockOffsetMs: -900 });
       writeFileSync(
         path,
         JSON.stringify({ latencyMs: 5, pad: 'x'.repeat(faultLimits.controlFileBytesMax) }),
       );
-      advance(faultControlPollMs);
+      advance(faultLimits.controlFilePollMs);
       assert.equal(control.current().latencyMs, 0, 'oversized file ignored');
       rmSync(path);
-      advance(faultControlPollMs);
+      advance(faultLimits.controlFilePollMs);
       assert.equal(control.current().clockOffsetMs, -900, 'missing file ignored');
       control.stop();
       assert.equal(pending(), 0, 'no poll left after stop');
