@@ -15,6 +15,7 @@ import type { FaultState } from './fault-layer.ts';
 import type { NetnsTopology } from './netns.ts';
 
 const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
+/** The port the coordinator listens on inside its namespace (each run has its own). */
 export const coordinatorPort = 7420;
 
 /** Stdout kept while waiting for the coordinator's start-up line (the line is far shorter). */
