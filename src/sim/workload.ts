@@ -70,7 +70,7 @@ const failedRetryDelayMs = 1_500;
  * try: 60 s, more than an approval window plus the longest signing deadline.
  */
 const awaitingPollMs = 100;
-const awaitingPollsMax = 600;
+export const awaitingPollsMax = 600;
 
 /** True while a session waits for approvals (a `pending` record with a reason). */
 export const awaitingApprovals = (record: SessionRecord): boolean =>
