@@ -70,6 +70,7 @@ const failedRetryDelayMs = 1_500;
  * try: 60 s, more than an approval window plus the longest signing deadline.
  */
 const awaitingPollMs = 100;
+/** Polls of a session waiting for approvals, per try (at `awaitingPollMs` apart). */
 export const awaitingPollsMax = 600;
 
 /** True while a session waits for approvals (a `pending` record with a reason). */
