@@ -43,19 +43,26 @@ export class Approvals {
     for (let i = 0; i < approveTriesMax; i++) {
       const runner = await this.runnerFor(sessionId, approval);
       this.deps.governance.checkApproval(runner.record, approval);
-      const { accepted, record } = await runner.submit({
-        type: 'approve',
-        nowMs: this.deps.nowMs(),
-        approval,
-        approvalsMax: limits.approvalsPerSessionMax,
-      });
-      if (accepted) return record;
-      // The runner stopped (another replica took the session) or the session moved on.
-      if (!runner.isStopped) this.deps.governance.checkApproval(runner.record, approval);
+      const submitted = await runner
+        .submit({
+          type: 'approve',
+          nowMs: this.deps.nowMs(),
+          approval,
+          approvalsMax: limits.approvalsPerSessionMax,
+        })
+        .catch((error: unknown) => {
+          // Another replica moved the session on while the approval was in flight (found by
+          // `quorate sim --seed 2 --kind replica-takeover`): look again, from the store.
+          if (error instanceof QuorateError && error.code === 'QUORATE_E_STALE_TOKEN')
+            return undefined;
+          throw error;
+        });
+      if (submitted?.accepted === true) return submitted.record;
+      // The machine ignored it: say why (the session moved on, or its window closed).
+      if (submitted && !runner.isStopped)
+        this.deps.governance.checkApproval(runner.record, approval);
     }
-    throw new QuorateError('QUORATE_E_APPROVAL_REJECTED', 'the session moved on; try again', {
-      sessionId,
-    });
+    throw notOwnerError(sessionId, 'the session moved to another replica during the approval');
   }
 
   /**

@@ -233,8 +233,9 @@ export class Governance implements RunnerGovernance {
 
   /**
    * Checks an approval before it reaches the session's runner: the session waits for
-   * approvals, has room for one more, and this approver's signature over the session's subject
-   * counts towards a group. Throws `QUORATE_E_APPROVAL_REJECTED` otherwise.
+   * approvals, its approval window is open, it has room for one more, and this approver's
+   * signature over the session's subject counts towards a group. Throws
+   * `QUORATE_E_APPROVAL_REJECTED` otherwise.
    */
   checkApproval(record: SessionRecord, approval: SessionApproval): void {
     const { sessionId, status } = record;
@@ -245,6 +246,13 @@ export class Governance implements RunnerGovernance {
         'this session is not waiting for approvals',
         { sessionId, status },
       );
+    }
+    const closesMs = recorded.approvalDeadlineMs;
+    if (closesMs !== undefined && this.deps.env.nowMs() >= closesMs) {
+      throw new QuorateError('QUORATE_E_APPROVAL_REJECTED', 'the approval window has closed', {
+        sessionId,
+        approvalDeadlineMs: closesMs,
+      });
     }
     if (recorded.approvals.length >= limits.approvalsPerSessionMax) {
       throw new QuorateError('QUORATE_E_APPROVAL_REJECTED', 'too many approvals for one session', {

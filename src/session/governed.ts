@@ -120,6 +120,9 @@ export function onApprove(
   const policy = record.policy;
   if (governedPhase(record, state.wallet.governed === true) !== 'approving' || !policy)
     return unchanged(state);
+  // The window closed (its timer may still be on its way): a late approval never counts.
+  if (policy.approvalDeadlineMs !== undefined && event.nowMs >= policy.approvalDeadlineMs)
+    return unchanged(state);
   const { approval } = event;
   const approvals = [
     ...policy.approvals.filter((a) => a.approverId !== approval.approverId),
@@ -140,7 +143,8 @@ export function onApprovalDeadline(
   // A timer armed for an earlier try (reopened since, with its own window) fails nothing.
   if (governedPhase(record, state.wallet.governed === true) !== 'approving' || at !== event.atMs)
     return unchanged(state);
-  if (event.nowMs < at) return unchanged(state);
+  // The timer runs on the monotonic clock; a wall clock moved back makes it fire early. Wait on.
+  if (event.nowMs < at) return { state, effects: [{ type: 'arm-approval-timer', atMs: at }] };
   return fail(
     state,
     record,

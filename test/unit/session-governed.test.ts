@@ -182,7 +182,18 @@ test('the approval window fails the session with APPROVAL_TIMEOUT; a timer of an
   const stale = transition(waiting, { type: 'approval-deadline', nowMs: 700_000, atMs: 1_000 });
   assert.deepEqual(stale.effects, [], 'another window: ignored');
   const early = transition(waiting, { type: 'approval-deadline', nowMs: 500_000, atMs: 600_000 });
-  assert.deepEqual(early.effects, [], 'a timer that fires early fails nothing');
+  assert.deepEqual(
+    early.effects,
+    [{ type: 'arm-approval-timer', atMs: 600_000 }],
+    'a timer that fires early (wall clock moved back) fails nothing and waits on (sim seed 69)',
+  );
+  const late = transition(waiting, {
+    type: 'approve',
+    nowMs: 600_000,
+    approval: { approverId: 'alice', signature: '00' },
+    approvalsMax: 32,
+  });
+  assert.deepEqual(late.effects, [], 'an approval at or after the window never counts');
   const due = transition(waiting, { type: 'approval-deadline', nowMs: 600_000, atMs: 600_000 });
   assert.equal(due.state.record.status, 'failed');
   assert.equal(due.state.record.error?.code, 'QUORATE_E_APPROVAL_TIMEOUT');
