@@ -104,3 +104,12 @@ export function repeatEvery(env: Env, intervalMs: number, fn: () => void): Cance
     cancel();
   };
 }
+
+/**
+ * Resolves once every promise callback queued so far has run (one turn of the event loop). The
+ * simulator's virtual clock (src/sim/scheduler.ts) waits on it between two virtual timers: it
+ * reads no time and orders nothing by time, but it is the real event loop, so it lives here.
+ */
+export function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -5,8 +5,8 @@
  * what Node's event loop does between two macrotasks; nothing else real is awaited, so a run
  * is a pure function of its seed.
  */
-import { setImmediate as macrotask } from 'node:timers/promises';
 import { assert } from '../core/assert.ts';
+import { nextMacrotask as macrotask } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 
 /** A scheduled callback. */
