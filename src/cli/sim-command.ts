@@ -117,6 +117,8 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
         recoveryMsP50: summary.recoveryMsP50,
         retriesAfterFailure: summary.retriesAfterFailure,
         signedAfterRetry: summary.signedAfterRetry,
+        governedSeeds: summary.governedSeeds,
+        governed: summary.governed,
       }),
     );
   } else {
@@ -125,7 +127,10 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
         `availability ${(summary.availability * 100).toFixed(3)} % over ${summary.sloRequests} requests ` +
         `with at most n−t faulty parties; detection p50 ${summary.detectionMsP50} ms, ` +
         `fail-fast p50 ${summary.failFastMsP50} ms, recovery p50 ${summary.recoveryMsP50} ms; ` +
-        `${summary.retriesAfterFailure} retries of failed intents, ${summary.signedAfterRetry} signed`,
+        `${summary.retriesAfterFailure} retries of failed intents, ${summary.signedAfterRetry} signed; ` +
+        `governed: ${summary.governedSeeds} seeds, ${summary.governed.signed} signed, ` +
+        `${summary.governed.denied} denied, ${summary.governed.timedOut} approval timeouts, ` +
+        `${summary.governed.approvalsRejected} approvals refused`,
     );
   }
   for (const f of summary.failures)
