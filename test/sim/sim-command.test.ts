@@ -19,6 +19,8 @@ test('--seed S --json prints one summary line and exits 0', async () => {
     'availability',
     'detectionMsP50',
     'failFastMsP50',
+    'governed',
+    'governedSeeds',
     'recoveryMsP50',
     'retriesAfterFailure',
     'seeds',
