@@ -24,5 +24,4 @@ export {
   verifyApproval,
 } from './approvals.ts';
 export type * from './rule-schema.ts';
-export { ruleLimits } from '../../core/limits.ts';
 export { amountMinorRounded, formatMinor, parseAmountMinor } from './decimal-amount.ts';
