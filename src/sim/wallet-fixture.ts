@@ -9,7 +9,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import type { KeyShare, ProtocolMessage, ProtocolRole, Scheme } from '../protocol/engine.ts';
 import { engines } from '../protocol/frost.ts';
-import { createSealer, generateIdentity } from '../transport/identity.ts';
+import { createSealer } from '../protocol/sealed-box.ts';
+import { generateIdentity } from '../transport/identity.ts';
 import { seededStream } from './seeded-bytes.ts';
 
 /** A wallet's public facts and every party's key share. */

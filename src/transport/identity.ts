@@ -106,4 +106,3 @@ export function verifyDetached(
 
 // The box (X25519 + ChaCha20-Poly1305) is the engines' sealed channel: it lives with them in
 // src/protocol; re-exported here for callers that build identities and sealers together.
-export { createSealer } from '../protocol/sealed-box.ts';
