@@ -103,6 +103,3 @@ export function verifyDetached(
     return false;
   }
 }
-
-// The box (X25519 + ChaCha20-Poly1305) is the engines' sealed channel: it lives with them in
-// src/protocol; re-exported here for callers that build identities and sealers together.
