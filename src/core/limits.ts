@@ -90,6 +90,22 @@ export const transportLimits = {
   heartbeatIntervalMsMax: 10_000,
 } as const;
 
+/**
+ * The wire contract (src/transport/wire.ts): strings no other limit covers. Not spread into
+ * `limits`, where a name like `reasonLengthMax` would say too little.
+ */
+export const wireLimits = {
+  /** Connection ids and handshake nonces (the coordinator sends 24 and 32 hex characters). */
+  connIdLengthMax: 128,
+  /** Wallet ids, keygen ids and policy tiers. */
+  walletIdLengthMax: 64,
+  tierLengthMax: 64,
+  /** Free-text reasons in refuse, discard and reject. */
+  reasonLengthMax: 1_024,
+  /** An approval's approver id and signature in a sign-start's policy block. */
+  approvalFieldLengthMax: 256,
+} as const;
+
 /** Store and leases (src/store), coordinator replicas, the etcd client. */
 export const storeLimits = {
   // Store leases (session ownership). etcd grants whole seconds and never less than ~2 s
@@ -138,6 +154,9 @@ export const simLimits = {
   simRequestRetriesMax: 16,
   // Of those, tries after a retryable failure (the same intent and message asked again).
   simFailedRetriesMax: 3,
+  // Polls of a session waiting for approvals, per try, 100 ms apart: 60 s, more than an
+  // approval window plus the longest signing deadline.
+  simAwaitingPollsMax: 600,
   simSeedsMax: 1_000_000,
 } as const;
 
@@ -320,6 +339,7 @@ assert(limits.partySessionTtlMs > limits.sessionDeadlineMsMax, 'party TTL outliv
 assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message fits in body');
 // Transport
 assert(limits.reconnectDelayMsMin <= limits.reconnectDelayMsMax, 'reconnect bounds ordered');
+assert(wireLimits.reasonLengthMax < transportLimits.frameBytesMax, 'a reason fits in a frame');
 // Store and leases
 assert(limits.storeLeaseTtlMsMin <= limits.storeLeaseTtlMsMax, 'lease ttl bounds ordered');
 assert(
