@@ -252,7 +252,7 @@ export class SessionRunner {
       this.state.record,
       { attempt, token, parties },
       {
-        failed: (cause, reason, at, evidence) =>
+        failed: (cause, reason, at, evidence, code) =>
           this.dispatch({
             type: 'attempt-failed',
             attempt,
@@ -262,6 +262,7 @@ export class SessionRunner {
             parties: at,
             candidates: this.candidates(),
             ...(evidence === undefined ? {} : { evidence }),
+            ...(code === undefined ? {} : { code }),
           }),
         signed: (signature, signers) =>
           this.dispatch({

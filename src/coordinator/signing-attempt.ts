@@ -7,6 +7,7 @@
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Env, Log } from '../core/env.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import type { ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import type { AttemptFailureCause } from '../session/machine.ts';
 import type { SessionRecord } from '../session/record.ts';
@@ -43,6 +44,7 @@ export interface AttemptOutcome {
     reason: string,
     parties: string[],
     evidence?: Record<string, unknown>,
+    code?: ErrorCode,
   ): void;
   signed(signature: string, signers: string[]): void;
 }
@@ -131,7 +133,7 @@ export class SigningAttempt {
       return;
     }
     const { code, reason, hard } = body.value;
-    this.fail(hard ? 'refused' : 'stale', `${code}: ${reason}`, [partyId]);
+    this.fail(hard ? 'refused' : 'stale', `${code}: ${reason}`, [partyId], undefined, code);
   }
 
   /** The aggregator moved on: relay what it sends, and time the next round. */
@@ -205,10 +207,11 @@ export class SigningAttempt {
     reason: string,
     parties: string[],
     evidence?: Record<string, unknown>,
+    code?: ErrorCode,
   ): void {
     if (this.closed) return;
     this.close();
-    this.outcome.failed(cause, reason, parties, evidence);
+    this.outcome.failed(cause, reason, parties, evidence, code);
   }
 
   private addressing(): { sessionId: string; attempt: number; token: number } {

@@ -90,6 +90,7 @@ export function nextAttempt(
   nowMs: number,
   candidates: CandidateInfo[],
   extra: SessionEffect[],
+  refusal?: ErrorCode,
 ): Transition {
   const exhausted = budgetExhausted(record, nowMs);
   if (exhausted)
@@ -111,6 +112,8 @@ export function nextAttempt(
   if (record.policy) {
     const governed = selectGoverned(record, parties, threshold, ranked);
     if (governed.ok) return openAttempt(state, record, nowMs, attemptNo, governed.parties, extra);
+    if (excludedBlock(record, parties, threshold, candidates))
+      return noHonestQuorum(state, record, threshold, extra, refusal);
     const down = unavailableParties(parties, candidates);
     return fail(
       state,
@@ -124,7 +127,7 @@ export function nextAttempt(
   const chosen = ranked.slice(0, threshold).map((c) => c.partyId);
   if (chosen.length >= threshold)
     return openAttempt(state, record, nowMs, attemptNo, chosen, extra);
-  return noQuorum(state, record, candidates, extra);
+  return noQuorum(state, record, candidates, extra, refusal);
 }
 
 /** Why no further attempt may start (deadline or attempt budget), or undefined. */
@@ -145,22 +148,15 @@ function noQuorum(
   record: SessionRecord,
   candidates: CandidateInfo[],
   extra: SessionEffect[],
+  refusal: ErrorCode | undefined,
 ): Transition {
   const { threshold, parties } = state.wallet;
   const aliveCount = rankEligible(parties, candidates, []).length;
   // Blamed parties answered (with invalid data), so they count as reachable: if they are what
   // stands between us and a quorum, this is a protocol abort, not unavailability.
   const honestAlive = rankEligible(parties, candidates, record.excluded).length;
-  if (record.excluded.length > 0 && honestAlive + record.excluded.length >= threshold) {
-    return fail(
-      state,
-      record,
-      'QUORATE_E_PROTOCOL_ABORT',
-      'no honest quorum remains after excluding blamed parties',
-      { blamed: record.excluded, threshold },
-      extra,
-    );
-  }
+  if (record.excluded.length > 0 && honestAlive + record.excluded.length >= threshold)
+    return noHonestQuorum(state, record, threshold, extra, refusal);
   const down = unavailableParties(parties, candidates);
   return fail(
     state,
@@ -170,6 +166,53 @@ function noQuorum(
     { threshold, down, alive: aliveCount },
     extra,
   );
+}
+
+/**
+ * Blamed or refusing parties are what stands between the session and a quorum. When the last
+ * refusal was a party's own rules, the request is denied (the parties are reachable and said
+ * no); otherwise the protocol aborted.
+ */
+function noHonestQuorum(
+  state: SessionState,
+  record: SessionRecord,
+  threshold: number,
+  extra: SessionEffect[],
+  refusal: ErrorCode | undefined,
+): Transition {
+  if (refusal === 'QUORATE_E_POLICY_DENIED') {
+    return fail(
+      state,
+      record,
+      'QUORATE_E_POLICY_DENIED',
+      "the parties' own rules refuse this request",
+      { cause: 'party-rules', refusedBy: record.excluded, threshold },
+      extra,
+    );
+  }
+  return fail(
+    state,
+    record,
+    'QUORATE_E_PROTOCOL_ABORT',
+    'no honest quorum remains after excluding blamed parties',
+    { blamed: record.excluded, threshold },
+    extra,
+  );
+}
+
+/**
+ * True if the governed requirement could be met by the parties the detector shows alive were the
+ * excluded (blamed or refusing) ones eligible: they answered, so this is not unavailability (a
+ * party whose own rules refuse is reachable; found by `quorate sim --seed 223 --combined`).
+ */
+function excludedBlock(
+  record: SessionRecord,
+  parties: readonly string[],
+  threshold: number,
+  candidates: CandidateInfo[],
+): boolean {
+  if (record.excluded.length === 0) return false;
+  return selectGoverned(record, parties, threshold, rankEligible(parties, candidates, [])).ok;
 }
 
 /**

@@ -11,6 +11,7 @@
  * ./governed.ts.
  */
 import { assert, unreachable } from '../core/assert.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import {
   closeAttempt,
   currentAttempt,
@@ -65,6 +66,8 @@ export type SessionEvent =
       reason: string;
       /** The parties at fault (slow, blamed or refusing). */
       parties: string[];
+      /** For a refusal: the code the party refused with. */
+      code?: ErrorCode;
       evidence?: Record<string, unknown>;
       candidates: CandidateInfo[];
     }
@@ -127,7 +130,8 @@ function onAttemptFailed(
       });
     }
   }
-  return nextAttempt(state, record, event.nowMs, event.candidates, effects);
+  const refusal = event.cause === 'refused' ? event.code : undefined;
+  return nextAttempt(state, record, event.nowMs, event.candidates, effects, refusal);
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

@@ -268,3 +268,32 @@ test('retry: a retryable failure reopens the same session; governed → rules ag
   );
   assert.deepEqual(final.effects, [], 'a non-retryable failure is never reopened');
 });
+
+test('parties refusing under their own rules end a governed session POLICY_DENIED, not QUORUM_UNAVAILABLE', () => {
+  const signing = run(governed(), [
+    recheck(10, { kind: 'allow', policy: policy(), satisfied: true, groups: groups(0) }),
+  ]).state;
+  const refused = (
+    attempt: number,
+    party: string,
+    code?: 'QUORATE_E_POLICY_DENIED',
+  ): SessionEvent => ({
+    type: 'attempt-failed',
+    attempt,
+    nowMs: 20 + attempt,
+    cause: 'refused',
+    reason: 'velocity limit',
+    parties: [party],
+    candidates: alive(parties),
+    ...(code === undefined ? {} : { code }),
+  });
+  const first = signing.record.attempts[0]?.parties[0] as string;
+  const second = run(signing, [refused(1, first, 'QUORATE_E_POLICY_DENIED')]).state;
+  assert.equal(second.record.status, 'running', 'one refusal: another quorum is tried');
+  const blocker = second.record.attempts[1]?.parties.find((p) => p !== first) as string;
+  const denied = run(second, [refused(2, blocker, 'QUORATE_E_POLICY_DENIED')]).state;
+  assert.equal(denied.record.error?.code, 'QUORATE_E_POLICY_DENIED');
+  assert.equal(denied.record.error?.detail['cause'], 'party-rules');
+  const aborted = run(second, [refused(2, blocker)]).state;
+  assert.equal(aborted.record.error?.code, 'QUORATE_E_PROTOCOL_ABORT', 'other refusals: abort');
+});
