@@ -10,10 +10,10 @@ import type { ErrorCode } from '../core/errors.ts';
 import {
   checkApprovals,
   evaluateRules,
-  quorumSatisfies,
   type LoadedPolicy,
   type VelocityEvent,
 } from '../policy/rules/index.ts';
+import { quorumSatisfies } from '../session/quorum-requirement.ts';
 import { ruleLimits } from '../core/limits.ts';
 import type { SignPolicyBlock } from '../transport/wire.ts';
 import type { PartyJournal } from './journal.ts';

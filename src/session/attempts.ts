@@ -8,8 +8,7 @@ import { limits } from '../core/limits.ts';
 import type { SessionEffect, SessionState, Transition } from './machine.ts';
 import { rankEligible, unavailableParties, type CandidateInfo } from './quorum.ts';
 import type { AttemptRecord, SessionError, SessionRecord } from './record.ts';
-import { selectQuorumUnderRequirement } from '../policy/rules/select-quorum-under-requirement.ts';
-import type { ShareType } from '../policy/policy-schema.ts';
+import { selectQuorumUnderRequirement } from './quorum-requirement.ts';
 
 /** Below this much time left, no new attempt is started: the session fails explicitly. */
 export const attemptMinRemainingMs = 200;
@@ -232,7 +231,7 @@ function selectGoverned(
     ...ranked.map((c) => ({ partyId: c.partyId, alive: true })),
     ...parties.filter((p) => !eligible.has(p)).map((p) => ({ partyId: p, alive: false })),
   ];
-  const shareInfo = new Map(Object.entries(policy.shareTypes)) as Map<string, ShareType>;
+  const shareInfo = new Map(Object.entries(policy.shareTypes));
   const selection = selectQuorumUnderRequirement(
     policy.requirement,
     threshold,

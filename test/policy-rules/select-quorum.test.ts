@@ -1,8 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { quorumSatisfies, selectQuorumUnderRequirement } from '../../src/policy/rules/index.ts';
-import type { QuorumCandidate, QuorumRequirement } from '../../src/policy/rules/index.ts';
+import type { QuorumRequirement } from '../../src/policy/rules/index.ts';
+import {
+  quorumSatisfies,
+  selectQuorumUnderRequirement,
+  type QuorumCandidate,
+} from '../../src/session/quorum-requirement.ts';
 import type { ShareType } from '../../src/policy/policy-schema.ts';
 
 const retailTypes = new Map<string, ShareType>([

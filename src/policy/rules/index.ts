@@ -10,11 +10,6 @@ export type { RuleRequestContext } from './rule-context.ts';
 export { timeFieldsOf } from './rule-context.ts';
 export type { VelocityEvent } from './velocity.ts';
 export { parseWindowMs, velocityLimitExceeded, windowTotals } from './velocity.ts';
-export type { QuorumCandidate } from './select-quorum-under-requirement.ts';
-export {
-  quorumSatisfies,
-  selectQuorumUnderRequirement,
-} from './select-quorum-under-requirement.ts';
 export { policyHash } from './policy-hash.ts';
 export type { ApprovalSubject } from './approvals.ts';
 export {

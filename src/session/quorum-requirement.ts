@@ -1,11 +1,11 @@
 /**
  * Quorum selection under a rule's requirement (coordinator side) and the re-check of a proposed
- * quorum (party side). Neither ever returns or accepts a quorum that violates the requirement: if
+ * quorum (party side). The requirement comes from the rules engine (src/policy/rules), which
+ * the session does not import: it is the shape the session records ({@link SessionRequirement}). Neither ever returns or accepts a quorum that violates the requirement: if
  * a required share, or every share of a required type, is down, the answer names them.
  */
-import { assert } from '../../core/assert.ts';
-import type { ShareType } from '../policy-schema.ts';
-import type { QuorumRequirement } from './rule-schema.ts';
+import { assert } from '../core/assert.ts';
+import type { SessionRequirement } from './session-policy.ts';
 
 /** A party the coordinator could use, ranked best first by the caller. */
 export interface QuorumCandidate {
@@ -31,10 +31,10 @@ export type QuorumSelection =
  * parties. The result is in rank order.
  */
 export function selectQuorumUnderRequirement(
-  requirement: QuorumRequirement,
+  requirement: SessionRequirement,
   threshold: number,
   candidates: readonly QuorumCandidate[],
-  shareInfo: ReadonlyMap<string, ShareType>,
+  shareInfo: ReadonlyMap<string, string>,
 ): QuorumSelection {
   const ids = candidates.map((c) => c.partyId);
   assert(new Set(ids).size === ids.length, 'quorum candidates are distinct');
@@ -44,7 +44,7 @@ export function selectQuorumUnderRequirement(
   const missingShares = requirement.requiredShares.filter((s) => !alive.includes(s));
   requirement.requiredShares.forEach((s) => chosen.add(s));
   const unavailable = [...missingShares];
-  const missingTypes: ShareType[] = [];
+  const missingTypes: string[] = [];
   for (const type of requirement.requiredTypes) {
     if ([...chosen].some((p) => shareInfo.get(p) === type)) continue;
     const pick = alive.find((p) => shareInfo.get(p) === type);
@@ -78,7 +78,7 @@ export function selectQuorumUnderRequirement(
   return { ok: true, parties: ids.filter((p) => chosen.has(p)) };
 }
 
-function describeMissing(shares: readonly string[], types: readonly ShareType[]): string {
+function describeMissing(shares: readonly string[], types: readonly string[]): string {
   const parts = [
     ...shares.map((s) => `required share '${s}' is down`),
     ...types.map((t) => `no party of required type '${t}' is alive`),
@@ -99,9 +99,9 @@ export type QuorumCheck =
  * least `minSigners`, include every required share and a party of every required type.
  */
 export function quorumSatisfies(
-  requirement: QuorumRequirement,
+  requirement: SessionRequirement,
   parties: readonly string[],
-  shareInfo: ReadonlyMap<string, ShareType>,
+  shareInfo: ReadonlyMap<string, string>,
 ): QuorumCheck {
   const problems: string[] = [];
   const distinct = new Set(parties);
