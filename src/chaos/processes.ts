@@ -5,6 +5,7 @@
  * fault layer (src/chaos/fault-layer.ts) wrapped around it, steered through its control file.
  * Only PIDs started here are ever signalled.
  */
+import { limits } from '../core/limits.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,9 +18,6 @@ import type { NetnsTopology } from './netns.ts';
 const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
 /** The port the coordinator listens on inside its namespace (each run has its own). */
 export const coordinatorPort = 7420;
-
-/** Stdout kept while waiting for the coordinator's start-up line (the line is far shorter). */
-export const startupOutputBytesMax = 4_096;
 
 interface Proc {
   child: ChildProcess;
@@ -119,7 +117,7 @@ export class ChaosProcesses {
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
         // Only the start-up line matters: keep the buffer short.
-        buffer = (buffer + String(d)).slice(-startupOutputBytesMax);
+        buffer = (buffer + String(d)).slice(-limits.startupOutputBytesMax);
         if (buffer.includes('"listening"')) {
           cancelTimer();
           resolveStarted();

@@ -19,9 +19,6 @@ const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js
 /** The argv (after `node`) of the plain `quorate party` command; the party flags follow it. */
 export const quoratePartyEntry: readonly string[] = [binPath, 'party'];
 
-/** Stdout kept while waiting for the coordinator's start-up line (the line is far shorter). */
-export const startupOutputBytesMax = 4_096;
-
 /** A started child process. */
 interface Proc {
   name: string;
@@ -135,7 +132,7 @@ export class LocalCluster {
       );
       proc.child.stdout?.on('data', (d: Buffer) => {
         // Only the start-up line matters: keep the buffer short.
-        buffer = (buffer + String(d)).slice(-startupOutputBytesMax);
+        buffer = (buffer + String(d)).slice(-limits.startupOutputBytesMax);
         const line = buffer.split('\n').find((l) => l.includes('"listening"'));
         if (line) {
           cancelTimer();

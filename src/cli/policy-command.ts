@@ -12,7 +12,7 @@ import {
 import { calibrateTelemetry, type Calibration } from '../policy/calibrate-telemetry.ts';
 import { buildHtmlReport } from '../policy/html-report.ts';
 import { parsePolicyText } from '../policy/parse-policy-text.ts';
-import { policyLimits } from '../policy/policy-limits.ts';
+import { policyLimits } from '../core/limits.ts';
 import { stringifyPolicyDocument } from '../policy/policy-yaml.ts';
 import { recommendPolicies, type RecommendResult } from '../policy/recommend-policies.ts';
 

@@ -28,9 +28,6 @@ export interface ApprovalsDeps {
   lease(): Lease | undefined;
 }
 
-/** Tries per approval: a runner that loses the session while the approval is in flight. */
-const approveTriesMax = 2;
-
 /** Records approvals through the sessions' runners. */
 export class Approvals {
   constructor(private readonly deps: ApprovalsDeps) {}
@@ -40,7 +37,7 @@ export class Approvals {
    * group is satisfied, the rules are checked again at execution time, then signing starts.
    */
   async approve(sessionId: string, approval: SessionApproval): Promise<SessionRecord> {
-    for (let i = 0; i < approveTriesMax; i++) {
+    for (let i = 0; i < limits.approvalSubmitTriesMax; i++) {
       const runner = await this.runnerFor(sessionId, approval);
       this.deps.governance.checkApproval(runner.record, approval);
       const submitted = await runner

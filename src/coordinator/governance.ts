@@ -7,7 +7,7 @@
  */
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
-import { limits } from '../core/limits.ts';
+import { limits, ruleLimits } from '../core/limits.ts';
 import {
   checkApprovals,
   evaluateRules,
@@ -16,7 +16,6 @@ import {
   type RuleDecision,
   type VelocityEvent,
 } from '../policy/rules/index.ts';
-import { ruleLimits } from '../policy/rules/rule-limits.ts';
 import type { Store, WalletRecord } from '../store/store.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { PartyRegistry } from './party-registry.ts';

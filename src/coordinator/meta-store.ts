@@ -24,6 +24,7 @@ import {
 import { join } from 'node:path';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
 import type { Keystore } from '../store/keystore.ts';
 import { generateIdentity, identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
 
@@ -36,12 +37,6 @@ export const coordinatorMetaFileName = 'coordinator-meta.json';
 /** Where coordinators before this store kept their identity and replica id. */
 export const legacyIdentityFileName = 'identity.sqlite';
 
-/** Bounds on the store (a few short values: the file never needs more). */
-export const coordinatorMetaLimits = {
-  fileBytesMax: 16_384,
-  valueBytesMax: 1_024,
-} as const;
-
 interface MetaFile {
   version: 1;
   values: Partial<Record<CoordinatorMetaKey, string>>;
@@ -49,7 +44,7 @@ interface MetaFile {
 
 const isMetaKey = (key: string): key is CoordinatorMetaKey =>
   (metaKeys as readonly string[]).includes(key);
-const sealedHexMax = (coordinatorMetaLimits.valueBytesMax + 28) * 2;
+const sealedHexMax = (limits.coordinatorMetaValueBytesMax + 28) * 2;
 
 function unreadable(path: string, problem: string): QuorateError {
   return new QuorateError('QUORATE_E_KEYSTORE', `${path} is unreadable: ${problem}`, { path });
@@ -105,8 +100,8 @@ export class CoordinatorMetaStore {
     const path = join(dataDir, coordinatorMetaFileName);
     if (!existsSync(path))
       return new CoordinatorMetaStore(path, keystore, { version: 1, values: {} });
-    if (statSync(path).size > coordinatorMetaLimits.fileBytesMax)
-      throw unreadable(path, `larger than ${coordinatorMetaLimits.fileBytesMax} bytes`);
+    if (statSync(path).size > limits.coordinatorMetaFileBytesMax)
+      throw unreadable(path, `larger than ${limits.coordinatorMetaFileBytesMax} bytes`);
     return new CoordinatorMetaStore(
       path,
       keystore,
@@ -127,7 +122,7 @@ export class CoordinatorMetaStore {
 
   /** Stores `value` under `key` (durably, before returning). */
   put(key: CoordinatorMetaKey, value: Uint8Array): void {
-    if (value.length > coordinatorMetaLimits.valueBytesMax)
+    if (value.length > limits.coordinatorMetaValueBytesMax)
       throw new QuorateError('QUORATE_E_INTERNAL', `coordinator meta value ${key} too large`);
     this.file.values[key] = this.keystore.seal(sealLabel(key), value);
     writeDurably(this.path, JSON.stringify(this.file));

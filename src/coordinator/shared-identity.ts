@@ -9,6 +9,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
 import { Keystore, scryptParams } from '../store/keystore.ts';
 import type { Store } from '../store/store.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
@@ -17,12 +18,6 @@ import { identityFromStoredSecrets } from './meta-store.ts';
 /** Store meta key of the sealed identity. */
 export const coordinatorIdentityMetaKey = 'coordinator-identity';
 const sealLabel = 'coordinator-identity';
-
-/**
- * Bounds on the scrypt cost a stored record may ask for: a damaged or hostile record must not
- * make every replica allocate gigabytes at start-up (ours use N=2^15, r=8, p=1: 32 MiB).
- */
-export const sharedIdentityKdfMax = { nMax: 2 ** 17, rMax: 16, pMax: 4 } as const;
 
 /** What the meta record holds (JSON). */
 interface SealedIdentity {
@@ -69,7 +64,9 @@ function parseSealedIdentity(raw: string): SealedIdentity {
   if (name !== 'scrypt') throw new Error('unknown format');
   const isCost = (x: unknown, max: number): x is number =>
     typeof x === 'number' && Number.isSafeInteger(x) && x > 0 && x <= max;
-  const { nMax, rMax, pMax } = sharedIdentityKdfMax;
+  const nMax = limits.sharedIdentityScryptNMax;
+  const rMax = limits.sharedIdentityScryptRMax;
+  const pMax = limits.sharedIdentityScryptPMax;
   if (
     !isCost(N, nMax) ||
     !isCost(r, rMax) ||

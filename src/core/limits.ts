@@ -56,6 +56,8 @@ export const governanceLimits = {
   approvalDeadlineMsDefault: 600_000,
   approvalDeadlineMsMax: 86_400_000,
   approvalsPerSessionMax: 32,
+  // Tries of one approval when the session's runner loses it meanwhile (src/coordinator/approvals.ts).
+  approvalSubmitTriesMax: 2,
   velocitySessionsScanMax: 20_000,
   policyFileBytesMax: 1024 * 1024,
 } as const;
@@ -71,6 +73,10 @@ export const partyLimits = {
   partyCoordinatorSilenceBeats: 5,
   partyCoordinatorSilenceMsMin: 1_000,
   partyCoordinatorSilenceMsMax: 60_000,
+  // Messages one session may queue while its role computes a step asynchronously.
+  partyInboxMessagesMax: 64,
+  // One-time secrets one role may hold over its life (FROST: one).
+  secretsPerRoleMax: 16,
 } as const;
 
 /** Transport (src/transport): frames, queues, handshakes, reconnects, heartbeats. */
@@ -137,6 +143,16 @@ export const storeLimits = {
 export const processLimits = {
   shutdownMsMax: 5_000,
   startupWaitMsMax: 30_000,
+  // Stdout kept while waiting for a process's start-up line (the line is far shorter).
+  startupOutputBytesMax: 4_096,
+  // The coordinator's sealed metadata file (src/coordinator/meta-store.ts): a few short values.
+  coordinatorMetaFileBytesMax: 16_384,
+  coordinatorMetaValueBytesMax: 1_024,
+  // The scrypt cost a stored shared coordinator identity may ask for: a damaged or hostile record
+  // must not make every replica allocate gigabytes at start-up (ours: N=2^15, r=8, p=1, 32 MiB).
+  sharedIdentityScryptNMax: 2 ** 17,
+  sharedIdentityScryptRMax: 16,
+  sharedIdentityScryptPMax: 4,
   pollIntervalMs: 50,
 } as const;
 
@@ -157,6 +173,13 @@ export const simLimits = {
   // Polls of a session waiting for approvals, per try, 100 ms apart: 60 s, more than an
   // approval window plus the longest signing deadline.
   simAwaitingPollsMax: 600,
+  // Tries per approval, simApproveRetryDelayMs apart: enough to span a coordinator outage of the
+  // nemeses' longest fault window (5 s).
+  simApproveTriesMax: 16,
+  simApproveRetryDelayMs: 400,
+  // How long a governed session waits for approvals in the simulator: long enough for approvals
+  // given through a fault window, short enough that a withheld approval times out in the run.
+  simApprovalWindowMs: 4_000,
   simSeedsMax: 1_000_000,
 } as const;
 

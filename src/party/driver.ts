@@ -10,6 +10,7 @@
  * then its messages sent. A session dropped while a step is pending (discard, newer attempt,
  * TTL, lost connection) lets nothing of that step out, and its secret is never used again.
  */
+import { limits } from '../core/limits.ts';
 import { assert } from '../core/assert.ts';
 import type { CancelTimer, Log } from '../core/env.ts';
 import type {
@@ -25,9 +26,6 @@ import { buildProtocol, type Envelope, type EnvelopeFields } from '../transport/
 import type { PartyJournal } from './journal.ts';
 import { Refusal } from './refusal.ts';
 import type { SecretLedger } from './secret-ledger.ts';
-
-/** Messages one session may queue while its role computes a step asynchronously. */
-export const partyInboxMessagesMax = 64;
 
 /** What the driver does per kind of session, around the role's steps. */
 export interface SessionHooks<Result = unknown> {
@@ -113,7 +111,7 @@ export class ProtocolDriver {
     if (session.attempt !== e.attempt || session.token !== e.token)
       throw new Refusal('QUORATE_E_STALE_TOKEN', 'envelope for another attempt', false);
     if (session.busy) {
-      if (session.inbox.length >= partyInboxMessagesMax)
+      if (session.inbox.length >= limits.partyInboxMessagesMax)
         throw new Refusal('QUORATE_E_OVERLOADED', 'too many messages queued for a session', false);
       session.inbox.push({ e, payload });
       return;

@@ -5,12 +5,10 @@
  * (`OneTimeSecret`); this ledger keeps the order for one role and asserts it, because the
  * curve library accepts a restored copy of a used nonce and this order is the only guard.
  */
+import { limits } from '../core/limits.ts';
 import { assert } from '../core/assert.ts';
 import type { OneTimeSecret, ProtocolMessage } from '../protocol/engine.ts';
 import type { PartyJournal } from './journal.ts';
-
-/** One-time secrets one role may hold over its life (FROST: one). */
-export const secretsPerRoleMax = 16;
 
 /** Where a role's secrets are filed: its session, attempt and fencing token. */
 export interface SecretScope {
@@ -36,7 +34,7 @@ export class SecretLedger {
    */
   recordHeld(secret: OneTimeSecret | undefined): boolean {
     if (secret === undefined || this.states.has(secret.id)) return true;
-    assert(this.states.size < secretsPerRoleMax, 'a role holds a bounded number of secrets');
+    assert(this.states.size < limits.secretsPerRoleMax, 'a role holds a bounded number of secrets');
     const { sessionId, attempt, token } = this.scope;
     const recorded = this.journal.recordNonce({
       commitment: secret.id,

@@ -8,6 +8,7 @@
  * Approvers sign what they themselves know about the request (wallet, intent, sha256 of the
  * message, context, the policy hash of the deployment), not what the coordinator shows them.
  */
+import { limits } from '../core/limits.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import { sha256Hex } from '../core/encoding.ts';
@@ -22,13 +23,6 @@ import type { Scheduler } from './scheduler.ts';
 import type { SeededStream } from './seeded-bytes.ts';
 import { TriesInFlight } from './tries-in-flight.ts';
 import type { RequestPlan } from './workload.ts';
-
-/**
- * Tries per approval, `approveRetryDelayMs` apart: enough to span a coordinator outage of the
- * nemeses' longest fault window (5 s).
- */
-export const approveTriesMax = 16;
-const approveRetryDelayMs = 400;
 
 /** One approval to post: who, with what signature, for which session. */
 interface Posting {
@@ -153,8 +147,9 @@ export class Approvers {
       });
     };
     const again = () => {
-      if (tryNo + 1 >= approveTriesMax) this.running -= 1;
-      else this.scheduler.schedule(approveRetryDelayMs, () => this.post(posting, tryNo + 1));
+      if (tryNo + 1 >= limits.simApproveTriesMax) this.running -= 1;
+      else
+        this.scheduler.schedule(limits.simApproveRetryDelayMs, () => this.post(posting, tryNo + 1));
     };
     const target = this.cluster.coordinatorFor(tryNo);
     if (!target) {

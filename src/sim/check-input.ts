@@ -7,7 +7,6 @@ import type { CheckInput, StateObservation, StoredSession } from '../checker/typ
 import { limits } from '../core/limits.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { Deployment, WalletInfo } from './deploy.ts';
-import { simApprovalWindowMs } from './governed-policy.ts';
 
 /** Reads everything the checker needs at the end of a run. */
 export async function checkInput(
@@ -37,7 +36,7 @@ export async function checkInput(
               id: a.id,
               publicKey: a.publicKey,
             })),
-            approvalWindowMs: simApprovalWindowMs,
+            approvalWindowMs: limits.simApprovalWindowMs,
           },
         }
       : {}),

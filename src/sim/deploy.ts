@@ -8,7 +8,7 @@ import { assert } from '../core/assert.ts';
 import { limits } from '../core/limits.ts';
 import { schemes, type Scheme } from '../protocol/engine.ts';
 import { SimCluster } from './cluster.ts';
-import { simApprovalWindowMs, simGovernance, type SimGovernance } from './governed-policy.ts';
+import { simGovernance, type SimGovernance } from './governed-policy.ts';
 import { HistoryRecorder } from './history-recorder.ts';
 import { partyNemesisKinds, replicasFor, type NemesisKind } from './nemesis.ts';
 import { SimNetwork } from './network.ts';
@@ -90,7 +90,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
     seed,
     partyIds,
     replicasFor(kind),
-    governance && { policy: governance.policy, approvalDeadlineMs: simApprovalWindowMs },
+    governance && { policy: governance.policy, approvalDeadlineMs: limits.simApprovalWindowMs },
   );
   const history = new HistoryRecorder(scheduler);
   const dkg = options.dkg === true;

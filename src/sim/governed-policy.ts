@@ -30,13 +30,6 @@ export const largeTransferApprovals = 2;
 /** Velocity limit of the metered rule: BTC transfers per 24 h. */
 export const meteredMaxCount = 2;
 
-/**
- * How long a governed session waits for approvals in the simulator (the coordinator's
- * `approvalDeadlineMs`): long enough for approvals given through a fault window, short enough
- * that a withheld approval times out within the run.
- */
-export const simApprovalWindowMs = 4_000;
-
 /** An approver of the run: an id and its Ed25519 key pair. */
 export interface SimApprover {
   id: string;

@@ -14,7 +14,6 @@ import type { Scheme } from '../protocol/engine.ts';
 import { Approvers } from './approvers.ts';
 import { checkInput } from './check-input.ts';
 import { deploy, type Deployment, type DeployOptions } from './deploy.ts';
-import { simApprovalWindowMs } from './governed-policy.ts';
 import { planGovernedRequests } from './governed-workload.ts';
 import { planNemesis, planSecondFault, type NemesisKind, type NemesisPlan } from './nemesis.ts';
 import type { NetworkStats } from './network.ts';
@@ -146,7 +145,7 @@ function startWorkload(
   for (const r of all) workload.submit(r);
   // A governed request may wait a whole approval window, and its late approvals come after it.
   const lastMs = (r: RequestPlan) =>
-    r.atMs + r.deadlineMs + (r.governed ? simApprovalWindowMs + 2_000 : 0);
+    r.atMs + r.deadlineMs + (r.governed ? limits.simApprovalWindowMs + 2_000 : 0);
   const endMs =
     Math.max(...all.map(lastMs)) +
     limits.abortCleanupMsMax +

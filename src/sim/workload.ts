@@ -66,12 +66,10 @@ const retryDelayMs = 500;
 /** A retryable failure is asked again this much later, at most `limits.simFailedRetriesMax` times. */
 const failedRetryDelayMs = 1_500;
 /**
- * A session waiting for approvals is polled this often, at most `awaitingPollsMax` times per
+ * A session waiting for approvals is polled this often, at most `limits.simAwaitingPollsMax` times per
  * try: 60 s, more than an approval window plus the longest signing deadline.
  */
 const awaitingPollMs = 100;
-/** Polls of a session waiting for approvals, per try (at `awaitingPollMs` apart). */
-export const awaitingPollsMax = 600;
 
 /** True while a session waits for approvals (a `pending` record with a reason). */
 export const awaitingApprovals = (record: SessionRecord): boolean =>
@@ -208,7 +206,7 @@ export class Workload {
   /**
    * A session waiting for approvals: hand it to the approvers, then poll (a short wait answers
    * at once while approvals are missing) until it stops waiting and the wait for its signing
-   * ends, bounded by `awaitingPollsMax`.
+   * ends, bounded by `limits.simAwaitingPollsMax`.
    */
   private async awaitApprovals(
     plan: RequestPlan,
@@ -217,7 +215,7 @@ export class Workload {
   ): Promise<SessionRecord> {
     const env = this.cluster.coordinatorNode.env();
     let record = awaiting;
-    for (let i = 0; i < awaitingPollsMax && awaitingApprovals(record); i++) {
+    for (let i = 0; i < limits.simAwaitingPollsMax && awaitingApprovals(record); i++) {
       const approvalDeadlineMs = record.policy?.approvalDeadlineMs;
       this.approvers?.onAwaiting(
         plan,

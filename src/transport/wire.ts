@@ -17,7 +17,7 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../core/encoding.ts';
 import { isErrorCode, type ErrorCode } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
-import { limits, ruleLimits } from '../core/limits.ts';
+import { limits, ruleLimits, wireLimits } from '../core/limits.ts';
 import { schemes, type Payload, type Scheme } from '../protocol/engine.ts';
 import type { RuleRequestContext } from '../policy/rules/rule-context.ts';
 import type { SignedApproval } from '../policy/rules/approvals.ts';
@@ -92,19 +92,6 @@ function boxKeyMap(raw: unknown): Record<string, string> | undefined {
   // fromEntries defines own properties: no key (not even `__proto__`) reaches a prototype.
   return Object.fromEntries(checked);
 }
-
-/** Bounds of strings no other limit covers: connection ids, handshake nonces, reasons. */
-export const wireLimits = {
-  /** Connection ids and handshake nonces (the coordinator sends 24 and 32 hex characters). */
-  connIdLengthMax: 128,
-  /** Wallet ids, keygen ids and policy tiers. */
-  walletIdLengthMax: 64,
-  tierLengthMax: 64,
-  /** Free-text reasons in refuse, discard and reject. */
-  reasonLengthMax: 1_024,
-  /** An approval's approver id and signature in a sign-start's policy block. */
-  approvalFieldLengthMax: 256,
-} as const;
 
 // ---------------------------------------------------------------------------------------------
 // Handshake frames and transcripts
