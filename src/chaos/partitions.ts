@@ -4,7 +4,7 @@
  * (a star), so the parties a partition impairs are those whose link to the coordinator is cut
  * in either direction.
  */
-import type { SeededRandom } from './seeded-random.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 
 /** One cut direction: packets from `from` to `to` are dropped. */
 export type Cut = readonly [from: string, to: string];

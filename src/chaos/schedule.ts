@@ -15,7 +15,7 @@ import {
   oneWay,
   type Cut,
 } from './partitions.ts';
-import { seededRandom, type SeededRandom } from './seeded-random.ts';
+import { seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 
 /** The scenarios `quorate chaos run --scenario` accepts (`all` runs the others in turn). */
 export const scenarioNames = [

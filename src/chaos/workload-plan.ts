@@ -4,7 +4,7 @@
  * and about 10 % repeating one with a different message (must be refused, never signed). Pure.
  */
 import { chaosLimits } from '../core/limits.ts';
-import { seededRandom } from './seeded-random.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 
 /** One logical request (its tries share the intent and message). */
 export interface PlannedRequest {

@@ -20,7 +20,7 @@ import type { SimGovernance } from './governed-policy.ts';
 import type { ApprovalAction } from './governed-workload.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 import { TriesInFlight } from './tries-in-flight.ts';
 import type { RequestPlan } from './workload.ts';
 
@@ -50,7 +50,7 @@ export class Approvers {
     private readonly cluster: SimCluster,
     private readonly history: HistoryRecorder,
     private readonly governance: SimGovernance,
-    rng: SeededStream,
+    rng: SeededRandom,
   ) {
     this.strangerKey = rng.bytes(32);
     this.inFlight = new TriesInFlight(cluster);

@@ -19,7 +19,7 @@ import type { Store } from '../store/store.ts';
 import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
 import type { SimNetwork } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
-import { seededStream, type SeededStream } from './seeded-bytes.ts';
+import { seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 import { Keystore } from '../store/keystore.ts';
 import { SimNode, simEpochMs, type Incarnation } from './sim-env.ts';
 
@@ -96,7 +96,7 @@ export class SimCluster {
     private readonly governance?: SimClusterGovernance,
   ) {
     this.store = new MemoryStore({ clock: { nowMs: () => simEpochMs + scheduler.nowMs } });
-    const setup = seededStream(seed, 'cluster-setup');
+    const setup = seededRandom(seed, 'cluster-setup');
     this.partySecret = bytesToHex(setup.bytes(16));
     this.coordinatorNode = this.makeNode('coordinator', setup);
     this.coordinatorIdentity = generateIdentity(setup.bytes(64));
@@ -131,11 +131,11 @@ export class SimCluster {
     return up[tryNo % Math.max(1, up.length)];
   }
 
-  private makeNode(name: string, setup: SeededStream): SimNode {
+  private makeNode(name: string, setup: SeededRandom): SimNode {
     return new SimNode(
       name,
       this.scheduler,
-      seededStream(this.seed, `node/${name}`),
+      seededRandom(this.seed, `node/${name}`),
       setup.int(0, 100_000),
     );
   }

@@ -13,7 +13,7 @@ import { HistoryRecorder } from './history-recorder.ts';
 import { partyNemesisKinds, replicasFor, type NemesisKind } from './nemesis.ts';
 import { SimNetwork } from './network.ts';
 import { Scheduler } from './scheduler.ts';
-import { seededStream, type SeededStream } from './seeded-bytes.ts';
+import { seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 import { walletKeys, type WalletKeys } from './wallet-fixture.ts';
 
 /** What a deployment is asked for; unset fields are drawn from the seed. */
@@ -40,7 +40,7 @@ export interface WalletInfo {
 export interface GovernedSetup {
   governance: SimGovernance;
   wallet: WalletInfo;
-  rng: SeededStream;
+  rng: SeededRandom;
 }
 
 /** A deployment, started and connected, with its wallets. */
@@ -51,7 +51,7 @@ export interface Deployment {
   threshold: number;
   partyIds: string[];
   /** The seed's plan stream, positioned after the deployment's draws. */
-  plan: SeededStream;
+  plan: SeededRandom;
   scheduler: Scheduler;
   network: SimNetwork;
   cluster: SimCluster;
@@ -71,16 +71,16 @@ const connectMs = 500;
  */
 export async function deploy(options: DeployOptions): Promise<Deployment> {
   const { seed } = options;
-  const plan = seededStream(seed, 'plan');
+  const plan = seededRandom(seed, 'plan');
   const kind = options.kind ?? plan.pick(partyNemesisKinds);
   const n = kind === 'bridge' || plan.chance(0.2) ? 5 : 3;
   const threshold = n === 5 ? 3 : 2;
   const scheme = options.scheme ?? plan.pick(schemes);
   const partyIds = Array.from({ length: n }, (_, i) => `p${i + 1}`);
   const scheduler = new Scheduler();
-  const network = new SimNetwork(scheduler, seededStream(seed, 'network'), 1, plan.int(1, 20));
+  const network = new SimNetwork(scheduler, seededRandom(seed, 'network'), 1, plan.int(1, 20));
   // Drawn even when the caller decides, so a forced governed run is the seed's own.
-  const rng = seededStream(seed, 'governance');
+  const rng = seededRandom(seed, 'governance');
   const drawn = rng.chance(governedShare);
   const governance =
     (options.governed ?? drawn) ? simGovernance(rng, partyIds, threshold) : undefined;

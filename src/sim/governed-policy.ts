@@ -13,7 +13,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { loadPolicyDocumentWithRules, type LoadedPolicy } from '../policy/rules/index.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 
 /** The tier every governed wallet of the simulator is bound to. */
 export const simTier = 'sim-governed';
@@ -46,7 +46,7 @@ export interface SimGovernance {
 
 /** Builds the run's policy over `partyIds` (a `threshold`-of-n tier), keys drawn from `rng`. */
 export function simGovernance(
-  rng: SeededStream,
+  rng: SeededRandom,
   partyIds: readonly string[],
   threshold: number,
 ): SimGovernance {

@@ -22,7 +22,7 @@ import {
   meteredMaxCount,
   type SimApprover,
 } from './governed-policy.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 import type { RequestPlan } from './workload.ts';
 
 /** What one governed request does. */
@@ -66,7 +66,7 @@ const meteredBurst = meteredMaxCount + 1;
  * distinct shapes, and half the time a metered burst.
  */
 export function planGovernedRequests(
-  rng: SeededStream,
+  rng: SeededRandom,
   walletId: string,
   approvers: readonly SimApprover[],
   fromMs: number,
@@ -86,7 +86,7 @@ export function planGovernedRequests(
 }
 
 function governedPlan(
-  rng: SeededStream,
+  rng: SeededRandom,
   shape: GovernedShape,
   approvers: readonly SimApprover[],
 ): GovernedPlan {
@@ -134,7 +134,7 @@ function governedPlan(
 
 /** The approvals the approvers of a request needing k of them will post. */
 function actions(
-  rng: SeededStream,
+  rng: SeededRandom,
   shape: 'approved' | 'too-few' | 'late' | 'invalid-approval',
   ids: readonly string[],
 ): ApprovalAction[] {

@@ -11,7 +11,7 @@ import { assert } from '../core/assert.ts';
 import { limits } from '../core/limits.ts';
 import type { Link } from '../transport/link.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 import type { Incarnation } from './sim-env.ts';
 
 /** `up` is party → coordinator, `down` is coordinator → party. */
@@ -154,7 +154,7 @@ export class SimNetwork {
 
   constructor(
     private readonly scheduler: Scheduler,
-    private readonly rng: SeededStream,
+    private readonly rng: SeededRandom,
     /** One-way latency without faults: base plus up to `jitterMs`. */
     private readonly baseLatencyMs: number,
     private readonly baseJitterMs: number,

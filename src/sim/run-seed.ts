@@ -17,7 +17,7 @@ import { deploy, type Deployment, type DeployOptions } from './deploy.ts';
 import { planGovernedRequests } from './governed-workload.ts';
 import { planNemesis, planSecondFault, type NemesisKind, type NemesisPlan } from './nemesis.ts';
 import type { NetworkStats } from './network.ts';
-import { seededStream } from './seeded-bytes.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 import { observe, partiesIdle, startMonitor, startObserver } from './watchers.ts';
 import { planRequests, Workload, type RequestPlan } from './workload.ts';
 
@@ -86,7 +86,7 @@ function startNemesis(run: Deployment, combined: boolean): StartedNemesis {
   const first = planNemesis(run.kind, run.plan, run.partyIds);
   // The second fault draws from its own stream: the rest of the run is what the seed gives alone.
   const plan = combined
-    ? planSecondFault(first, seededStream(run.seed, 'second-fault'), run.partyIds)
+    ? planSecondFault(first, seededRandom(run.seed, 'second-fault'), run.partyIds)
     : first;
   const startAtMs = Math.ceil(scheduler.nowMs);
   for (const step of plan.steps) {

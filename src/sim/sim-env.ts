@@ -11,7 +11,7 @@
 import type { Env } from '../core/env.ts';
 import { silentLog } from '../core/env.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 
 /** 2024-01-01T00:00:00Z: virtual time 0 on an unskewed wall clock. */
 export const simEpochMs = 1_704_067_200_000;
@@ -30,7 +30,7 @@ export class SimNode {
   constructor(
     readonly name: string,
     private readonly scheduler: Scheduler,
-    private readonly rng: SeededStream,
+    private readonly rng: SeededRandom,
     private readonly monoOffsetMs: number,
   ) {}
 

@@ -11,7 +11,7 @@ import type { KeyShare, ProtocolMessage, ProtocolRole, Scheme } from '../protoco
 import { engines } from '../protocol/frost.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import { generateIdentity } from '../transport/identity.ts';
-import { seededStream } from './seeded-bytes.ts';
+import { seededRandom } from '../core/seeded-random.ts';
 
 /** A wallet's public facts and every party's key share. */
 export interface WalletKeys {
@@ -41,7 +41,7 @@ export function walletKeys(
   const label = variant === undefined ? base : `${base}/${variant}`;
   const cached = cache.get(label);
   if (cached) return cached;
-  const rng = seededStream(0, `wallet-fixture/${label}`);
+  const rng = seededRandom(0, `wallet-fixture/${label}`);
   const walletId = `w_${bytesToHex(rng.bytes(12))}`;
   const engine = engines[scheme];
   const identities = new Map(parties.map((p) => [p, generateIdentity(rng.bytes(64))]));

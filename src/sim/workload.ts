@@ -18,7 +18,7 @@ import type { SimCluster } from './cluster.ts';
 import type { GovernedPlan } from './governed-workload.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { SeededStream } from './seeded-bytes.ts';
+import type { SeededRandom } from '../core/seeded-random.ts';
 import { TriesInFlight } from './tries-in-flight.ts';
 
 /** One logical request. */
@@ -36,7 +36,7 @@ export interface RequestPlan {
 
 /** Plans `count` requests over [fromMs, toMs]. */
 export function planRequests(
-  rng: SeededStream,
+  rng: SeededRandom,
   count: number,
   fromMs: number,
   toMs: number,

@@ -12,7 +12,7 @@ import {
   oneWay,
 } from '../../src/chaos/partitions.ts';
 import { planSchedule, scenarioNames, scenarioTopology } from '../../src/chaos/schedule.ts';
-import { seededRandom } from '../../src/chaos/seeded-random.ts';
+import { seededRandom } from '../../src/core/seeded-random.ts';
 import { planWorkload } from '../../src/chaos/workload-plan.ts';
 
 describe('planSchedule', () => {

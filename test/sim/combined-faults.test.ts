@@ -14,7 +14,7 @@ import {
   secondFaultKinds,
   type NemesisPlan,
 } from '../../src/sim/nemesis.ts';
-import { seededStream } from '../../src/sim/seeded-bytes.ts';
+import { seededRandom } from '../../src/core/seeded-random.ts';
 
 /** Parties whose network path or process a plan's faults with `ordinal` act on. */
 function partyTargets(plan: NemesisPlan, ordinal: number): Set<string> {
@@ -34,14 +34,14 @@ test('second faults: another kind, ids -2, party targets apart from the first, d
       ['p1', 'p2', 'p3', 'p4', 'p5'],
     ]) {
       const draw = () => {
-        const rng = seededStream(seed, 'plan');
+        const rng = seededRandom(seed, 'plan');
         const kinds = partyNemesisKinds.filter((k) => k !== 'bridge' || parties.length === 5);
         const kind = rng.pick(kinds);
         const first = planNemesis(kind, rng, parties);
         return {
           kind,
           first,
-          plan: planSecondFault(first, seededStream(seed, 'second-fault'), parties),
+          plan: planSecondFault(first, seededRandom(seed, 'second-fault'), parties),
         };
       };
       const { kind, first, plan } = draw();

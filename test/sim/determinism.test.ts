@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSeed } from '../../src/sim/run-seed.ts';
-import { seededStream } from '../../src/sim/seeded-bytes.ts';
+import { seededRandom } from '../../src/core/seeded-random.ts';
 import { Scheduler } from '../../src/sim/scheduler.ts';
 
 test('same seed → identical history, journals and store', async () => {
@@ -59,10 +59,10 @@ test('different seeds → different histories', async () => {
 });
 
 test('seeded stream is reproducible and label-separated', () => {
-  assert.deepEqual(seededStream(1, 'x').bytes(40), seededStream(1, 'x').bytes(40));
-  assert.notDeepEqual(seededStream(1, 'x').bytes(40), seededStream(1, 'y').bytes(40));
-  assert.notDeepEqual(seededStream(1, 'x').bytes(40), seededStream(2, 'x').bytes(40));
-  const s = seededStream(9, 'z');
+  assert.deepEqual(seededRandom(1, 'x').bytes(40), seededRandom(1, 'x').bytes(40));
+  assert.notDeepEqual(seededRandom(1, 'x').bytes(40), seededRandom(1, 'y').bytes(40));
+  assert.notDeepEqual(seededRandom(1, 'x').bytes(40), seededRandom(2, 'x').bytes(40));
+  const s = seededRandom(9, 'z');
   for (let i = 0; i < 1000; i++) {
     const u = s.unit();
     assert.ok(u >= 0 && u < 1);
