@@ -3,15 +3,15 @@
  * `issued` (invariant I6). A killed party is skipped until its restarted process has reopened
  * the journal (which voids the dead process's nonces); a paused one is skipped until resumed.
  */
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { StateObservation } from '../checker/types.ts';
 import { chaosLimits } from '../core/limits.ts';
+import { JournalFileReader } from '../party/journal-sqlite.ts';
 import type { ChaosProcesses } from './processes.ts';
 
 export class JournalObserver {
   readonly observations: StateObservation[] = [];
-  private readonly dbs = new Map<string, Database.Database>();
+  private readonly dbs = new Map<string, JournalFileReader>();
   /** Party → op-log seq of the last `open` before it was killed. */
   private readonly staleUntilOpenAfter = new Map<string, number>();
 
@@ -20,28 +20,20 @@ export class JournalObserver {
     private readonly parties: readonly string[],
   ) {}
 
-  private db(partyId: string): Database.Database | undefined {
+  private db(partyId: string): JournalFileReader | undefined {
     const existing = this.dbs.get(partyId);
     if (existing) return existing;
     const path = this.processes.journalPath(partyId);
     if (!existsSync(path)) return undefined;
-    const db = new Database(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 1000');
+    const db = new JournalFileReader(path);
     this.dbs.set(partyId, db);
     return db;
-  }
-
-  private lastOpenSeq(db: Database.Database): number {
-    const row = db
-      .prepare(`SELECT max(seq) AS seq FROM op_log WHERE body LIKE '{"op":"open"%'`)
-      .get() as { seq: number | null };
-    return row.seq ?? 0;
   }
 
   /** Call before killing a party: its ledger is stale until the next process opens it. */
   markKilled(partyId: string): void {
     const db = this.db(partyId);
-    if (db) this.staleUntilOpenAfter.set(partyId, this.lastOpenSeq(db));
+    if (db) this.staleUntilOpenAfter.set(partyId, db.lastOpenSeq());
   }
 
   /** One observation round at harness time `timeMs` (only non-empty snapshots unless `always`). */
@@ -53,14 +45,10 @@ export class JournalObserver {
         if (!db) continue;
         const stale = this.staleUntilOpenAfter.get(partyId);
         if (stale !== undefined) {
-          if (this.lastOpenSeq(db) <= stale) continue;
+          if (db.lastOpenSeq() <= stale) continue;
           this.staleUntilOpenAfter.delete(partyId);
         }
-        const issued = (
-          db
-            .prepare("SELECT session_id, attempt, token FROM nonces WHERE state = 'issued'")
-            .all() as { session_id: string; attempt: number; token: number }[]
-        ).map((r) => ({ sessionId: r.session_id, attempt: r.attempt, token: r.token }));
+        const issued = db.issuedNonces();
         if (!always && issued.length === 0) continue;
         if (this.observations.length >= chaosLimits.historyEventsMax) return;
         this.observations.push({ timeMs, partyId, activeSessions: 0, issued });

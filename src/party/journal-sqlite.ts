@@ -269,3 +269,36 @@ function nonceFromRow(r: NonceRow): NonceEntry {
     ...(r.closed_ms === null ? {} : { closedMs: r.closed_ms }),
   };
 }
+
+/**
+ * A read-only view of a live party's journal file, for an observer outside the party process
+ * (the chaos harness checks I6 from it). The schema stays this module's business.
+ */
+export class JournalFileReader {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path, { readonly: true, fileMustExist: true });
+    this.db.pragma('busy_timeout = 1000');
+  }
+
+  /** The op-log sequence number of the last time a party process opened the journal (0: never). */
+  lastOpenSeq(): number {
+    const row = this.db
+      .prepare(`SELECT max(seq) AS seq FROM op_log WHERE body LIKE '{"op":"open"%'`)
+      .get() as { seq: number | null };
+    return row.seq ?? 0;
+  }
+
+  /** The one-time secrets still `issued`: which session, attempt and token holds each. */
+  issuedNonces(): { sessionId: string; attempt: number; token: number }[] {
+    const rows = this.db
+      .prepare("SELECT session_id, attempt, token FROM nonces WHERE state = 'issued'")
+      .all() as { session_id: string; attempt: number; token: number }[];
+    return rows.map((r) => ({ sessionId: r.session_id, attempt: r.attempt, token: r.token }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

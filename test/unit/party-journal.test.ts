@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteJournal } from '../../src/party/journal-sqlite.ts';
+import { JournalFileReader, SqliteJournal } from '../../src/party/journal-sqlite.ts';
 
 function withJournal(fn: (path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'quorate-journal-'));
@@ -129,5 +129,27 @@ INSERT INTO nonces VALUES ('c-open', 's1', 2, 7, 'issued', 3, NULL);
       false,
     );
     j.close();
+  });
+});
+
+test('a read-only reader of a live journal file sees the issued nonces and each reopening', () => {
+  withJournal((path) => {
+    const j = new SqliteJournal(path, 1);
+    const reader = new JournalFileReader(path);
+    try {
+      const firstOpen = reader.lastOpenSeq();
+      assert.ok(firstOpen > 0, 'the party opened it once');
+      j.recordNonce({ commitment: 'c1', sessionId: 's', attempt: 1, token: 2, issuedMs: 1 });
+      j.recordNonce({ commitment: 'c2', sessionId: 't', attempt: 3, token: 7, issuedMs: 1 });
+      j.consumeNonce('c1', 2);
+      assert.deepEqual(reader.issuedNonces(), [{ sessionId: 't', attempt: 3, token: 7 }]);
+      j.close();
+      const reopened = new SqliteJournal(path, 10);
+      assert.ok(reader.lastOpenSeq() > firstOpen, 'a restarted party reopened it');
+      assert.deepEqual(reader.issuedNonces(), [], 'reopening voided what the old process issued');
+      reopened.close();
+    } finally {
+      reader.close();
+    }
   });
 });
