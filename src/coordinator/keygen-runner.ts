@@ -6,7 +6,7 @@
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { KeygenResult, ProtocolRole, Scheme, SignatureEngine } from '../protocol/engine.ts';
+import type { KeygenResult, ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
 import {
   buildDiscard,
@@ -16,23 +16,15 @@ import {
   validateRefuse,
   type Addressing,
   type Envelope,
+  type KeygenStartBody,
 } from '../transport/wire.ts';
 import type { PartyRegistry } from './party-registry.ts';
 
 /** A keygen is one attempt with token 1: it is never retried under the same id. */
 const keygenAttempt = { attempt: 1, token: 1 } as const;
 
-/** Inputs of a keygen. */
-export interface KeygenArgs {
-  keygenId: string;
-  walletId: string;
-  scheme: Scheme;
-  threshold: number;
-  parties: string[];
-  boxKeys: Record<string, string>;
-  /** Policy tier the wallet is bound to; each party records it with its share. */
-  tier?: string;
-}
+/** Inputs of a keygen: what keygen-start tells the parties, under the keygen's own id. */
+export type KeygenArgs = KeygenStartBody & { keygenId: string };
 
 /** One DKG run. `result` settles exactly once. */
 export class KeygenRunner {

@@ -25,14 +25,14 @@ interface KeystoreFile {
 export class Keystore {
   private constructor(
     private readonly key: Uint8Array,
-    private readonly randomBytes: (n: number) => Uint8Array,
+    private readonly rng: (n: number) => Uint8Array,
   ) {}
 
   /**
    * Opens `DIR/keystore.json`, creating it on first start. A wrong passphrase fails with
    * `QUORATE_E_KEYSTORE` before anything else happens.
    */
-  static open(dir: string, passphrase: string, randomBytes: (n: number) => Uint8Array): Keystore {
+  static open(dir: string, passphrase: string, rng: (n: number) => Uint8Array): Keystore {
     if (passphrase.length < 8) {
       throw new QuorateError(
         'QUORATE_E_CONFIG',
@@ -41,8 +41,8 @@ export class Keystore {
     }
     const path = join(dir, 'keystore.json');
     if (!existsSync(path)) {
-      const salt = randomBytes(16);
-      const store = new Keystore(scrypt(utf8ToBytes(passphrase), salt, scryptParams), randomBytes);
+      const salt = rng(16);
+      const store = new Keystore(scrypt(utf8ToBytes(passphrase), salt, scryptParams), rng);
       const file: KeystoreFile = {
         version: 1,
         kdf: {
@@ -71,7 +71,7 @@ export class Keystore {
     const { N, r, p, salt } = file.kdf;
     const store = new Keystore(
       scrypt(utf8ToBytes(passphrase), hexToBytes(salt), { N, r, p, dkLen: 32 }),
-      randomBytes,
+      rng,
     );
     try {
       store.open(checkLabel, file.check);
@@ -91,14 +91,14 @@ export class Keystore {
    * store): same passphrase + same salt → same key, wherever the data directory is.
    */
   /** A keystore over an already derived 32-byte key (the simulator's per-party sealer). */
-  static fromKey(key: Uint8Array, randomBytes: (n: number) => Uint8Array): Keystore {
-    return new Keystore(key, randomBytes);
+  static fromKey(key: Uint8Array, rng: (n: number) => Uint8Array): Keystore {
+    return new Keystore(key, rng);
   }
 
   static derive(
     passphrase: string,
     kdf: { N: number; r: number; p: number; salt: string },
-    randomBytes: (n: number) => Uint8Array,
+    rng: (n: number) => Uint8Array,
   ): Keystore {
     if (passphrase.length < 8) {
       throw new QuorateError(
@@ -109,13 +109,13 @@ export class Keystore {
     const { N, r, p, salt } = kdf;
     return new Keystore(
       scrypt(utf8ToBytes(passphrase), hexToBytes(salt), { N, r, p, dkLen: 32 }),
-      randomBytes,
+      rng,
     );
   }
 
   /** Encrypts `plaintext`; `label` is bound as associated data (a blob cannot be swapped). */
   seal(label: string, plaintext: Uint8Array): string {
-    const nonce = this.randomBytes(12);
+    const nonce = this.rng(12);
     const sealed = gcm(this.key, nonce, utf8ToBytes(label)).encrypt(plaintext);
     return bytesToHex(concatBytes(nonce, sealed));
   }
