@@ -8,6 +8,8 @@
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
+import type { Scheme, SignatureEngine } from '../protocol/engine.ts';
+import { engines as frostEngines } from '../protocol/frost.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { SessionApproval } from '../session/session-policy.ts';
 import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
@@ -50,6 +52,8 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** How often to look for sessions whose owner's lease expired (default limits.coordinatorLeaseScanMsDefault). */
   scanIntervalMs?: number;
+  /** Protocol engines by scheme (default: the FROST engines); a party must run the same ones. */
+  engines?: Partial<Record<Scheme, SignatureEngine>>;
 }
 
 /** An approval as posted by an approver. */
@@ -80,6 +84,7 @@ export class Coordinator {
     this.registry = this.makeRegistry(options);
     this.replica = this.makeReplicaLease(options);
     const lease = () => (this.stopped ? undefined : this.replica.current);
+    const engines = { ...frostEngines, ...options.engines };
     const governance = new Governance({
       env,
       store,
@@ -94,7 +99,8 @@ export class Coordinator {
       metrics: this.metrics,
       timeoutPolicy: options.timeoutPolicy ?? defaultTimeoutPolicy,
       governance,
-      lease: () => this.replica.current,
+      engines,
+      lease,
       recoveryGraceMs: options.recoveryGraceMs ?? 3_000,
     });
     const shared = { env, store, runners: this.runners, log: this.log, admitting: this.admitting };
@@ -113,6 +119,7 @@ export class Coordinator {
       metrics: this.metrics,
       log: this.log,
       policy: options.policy,
+      engines,
     });
   }
 

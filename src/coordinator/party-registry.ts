@@ -136,6 +136,8 @@ export class PartyRegistry {
   private readonly known = new Set<string>();
   /** Policy hash each party announced on its current connection. */
   private readonly policyHashes = new Map<string, string>();
+  /** X25519 box key each party proved on its current connection (equal to its pinned key). */
+  private readonly boxKeys = new Map<string, string>();
   private stopHeartbeats: (() => void) | undefined;
   private readonly log;
 
@@ -269,6 +271,7 @@ export class PartyRegistry {
       this.identity.signSecret,
     );
     this.register(partyId, link, conn, identityKeyBytes);
+    this.boxKeys.set(partyId, boxKey);
     if (hello.policyHash === undefined) this.policyHashes.delete(partyId);
     else this.policyHashes.set(partyId, hello.policyHash);
     link.send(buildWelcome({ conn, proof: bytesToHex(proof) }));
@@ -513,6 +516,20 @@ export class PartyRegistry {
         ...(reason === 'blamed' && s.blamedReason !== undefined ? { blame: s.blamedReason } : {}),
       };
     });
+  }
+
+  /**
+   * The pinned box keys of `partyIds`, as each proved it on a connection to this coordinator;
+   * undefined if any of them has not connected since this coordinator started.
+   */
+  boxKeysOf(partyIds: readonly string[]): Record<string, string> | undefined {
+    const keys: [string, string][] = [];
+    for (const partyId of partyIds) {
+      const key = this.boxKeys.get(partyId);
+      if (key === undefined) return undefined;
+      keys.push([partyId, key]);
+    }
+    return Object.fromEntries(keys);
   }
 
   /** The parties among `partyIds` that announced `policyHash` (accepted that policy version). */

@@ -6,11 +6,11 @@
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import { engines } from '../protocol/frost.ts';
 import { governedPhase } from '../session/governed.ts';
 import { initialState } from '../session/machine.ts';
 import { isTerminal, type SessionRecord } from '../session/record.ts';
 import type { TimeoutPolicy } from '../session/timeouts.ts';
+import type { Scheme, SignatureEngine } from '../protocol/engine.ts';
 import type { Lease, Store, Versioned, WalletRecord } from '../store/store.ts';
 import type { Envelope } from '../transport/wire.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
@@ -25,6 +25,8 @@ export interface RunnersDeps {
   metrics: CoordinatorMetrics;
   timeoutPolicy: TimeoutPolicy;
   governance: RunnerGovernance;
+  /** The protocol engine of each scheme. */
+  engines: Record<Scheme, SignatureEngine>;
   /** This replica's live store lease, if any. */
   lease(): Lease | undefined;
   /** After a restart, how long to wait for parties to reconnect before signing. */
@@ -60,7 +62,7 @@ export class SessionRunners {
         env,
         store,
         registry,
-        engine: engines[wallet.scheme],
+        engine: this.deps.engines[wallet.scheme],
         wallet,
         metrics,
         timeoutPolicy,

@@ -86,6 +86,12 @@ export class SigningAttempt {
     const { attempt, token, parties } = this.id;
     this.deps.log.debug({ attempt, token, parties }, 'attempt started');
     const body = signStartBody(this.record, parties, this.deps.env.nowMs());
+    if (this.deps.engine.signingSealsPeerMessages === true) {
+      // Sealing needs every signer's key; without one the attempt cannot run here.
+      const boxKeys = this.deps.registry.boxKeysOf(parties);
+      if (!boxKeys) return this.fail('disconnected', 'a signer has no proven box key', parties);
+      body.boxKeys = boxKeys;
+    }
     const start = buildSignStart(this.addressing(), body);
     const unreachable = parties.filter((partyId) => !this.send(partyId, start));
     if (unreachable.length > 0) this.fail('disconnected', 'party not connected', unreachable);

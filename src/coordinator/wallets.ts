@@ -7,8 +7,7 @@ import { QuorateError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
-import type { Scheme } from '../protocol/engine.ts';
-import { engines } from '../protocol/frost.ts';
+import type { Scheme, SignatureEngine } from '../protocol/engine.ts';
 import type { Store, WalletRecord } from '../store/store.ts';
 import type { Envelope } from '../transport/wire.ts';
 import { KeygenRunner } from './keygen-runner.ts';
@@ -31,6 +30,8 @@ export interface WalletsDeps {
   metrics: CoordinatorMetrics;
   log: Log;
   policy: LoadedPolicy | undefined;
+  /** The protocol engine of each scheme. */
+  engines: Record<Scheme, SignatureEngine>;
 }
 
 /** Creates wallets and reads them back. */
@@ -54,7 +55,7 @@ export class Wallets {
     const runner = new KeygenRunner(
       env,
       registry,
-      engines[scheme],
+      this.deps.engines[scheme],
       { ...args, ...(tier === undefined ? {} : { tier }) },
       (r) => this.keygens.delete(r.args.keygenId),
     );

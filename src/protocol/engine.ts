@@ -167,6 +167,12 @@ export interface KeygenResult {
 
 /** A signature scheme's protocol engine (every role synchronous). */
 export interface SignatureEngine extends PartyEngine {
+  /**
+   * True if the engine's signing rounds send party-to-party messages sealed to their recipient:
+   * the coordinator then puts the signers' pinned box keys in sign-start, and relays what the
+   * aggregator role sends on. FROST has none.
+   */
+  readonly signingSealsPeerMessages?: boolean;
   keygenParticipant(args: KeygenParticipantArgs): ProtocolRole<KeyShare>;
   keygenCoordinator(args: { parties: string[]; threshold: number }): ProtocolRole<KeygenResult>;
   signer(args: SignerArgs): SignerRole;
