@@ -6,6 +6,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { isAssertionFailure } from '../core/assert.ts';
 import { bytesEqual } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
@@ -193,6 +194,7 @@ export class PartyRegistry {
       try {
         this.onFrame(link, state, raw, cancelHandshake);
       } catch (error) {
+        if (isAssertionFailure(error)) throw error;
         // The per-connection boundary: whatever a frame triggers, only its connection pays.
         this.log.error({ error: String(error) }, 'frame handling failed: closing the connection');
         link.close('internal error');

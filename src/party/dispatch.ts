@@ -5,6 +5,7 @@
  * connection with a code; any error at this per-connection boundary closes that connection
  * and is logged, never thrown into the process.
  */
+import { isAssertionFailure } from '../core/assert.ts';
 import type { Env, Log } from '../core/env.ts';
 import type { Payload } from '../protocol/engine.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
@@ -87,6 +88,7 @@ export class PartyDispatch {
       try {
         this.onFrame(link, state, raw);
       } catch (error) {
+        if (isAssertionFailure(error)) throw error;
         // The per-connection boundary: whatever a frame triggers, only its connection pays.
         this.log.error({ error: String(error) }, 'frame handling failed: closing the connection');
         link.close('internal error');
@@ -156,6 +158,7 @@ export class PartyDispatch {
     try {
       this.route(e);
     } catch (error) {
+      if (isAssertionFailure(error)) throw error;
       this.refuse(e, error);
     }
   }

@@ -11,7 +11,7 @@
  * TTL, lost connection) lets nothing of that step out, and its secret is never used again.
  */
 import { limits } from '../core/limits.ts';
-import { assert } from '../core/assert.ts';
+import { assert, isAssertionFailure } from '../core/assert.ts';
 import type { CancelTimer, Log } from '../core/env.ts';
 import type {
   MaybePromise,
@@ -178,6 +178,7 @@ export class ProtocolDriver {
     try {
       fn();
     } catch (error) {
+      if (isAssertionFailure(error)) throw error;
       this.deps.refuse(e, error);
     }
   }
