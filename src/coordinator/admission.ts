@@ -52,7 +52,10 @@ export class Admission {
    */
   async sign(wallet: WalletRecord, request: SignRequest): Promise<SessionRecord> {
     const { env, runners } = this.deps;
-    if (runners.signing >= limits.sessionsActiveMax)
+    if (
+      runners.signing >= limits.sessionsActiveMax ||
+      runners.size >= limits.sessionsActiveMax + limits.sessionsAwaitingApprovalMax
+    )
       throw new QuorateError('QUORATE_E_OVERLOADED', 'too many active sessions');
     const now = env.nowMs();
     const record: SessionRecord = {

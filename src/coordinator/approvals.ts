@@ -39,6 +39,8 @@ export class Approvals {
   async approve(sessionId: string, approval: SessionApproval): Promise<SessionRecord> {
     for (let i = 0; i < limits.approvalSubmitTriesMax; i++) {
       const runner = await this.runnerFor(sessionId, approval);
+      // Another replica claimed the session between our read and our claim: look again.
+      if (!runner) continue;
       this.deps.governance.checkApproval(runner.record, approval);
       const submitted = await runner
         .submit({
@@ -64,9 +66,13 @@ export class Approvals {
 
   /**
    * The runner of a session waiting for approvals: this replica's, or a new one after taking
-   * the session over (its owner may be another replica, or gone).
+   * the session over (its owner may be another replica, or gone). Undefined if another replica
+   * claimed it first (the caller looks again). Only a runner created here is started here.
    */
-  private async runnerFor(sessionId: string, approval: SessionApproval): Promise<SessionRunner> {
+  private async runnerFor(
+    sessionId: string,
+    approval: SessionApproval,
+  ): Promise<SessionRunner | undefined> {
     const { runners, store, admitting } = this.deps;
     const driven = runners.get(sessionId);
     if (driven && !driven.isStopped) return driven;
@@ -82,17 +88,24 @@ export class Approvals {
     try {
       let owned = stored;
       if (stored.value.owner?.leaseId !== lease.leaseId) {
-        const claim = await store.claimSession(sessionId, stored.version, lease);
-        if (!claim.claimed)
-          throw notOwnerError(sessionId, `cannot take the session over: ${claim.reason}`);
+        const claim = await store.claimSession(sessionId, stored.version, lease, {
+          forApproval: true,
+        });
+        if (!claim.claimed) {
+          if (claim.reason === 'lease-expired')
+            throw notOwnerError(sessionId, 'no live store lease');
+          return undefined;
+        }
         this.deps.log.info(
           { sessionId, previousOwner: stored.value.owner ?? null },
           'took over a session for an approval',
         );
         owned = claim.session;
       }
+      // The takeover scan may have started one meanwhile: never start a runner twice.
       const existing = runners.get(sessionId);
-      const runner = existing && !existing.isStopped ? existing : runners.create(wallet, owned);
+      if (existing && !existing.isStopped) return existing;
+      const runner = runners.create(wallet, owned);
       await runner.start('recover');
       return runner;
     } finally {

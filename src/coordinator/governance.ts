@@ -147,7 +147,11 @@ export class Governance implements RunnerGovernance {
 
   constructor(private readonly deps: GovernanceDeps) {}
 
-  /** Runs `fn` after every earlier call for the same wallet (bounded by the active-session limit). */
+  /**
+   * Runs `fn` after every earlier call for the same wallet. Each call is one evaluation of one
+   * session (admission, an approval, a retry), so the queue holds at most one entry per session
+   * this replica drives (bounded by sessionsActiveMax + sessionsAwaitingApprovalMax).
+   */
   serialize<T>(walletId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.walletChains.get(walletId) ?? Promise.resolve();
     const run = previous.then(fn, fn);

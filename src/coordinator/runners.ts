@@ -47,6 +47,11 @@ export class SessionRunners {
     return this.runners.get(sessionId);
   }
 
+  /** Every session this replica drives (signing, or waiting for approvals). */
+  get size(): number {
+    return this.runners.size;
+  }
+
   /** Sessions being signed here (a session waiting for approvals holds no party). */
   get signing(): number {
     let n = 0;

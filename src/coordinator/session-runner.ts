@@ -232,7 +232,7 @@ export class SessionRunner {
     const deadlineMs = this.state.record.deadlineMs;
     this.armedDeadlineMs = deadlineMs;
     this.cancelDeadline = env.setTimer(deadlineMs - env.nowMs(), () =>
-      this.dispatch({ type: 'deadline', nowMs: env.nowMs() }),
+      this.dispatch({ type: 'deadline', nowMs: env.nowMs(), atMs: deadlineMs }),
     );
   }
 

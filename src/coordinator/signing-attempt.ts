@@ -225,7 +225,7 @@ export class SigningAttempt {
     return { sessionId: this.record.sessionId, attempt, token };
   }
 
-  /** Sends to a party of the quorum only (an engine addressing anyone else is ignored). */
+  /** Sends to a party of the quorum only: false (unreachable, so the attempt fails) otherwise. */
   private send(partyId: string, fields: EnvelopeFields): boolean {
     if (!this.id.parties.includes(partyId)) return false;
     return this.deps.registry.send(partyId, fields);

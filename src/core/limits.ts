@@ -56,8 +56,11 @@ export const governanceLimits = {
   approvalDeadlineMsDefault: 600_000,
   approvalDeadlineMsMax: 86_400_000,
   approvalsPerSessionMax: 32,
-  // Tries of one approval when the session's runner loses it meanwhile (src/coordinator/approvals.ts).
-  approvalSubmitTriesMax: 2,
+  // Sessions one replica holds waiting for approvals (each holds a runner and a timer, no party).
+  sessionsAwaitingApprovalMax: 16_384,
+  // Tries of one approval when another replica claims the session, or its runner loses it,
+  // meanwhile (src/coordinator/approvals.ts).
+  approvalSubmitTriesMax: 3,
   velocitySessionsScanMax: 20_000,
   policyFileBytesMax: 1024 * 1024,
 } as const;

@@ -71,7 +71,11 @@ export type SessionEvent =
       evidence?: Record<string, unknown>;
       candidates: CandidateInfo[];
     }
-  | { type: 'deadline'; nowMs: number }
+  /**
+   * The session deadline timer fired; `atMs` is the deadline it was armed for (a timer armed for
+   * a deadline the session has moved past since is ignored).
+   */
+  | { type: 'deadline'; nowMs: number; atMs?: number }
   | { type: 'recover'; nowMs: number; candidates: CandidateInfo[] }
   /** The coordinator evaluated the rules of a governed session that is not signing yet. */
   | { type: 'recheck'; nowMs: number; verdict: RulesVerdict; candidates: CandidateInfo[] }
@@ -208,6 +212,8 @@ export function transition(state: SessionState, event: SessionEvent): Transition
     case 'attempt-failed':
       return onAttemptFailed(state, event);
     case 'deadline':
+      if (event.atMs !== undefined && event.atMs !== state.record.deadlineMs)
+        return unchanged(state);
       return onDeadline(state, event.nowMs);
     case 'recover':
       return onRecover(state, event);

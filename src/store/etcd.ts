@@ -33,6 +33,7 @@ import {
 } from './lease.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
+  ClaimOptions,
   ClaimResult,
   CreateSessionResult,
   EvidenceRecord,
@@ -335,6 +336,7 @@ export class EtcdStore implements Store {
     sessionId: string,
     expectedVersion: number,
     lease: Lease,
+    options: ClaimOptions = {},
   ): Promise<ClaimResult> {
     this.check();
     const kv = await this.readSessionKv(sessionId);
@@ -343,7 +345,7 @@ export class EtcdStore implements Store {
     if (kv.version !== expectedVersion) return { claimed: false, reason: 'version-moved', session };
     const sessionKey = this.key.session(sessionId);
     const leaseKey = this.key.lease(lease.leaseId);
-    const blocker = claimBlocker(session.value, lease);
+    const blocker = claimBlocker(session.value, lease, options);
     const compare = [
       etcd.modRevision(sessionKey, kv.modRevision),
       etcd.valueIs(leaseKey, lease.ownerId),

@@ -6,7 +6,7 @@ import { assert } from '../core/assert.ts';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { Lease } from './store.ts';
+import type { ClaimOptions, Lease } from './store.ts';
 import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 /**
@@ -74,15 +74,20 @@ export function createLeaseExpired(sessionId: string, lease: Lease): QuorateErro
 
 /**
  * The owner whose lease, if still live, keeps `lease` from claiming `session`: another lease's
- * owner of a session that is being signed. A failed session is never driven again by its
- * owner, so any replica a retry reaches may claim it (src/session/retry.ts); a session waiting
- * for approvals has no attempt in flight, so the replica an approval reaches may claim it
- * (src/coordinator/approvals.ts); a signed one never.
+ * owner of a session that is not failed. A failed session is never driven again by its owner,
+ * so any replica a retry reaches may claim it (src/session/retry.ts). A session waiting for
+ * approvals has no attempt in flight, so the replica an approval reaches may claim it
+ * (`forApproval`, src/coordinator/approvals.ts); the takeover scan may not, or replicas would
+ * pass it back and forth. A signed one never.
  */
-export function claimBlocker(session: SessionRecord, lease: Lease): SessionOwner | undefined {
+export function claimBlocker(
+  session: SessionRecord,
+  lease: Lease,
+  options: ClaimOptions,
+): SessionOwner | undefined {
   const owner = session.owner;
-  if (!owner || owner.leaseId === lease.leaseId) return undefined;
-  if (session.status === 'failed' || awaitingApprovals(session)) return undefined;
+  if (!owner || owner.leaseId === lease.leaseId || session.status === 'failed') return undefined;
+  if (options.forApproval === true && awaitingApprovals(session)) return undefined;
   return owner;
 }
 

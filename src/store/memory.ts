@@ -17,6 +17,7 @@ import {
 } from './lease.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
+  ClaimOptions,
   ClaimResult,
   CreateSessionResult,
   EvidenceRecord,
@@ -175,6 +176,7 @@ export class MemoryStore implements Store {
     sessionId: string,
     expectedVersion: number,
     lease: Lease,
+    options: ClaimOptions = {},
   ): Promise<ClaimResult> {
     this.check();
     const current = this.sessions.get(sessionId);
@@ -185,7 +187,7 @@ export class MemoryStore implements Store {
     if (!this.leaseLive(lease.leaseId, lease.ownerId)) {
       return { claimed: false, reason: 'lease-expired', session: copy(current) };
     }
-    const blocker = claimBlocker(current.value, lease);
+    const blocker = claimBlocker(current.value, lease, options);
     if (blocker && this.leaseLive(blocker.leaseId)) {
       return { claimed: false, reason: 'owned', session: copy(current) };
     }

@@ -20,6 +20,7 @@ import {
   type StoreClock,
 } from './lease.ts';
 import type {
+  ClaimOptions,
   ClaimResult,
   CreateSessionResult,
   EvidenceRecord,
@@ -213,6 +214,7 @@ export class SqliteStore implements Store {
     sessionId: string,
     expectedVersion: number,
     lease: Lease,
+    options: ClaimOptions = {},
   ): Promise<ClaimResult> {
     const txn = this.db.transaction((): ClaimResult => {
       const current = this.readSession(sessionId);
@@ -223,7 +225,7 @@ export class SqliteStore implements Store {
       if (!this.leaseLive(lease.leaseId, lease.ownerId)) {
         return { claimed: false, reason: 'lease-expired', session: current };
       }
-      const blocker = claimBlocker(current.value, lease);
+      const blocker = claimBlocker(current.value, lease, options);
       if (blocker && this.leaseLive(blocker.leaseId)) {
         return { claimed: false, reason: 'owned', session: current };
       }

@@ -59,6 +59,16 @@ export type ClaimResult =
   | { claimed: true; session: Versioned<SessionRecord> }
   | { claimed: false; reason: ClaimRefusal; session?: Versioned<SessionRecord> };
 
+/** Options of {@link Store.claimSession}. */
+export interface ClaimOptions {
+  /**
+   * The claim is for an approval that reached this replica: a session waiting for approvals
+   * (no attempt open) may then be claimed from a live owner. The takeover scan never sets it, so
+   * replicas do not pass such a session back and forth.
+   */
+  forApproval?: boolean;
+}
+
 /** Options of a session write made on behalf of a lease holder. */
 export interface LeaseGuard {
   /**
@@ -130,12 +140,18 @@ export interface Store {
    * Makes `lease` the session's owner iff the session's version equals `expectedVersion`,
    * `lease` is live, and the current owner (if any, and not `lease` itself) holds no live
    * lease, or the session has failed (a failed session is reopened for a retry by whichever
-   * replica the retry reaches; src/session/retry.ts; a signed one never is), or it waits for
-   * approvals with no attempt open (the replica an approval reaches takes it over). On success the
+   * replica the retry reaches; src/session/retry.ts; a signed one never is), or, with
+   * `options.forApproval`, it waits for approvals with no attempt open (the replica an approval
+   * reaches takes it over). On success the
    * version becomes `expectedVersion + 1`: the new owner's fencing token
    * is above every token the previous owner used. Refusals are values, not errors.
    */
-  claimSession(sessionId: string, expectedVersion: number, lease: Lease): Promise<ClaimResult>;
+  claimSession(
+    sessionId: string,
+    expectedVersion: number,
+    lease: Lease,
+    options?: ClaimOptions,
+  ): Promise<ClaimResult>;
   /**
    * Grants a new lease to `ownerId` for `ttlMs` (within `limits.storeLeaseTtlMsMin..Max`).
    * Throws `QUORATE_E_STORE_UNAVAILABLE` if the store cannot grant one.

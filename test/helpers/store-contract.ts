@@ -413,7 +413,7 @@ function ownershipTests(f: StoreFactory): void {
       assert.equal(outcomeOf(await store.claimSession(id, 5, a)), 'owned', 'signed: never claimed');
     }));
 
-  test('ownership: a session waiting for approvals can be claimed from a live owner; once signing it cannot', () =>
+  test('ownership: a session waiting for approvals can be claimed from a live owner for an approval, never by a scan; once signing it cannot', () =>
     withStore(f, async (t) => {
       const { store } = t;
       const a = await store.acquireLease('replica-a', ttlMs);
@@ -425,7 +425,12 @@ function ownershipTests(f: StoreFactory): void {
         pendingReason: 'awaiting approvals: 1 more of 1 approvals for rule r',
       };
       await store.casSession(id, 1, approving, { lease: a });
-      const claim = await store.claimSession(id, 2, b);
+      assert.equal(
+        outcomeOf(await store.claimSession(id, 2, b)),
+        'owned',
+        'a takeover scan never claims it from a live owner',
+      );
+      const claim = await store.claimSession(id, 2, b, { forApproval: true });
       assert.equal(
         claim.claimed,
         true,
@@ -440,7 +445,11 @@ function ownershipTests(f: StoreFactory): void {
       };
       delete signing.pendingReason;
       await store.casSession(id, 3, signing, { lease: b });
-      assert.equal(outcomeOf(await store.claimSession(id, 4, a)), 'owned', 'signing: owned');
+      assert.equal(
+        outcomeOf(await store.claimSession(id, 4, a, { forApproval: true })),
+        'owned',
+        'signing: owned, even for an approval',
+      );
     }));
 
   test('20 concurrent claimers after the owner expired: exactly one wins', () =>

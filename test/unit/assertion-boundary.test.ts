@@ -33,8 +33,14 @@ const signStart = (sessionId: string) =>
   );
 
 /** An ed25519 engine whose signer fails with `fail` as soon as it is asked to sign. */
-function brokenEngine(fail: () => never): PartyEngine {
-  return { ...engines.ed25519, signer: () => fail() };
+function brokenEngine(fail: () => void): PartyEngine {
+  return {
+    ...engines.ed25519,
+    signer: () => {
+      fail();
+      throw new Error('fail() returned');
+    },
+  };
 }
 
 test('an ordinary error while handling a frame is a refusal to the coordinator', () => {

@@ -297,3 +297,14 @@ test('parties refusing under their own rules end a governed session POLICY_DENIE
   const aborted = run(second, [refused(2, blocker)]).state;
   assert.equal(aborted.record.error?.code, 'QUORATE_E_PROTOCOL_ABORT', 'other refusals: abort');
 });
+
+test('a deadline timer armed for a deadline the session has moved past is ignored', () => {
+  const waiting = run(governed(), [
+    recheck(10, { kind: 'allow', policy: policy(), satisfied: false, groups: groups(1) }),
+  ]).state;
+  assert.equal(waiting.record.deadlineMs, 620_000);
+  const stale = transition(waiting, { type: 'deadline', nowMs: 30_000, atMs: 30_000 });
+  assert.deepEqual(stale.effects, [], 'armed for the 30 s deadline of the request, moved since');
+  const due = transition(waiting, { type: 'deadline', nowMs: 620_000, atMs: 620_000 });
+  assert.equal(due.state.record.error?.code, 'QUORATE_E_DEADLINE_EXCEEDED');
+});
