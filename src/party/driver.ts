@@ -208,6 +208,7 @@ export class ProtocolDriver {
     }
     session.ledger?.assertReleasable(secret);
     if (step.kind === 'done') {
+      session.ledger?.assertAllSpent();
       this.finish(session);
       session.hooks.onDone?.(step.result);
     }

@@ -71,6 +71,16 @@ export class SecretLedger {
     return consumed;
   }
 
+  /**
+   * Asserts every secret the role recorded was consumed: call when the role finishes, before its
+   * last messages leave. A secret still issued then was used by a step the engine did not name
+   * as its spending step, so its use was never on record.
+   */
+  assertAllSpent(): void {
+    for (const state of this.states.values())
+      assert(state === 'consumed', 'I2: a finished role consumed every one-time secret it held');
+  }
+
   /** Asserts `secret` was consumed: call right before the spending step runs. */
   assertConsumed(secret: OneTimeSecret): void {
     assert(

@@ -7,7 +7,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256Hex } from '../../src/core/encoding.ts';
-import type { JournalOp } from '../../src/party/journal-memory.ts';
+import { MemoryJournal, type JournalOp } from '../../src/party/journal-memory.ts';
+import { SecretLedger } from '../../src/party/secret-ledger.ts';
 import {
   coordinatorRole,
   type KeyShare,
@@ -324,5 +325,19 @@ describe('an engine of three rounds with a sealed party-to-party message', () =>
     assert.equal(consume.length, 1);
     assert.equal(consume[0]?.ok, true);
     assert.equal(h.party.activeSessions, 0);
+  });
+});
+
+describe('a finished role has spent every secret it recorded', () => {
+  test('a secret still issued when the role finishes is an assertion failure', () => {
+    const journal = new MemoryJournal(0);
+    const ledger = new SecretLedger(journal, { sessionId: 's', attempt: 1, token: 1 }, () => 1);
+    const secret = { id: 'ab'.repeat(32), spentAtRound: 3 };
+    assert.equal(ledger.recordHeld(secret), true);
+    // An engine that names the wrong spending round uses the secret in a step the ledger never
+    // saw as the spending one: the secret is still issued when the role finishes.
+    assert.throws(() => ledger.assertAllSpent(), /I2: a finished role consumed every/);
+    assert.equal(ledger.consume(secret), true);
+    ledger.assertAllSpent();
   });
 });
