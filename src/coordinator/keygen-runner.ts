@@ -52,16 +52,9 @@ export class KeygenRunner {
     this.cancelTimer = this.env.setTimer(limits.keygenDeadlineMs, () =>
       this.fail('key generation deadline reached', []),
     );
-    const { walletId, scheme, threshold, parties, boxKeys, keygenId, tier } = this.args;
-    const start = buildKeygenStart(keygenId, {
-      walletId,
-      scheme,
-      threshold,
-      parties,
-      boxKeys,
-      ...(tier === undefined ? {} : { tier }),
-    });
-    for (const partyId of parties) {
+    const { keygenId, ...body } = this.args;
+    const start = buildKeygenStart(keygenId, body);
+    for (const partyId of body.parties) {
       if (!this.registry.send(partyId, start)) {
         this.fail('party not connected', [partyId]);
         return;

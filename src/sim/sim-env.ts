@@ -1,6 +1,6 @@
 /**
  * A virtual {@link Env} for one simulated node: wall clock = true virtual time + epoch + the
- * node's skew (which a nemesis may change mid-run), in whole milliseconds as `Date.now()` gives
+ * node's skew (which a nemesis may change mid-run), in whole milliseconds as a real wall clock gives
  * them (virtual time itself is fractional: link latencies are), monotonic clock = true virtual time + a
  * per-node offset (processes start at different times; monotonic clocks never jump), timers
  * on the shared {@link Scheduler}, seeded randomness, and a silent log.

@@ -298,6 +298,14 @@ function leaseTests(f: StoreFactory): void {
     }));
 }
 
+/** Two live replicas, a and b, and a new session owned by a. */
+async function ownedByA(store: Store) {
+  const a = await store.acquireLease('replica-a', ttlMs);
+  const b = await store.acquireLease('replica-b', ttlMs);
+  const created = await store.createSession(session(), { lease: a });
+  return { a, b, created, id: created.session.value.sessionId };
+}
+
 async function expiredLease(t: StoreUnderTest, f: StoreFactory, ownerId: string): Promise<Lease> {
   const lease = await t.store.acquireLease(ownerId, ttlMs);
   await t.elapse(ttlMs + f.leaseSlackMs);
@@ -387,10 +395,7 @@ function ownershipTests(f: StoreFactory): void {
   test('ownership: a failed session can be claimed from a live owner (a retry reopens it); a running or signed one cannot', () =>
     withStore(f, async (t) => {
       const { store } = t;
-      const a = await store.acquireLease('replica-a', ttlMs);
-      const b = await store.acquireLease('replica-b', ttlMs);
-      const created = await store.createSession(session(), { lease: a });
-      const id = created.session.value.sessionId;
+      const { a, b, created, id } = await ownedByA(store);
       assert.equal(outcomeOf(await store.claimSession(id, 1, b)), 'owned', 'running: owned');
       const failed: SessionRecord = { ...created.session.value, status: 'failed' };
       await store.casSession(id, 1, failed, { lease: a });
@@ -416,10 +421,7 @@ function ownershipTests(f: StoreFactory): void {
   test('ownership: a session waiting for approvals can be claimed from a live owner for an approval, never by a scan; once signing it cannot', () =>
     withStore(f, async (t) => {
       const { store } = t;
-      const a = await store.acquireLease('replica-a', ttlMs);
-      const b = await store.acquireLease('replica-b', ttlMs);
-      const created = await store.createSession(session(), { lease: a });
-      const id = created.session.value.sessionId;
+      const { a, b, created, id } = await ownedByA(store);
       const approving: SessionRecord = {
         ...created.session.value,
         pendingReason: 'awaiting approvals: 1 more of 1 approvals for rule r',

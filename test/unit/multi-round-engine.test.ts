@@ -191,6 +191,27 @@ const protocolOf = (list: Seen[], sessionId: string, attempt?: number) =>
 const relayedNotes = (s: Seen): Record<string, string> =>
   (s.e.body['notes'] ?? {}) as Record<string, string>;
 
+/**
+ * A link rewrite that flips one byte of the first relayed note reaching one party (the first
+ * party a round-2 relay reaches); `rewrap` turns the tampered envelope back into a frame.
+ */
+function tamperFirstNote(
+  rewrap: (e: Envelope, body: Envelope['body'], coordinator: IdentityKeys) => unknown,
+): { tamper: Tamper; victim: () => string | undefined } {
+  let target: string | undefined;
+  const tamper: Tamper = (partyId, frame, coordinator) => {
+    const e = envelopeOf(frame);
+    if (e?.kind !== 'protocol' || e.round !== 2 || e.body['notes'] === undefined) return frame;
+    target ??= partyId;
+    if (partyId !== target) return frame;
+    const notes = relayedNotes({ partyId, e, json: '' });
+    const [from, sealed] = Object.entries(notes)[0] ?? [];
+    if (from === undefined || sealed === undefined) return frame;
+    return rewrap(e, { notes: { ...notes, [from]: flipByte(sealed) } }, coordinator);
+  };
+  return { tamper, victim: () => target };
+}
+
 /** Flips one byte in the middle of a sealed note (in its ciphertext). */
 function flipByte(sealedHex: string): string {
   const at = Math.floor(sealedHex.length / 4) * 2;
@@ -286,21 +307,12 @@ describe('an engine of three rounds with sealed party-to-party notes, end to end
   });
 
   test('a relayed note flipped on the wire: the envelope signature catches it, the round times out, the next quorum signs', async () => {
-    let target: string | undefined;
-    const d = await deploy((partyId, frame) => {
-      const e = envelopeOf(frame);
-      if (e?.kind !== 'protocol' || e.round !== 2 || e.body['notes'] === undefined) return frame;
-      target ??= partyId;
-      if (partyId !== target) return frame;
-      const notes = relayedNotes({ partyId, e, json: '' });
-      const [from, sealed] = Object.entries(notes)[0] ?? [];
-      if (from === undefined || sealed === undefined) return frame;
-      return { t: 'env', e: { ...e, body: { notes: { ...notes, [from]: flipByte(sealed) } } } };
-    });
+    const tampered = tamperFirstNote((e, body) => ({ t: 'env', e: { ...e, body } }));
+    const d = await deploy(tampered.tamper);
     deployments.push(d);
     const message = utf8ToBytes('pay 20 to carol');
     const { session, publicKey } = await createAndSign(d, message);
-    const victim = target as string;
+    const victim = tampered.victim() as string;
     assert.ok(partyIds.includes(victim), 'a note was tampered');
 
     // The party drops the envelope (its coordinator signature no longer verifies), so it never
@@ -333,25 +345,17 @@ describe('an engine of three rounds with sealed party-to-party notes, end to end
   });
 
   test('a relayed note tampered and re-signed with the coordinator key: the seal catches it, the recipient refuses', async () => {
-    let target: string | undefined;
-    const d = await deploy((partyId, frame, identity) => {
-      const e = envelopeOf(frame);
-      if (e?.kind !== 'protocol' || e.round !== 2 || e.body['notes'] === undefined) return frame;
-      target ??= partyId;
-      if (partyId !== target) return frame;
-      const notes = relayedNotes({ partyId, e, json: '' });
-      const [from, sealed] = Object.entries(notes)[0] ?? [];
-      if (from === undefined || sealed === undefined) return frame;
-      // A relay that holds the coordinator's signing key (a compromised coordinator): only the
-      // seal between the two parties protects the note now.
+    // A relay that holds the coordinator's signing key (a compromised coordinator): only the
+    // seal between the two parties protects the note now.
+    const tampered = tamperFirstNote((e, body, coordinator) => {
       const { sig: _sig, ...unsigned } = e;
-      const body = { notes: { ...notes, [from]: flipByte(sealed) } };
-      return { t: 'env', e: sealEnvelope({ ...unsigned, body }, identity.signSecret) };
+      return { t: 'env', e: sealEnvelope({ ...unsigned, body }, coordinator.signSecret) };
     });
+    const d = await deploy(tampered.tamper);
     deployments.push(d);
     const message = utf8ToBytes('pay 30 to dave');
     const { session, publicKey } = await createAndSign(d, message);
-    const victim = target as string;
+    const victim = tampered.victim() as string;
 
     // The recipient's role aborts ("note from <sender> does not open", blaming the sender);
     // the driver turns that into a soft refusal, and the coordinator fails the attempt as
