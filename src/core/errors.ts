@@ -142,6 +142,18 @@ export const errorTable = {
     summary:
       'A party failed enrolment: wrong party secret or an identity key different from the pinned one.',
   },
+  QUORATE_E_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    summary:
+      'The API principal is authenticated but its role does not allow this route (see docs/security.md, "Roles").',
+  },
+  QUORATE_E_UNTRUSTED_PEER: {
+    status: 502,
+    retryable: false,
+    summary:
+      'A party refused a key generation: a peer key is not certified by the operator key it pins, or the parties confirmed different transcripts.',
+  },
   QUORATE_E_BAD_ENVELOPE: {
     status: 400,
     retryable: false,

@@ -11,6 +11,7 @@ import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import type { Payload, PartyEngine, Scheme } from '../protocol/engine.ts';
 import { engines as frostEngines } from '../protocol/frost.ts';
+import type { PartyCertificate } from '../transport/certificate.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';
 import type { DiscardBody, Envelope, KeygenStartBody, SignStartBody } from '../transport/wire.ts';
@@ -23,6 +24,14 @@ import { Refusal } from './refusal.ts';
 import { openSigning } from './signing.ts';
 
 export { coordinatorKeyMeta, silenceMsFor } from './handshake.ts';
+
+/** A party's trust anchor: the pinned operator key and this party's own certificate. */
+export interface PartyTrust {
+  /** The operator's Ed25519 public key (32 bytes). */
+  operatorKey: Uint8Array;
+  /** This party's certificate, signed by that key over its identity and box keys. */
+  certificate: PartyCertificate;
+}
 export type { SecretSealer } from './key-shares.ts';
 
 /** Party configuration. */
@@ -32,8 +41,24 @@ export interface PartyOptions {
   journal: PartyJournal;
   sealer: SecretSealer;
   identity: IdentityKeys;
-  /** Shared enrolment secret for first contact. */
+  /** Shared enrolment secret for first contact (legacy; prefer `enrolToken`). */
   partySecret?: string;
+  /**
+   * One-time enrolment token for this party id, issued by an admin through the API
+   * (`POST /v1/parties/{id}/enrolment`): proves first contact instead of the shared secret.
+   */
+  enrolToken?: string;
+  /**
+   * The coordinator identity key (64 hex) this party requires. Without it the first key seen
+   * is pinned (trust on first use).
+   */
+  coordinatorKey?: string;
+  /**
+   * The trust anchor (docs/security.md): the operator key this party pins and the certificate
+   * the operator issued for this party's keys. Without it the party takes its peers' keys from
+   * the coordinator, which a malicious coordinator can substitute (logged at start).
+   */
+  trust?: PartyTrust;
   /** This party's own copy of the policy (signing-time rules), pinned by its hash. */
   policy?: LoadedPolicy;
   /**
