@@ -113,6 +113,8 @@ export const wireLimits = {
   reasonLengthMax: 1_024,
   /** An approval's approver id and signature in a sign-start's policy block. */
   approvalFieldLengthMax: 256,
+  /** A group public key in a keygen confirmation (ed25519/bip340 32, secp256k1 33, ecdsa 65). */
+  publicKeyBytesMax: 65,
 } as const;
 
 /** Store and leases (src/store), coordinator replicas, the etcd client. */

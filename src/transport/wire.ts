@@ -14,13 +14,14 @@
  * engine payload: the engine validates its own fields), `discard`, `refuse`, `ping`, `pong`.
  */
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { canonicalJson } from '../core/encoding.ts';
+import { canonicalJson, sha256Hex } from '../core/encoding.ts';
 import { isErrorCode, type ErrorCode } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { limits, ruleLimits, wireLimits } from '../core/limits.ts';
 import { schemes, type Payload, type Scheme } from '../protocol/engine.ts';
 import type { RuleRequestContext } from '../policy/rules/rule-context.ts';
 import type { SignedApproval } from '../policy/rules/approvals.ts';
+import { parseCertificate, type PartyCertificate } from './certificate.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -67,15 +68,38 @@ const isNat = (x: unknown): x is number =>
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isPartyIdString = (x: unknown): x is string => typeof x === 'string' && isPartyId(x);
 
-/** A list of at most `partiesMax` party ids, or undefined. */
+/**
+ * A list of at most `partiesMax` distinct party ids, or undefined. Duplicates are refused here:
+ * a signer set like `["mobile","mobile"]` would count one party twice toward a threshold.
+ */
 function partyList(raw: unknown): string[] | undefined {
   if (!Array.isArray(raw) || raw.length > limits.partiesMax) return undefined;
   const list: string[] = [];
   for (const item of raw) {
-    if (!isPartyIdString(item)) return undefined;
+    if (!isPartyIdString(item) || list.includes(item)) return undefined;
     list.push(item);
   }
   return list;
+}
+
+/**
+ * A map participant → certificate, every entry shaped right and naming its own key; at most
+ * `partiesMax` entries, or a reason. Whether a certificate is trusted is the party's check
+ * (src/party/keygen.ts), against the operator key it pins.
+ */
+function certificateMap(raw: unknown): Record<string, PartyCertificate> | string {
+  const o = objectOf(raw);
+  if (!o) return 'certificates is not an object';
+  const entries = Object.entries(o);
+  if (entries.length > limits.partiesMax) return 'too many certificates';
+  const checked: [string, PartyCertificate][] = [];
+  for (const [partyId, item] of entries) {
+    const cert = parseCertificate(item);
+    if (typeof cert === 'string') return cert;
+    if (cert.partyId !== partyId) return `certificate under ${partyId} names ${cert.partyId}`;
+    checked.push([partyId, cert]);
+  }
+  return Object.fromEntries(checked);
 }
 
 /** A map party id → 64-hex X25519 key, at most `partiesMax` entries, or undefined. */
@@ -124,6 +148,11 @@ export interface HelloFrame {
   enrollMac?: string;
   /** Hash of the policy file this party enforces (signing-time rules), if any. */
   policyHash?: string;
+  /**
+   * The operator's certificate of this party's identity and box keys (the trust anchor,
+   * certificate.ts); the coordinator relays it to the peers in keygen-start.
+   */
+  certificate?: PartyCertificate;
 }
 
 /** Coordinator → party: proof of the coordinator key over {@link welcomeTranscript}. */
@@ -212,6 +241,9 @@ export function validateHello(raw: unknown): Checked<HelloFrame> {
   if (!isHexOf(proof, 128)) return deny('invalid proof');
   if (enrollMac !== undefined && !isHexOf(enrollMac, 64)) return deny('invalid enrolment MAC');
   if (policyHash !== undefined && !isHexOf(policyHash, 64)) return deny('invalid policy hash');
+  const certificate =
+    f['certificate'] === undefined ? undefined : parseCertificate(f['certificate']);
+  if (typeof certificate === 'string') return deny(certificate);
   return accepted({
     t: 'hello',
     partyId,
@@ -220,6 +252,7 @@ export function validateHello(raw: unknown): Checked<HelloFrame> {
     proof,
     ...(enrollMac === undefined ? {} : { enrollMac }),
     ...(policyHash === undefined ? {} : { policyHash }),
+    ...(certificate === undefined ? {} : { certificate }),
   });
 }
 
@@ -482,6 +515,11 @@ export interface KeygenStartBody {
   parties: string[];
   /** Every participant's box key: round-2 shares are sealed to their recipient. */
   boxKeys: Record<string, string>;
+  /**
+   * The operator's certificates of the participants' keys, as each proved them to the
+   * coordinator. A party that pins an operator key seals nothing to a box key without one.
+   */
+  certificates?: Record<string, PartyCertificate>;
   /** Policy tier the new wallet is bound to (checked against the party's own policy). */
   tier?: string;
 }
@@ -505,6 +543,9 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
     return refused('QUORATE_E_INVALID_THRESHOLD', 'bad threshold');
   const boxKeys = boxKeyMap(b['boxKeys']);
   if (!boxKeys || parties.some((p) => boxKeys[p] === undefined)) return bad('boxKeys invalid');
+  const certificates =
+    b['certificates'] === undefined ? undefined : certificateMap(b['certificates']);
+  if (typeof certificates === 'string') return bad(certificates);
   if (tier !== undefined && !isIdString(tier, wireLimits.tierLengthMax)) return bad('tier invalid');
   if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
   return accepted({
@@ -513,8 +554,117 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
     threshold,
     parties,
     boxKeys,
+    ...(certificates === undefined ? {} : { certificates }),
     ...(tier === undefined ? {} : { tier }),
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key generation confirmation (A3): after the engine's last round, every party signs the
+// transcript of the public result with its identity key; the coordinator relays all n
+// confirmations; a party activates its share only if every confirmation verifies and names the
+// same transcript. Rounds above any engine's own.
+
+/** Party → coordinator: `{confirm}`, sent with the engine's last messages. */
+export const keygenConfirmRound = 90;
+/** Coordinator → party: `{confirmations}` of all participants; party → coordinator: `{activated}`. */
+export const keygenActivateRound = 91;
+/** Domain separating confirmation signatures (identity key) from every other use. */
+export const keygenConfirmDomain = 'quorate-keygen-confirm-v1';
+
+/** One party's signed view of a key generation's public result. */
+export interface KeygenConfirmation {
+  /** SHA-256 (64 hex) of {@link keygenTranscript}'s input. */
+  transcript: string;
+  /** The group public key this party derived (hex). */
+  publicKey: string;
+  /** Ed25519 signature (128 hex) by the party's identity key over {@link confirmationStatement}. */
+  signature: string;
+}
+
+/**
+ * The transcript of a finished key generation: its ids, parameters and public result. Parties
+ * that saw different broadcasts (an equivocating relay) derive different public packages, so
+ * their transcripts differ.
+ */
+export function keygenTranscript(fields: {
+  walletId: string;
+  keygenId: string;
+  scheme: Scheme;
+  threshold: number;
+  parties: readonly string[];
+  publicKey: string;
+  publicPackage: Payload;
+}): string {
+  const { walletId, keygenId, scheme, threshold, parties, publicKey, publicPackage } = fields;
+  const view = { v: 1, walletId, keygenId, scheme, threshold, parties, publicKey, publicPackage };
+  return sha256Hex(utf8ToBytes(canonicalJson(view)));
+}
+
+/** The bytes a party signs to confirm `transcript` for (wallet, keygen). */
+export function confirmationStatement(fields: {
+  walletId: string;
+  keygenId: string;
+  partyId: string;
+  transcript: string;
+}): Uint8Array {
+  const { walletId, keygenId, partyId, transcript } = fields;
+  return utf8ToBytes(canonicalJson({ walletId, keygenId, partyId, transcript }));
+}
+
+function confirmationOf(raw: unknown): KeygenConfirmation | undefined {
+  const c = objectOf(raw);
+  if (!c) return undefined;
+  const { transcript, publicKey, signature } = c;
+  if (!isHexOf(transcript, 64) || !isHexOf(signature, 128)) return undefined;
+  if (typeof publicKey !== 'string' || publicKey.length > 2 * wireLimits.publicKeyBytesMax)
+    return undefined;
+  if (!/^[0-9a-f]+$/.test(publicKey) || publicKey.length % 2 !== 0) return undefined;
+  return { transcript, publicKey, signature };
+}
+
+/** The payload of a party's confirmation. */
+export function buildConfirmPayload(confirm: KeygenConfirmation): Payload {
+  return { confirm: { ...confirm } };
+}
+
+/** Validates a party's confirmation payload. */
+export function validateConfirmPayload(raw: Payload): Checked<KeygenConfirmation> {
+  const confirm = confirmationOf(raw['confirm']);
+  return confirm ? accepted(confirm) : bad('confirmation invalid');
+}
+
+/** The payload relaying every participant's confirmation. */
+export function buildActivatePayload(all: Record<string, KeygenConfirmation>): Payload {
+  return { confirmations: { ...all } };
+}
+
+/** Validates relayed confirmations: exactly one per participant in `parties`. */
+export function validateActivatePayload(
+  raw: Payload,
+  parties: readonly string[],
+): Checked<Record<string, KeygenConfirmation>> {
+  const o = objectOf(raw['confirmations']);
+  if (!o) return bad('confirmations missing');
+  if (Object.keys(o).length !== parties.length) return bad('confirmations of other parties');
+  const checked: [string, KeygenConfirmation][] = [];
+  for (const partyId of parties) {
+    const confirm = Object.hasOwn(o, partyId) ? confirmationOf(o[partyId]) : undefined;
+    if (!confirm) return bad(`confirmation of ${partyId} missing or invalid`);
+    checked.push([partyId, confirm]);
+  }
+  return accepted(Object.fromEntries(checked));
+}
+
+/** The payload a party sends once its share is stored: the transcript it activated. */
+export function buildActivatedPayload(transcript: string): Payload {
+  return { activated: transcript };
+}
+
+/** Validates an activation acknowledgement. */
+export function validateActivatedPayload(raw: Payload): Checked<string> {
+  const t = raw['activated'];
+  return isHexOf(t, 64) ? accepted(t) : bad('activation acknowledgement invalid');
 }
 
 // ---------------------------------------------------------------------------------------------
