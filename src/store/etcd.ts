@@ -31,6 +31,7 @@ import {
   staleOwnership,
   staleVersion,
 } from './lease.ts';
+import { checkPartyRecordsRoom, invitationExpired, judgeRedeem } from './party-records.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
   ClaimOptions,
@@ -39,6 +40,7 @@ import type {
   EvidenceRecord,
   Lease,
   LeaseGuard,
+  PartyInvitation,
   PartyRecord,
   Store,
   Versioned,
@@ -120,6 +122,8 @@ export class EtcdStore implements Store {
   private key = {
     party: (id: string) => `${this.prefix}party/${seg(id)}`,
     parties: () => `${this.prefix}party/`,
+    invitation: (id: string) => `${this.prefix}invitation/${seg(id)}`,
+    invitations: () => `${this.prefix}invitation/`,
     wallet: (id: string) => `${this.prefix}wallet/${seg(id)}`,
     session: (id: string) => `${this.prefix}session/${seg(id)}`,
     intent: (walletId: string, intentKey: string) =>
@@ -200,6 +204,83 @@ export class EtcdStore implements Store {
     return kvs
       .map((kv) => JSON.parse(kv.value) as PartyRecord)
       .sort((a, b) => a.partyId.localeCompare(b.partyId));
+  }
+
+  async putParty(record: PartyRecord): Promise<void> {
+    this.check();
+    await this.gateway.txn(
+      [],
+      [etcd.put(this.key.party(record.partyId), JSON.stringify(record))],
+      [],
+    );
+  }
+
+  async deleteParty(partyId: string): Promise<boolean> {
+    this.check();
+    const key = this.key.party(partyId);
+    // One txn reads the pin and deletes it with the invitation: the read is of the state deleted.
+    const r = await this.gateway.txn(
+      [],
+      [etcd.get(key, { keysOnly: true }), etcd.del(key), etcd.del(this.key.invitation(partyId))],
+      [],
+    );
+    return (r.ranges[0]?.length ?? 0) > 0;
+  }
+
+  async putInvitation(inv: PartyInvitation): Promise<void> {
+    this.check();
+    const partyIds = new Set<string>();
+    const bound = { prefix: true, limit: limits.storePartyRecordsMax + 1 };
+    for (const kv of await this.gateway.range(this.key.invitations(), bound)) {
+      const old = JSON.parse(kv.value) as PartyInvitation;
+      // Drop an expired invitation only if nobody replaced it since we read it.
+      if (!invitationExpired(old, inv.issuedMs)) partyIds.add(old.partyId);
+      else
+        await this.gateway.txn([etcd.modRevision(kv.key, kv.modRevision)], [etcd.del(kv.key)], []);
+    }
+    const pins = await this.gateway.range(this.key.parties(), { ...bound, keysOnly: true });
+    for (const kv of pins)
+      partyIds.add(decodeURIComponent(kv.key.slice(kv.key.lastIndexOf('/') + 1)));
+    // Not atomic with the put: concurrent issuers can overshoot the bound by their number.
+    if (!partyIds.has(inv.partyId)) checkPartyRecordsRoom(partyIds.size);
+    const key = this.key.invitation(inv.partyId);
+    await this.gateway.txn([], [etcd.put(key, JSON.stringify(inv))], []);
+  }
+
+  async getInvitation(partyId: string): Promise<PartyInvitation | undefined> {
+    this.check();
+    const kv = (await this.gateway.range(this.key.invitation(partyId)))[0];
+    return kv && (JSON.parse(kv.value) as PartyInvitation);
+  }
+
+  async redeemInvitation(macKey: string, record: PartyRecord): Promise<PartyRecord | undefined> {
+    this.check();
+    const invitationKey = this.key.invitation(record.partyId);
+    const partyKey = this.key.party(record.partyId);
+    const reads = [etcd.get(invitationKey), etcd.get(partyKey)];
+    let snapshot = (await this.gateway.txn([], reads, [])).ranges;
+    for (let tries = 0; tries < limits.partyRedeemTriesMax; tries++) {
+      const invitationKv = snapshot[0]?.[0];
+      const partyKv = snapshot[1]?.[0];
+      const invitation = invitationKv && (JSON.parse(invitationKv.value) as PartyInvitation);
+      const existing = partyKv && (JSON.parse(partyKv.value) as PartyRecord);
+      const outcome = judgeRedeem(invitation, macKey, existing, record);
+      if (!outcome || !invitationKv) return undefined;
+      const compare = [
+        etcd.modRevision(invitationKey, invitationKv.modRevision),
+        partyKv ? etcd.modRevision(partyKey, partyKv.modRevision) : etcd.absent(partyKey),
+      ];
+      const write = outcome.write ? [etcd.put(partyKey, JSON.stringify(record))] : [];
+      const r = await this.gateway.txn(compare, [etcd.del(invitationKey), ...write], reads);
+      if (r.succeeded) return outcome.pin;
+      snapshot = r.ranges;
+      // Our own write, applied by an attempt whose answer was lost, has spent the invitation.
+      const pinned = snapshot[1]?.[0]?.value;
+      if (!snapshot[0]?.[0] && outcome.write && pinned === JSON.stringify(record)) return record;
+    }
+    throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'party record kept moving', {
+      partyId: record.partyId,
+    });
   }
 
   async createWallet(record: WalletRecord): Promise<boolean> {

@@ -15,6 +15,7 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
+import { checkPartyRecordsRoom, invitationExpired, judgeRedeem } from './party-records.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
   ClaimOptions,
@@ -23,6 +24,7 @@ import type {
   EvidenceRecord,
   Lease,
   LeaseGuard,
+  PartyInvitation,
   PartyRecord,
   Store,
   Versioned,
@@ -54,6 +56,7 @@ function withOwner(record: SessionRecord, owner: SessionOwner | undefined): Sess
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly parties = new Map<string, PartyRecord>();
+  private readonly invitations = new Map<string, PartyInvitation>();
   private readonly wallets = new Map<string, WalletRecord>();
   private readonly sessions = new Map<string, Versioned<SessionRecord>>();
   private readonly intents = new Map<string, string>();
@@ -101,6 +104,50 @@ export class MemoryStore implements Store {
   async listParties(): Promise<PartyRecord[]> {
     this.check();
     return [...this.parties.values()].map(copy).sort((a, b) => a.partyId.localeCompare(b.partyId));
+  }
+
+  async putParty(record: PartyRecord): Promise<void> {
+    this.check();
+    this.parties.set(record.partyId, copy(record));
+  }
+
+  async deleteParty(partyId: string): Promise<boolean> {
+    this.check();
+    this.invitations.delete(partyId);
+    return this.parties.delete(partyId);
+  }
+
+  async putInvitation(inv: PartyInvitation): Promise<void> {
+    this.check();
+    for (const [id, old] of this.invitations) {
+      if (invitationExpired(old, inv.issuedMs)) this.invitations.delete(id);
+    }
+    if (!this.parties.has(inv.partyId) && !this.invitations.has(inv.partyId)) {
+      const ids = new Set([...this.parties.keys(), ...this.invitations.keys()]);
+      checkPartyRecordsRoom(ids.size);
+    }
+    this.invitations.set(inv.partyId, copy(inv));
+  }
+
+  async getInvitation(partyId: string): Promise<PartyInvitation | undefined> {
+    this.check();
+    const inv = this.invitations.get(partyId);
+    return inv && copy(inv);
+  }
+
+  async redeemInvitation(macKey: string, record: PartyRecord): Promise<PartyRecord | undefined> {
+    this.check();
+    const { partyId } = record;
+    const outcome = judgeRedeem(
+      this.invitations.get(partyId),
+      macKey,
+      this.parties.get(partyId),
+      record,
+    );
+    if (!outcome) return undefined;
+    this.invitations.delete(partyId);
+    if (outcome.write) this.parties.set(partyId, copy(record));
+    return copy(outcome.pin);
   }
 
   async createWallet(record: WalletRecord): Promise<boolean> {

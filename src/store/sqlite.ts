@@ -19,6 +19,7 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
+import { checkPartyRecordsRoom, judgeRedeem } from './party-records.ts';
 import type {
   ClaimOptions,
   ClaimResult,
@@ -26,6 +27,7 @@ import type {
   EvidenceRecord,
   Lease,
   LeaseGuard,
+  PartyInvitation,
   PartyRecord,
   Store,
   Versioned,
@@ -35,6 +37,8 @@ import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS parties (party_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invitations (
+  party_id TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS wallets (wallet_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
   session_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, active INTEGER NOT NULL,
@@ -126,6 +130,73 @@ export class SqliteStore implements Store {
       body: string;
     }[];
     return rows.map((r) => JSON.parse(r.body) as PartyRecord);
+  }
+
+  async putParty(record: PartyRecord): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO parties (party_id, body) VALUES (?, ?)')
+      .run(record.partyId, JSON.stringify(record));
+  }
+
+  async deleteParty(partyId: string): Promise<boolean> {
+    const txn = this.db.transaction((): boolean => {
+      this.db.prepare('DELETE FROM invitations WHERE party_id = ?').run(partyId);
+      return this.db.prepare('DELETE FROM parties WHERE party_id = ?').run(partyId).changes === 1;
+    });
+    return txn.immediate();
+  }
+
+  async putInvitation(inv: PartyInvitation): Promise<void> {
+    const txn = this.db.transaction((): void => {
+      this.db.prepare('DELETE FROM invitations WHERE expires_ms <= ?').run(inv.issuedMs);
+      const known = this.db
+        .prepare(
+          'SELECT 1 FROM parties WHERE party_id = ? UNION ALL SELECT 1 FROM invitations WHERE party_id = ?',
+        )
+        .get(inv.partyId, inv.partyId);
+      if (!known) {
+        const { n } = this.db
+          .prepare(
+            'SELECT count(*) AS n FROM (SELECT party_id FROM parties UNION SELECT party_id FROM invitations)',
+          )
+          .get() as { n: number };
+        checkPartyRecordsRoom(n);
+      }
+      this.db
+        .prepare('INSERT OR REPLACE INTO invitations (party_id, expires_ms, body) VALUES (?, ?, ?)')
+        .run(inv.partyId, inv.expiresMs, JSON.stringify(inv));
+    });
+    txn.immediate();
+  }
+
+  async getInvitation(partyId: string): Promise<PartyInvitation | undefined> {
+    return this.readInvitation(partyId);
+  }
+
+  private readInvitation(partyId: string): PartyInvitation | undefined {
+    const row = this.db.prepare('SELECT body FROM invitations WHERE party_id = ?').get(partyId) as
+      { body: string } | undefined;
+    return row && (JSON.parse(row.body) as PartyInvitation);
+  }
+
+  async redeemInvitation(macKey: string, record: PartyRecord): Promise<PartyRecord | undefined> {
+    const txn = this.db.transaction((): PartyRecord | undefined => {
+      const { partyId } = record;
+      const existingRow = this.db
+        .prepare('SELECT body FROM parties WHERE party_id = ?')
+        .get(partyId) as { body: string } | undefined;
+      const existing = existingRow && (JSON.parse(existingRow.body) as PartyRecord);
+      const outcome = judgeRedeem(this.readInvitation(partyId), macKey, existing, record);
+      if (!outcome) return undefined;
+      this.db.prepare('DELETE FROM invitations WHERE party_id = ?').run(partyId);
+      if (outcome.write) {
+        this.db
+          .prepare('INSERT OR REPLACE INTO parties (party_id, body) VALUES (?, ?)')
+          .run(partyId, JSON.stringify(record));
+      }
+      return outcome.pin;
+    });
+    return txn.immediate();
   }
 
   async createWallet(record: WalletRecord): Promise<boolean> {

@@ -17,6 +17,23 @@ export interface PartyRecord {
   /** X25519 public key (hex) for DKG share encryption, signed by the identity key. */
   boxKey: string;
   enrolledMs: number;
+  /** Set when an admin revoked the party: it is refused until it redeems a new invitation. */
+  revokedMs?: number;
+}
+
+/** A one-time enrolment invitation for one party id (issued by an admin through the API). */
+export interface PartyInvitation {
+  partyId: string;
+  /**
+   * hex(sha256(utf8(token))): the enrolment MAC key derived from the token (the token itself is
+   * never stored). The store compares it exactly and never interprets it.
+   */
+  macKey: string;
+  issuedMs: number;
+  /** The caller checks expiry before redeeming; the store only drops expired invitations. */
+  expiresMs: number;
+  /** May replace an existing pin (key rotation, or re-enrolment after revocation). */
+  rotate: boolean;
 }
 
 /** A wallet created by DKG. */
@@ -106,6 +123,27 @@ export interface Store {
   pinParty(record: PartyRecord): Promise<PartyRecord>;
   getParty(partyId: string): Promise<PartyRecord | undefined>;
   listParties(): Promise<PartyRecord[]>;
+  /** Upserts a party record (revocation writes `revokedMs`). */
+  putParty(record: PartyRecord): Promise<void>;
+  /** Removes a party's pin and any invitation for it; true iff a pin existed. */
+  deleteParty(partyId: string): Promise<boolean>;
+  /**
+   * Stores `inv`, replacing any previous invitation for `inv.partyId`. Invitations that expired
+   * before `inv.issuedMs` are dropped first. Throws `QUORATE_E_OVERLOADED` (`detail.reason`
+   * `'party-records-max'`) if `inv` would add a party id beyond `limits.storePartyRecordsMax`
+   * pins and pending invitations together.
+   */
+  putInvitation(inv: PartyInvitation): Promise<void>;
+  getInvitation(partyId: string): Promise<PartyInvitation | undefined>;
+  /**
+   * Atomically: iff an invitation for `record.partyId` with exactly this `macKey` exists, deletes
+   * it (it is spent whatever follows) and pins `record` — replacing an existing pin only if the
+   * invitation has `rotate` or the existing pin is revoked; otherwise the existing pin wins and
+   * is unchanged. Returns the pin now in force (compare it with `record`), or `undefined` if the
+   * invitation was absent or different (e.g. spent by a concurrent redeem): nothing changed then.
+   * Expiry is the caller's check, made before the call.
+   */
+  redeemInvitation(macKey: string, record: PartyRecord): Promise<PartyRecord | undefined>;
   /** Creates a wallet; returns false if the id exists. */
   createWallet(record: WalletRecord): Promise<boolean>;
   getWallet(walletId: string): Promise<WalletRecord | undefined>;

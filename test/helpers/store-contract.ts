@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { QuorateError } from '../../src/core/errors.ts';
 import { limits } from '../../src/core/limits.ts';
-import type { ClaimResult, Lease, Store } from '../../src/store/store.ts';
+import type {
+  ClaimResult,
+  Lease,
+  PartyInvitation,
+  PartyRecord,
+  Store,
+} from '../../src/store/store.ts';
 import type { SessionRecord } from '../../src/session/record.ts';
 
 /** One opened store under test. */
@@ -101,6 +107,7 @@ export function storeContract(factory: StoreFactory): void {
     leaseTests(factory);
     ownershipTests(factory);
     metaTests(factory);
+    partyLifecycleTests(factory);
   });
 }
 
@@ -488,5 +495,106 @@ function ownershipTests(f: StoreFactory): void {
       const rival = await again.acquireLease('replica-b', ttlMs);
       assert.equal(outcomeOf(await again.claimSession(id, 2, rival)), 'owned');
       await again.close();
+    }));
+}
+
+/** A party record with keys derived from `tag`, so two records of one party differ. */
+const party = (partyId: string, tag: string, enrolledMs = 1): PartyRecord => ({
+  partyId,
+  identityKey: `id-${tag}`,
+  boxKey: `box-${tag}`,
+  enrolledMs,
+});
+
+/** An invitation for `partyId` with MAC key `macKey`, valid from 10 to 1 000. */
+const invitation = (partyId: string, macKey: string, rotate = false): PartyInvitation => ({
+  partyId,
+  macKey,
+  issuedMs: 10,
+  expiresMs: 1_000,
+  rotate,
+});
+
+function partyLifecycleTests(f: StoreFactory): void {
+  test('invitations: put replaces per party, redeem is one-time and exact, survives restart', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      assert.equal(await store.getInvitation('p1'), undefined);
+      await store.putInvitation(invitation('p1', 'mac-old'));
+      await store.putInvitation(invitation('p1', 'mac-1'));
+      assert.deepEqual(await store.getInvitation('p1'), invitation('p1', 'mac-1'));
+      assert.equal(await store.redeemInvitation('mac-old', party('p1', 'a')), undefined);
+      assert.equal(await store.redeemInvitation('MAC-1', party('p1', 'a')), undefined, 'exact');
+      assert.equal(await store.redeemInvitation('mac-1', party('p2', 'a')), undefined, 'per id');
+      assert.equal(await store.getParty('p1'), undefined, 'a refused redeem wrote nothing');
+      await store.putInvitation(invitation('p2', 'mac-2'));
+      const again = await t.restart();
+      assert.deepEqual(await again.getInvitation('p2'), invitation('p2', 'mac-2'));
+      assert.deepEqual(await again.redeemInvitation('mac-1', party('p1', 'a')), party('p1', 'a'));
+      assert.equal(await again.getInvitation('p1'), undefined, 'spent');
+      assert.deepEqual(await again.getParty('p1'), party('p1', 'a'));
+      assert.equal(await again.redeemInvitation('mac-1', party('p1', 'b')), undefined, 'once');
+      assert.deepEqual(await again.getParty('p1'), party('p1', 'a'));
+      await again.close();
+    }));
+
+  test('redeem: an existing pin wins unless the invitation rotates or the pin is revoked', () =>
+    withStore(f, async ({ store }) => {
+      await store.pinParty(party('p', 'a'));
+      await store.putInvitation(invitation('p', 'plain'));
+      assert.deepEqual(await store.redeemInvitation('plain', party('p', 'b')), party('p', 'a'));
+      assert.equal(await store.getInvitation('p'), undefined, 'spent even though the pin won');
+      assert.deepEqual(await store.getParty('p'), party('p', 'a'));
+      await store.putInvitation(invitation('p', 'rotate', true));
+      assert.deepEqual(await store.redeemInvitation('rotate', party('p', 'c')), party('p', 'c'));
+      assert.deepEqual(await store.getParty('p'), party('p', 'c'), 'rotated');
+      const revoked = { ...party('p', 'c'), revokedMs: 50 };
+      await store.putParty(revoked);
+      assert.deepEqual(await store.getParty('p'), revoked);
+      assert.deepEqual(await store.pinParty(party('p', 'x')), revoked, 'pinParty never unrevokes');
+      await store.putInvitation(invitation('p', 'again'));
+      assert.deepEqual(await store.redeemInvitation('again', party('p', 'd')), party('p', 'd'));
+      assert.equal((await store.getParty('p'))?.revokedMs, undefined, 're-enrolled');
+    }));
+
+  test('deleteParty removes the pin and its invitation; putParty upserts', () =>
+    withStore(f, async ({ store }) => {
+      assert.equal(await store.deleteParty('p'), false);
+      await store.putParty(party('p', 'a'));
+      await store.putParty(party('p', 'b', 2));
+      assert.deepEqual(await store.getParty('p'), party('p', 'b', 2));
+      await store.putInvitation(invitation('p', 'mac'));
+      await store.putInvitation(invitation('q', 'mac-q'));
+      assert.equal(await store.deleteParty('p'), true);
+      assert.equal(await store.getParty('p'), undefined);
+      assert.equal(await store.getInvitation('p'), undefined);
+      assert.equal(await store.redeemInvitation('mac', party('p', 'c')), undefined);
+      assert.equal(await store.deleteParty('p'), false);
+      assert.equal(await store.deleteParty('q'), false, 'an invitation alone is not a pin');
+      assert.equal(await store.getInvitation('q'), undefined, 'but it is removed');
+      assert.deepEqual(await store.listParties(), []);
+      const pin = await store.pinParty(party('p', 'e'));
+      assert.deepEqual(pin, party('p', 'e'), 'an unpinned id can be pinned afresh');
+    }));
+
+  test('putInvitation drops the invitations expired by its issue time, and only those', () =>
+    withStore(f, async ({ store }) => {
+      await store.putInvitation(invitation('old', 'mac-old'));
+      await store.putInvitation({ ...invitation('live', 'mac-live'), expiresMs: 5_000 });
+      await store.putInvitation({ ...invitation('new', 'mac-new'), issuedMs: 1_000 });
+      assert.equal(await store.getInvitation('old'), undefined, 'expired at 1 000');
+      assert.equal((await store.getInvitation('live'))?.macKey, 'mac-live');
+      assert.equal((await store.getInvitation('new'))?.macKey, 'mac-new');
+    }));
+
+  test('redeem: 20 concurrent redeemers of one invitation, exactly one pins', () =>
+    withStore(f, async ({ store }) => {
+      await store.putInvitation(invitation('p', 'mac'));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.redeemInvitation('mac', party('p', `k${i}`))),
+      );
+      const winners = results.filter((r) => r !== undefined);
+      assert.equal(winners.length, 1);
+      assert.deepEqual(await store.getParty('p'), winners[0]);
     }));
 }
