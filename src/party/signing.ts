@@ -1,18 +1,24 @@
 /**
  * Signing on the party: what a sign-start must satisfy before a one-time secret is drawn
- * (deadline, key share, message hash, signer set, the party's own rules, its intent lock), the
- * signer role with its sealer and secret ledger, and the checks repeated before every later
- * step (newer attempt, intent lock, the rules again: time or counters may have moved).
+ * (deadline, key share, message hash, a signer set without duplicates, its intent lock, the
+ * party's own rules), the signer role with its sealer and secret ledger, and the checks
+ * repeated before every later step (newer attempt, intent lock, the rules again: time or
+ * counters may have moved).
+ *
+ * The intent lock of a governed wallet binds the exact (message, context) pair the party's
+ * rules decide on (see {@link intentLockValue}), and it is taken before the rules run: a
+ * coordinator whose first try was refused cannot ask again for the same intent and message
+ * under another context (a smaller amount, another destination).
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { sha256Hex } from '../core/encoding.ts';
+import { canonicalJson, sha256Hex, utf8ToBytes } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import type { KeyShare, PartyEngine, Scheme } from '../protocol/engine.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
-import type { Envelope, SignStartBody } from '../transport/wire.ts';
+import type { Envelope, SignPolicyBlock, SignStartBody } from '../transport/wire.ts';
 import type { SessionHooks, SessionSpec } from './driver.ts';
 import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
@@ -39,18 +45,61 @@ function enforcePolicy(deps: SigningDeps, input: PolicyCheckInput): void {
   if (refusal) throw new Refusal(refusal.code, refusal.reason, true);
 }
 
-/** Takes or confirms the intent lock; refuses (hard) a different message under one intent. */
-function lockIntent(deps: SigningDeps, input: PolicyCheckInput): void {
-  const { walletId, intentKey, messageHash, sessionId } = input;
-  if (!deps.journal.lockIntent(walletId, intentKey, messageHash, sessionId).ok)
-    throw new Refusal('QUORATE_E_INTENT_CONFLICT', 'intent already bound to another message', true);
+/** Domain of the value that binds a governed intent to its (message, context) pair. */
+const intentLockDomain = 'quorate-intent-lock-v1';
+
+/**
+ * The value a party's intent lock `(walletId, intentKey)` binds. Ungoverned wallet: the message
+ * hash alone, as every lock before this binding did, so existing journals keep working. Governed
+ * wallet (the tier recorded with the key share): sha256 of the canonical JSON of the domain, the
+ * message hash and the request's policy context (every field, claims included), so the same
+ * message asked again under another context is a different value. Approvals, tier and policy
+ * hash are left out on purpose: approvals arrive over time, and a policy update must not turn an
+ * honest retry of one intent into a conflict. A governed request without a policy block binds
+ * the context `null` (its rules refuse it anyway).
+ */
+export function intentLockValue(
+  messageHash: string,
+  tier: string | undefined,
+  block: SignPolicyBlock | undefined,
+): string {
+  if (tier === undefined) return messageHash;
+  const bound = { domain: intentLockDomain, messageHash, context: block?.context ?? null };
+  return sha256Hex(utf8ToBytes(canonicalJson(bound)));
 }
 
-/** Refuses (hard) a message whose hash or signer set does not fit the wallet. */
+/**
+ * Takes or confirms the intent lock on {@link intentLockValue}; refuses (hard) a different
+ * message, or for a governed wallet the same message under a different context. A governed
+ * intent whose lock holds the bare message hash was locked before locks bound the context (a
+ * governed wallet never writes that value now): it is honoured as it was, message only, so an
+ * intent in flight across the upgrade is not refused for ever.
+ */
+function lockIntent(deps: SigningDeps, input: PolicyCheckInput): void {
+  const { walletId, intentKey, messageHash, sessionId, tier, block } = input;
+  const value = intentLockValue(messageHash, tier, block);
+  const result = deps.journal.lockIntent(walletId, intentKey, value, sessionId);
+  if (result.ok) return;
+  if (tier !== undefined && result.lockedMessageHash === messageHash) {
+    deps.env.log.warn({ walletId, intentKey, sessionId }, 'intent locked before context binding');
+    return;
+  }
+  const reason =
+    tier === undefined
+      ? 'intent already bound to another message'
+      : 'intent already bound to another message or policy context';
+  throw new Refusal('QUORATE_E_INTENT_CONFLICT', reason, true);
+}
+
+/** Refuses (hard) a message whose hash or signer set (or a repeated signer) does not fit. */
 function checkRequest(partyId: string, key: KeyShare, body: SignStartBody): Uint8Array {
   const message = hexToBytes(body.messageHex); // validated even-length hex (wire.ts)
   if (sha256Hex(message) !== body.messageHash)
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'message hash mismatch', true);
+  // Before any other signer check: a repeated id would count twice towards the threshold,
+  // and a signer role would draw a one-time secret for a signing that cannot be valid.
+  if (new Set(body.signers).size !== body.signers.length)
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'signer set names a party twice', true);
   if (!body.signers.includes(partyId) || body.signers.some((s) => !key.parties.includes(s)))
     throw new Refusal(
       'QUORATE_E_BAD_ENVELOPE',
@@ -98,8 +147,10 @@ export function openSigning(
     signers: body.signers,
     nowMs: env.nowMs(),
   };
-  enforcePolicy(deps, policyInput);
+  // The lock first: a request the rules refuse still binds the intent to its (message,
+  // context) pair, so the refusal cannot be undone by asking again under another context.
   lockIntent(deps, policyInput);
+  enforcePolicy(deps, policyInput);
   const sealer = createSealer({
     context: `${body.walletId}|${e.sessionId}|${e.attempt}`,
     self: partyId,
