@@ -1,5 +1,6 @@
 /** The OpenAPI 3 document, assembled from the same schemas Fastify validates with. */
 import { errorTable } from '../core/errors.ts';
+import { accessOf } from './roles.ts';
 import * as s from './schemas.ts';
 
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -29,8 +30,25 @@ export function buildOpenApi(): Record<string, unknown> {
       'x-error-codes': { ...errorTable },
     },
     security: [{ bearer: [] }],
-    paths: { ...walletPaths(), ...sessionPaths(), ...partyPaths(), ...servicePaths() },
+    paths: withRoles({ ...walletPaths(), ...sessionPaths(), ...partyPaths(), ...servicePaths() }),
   };
+}
+
+/** Adds `x-roles` (the roles that may call it, from the role table) to every operation. */
+function withRoles(paths: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => {
+      const url = path.replace(/\{(\w+)\}/g, ':$1');
+      const operations = Object.entries(item as Record<string, Record<string, unknown>>).map(
+        ([method, operation]) => {
+          const access = accessOf(method.toUpperCase(), url);
+          const roles = 'roles' in access ? access.roles : [];
+          return [method, access.open === true ? operation : { ...operation, 'x-roles': roles }];
+        },
+      );
+      return [path, Object.fromEntries(operations)];
+    }),
+  );
 }
 
 function walletPaths(): Record<string, unknown> {
@@ -107,6 +125,38 @@ function partyPaths(): Record<string, unknown> {
         summary: 'Operator: lift a blame before its cool-down ends',
         parameters: [pathParameter('partyId')],
         responses: { '200': { description: 'Blame cleared; current state' }, ...errors },
+      },
+    },
+    ...partyAdminPaths(),
+  };
+}
+
+/** Enrolment tokens, unpin, revoke (role admin). */
+function partyAdminPaths(): Record<string, unknown> {
+  return {
+    '/v1/parties/{partyId}/enrolment': {
+      post: {
+        summary: 'Admin: issue a one-time enrolment token for this party id (shown once)',
+        parameters: [pathParameter('partyId')],
+        requestBody: { required: false, ...json(s.enrolmentBody) },
+        responses: {
+          '201': { description: 'Token issued', ...json(s.enrolmentSchema) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/parties/{partyId}': {
+      delete: {
+        summary: 'Admin: unpin the party (pin and invitation removed, live link closed)',
+        parameters: [pathParameter('partyId')],
+        responses: { '200': { description: 'Unpinned', ...json(s.unpinnedSchema) }, ...errors },
+      },
+    },
+    '/v1/parties/{partyId}/revoke': {
+      post: {
+        summary: 'Admin: revoke the party (refused until it redeems a new enrolment token)',
+        parameters: [pathParameter('partyId')],
+        responses: { '200': { description: 'Revoked', ...json(s.revokedSchema) }, ...errors },
       },
     },
   };

@@ -4,11 +4,15 @@
  * the principal that authenticated a signing request becomes the request's `initiator`, which
  * signing-time rules can test (`initiator == 'treasury-bot'`): the caller cannot claim another.
  *
- * Sources: `QUORATE_API_TOKEN` / `--api-token` (one principal named `default`) and
- * `--api-tokens FILE` (YAML or JSON, see docs/policy.md "Who is the initiator"):
+ * Sources: `QUORATE_API_TOKEN` / `--api-token` (one principal named `default`, holding every
+ * role) and `--api-tokens FILE` (YAML or JSON, see docs/policy.md "Who is the initiator" and
+ * docs/roles.md):
  *
  *     tokens:
- *       - { name: ops, sha256: <64 hex: sha256 of the token's UTF-8 bytes> }
+ *       - { name: ops, sha256: <64 hex: sha256 of the token's UTF-8 bytes>, roles: [signer] }
+ *
+ * An entry without `roles` holds every role, as before roles existed (files written then keep
+ * working); {@link implicitRoleNames} names such entries so the coordinator can warn.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
@@ -16,12 +20,17 @@ import { parse as parseYaml } from 'yaml';
 import { bytesEqual } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
+import { apiRoles, isApiRole, type ApiRole } from './roles.ts';
 
 /** One API caller identity. */
 export interface ApiPrincipal {
   readonly name: string;
   /** SHA-256 of the bearer token. */
   readonly tokenSha256: Uint8Array;
+  /** What the principal may do (docs/roles.md); never empty. */
+  readonly roles: readonly ApiRole[];
+  /** True when a tokens file entry listed no roles, so it got every role (the coordinator warns). */
+  readonly rolesImplicit?: true;
 }
 
 /** The principal of the plain `--api-token` / `QUORATE_API_TOKEN`. */
@@ -37,8 +46,15 @@ function invalid(path: string, problem: string, file?: string): QuorateError {
   });
 }
 
-/** The principal for a plaintext token (at least `limits.apiTokenLengthMin` characters). */
-export function principalFromToken(name: string, token: string): ApiPrincipal {
+/**
+ * The principal for a plaintext token (at least `limits.apiTokenLengthMin` characters); every
+ * role unless `roles` says otherwise (the plain `--api-token` keeps them all).
+ */
+export function principalFromToken(
+  name: string,
+  token: string,
+  roles: readonly ApiRole[] = apiRoles,
+): ApiPrincipal {
   if (token.length < limits.apiTokenLengthMin) {
     throw new QuorateError(
       'QUORATE_E_CONFIG',
@@ -46,7 +62,7 @@ export function principalFromToken(name: string, token: string): ApiPrincipal {
     );
   }
   if (!namePattern.test(name)) throw invalid('name', `${JSON.stringify(name)} is not a valid name`);
-  return { name, tokenSha256: sha256(utf8ToBytes(token)) };
+  return { name, tokenSha256: sha256(utf8ToBytes(token)), roles };
 }
 
 /** The digest line for a token, as the tokens file wants it. */
@@ -57,7 +73,8 @@ export function tokenDigestHex(token: string): string {
 /**
  * Parses a tokens file (YAML or JSON text). Rejects, with `QUORATE_E_CONFIG` naming the path
  * and the problem: unknown fields, bad or duplicate names, digests that are not 64 lower-case
- * hex or are used twice, no tokens, more than `limits.apiPrincipalsMax`.
+ * hex or are used twice, `roles` that is not a non-empty list of distinct known roles, no
+ * tokens, more than `limits.apiPrincipalsMax`.
  */
 export function parseApiTokensFile(text: string, file?: string): ApiPrincipal[] {
   if (text.length > limits.apiTokensFileBytesMax)
@@ -81,30 +98,69 @@ export function parseApiTokensFile(text: string, file?: string): ApiPrincipal[] 
   const names = new Set<string>();
   const digests = new Set<string>();
   return tokens.map((entry: unknown, i) => {
-    const at = `tokens[${i}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-      throw invalid(at, 'must be a map {name, sha256}', file);
-    const e = entry as Record<string, unknown>;
-    for (const key of Object.keys(e)) {
-      if (key !== 'name' && key !== 'sha256')
-        throw invalid(`${at}.${key}`, 'unknown field (expected name, sha256)', file);
-    }
-    const name = e['name'];
-    if (typeof name !== 'string' || !namePattern.test(name))
-      throw invalid(`${at}.name`, 'must match [a-z0-9][a-z0-9._-]{0,63}', file);
-    if (names.has(name)) throw invalid(`${at}.name`, `duplicate name ${name}`, file);
-    const digest = e['sha256'];
-    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest))
+    const principal = parseTokenEntry(entry, `tokens[${i}]`, file);
+    const digest = bytesToHex(principal.tokenSha256);
+    if (names.has(principal.name))
+      throw invalid(`tokens[${i}].name`, `duplicate name ${principal.name}`, file);
+    if (digests.has(digest))
+      throw invalid(`tokens[${i}].sha256`, 'the same token is listed twice', file);
+    names.add(principal.name);
+    digests.add(digest);
+    return principal;
+  });
+}
+
+const entryFields = new Set(['name', 'sha256', 'roles']);
+
+/** One `tokens[i]` entry: `{name, sha256, roles?}`. */
+function parseTokenEntry(entry: unknown, at: string, file: string | undefined): ApiPrincipal {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw invalid(at, 'must be a map {name, sha256, roles}', file);
+  const e = entry as Record<string, unknown>;
+  for (const key of Object.keys(e)) {
+    if (!entryFields.has(key))
+      throw invalid(`${at}.${key}`, 'unknown field (expected name, sha256, roles)', file);
+  }
+  const name = e['name'];
+  if (typeof name !== 'string' || !namePattern.test(name))
+    throw invalid(`${at}.name`, 'must match [a-z0-9][a-z0-9._-]{0,63}', file);
+  const digest = e['sha256'];
+  if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest))
+    throw invalid(
+      `${at}.sha256`,
+      'must be 64 lower-case hex characters (sha256 of the token)',
+      file,
+    );
+  if (e['roles'] === undefined)
+    return { name, tokenSha256: hexToBytes(digest), roles: apiRoles, rolesImplicit: true };
+  return {
+    name,
+    tokenSha256: hexToBytes(digest),
+    roles: parseRoles(e['roles'], `${at}.roles`, file),
+  };
+}
+
+/** A non-empty list of distinct known roles. */
+function parseRoles(raw: unknown, at: string, file: string | undefined): ApiRole[] {
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw invalid(at, `must be a non-empty list of roles (${apiRoles.join(', ')})`, file);
+  const roles: ApiRole[] = [];
+  for (const [j, role] of raw.entries()) {
+    if (!isApiRole(role))
       throw invalid(
-        `${at}.sha256`,
-        'must be 64 lower-case hex characters (sha256 of the token)',
+        `${at}[${j}]`,
+        `unknown role ${JSON.stringify(role)} (expected one of ${apiRoles.join(', ')})`,
         file,
       );
-    if (digests.has(digest)) throw invalid(`${at}.sha256`, 'the same token is listed twice', file);
-    names.add(name);
-    digests.add(digest);
-    return { name, tokenSha256: hexToBytes(digest) };
-  });
+    if (roles.includes(role)) throw invalid(`${at}[${j}]`, `duplicate role ${role}`, file);
+    roles.push(role);
+  }
+  return roles;
+}
+
+/** Names of the principals that hold every role only because their file entry listed none. */
+export function implicitRoleNames(principals: readonly ApiPrincipal[]): string[] {
+  return principals.filter((p) => p.rolesImplicit === true).map((p) => p.name);
 }
 
 /**

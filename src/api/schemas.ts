@@ -172,10 +172,59 @@ export const partiesSchema = {
           rttMs: { type: 'number' },
           reason: { type: 'string', enum: ['blamed', 'missed-round', 'detector'] },
           blame: { type: 'string' },
+          enrolment: {
+            type: 'string',
+            enum: ['enrolled', 'revoked', 'invited', 'unknown'],
+            description:
+              'enrolled: identity pinned; revoked: pinned but refused until it redeems a new token; invited: a live enrolment token, not redeemed yet; unknown: neither',
+          },
         },
       },
     },
   },
+} as const;
+
+export const enrolmentBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ttlSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: limits.enrolmentTtlSecondsMax,
+      description: `how long the token can be redeemed (default ${limits.enrolmentTtlSecondsDefault})`,
+    },
+    rotate: {
+      type: 'boolean',
+      description: 'redeeming it replaces an existing pin (new identity keys); default false',
+    },
+  },
+} as const;
+
+export const enrolmentSchema = {
+  type: 'object',
+  required: ['partyId', 'token', 'expiresMs'],
+  properties: {
+    partyId: { type: 'string' },
+    token: {
+      type: 'string',
+      description:
+        'qpe_ + base64url of 32 random bytes; shown once, stored nowhere (the coordinator keeps sha256 of it)',
+    },
+    expiresMs: { type: 'number' },
+  },
+} as const;
+
+export const unpinnedSchema = {
+  type: 'object',
+  required: ['partyId', 'unpinned'],
+  properties: { partyId: { type: 'string' }, unpinned: { type: 'boolean', enum: [true] } },
+} as const;
+
+export const revokedSchema = {
+  type: 'object',
+  required: ['partyId', 'revokedMs'],
+  properties: { partyId: { type: 'string' }, revokedMs: { type: 'number' } },
 } as const;
 
 export const walletIdParams = {

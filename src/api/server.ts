@@ -1,8 +1,10 @@
 /**
  * The HTTP API (Fastify) and the party WebSocket endpoint on the same port. Every route but
- * `/healthz` needs a bearer token of a known API principal (src/api/principals.ts). Bodies are
- * schema-validated; errors always have the shape `{error: {code, message, retryable, detail}}`
- * with a stable code.
+ * `/healthz` needs a bearer token of a known API principal (src/api/principals.ts) holding a
+ * role the route's entry in the role table allows (src/api/roles.ts, docs/roles.md). Bodies
+ * are schema-validated; errors always have the shape `{error: {code, message, retryable,
+ * detail}}` with a stable code, including the answers Fastify would otherwise write itself (bad
+ * URLs, client errors, unknown routes).
  */
 import Fastify, {
   type FastifyError,
@@ -10,8 +12,10 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { isHex } from '../core/encoding.ts';
+import type { Log } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
@@ -25,9 +29,11 @@ import {
   authenticate,
   combinePrincipals,
   defaultPrincipalName,
+  implicitRoleNames,
   principalFromToken,
   type ApiPrincipal,
 } from './principals.ts';
+import { accessOf, decideAccess, routeKey, type ApiRole } from './roles.ts';
 import { approvalSubject } from '../coordinator/governance.ts';
 import * as s from './schemas.ts';
 
@@ -42,6 +48,8 @@ export interface ApiOptions {
    * wraps links with faults this way). Default: the link itself.
    */
   wrapLink?: (link: Link) => Link;
+  /** Where start-up warnings go (tokens file entries without roles). Default: nowhere. */
+  log?: Log;
 }
 
 function walletView(w: WalletRecord) {
@@ -163,8 +171,22 @@ function initiatorOf(principal: ApiPrincipal | undefined): { initiator?: string 
   return principal === undefined ? {} : { initiator: principal.name };
 }
 
-/** Who sent each request: set by the auth hook, read by the routes that record it. */
-type Callers = WeakMap<FastifyRequest, ApiPrincipal>;
+/** Who sent a request, and whether its roles reach only its own sessions on this route. */
+interface Caller {
+  principal: ApiPrincipal;
+  ownSessionsOnly: boolean;
+}
+
+/** Who sent each request: set by the auth hook, read by the routes that record or check it. */
+type Callers = WeakMap<FastifyRequest, Caller>;
+
+/** Every route Fastify registered on an app built by {@link buildApi}, as role-table keys. */
+const registeredRoutes = new WeakMap<FastifyInstance, string[]>();
+
+/** The routes `app` serves (`METHOD url`, HEAD folded into GET), for the role-matrix test. */
+export function routesOf(app: FastifyInstance): readonly string[] {
+  return [...new Set(registeredRoutes.get(app) ?? [])];
+}
 
 /** Builds the Fastify app bound to a coordinator (not yet listening). */
 export function buildApi(coordinator: Coordinator, options: ApiOptions): FastifyInstance {
@@ -173,17 +195,61 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
     bodyLimit: limits.httpBodyBytesMax,
     // Reject unknown fields and wrong types instead of silently stripping or coercing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Answers Fastify would write itself (a URL it cannot decode, `/%ff`) get the contract shape.
+    frameworkErrors: (error, _req, reply) => {
+      void sendError(
+        reply,
+        new QuorateError('QUORATE_E_BAD_REQUEST', error.message, frameworkDetail(error)),
+      );
+    },
+    clientErrorHandler: answerClientError,
+  });
+  const routes: string[] = [];
+  registeredRoutes.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push(routeKey(method, route.url));
   });
   const callers: Callers = new WeakMap();
+  const principals = principalsOf(options);
+  const implicit = implicitRoleNames(principals);
+  if (implicit.length > 0) {
+    options.log?.warn(
+      { principals: implicit },
+      'API tokens file entries without roles hold every role: list roles (docs/roles.md)',
+    );
+  }
   addErrorHandlers(app);
-  addAuthentication(app, principalsOf(options), callers);
+  addAuthentication(app, principals, callers);
   addServiceRoutes(app, coordinator);
   addWalletRoutes(app, coordinator);
   addSigningRoute(app, coordinator, callers);
-  addSessionRoutes(app, coordinator);
+  addSessionRoutes(app, coordinator, callers);
   addPartyRoutes(app, coordinator);
   attachPartySocket(app, coordinator, options.wrapLink ?? ((link) => link));
   return app;
+}
+
+function frameworkDetail(error: FastifyError): Record<string, unknown> {
+  return { fastifyCode: error.code };
+}
+
+/**
+ * A request Node's HTTP parser refused (malformed request line or headers, header overflow,
+ * timeout): written on the socket in the contract shape, as Fastify's default would in its own.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const e = new QuorateError('QUORATE_E_BAD_REQUEST', 'malformed HTTP request', {
+      cause: error.code ?? 'client-error',
+    });
+    const body = JSON.stringify(e.toBody());
+    socket.write(
+      `HTTP/1.1 ${e.status} Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 function principalsOf(options: ApiOptions): ApiPrincipal[] {
@@ -208,14 +274,39 @@ function addErrorHandlers(app: FastifyInstance): void {
   );
 }
 
-/** Every route but `/healthz` needs the bearer token of a known principal. */
+/** 403 for an authenticated caller whose roles do not reach the route. */
+function forbidden(
+  principal: ApiPrincipal,
+  requiredRole: ApiRole | 'none',
+  cause?: 'own-request' | 'not-own-session',
+): QuorateError {
+  const why =
+    cause === 'own-request'
+      ? 'the initiator of a request may not approve it'
+      : cause === 'not-own-session'
+        ? 'this principal reads only the sessions it opened'
+        : `this route needs the ${requiredRole} role`;
+  return new QuorateError('QUORATE_E_FORBIDDEN', why, {
+    requiredRole,
+    principal: principal.name,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * Every route the role table opens needs no token; every other one needs the bearer token of a
+ * known principal holding a role its table entry lists (both before the body is read). Unknown
+ * routes still need a token (then 404), so they reveal nothing to strangers.
+ */
 function addAuthentication(
   app: FastifyInstance,
   principals: readonly ApiPrincipal[],
   callers: Callers,
 ): void {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (req.url === '/healthz') return;
+    const url = req.routeOptions.url;
+    const access = url === undefined ? undefined : accessOf(req.method, url);
+    if (access?.open === true) return;
     const header = req.headers.authorization ?? '';
     const match = /^Bearer (.+)$/.exec(header);
     const principal = match?.[1] === undefined ? undefined : authenticate(principals, match[1]);
@@ -225,7 +316,10 @@ function addAuthentication(
         new QuorateError('QUORATE_E_UNAUTHORIZED', 'missing or wrong bearer token'),
       );
     }
-    callers.set(req, principal);
+    if (access === undefined) return; // no such route: the not-found handler answers
+    const decision = decideAccess(access, principal.roles);
+    if (!decision.allowed) return sendError(reply, forbidden(principal, decision.requiredRole));
+    callers.set(req, { principal, ownSessionsOnly: decision.ownSessionsOnly });
   });
 }
 
@@ -294,7 +388,7 @@ function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers
         intentKey,
         ...(context === undefined ? {} : { context }),
         ...(deadlineMs === undefined ? {} : { deadlineMs }),
-        ...initiatorOf(callers.get(req)),
+        ...initiatorOf(callers.get(req)?.principal),
       });
       const record = await coordinator.waitForSession(
         created.sessionId,
@@ -335,32 +429,97 @@ function sendSigningAnswer(reply: FastifyReply, record: SessionRecord): FastifyR
   return reply.code(202).send({ sessionId: record.sessionId, status: record.status });
 }
 
-function addSessionRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+/** The authenticated caller of a route the auth hook let through (it always sets one). */
+function callerOf(callers: Callers, req: FastifyRequest): Caller {
+  const caller = callers.get(req);
+  if (caller === undefined) throw new QuorateError('QUORATE_E_UNAUTHORIZED', 'no caller');
+  return caller;
+}
+
+function addSessionRoutes(app: FastifyInstance, coordinator: Coordinator, callers: Callers): void {
   app.get<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId',
     { schema: { params: s.sessionIdParams } },
-    async (req) => sessionView(await coordinator.getSession(req.params.sessionId)),
+    async (req) => {
+      const caller = callerOf(callers, req);
+      const record = await coordinator.getSession(req.params.sessionId);
+      if (caller.ownSessionsOnly && record.context?.initiator !== caller.principal.name)
+        throw forbidden(caller.principal, 'auditor', 'not-own-session');
+      return sessionView(record);
+    },
   );
 
   app.post<{ Params: { sessionId: string }; Body: { approverId: string; signature: string } }>(
     '/v1/sessions/:sessionId/approvals',
     { schema: { params: s.sessionIdParams, body: s.approvalBody } },
-    async (req) => sessionView(await coordinator.approve(req.params.sessionId, req.body)),
+    async (req) => {
+      // Separation of duties: whoever asked for a signature cannot also carry its approvals.
+      const { principal } = callerOf(callers, req);
+      const record = await coordinator.getSession(req.params.sessionId);
+      if (record.context?.initiator === principal.name)
+        throw forbidden(principal, 'approver', 'own-request');
+      return sessionView(await coordinator.approve(req.params.sessionId, req.body));
+    },
   );
 }
 
 function addPartyRoutes(app: FastifyInstance, coordinator: Coordinator): void {
-  app.get('/v1/parties', async () => ({ parties: coordinator.parties() }));
+  app.get('/v1/parties', async () => {
+    const rows = coordinator.parties();
+    const enrolment = await coordinator.registry.enrolmentOf(rows.map((r) => r.partyId));
+    return { parties: rows.map((r) => ({ ...r, enrolment: enrolment[r.partyId] ?? 'unknown' })) };
+  });
 
   app.post<{ Params: { partyId: string } }>(
     '/v1/parties/:partyId/clear-blame',
     { schema: { params: s.partyIdParams } },
     async (req) => {
       const { partyId } = req.params;
-      if (!coordinator.registry.clearBlame(partyId)) {
-        throw new QuorateError('QUORATE_E_PARTY_NOT_FOUND', 'no such party', { partyId });
-      }
+      if (!coordinator.registry.clearBlame(partyId)) throw partyNotFound(partyId);
       return { partyId, state: coordinator.registry.stateOf(partyId) };
+    },
+  );
+  addPartyAdminRoutes(app, coordinator);
+}
+
+function partyNotFound(partyId: string): QuorateError {
+  return new QuorateError('QUORATE_E_PARTY_NOT_FOUND', 'no such party', { partyId });
+}
+
+/** Enrolment tokens, unpin and revoke (docs/running.md, "Enrolling parties"). */
+function addPartyAdminRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  app.post<{ Params: { partyId: string }; Body: { ttlSeconds?: number; rotate?: boolean } | null }>(
+    '/v1/parties/:partyId/enrolment',
+    { schema: { params: s.partyIdParams, body: s.enrolmentBody } },
+    async (req, reply) => {
+      const ttlSeconds = req.body?.ttlSeconds ?? limits.enrolmentTtlSecondsDefault;
+      const issued = await coordinator.registry.issueEnrolment(
+        req.params.partyId,
+        ttlSeconds,
+        req.body?.rotate ?? false,
+      );
+      return reply.code(201).send(issued);
+    },
+  );
+
+  app.delete<{ Params: { partyId: string } }>(
+    '/v1/parties/:partyId',
+    { schema: { params: s.partyIdParams } },
+    async (req) => {
+      const { partyId } = req.params;
+      if (!(await coordinator.registry.unpin(partyId))) throw partyNotFound(partyId);
+      return { partyId, unpinned: true };
+    },
+  );
+
+  app.post<{ Params: { partyId: string } }>(
+    '/v1/parties/:partyId/revoke',
+    { schema: { params: s.partyIdParams } },
+    async (req) => {
+      const { partyId } = req.params;
+      const revokedMs = await coordinator.registry.revoke(partyId);
+      if (revokedMs === undefined) throw partyNotFound(partyId);
+      return { partyId, revokedMs };
     },
   );
 }

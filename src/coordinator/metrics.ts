@@ -64,6 +64,24 @@ export class CoordinatorMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly partyConnectionsRefusedTotal = new Counter({
+    name: 'quorate_party_connections_refused_total',
+    help: 'Party connections refused before registration, by reason (connections-max, handshakes-pending, party-slots, enrolment-denied, invalid-hello)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly partyLinksClosedTotal = new Counter({
+    name: 'quorate_party_links_closed_total',
+    help: 'Registered party links the coordinator closed, by reason (heartbeat, replaced, unpinned, revoked)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly partyEnrolmentsTotal = new Counter({
+    name: 'quorate_party_enrolments_total',
+    help: 'Party identities pinned, by how (token, rotate, secret)',
+    labelNames: ['method'] as const,
+    registers: [this.registry],
+  });
 
   /** Sets the one-hot party state gauge. */
   setPartyState(partyId: string, state: string): void {

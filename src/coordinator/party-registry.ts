@@ -1,7 +1,15 @@
 /**
- * Party connections on the coordinator: enrolment handshake (party secret on first contact,
- * identity key pinned and proven afterwards), envelope guards, heartbeats, the phi-accrual
- * detector and RTT statistics that feed quorum selection and adaptive timeouts.
+ * Party connections on the coordinator: enrolment handshake (a one-time per-party enrolment
+ * token issued by an admin, or the legacy shared party secret, on first contact; the identity
+ * key pinned and proven afterwards), party administration (issue tokens, unpin, revoke),
+ * connection slots, envelope guards, heartbeats, the phi-accrual detector and RTT statistics
+ * that feed quorum selection and adaptive timeouts.
+ *
+ * Connection bounds: at most `handshakesPendingMax` connections that have not proven an
+ * identity, at most `connectionsPerPartyMax` connections claiming one party id at once (the
+ * registered one counts; a newer one that proves the pinned key replaces it), at most
+ * `connectionsMax` registered links; a registered link that has not answered a heartbeat for
+ * `downAfterMs` is closed. Every refusal and close is logged and counted in `/metrics`.
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -13,7 +21,8 @@ import { limits } from '../core/limits.ts';
 import { PhiAccrualDetector, defaultPhiOptions, type PhiOptions } from '../detector/phi-accrual.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
 import type { CandidateInfo } from '../session/quorum.ts';
-import type { Store } from '../store/store.ts';
+import type { PartyInvitation, PartyRecord, Store } from '../store/store.ts';
+import { certificateProblem, type PartyCertificate } from '../transport/certificate.ts';
 import { EnvelopeGuard, EnvelopeSender } from '../transport/envelope.ts';
 import { signDetached, verifyDetached, type IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';
@@ -39,6 +48,7 @@ import {
   type HelloFrame,
   type WireRefusal,
 } from '../transport/wire.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
 
 /** Liveness as the API reports it. */
 export type PartyLiveness = 'alive' | 'suspect' | 'down';
@@ -62,6 +72,45 @@ export const defaultDetectorOptions: DetectorOptions = {
   suspectHoldMs: 1_000,
   blameCooldownMs: limits.blameCooldownMsDefault,
 };
+
+/** Optional registry settings: the trust anchor, connection bounds and metrics. */
+export interface RegistryOptions {
+  /**
+   * The operator's Ed25519 public key. When set, a hello's certificate must be signed by it
+   * (a hello without one is still accepted: the parties enforce the anchor themselves).
+   */
+  operatorKey?: Uint8Array;
+  /** Refusals, closes and enrolments are counted here (`/metrics`). */
+  metrics?: CoordinatorMetrics;
+  /** Registered links at most (default limits.connectionsMax). */
+  connectionsMax?: number;
+  /** Connections claiming one party id at once (default limits.connectionsPerPartyMax). */
+  connectionsPerPartyMax?: number;
+  /** Connections not yet authenticated (default limits.handshakesPendingMax). */
+  handshakesPendingMax?: number;
+}
+
+/** How a party stands with enrolment, as `GET /v1/parties` shows it. */
+export type EnrolmentState = 'enrolled' | 'revoked' | 'invited' | 'unknown';
+
+/** Why a connection was refused before registration (metric label). */
+type RefusalReason =
+  'connections-max' | 'handshakes-pending' | 'party-slots' | 'enrolment-denied' | 'invalid-hello';
+
+/** Why the coordinator closed a registered link (metric label). */
+type CloseReason = 'heartbeat' | 'replaced' | 'unpinned' | 'revoked';
+
+/** A freshly issued enrolment token: shown once, never stored (the store keeps a key from it). */
+export interface IssuedEnrolment {
+  partyId: string;
+  token: string;
+  expiresMs: number;
+}
+
+/** The MAC key an enrolment token gives: sha256(utf8(token)), hex (what the store keeps). */
+export function enrolmentMacKeyHex(token: string): string {
+  return bytesToHex(sha256(utf8ToBytes(token)));
+}
 
 /** Why a connected party is not `alive`. */
 export type SuspectReason = 'blamed' | 'missed-round' | 'detector';
@@ -111,6 +160,8 @@ interface Handshake {
   challenge: ChallengeFrame;
   phase: 'hello' | 'enrolling';
   registered: string | undefined;
+  /** The party id this connection claims a slot of, until it registers or closes. */
+  claimed: string | undefined;
 }
 
 /**
@@ -139,6 +190,15 @@ export class PartyRegistry {
   private readonly policyHashes = new Map<string, string>();
   /** X25519 box key each party proved on its current connection (equal to its pinned key). */
   private readonly boxKeys = new Map<string, string>();
+  /** The operator certificate each party presented on its current connection, if any. */
+  private readonly certificates = new Map<string, PartyCertificate>();
+  /** Connections accepted that have not registered yet (open). */
+  private readonly pending = new Set<Link>();
+  /** Handshaking connections per claimed party id. */
+  private readonly claims = new Map<string, number>();
+  private readonly connectionsMax: number;
+  private readonly connectionsPerPartyMax: number;
+  private readonly handshakesPendingMax: number;
   private stopHeartbeats: (() => void) | undefined;
   private readonly log;
 
@@ -149,8 +209,12 @@ export class PartyRegistry {
     private readonly partySecret: string | undefined,
     private readonly options: DetectorOptions,
     private readonly events: RegistryEvents,
+    private readonly extra: RegistryOptions = {},
   ) {
     this.log = env.log.child({ component: 'registry' });
+    this.connectionsMax = extra.connectionsMax ?? limits.connectionsMax;
+    this.connectionsPerPartyMax = extra.connectionsPerPartyMax ?? limits.connectionsPerPartyMax;
+    this.handshakesPendingMax = extra.handshakesPendingMax ?? limits.handshakesPendingMax;
   }
 
   /** Loads enrolled parties (so down parties are listed) and starts heartbeats. */
@@ -171,23 +235,31 @@ export class PartyRegistry {
 
   /** Runs the handshake on a new link; the party is registered once it proves its identity. */
   accept(link: Link): void {
-    if (this.links.size >= limits.connectionsMax) {
-      link.send(buildReject('QUORATE_E_OVERLOADED', 'too many connections'));
-      link.close('too many connections');
+    // Registered links do not count here: idle ones cannot lock a restarted party out.
+    if (this.pending.size >= this.handshakesPendingMax) {
+      this.refuseConnection(link, 'handshakes-pending', 'too many connections in handshake');
       return;
     }
+    this.pending.add(link);
     const challenge = buildChallenge({
       conn: bytesToHex(this.env.randomBytes(12)),
       nonce: bytesToHex(this.env.randomBytes(16)),
       coordinatorKey: bytesToHex(this.identity.signPublic),
       heartbeatMs: this.options.heartbeatIntervalMs,
     });
-    const state: Handshake = { challenge, phase: 'hello', registered: undefined };
+    const state: Handshake = {
+      challenge,
+      phase: 'hello',
+      registered: undefined,
+      claimed: undefined,
+    };
     const cancelHandshake = this.env.setTimer(limits.handshakeMsMax, () => {
       if (!state.registered) link.close('handshake timeout');
     });
     link.onClose(() => {
       cancelHandshake();
+      this.pending.delete(link);
+      this.releaseClaim(state);
       if (state.registered) this.unregister(state.registered, link);
     });
     link.onFrame((raw) => {
@@ -216,14 +288,28 @@ export class PartyRegistry {
     }
     const hello = validateHello(raw);
     if (!hello.ok) {
-      this.reject(link, hello.reason);
+      this.reject(link, hello.reason, 'invalid-hello');
       return;
     }
+    const { partyId } = hello.value;
+    // A proven newer connection replaces the registered one, so only handshakes count here.
+    if ((this.claims.get(partyId) ?? 0) >= this.connectionsPerPartyMax - 1) {
+      this.refuseConnection(link, 'party-slots', 'too many connections for this party id', {
+        partyId,
+      });
+      return;
+    }
+    this.claims.set(partyId, (this.claims.get(partyId) ?? 0) + 1);
+    state.claimed = partyId;
     state.phase = 'enrolling';
     this.enroll(link, state.challenge, hello.value).then(
-      (partyId) => {
-        state.registered = partyId;
-        if (partyId) cancelHandshake();
+      (registered) => {
+        this.releaseClaim(state);
+        state.registered = registered;
+        if (registered) {
+          this.pending.delete(link);
+          cancelHandshake();
+        }
       },
       (error: unknown) => {
         this.log.error({ error: String(error) }, 'enrolment failed: closing the connection');
@@ -239,34 +325,75 @@ export class PartyRegistry {
     link.close(`${refused.code}: ${refused.reason}`);
   }
 
-  private reject(link: Link, message: string): undefined {
+  private reject(
+    link: Link,
+    message: string,
+    reason: RefusalReason = 'enrolment-denied',
+  ): undefined {
     this.log.warn({ reason: message }, 'enrolment denied');
+    this.extra.metrics?.partyConnectionsRefusedTotal.inc({ reason });
     link.send(buildReject('QUORATE_E_ENROLLMENT_DENIED', message));
     link.close(message);
     return undefined;
   }
 
-  /** Checks the hello's proof, then the pinned keys (or enrols); welcomes a party that passes. */
+  /** Overload: refuses a connection with `QUORATE_E_OVERLOADED`, logged and counted. */
+  private refuseConnection(
+    link: Link,
+    reason: RefusalReason,
+    message: string,
+    fields: Record<string, unknown> = {},
+  ): undefined {
+    this.log.warn({ ...fields, reason }, `party connection refused: ${message}`);
+    this.extra.metrics?.partyConnectionsRefusedTotal.inc({ reason });
+    link.send(buildReject('QUORATE_E_OVERLOADED', message));
+    link.close(message);
+    return undefined;
+  }
+
+  /** Gives back the party-id slot a handshake claimed (once). */
+  private releaseClaim(state: Handshake): void {
+    const partyId = state.claimed;
+    if (partyId === undefined) return;
+    state.claimed = undefined;
+    const left = (this.claims.get(partyId) ?? 1) - 1;
+    if (left <= 0) this.claims.delete(partyId);
+    else this.claims.set(partyId, left);
+  }
+
+  /** Closes a registered link on the coordinator's own initiative, logged and counted. */
+  private closeLink(l: PartyLink, reason: CloseReason, message: string): void {
+    this.log.warn({ partyId: l.partyId, reason }, `closing party link: ${message}`);
+    this.extra.metrics?.partyLinksClosedTotal.inc({ reason });
+    l.link.close(message);
+    // Gone now, not when the close event comes back: the slot is free and runners are told.
+    if (reason !== 'replaced') this.unregister(l.partyId, l.link);
+  }
+
+  /**
+   * Checks the hello's proof, its certificate (if any), then the pinned keys (or enrols);
+   * welcomes a party that passes.
+   */
   private async enroll(
     link: Link,
     challenge: ChallengeFrame,
     hello: HelloFrame,
   ): Promise<string | undefined> {
-    const { partyId, identityKey, boxKey } = hello;
+    const { partyId, identityKey, boxKey, certificate } = hello;
     const { conn, nonce } = challenge;
     const transcript = helloTranscript({ conn, nonce, partyId, identityKey, boxKey });
     // Hex fields were validated by validateHello: hexToBytes cannot throw on them.
     const identityKeyBytes = hexToBytes(identityKey);
     if (!verifyDetached(helloDomain, transcript, hexToBytes(hello.proof), identityKeyBytes))
       return this.reject(link, 'identity proof does not verify');
-    const pinned = await this.store.getParty(partyId);
-    if (pinned && (pinned.identityKey !== identityKey || pinned.boxKey !== boxKey))
-      return this.reject(link, 'identity key differs from the pinned key');
-    if (!pinned) {
-      const denied = await this.enrollNew(hello, transcript);
-      if (denied !== undefined) return this.reject(link, denied);
-    }
+    const badCertificate =
+      certificate === undefined ? undefined : this.certificateOk(hello, certificate);
+    if (badCertificate !== undefined) return this.reject(link, badCertificate);
+    const denied = await this.admit(hello, transcript);
+    if (denied !== undefined) return this.reject(link, denied);
     if (!link.isOpen) return undefined;
+    if (!this.links.has(partyId) && this.links.size >= this.connectionsMax)
+      return this.refuseConnection(link, 'connections-max', 'too many connections', { partyId });
     const proof = signDetached(
       welcomeDomain,
       welcomeTranscript({ conn, nonce, partyId, coordinatorKey: challenge.coordinatorKey }),
@@ -274,13 +401,90 @@ export class PartyRegistry {
     );
     this.register(partyId, link, conn, identityKeyBytes);
     this.boxKeys.set(partyId, boxKey);
+    if (certificate === undefined) this.certificates.delete(partyId);
+    else this.certificates.set(partyId, certificate);
     if (hello.policyHash === undefined) this.policyHashes.delete(partyId);
     else this.policyHashes.set(partyId, hello.policyHash);
     link.send(buildWelcome({ conn, proof: bytesToHex(proof) }));
     return partyId;
   }
 
-  /** First contact: checks the enrolment MAC and pins the keys; returns why not, if denied. */
+  /**
+   * Why a hello's certificate is refused, if it is: it must name the hello's party id and keys
+   * and verify under its own operator key, and under the configured operator key if any.
+   */
+  private certificateOk(hello: HelloFrame, certificate: PartyCertificate): string | undefined {
+    const subject = {
+      partyId: hello.partyId,
+      identityKey: hello.identityKey,
+      boxKey: hello.boxKey,
+    };
+    const own = certificateProblem(certificate, hexToBytes(certificate.operatorKey), subject);
+    if (own !== undefined) return own;
+    const anchor = this.extra.operatorKey;
+    return anchor === undefined ? undefined : certificateProblem(certificate, anchor, subject);
+  }
+
+  /**
+   * Whether this hello's keys may register under its party id, or why not: the pinned keys of
+   * a party not revoked; else the keys a live enrolment invitation's MAC vouches for (redeemed
+   * once); else, for an id never pinned and not invited, the legacy shared secret.
+   */
+  private async admit(hello: HelloFrame, transcript: Uint8Array): Promise<string | undefined> {
+    const pinned = await this.store.getParty(hello.partyId);
+    const samePin =
+      pinned !== undefined &&
+      pinned.identityKey === hello.identityKey &&
+      pinned.boxKey === hello.boxKey;
+    if (samePin && pinned.revokedMs === undefined) return undefined;
+    const invitation = await this.liveInvitation(hello.partyId);
+    if (invitation !== undefined && hello.enrollMac !== undefined) {
+      const expected = hmac(sha256, hexToBytes(invitation.macKey), transcript);
+      if (bytesEqual(expected, hexToBytes(hello.enrollMac))) return this.redeem(invitation, hello);
+    }
+    if (pinned?.revokedMs !== undefined) return 'party is revoked: it needs a new enrolment token';
+    if (pinned !== undefined) return 'identity key differs from the pinned key';
+    if (invitation !== undefined) return 'wrong enrolment token (this party id is invited)';
+    return this.enrollNew(hello, transcript);
+  }
+
+  /** The party's invitation if it has one that has not expired. */
+  private async liveInvitation(partyId: string): Promise<PartyInvitation | undefined> {
+    const invitation = await this.store.getInvitation(partyId);
+    return invitation !== undefined && invitation.expiresMs > this.env.nowMs()
+      ? invitation
+      : undefined;
+  }
+
+  /** Spends an invitation whose MAC verified; its keys are pinned (replacing, if it rotates). */
+  private async redeem(
+    invitation: PartyInvitation,
+    hello: HelloFrame,
+  ): Promise<string | undefined> {
+    const record: PartyRecord = {
+      partyId: hello.partyId,
+      identityKey: hello.identityKey,
+      boxKey: hello.boxKey,
+      enrolledMs: this.env.nowMs(),
+    };
+    const pinned = await this.store.redeemInvitation(invitation.macKey, record);
+    if (pinned === undefined) return 'enrolment token already used';
+    if (
+      pinned.identityKey !== hello.identityKey ||
+      pinned.boxKey !== hello.boxKey ||
+      pinned.revokedMs !== undefined
+    )
+      return 'identity key differs from the pinned key (use a rotate token to replace it)';
+    const method = invitation.rotate ? 'rotate' : 'token';
+    this.extra.metrics?.partyEnrolmentsTotal.inc({ method });
+    this.log.info(
+      { partyId: hello.partyId, method },
+      'party enrolled by token; identity key pinned',
+    );
+    return undefined;
+  }
+
+  /** First contact with the legacy shared secret: checks the MAC and pins the keys. */
   private async enrollNew(hello: HelloFrame, transcript: Uint8Array): Promise<string | undefined> {
     if (this.partySecret === undefined) return 'enrolment is closed (no party secret configured)';
     const expected = hmac(sha256, utf8ToBytes(this.partySecret), transcript);
@@ -293,13 +497,14 @@ export class PartyRegistry {
       enrolledMs: this.env.nowMs(),
     });
     if (record.identityKey !== hello.identityKey) return 'identity key differs from the pinned key';
+    this.extra.metrics?.partyEnrolmentsTotal.inc({ method: 'secret' });
     this.log.info({ partyId: hello.partyId }, 'party enrolled; identity key pinned');
     return undefined;
   }
 
   private register(partyId: string, link: Link, conn: string, identityKey: Uint8Array): void {
     const old = this.links.get(partyId);
-    if (old) old.link.close('replaced by a newer connection');
+    if (old) this.closeLink(old, 'replaced', 'replaced by a newer connection');
     const detector = new PhiAccrualDetector({
       ...this.options.phi,
       firstIntervalMs: this.options.heartbeatIntervalMs,
@@ -407,8 +612,16 @@ export class PartyRegistry {
   }
 
   private heartbeat(): void {
-    for (const partyId of this.links.keys()) {
-      this.send(partyId, buildPing());
+    const now = this.env.monoMs();
+    for (const l of [...this.links.values()]) {
+      // A link that stopped answering (half-open, stopped process, idle squatter) would hold a
+      // slot forever: close it; a live party redials.
+      const last = l.detector.lastHeartbeatMs ?? now;
+      if (now - last >= this.options.downAfterMs) {
+        this.closeLink(l, 'heartbeat', `no heartbeat answer for ${now - last} ms`);
+        continue;
+      }
+      this.send(l.partyId, buildPing());
     }
     for (const partyId of this.known) this.refreshState(partyId);
   }
@@ -532,6 +745,99 @@ export class PartyRegistry {
       keys.push([partyId, key]);
     }
     return Object.fromEntries(keys);
+  }
+
+  /**
+   * The operator certificates the parties among `partyIds` presented on their current
+   * connections (only those known; a party that sent none is absent).
+   */
+  certificatesOf(partyIds: readonly string[]): Record<string, PartyCertificate> {
+    const found: [string, PartyCertificate][] = [];
+    for (const partyId of partyIds) {
+      const certificate = this.certificates.get(partyId);
+      if (certificate !== undefined) found.push([partyId, certificate]);
+    }
+    return Object.fromEntries(found);
+  }
+
+  /**
+   * Admin: a one-time enrolment token for `partyId`, valid `ttlSeconds`; with `rotate`, its
+   * redemption replaces an existing pin (new identity keys). The token is returned once; the
+   * store keeps only the MAC key derived from it ({@link enrolmentMacKeyHex}).
+   */
+  async issueEnrolment(
+    partyId: string,
+    ttlSeconds: number,
+    rotate: boolean,
+  ): Promise<IssuedEnrolment> {
+    const token = `qpe_${Buffer.from(this.env.randomBytes(limits.enrolmentTokenBytes)).toString('base64url')}`;
+    const issuedMs = this.env.nowMs();
+    const expiresMs = issuedMs + ttlSeconds * 1_000;
+    await this.store.putInvitation({
+      partyId,
+      macKey: enrolmentMacKeyHex(token),
+      issuedMs,
+      expiresMs,
+      rotate,
+    });
+    this.known.add(partyId);
+    this.log.info({ partyId, expiresMs, rotate }, 'enrolment token issued');
+    return { partyId, token, expiresMs };
+  }
+
+  /**
+   * Admin: forgets a party's pin and invitation and closes its live link, so the id can be
+   * enrolled afresh. False if no pin existed.
+   */
+  async unpin(partyId: string): Promise<boolean> {
+    if (!(await this.store.deleteParty(partyId))) return false;
+    const l = this.links.get(partyId);
+    if (l !== undefined) this.closeLink(l, 'unpinned', 'party unpinned by an operator');
+    this.forget(partyId);
+    this.log.warn({ partyId }, 'party unpinned by an operator');
+    return true;
+  }
+
+  /**
+   * Admin: marks a pinned party revoked (refused, even with its keys, until it redeems a new
+   * enrolment token) and closes its live link. Returns the revocation time, or undefined if
+   * the party is not pinned.
+   */
+  async revoke(partyId: string): Promise<number | undefined> {
+    const pinned = await this.store.getParty(partyId);
+    if (pinned === undefined) return undefined;
+    const revokedMs = pinned.revokedMs ?? this.env.nowMs();
+    await this.store.putParty({ ...pinned, revokedMs });
+    const l = this.links.get(partyId);
+    if (l !== undefined) this.closeLink(l, 'revoked', 'party revoked by an operator');
+    this.boxKeys.delete(partyId);
+    this.certificates.delete(partyId);
+    this.log.warn({ partyId }, 'party revoked by an operator');
+    return revokedMs;
+  }
+
+  /** How each of `partyIds` stands with enrolment, from the store. */
+  async enrolmentOf(partyIds: readonly string[]): Promise<Record<string, EnrolmentState>> {
+    const states: [string, EnrolmentState][] = [];
+    for (const partyId of partyIds) {
+      const pinned = await this.store.getParty(partyId);
+      if (pinned !== undefined) {
+        states.push([partyId, pinned.revokedMs === undefined ? 'enrolled' : 'revoked']);
+        continue;
+      }
+      const invited = (await this.liveInvitation(partyId)) !== undefined;
+      states.push([partyId, invited ? 'invited' : 'unknown']);
+    }
+    return Object.fromEntries(states);
+  }
+
+  /** Drops everything this replica remembers of a party (after an unpin). */
+  private forget(partyId: string): void {
+    this.known.delete(partyId);
+    this.stats.delete(partyId);
+    this.boxKeys.delete(partyId);
+    this.certificates.delete(partyId);
+    this.policyHashes.delete(partyId);
   }
 
   /** The parties among `partyIds` that announced `policyHash` (accepted that policy version). */

@@ -23,6 +23,10 @@ export const apiLimits = {
   // API principals (src/api/principals.ts): named bearer tokens, the initiator of a request
   apiPrincipalsMax: 256,
   apiTokensFileBytesMax: 64 * 1024,
+  // Per-party enrolment tokens (POST /v1/parties/{id}/enrolment): lifetime and random bytes
+  enrolmentTtlSecondsDefault: 24 * 3_600,
+  enrolmentTtlSecondsMax: 30 * 24 * 3_600,
+  enrolmentTokenBytes: 32,
 } as const;
 
 /** Coordinator and sessions (src/coordinator, src/session): deadlines, attempts, rounds. */
@@ -91,6 +95,11 @@ export const transportLimits = {
   reconnectDelayMsMin: 100,
   reconnectDelayMsMax: 5_000,
   connectionsMax: 256,
+  // Connections claiming one party id at once (handshaking + registered): a proven newer one
+  // replaces the registered one, so squatters on an id cannot lock its owner out.
+  connectionsPerPartyMax: 2,
+  // Connections not yet authenticated (no hello proven): registered links cannot use them up.
+  handshakesPendingMax: 64,
   // Peer identity keys kept parsed for envelope verification (cleared when full).
   identityKeysCachedMax: 4_096,
   // Heartbeats, which feed the failure detector (src/detector)
@@ -372,6 +381,9 @@ assert(limits.partySessionTtlMs > limits.sessionDeadlineMsMax, 'party TTL outliv
 assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message fits in body');
 // Transport
 assert(limits.reconnectDelayMsMin <= limits.reconnectDelayMsMax, 'reconnect bounds ordered');
+assert(limits.connectionsPerPartyMax >= 2, 'a party can replace its registered link');
+assert(limits.handshakesPendingMax <= limits.connectionsMax, 'handshakes within connections');
+assert(limits.enrolmentTtlSecondsDefault <= limits.enrolmentTtlSecondsMax, 'enrolment ttl');
 assert(wireLimits.reasonLengthMax < transportLimits.frameBytesMax, 'a reason fits in a frame');
 // Store and leases
 assert(limits.storeLeaseTtlMsMin <= limits.storeLeaseTtlMsMax, 'lease ttl bounds ordered');
