@@ -84,6 +84,10 @@ export const partyLimits = {
   partyInboxMessagesMax: 64,
   // One-time secrets one role may hold over its life (FROST: one).
   secretsPerRoleMax: 16,
+  // A party's reconnect backoff starts over only after a connection stayed open this long: a
+  // coordinator that accepts the socket and then refuses the hello must not reset it (issue 12
+  // finding 7: a refused party redialled ~8 times a second forever).
+  partyReconnectStableMs: 10_000,
 } as const;
 
 /** Transport (src/transport): frames, queues, handshakes, reconnects, heartbeats. */
@@ -173,6 +177,15 @@ export const processLimits = {
   sharedIdentityScryptRMax: 16,
   sharedIdentityScryptPMax: 4,
   pollIntervalMs: 50,
+  // The shared party secret (--party-secret): a captured hello carries HMAC(secret, …), so a
+  // short secret falls to an offline guess (issue 12 finding 6). 24 characters and 8 distinct
+  // ones refuse the README's old example and keyboard walks, not generated secrets.
+  partySecretLengthMin: 24,
+  partySecretDistinctCharsMin: 8,
+  // PEM files (--tls-cert, --tls-key, --tls-ca, --etcd-*), operator key files and party
+  // certificates and identity requests: a few KiB each.
+  tlsFileBytesMax: 256 * 1024,
+  operatorFileBytesMax: 16_384,
 } as const;
 
 /** Seeded randomness (src/core/seeded-random.ts) and the deterministic simulator (src/sim). */

@@ -8,25 +8,46 @@ import { limits } from '../core/limits.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import type { Link } from '../transport/link.ts';
 
+/** How the client dials: for `wss://`, the CA (PEM) to trust instead of the system's. */
+export interface DialOptions {
+  /**
+   * PEM of the CA that signed the coordinator's certificate, or the coordinator's own
+   * self-signed certificate (pinning). Absent: the system CAs. Verification is never off.
+   */
+  ca?: string;
+}
+
 /**
  * Keeps one connection to `url` alive; calls `onLink` for every new open connection, after
  * `wrapLink` (identity by default; a harness wraps links with faults through it).
+ *
+ * The backoff starts over only once a connection has stayed open for
+ * `limits.partyReconnectStableMs` (or the owner calls {@link ReconnectingClient.accepted}): a
+ * coordinator that opens the socket and then refuses the party must not make it redial at the
+ * minimum delay forever.
  */
 export class ReconnectingClient {
   private stopped = false;
   private attempt = 0;
   private current: Link | undefined;
   private cancelRetry: () => void = () => {};
+  private cancelStable: () => void = () => {};
 
   constructor(
     private readonly env: Env,
     private readonly url: string,
     private readonly onLink: (link: Link) => void,
     private readonly wrapLink: (link: Link) => Link = (link) => link,
+    private readonly dialOptions: DialOptions = {},
   ) {}
 
   start(): void {
     this.dial();
+  }
+
+  /** The current connection was accepted (welcome verified): the backoff starts over. */
+  accepted(): void {
+    this.attempt = 0;
   }
 
   private dial(): void {
@@ -34,23 +55,36 @@ export class ReconnectingClient {
     const socket = new WebSocket(this.url, {
       maxPayload: limits.frameBytesMax,
       handshakeTimeout: limits.handshakeMsMax,
+      ...(this.dialOptions.ca === undefined ? {} : { ca: this.dialOptions.ca }),
     });
     socket.on('open', () => {
-      this.attempt = 0;
       const link = this.wrapLink(wsLink(socket));
       this.current = link;
+      this.cancelStable = this.env.setTimer(limits.partyReconnectStableMs, () => {
+        if (this.current === link && link.isOpen) this.accepted();
+      });
       link.onClose(() => this.scheduleReconnect());
       this.onLink(link);
     });
-    socket.on('error', () => {
-      if (socket.readyState !== WebSocket.OPEN) this.scheduleReconnect();
+    socket.on('error', (error) => {
+      if (socket.readyState === WebSocket.OPEN) return;
+      // Why a dial failed (refused, TLS verification, DNS) is what an operator needs to see.
+      this.env.log.warn({ url: this.url, error: error.message }, 'cannot connect to coordinator');
+      this.scheduleReconnect();
     });
-    socket.on('unexpected-response', () => socket.terminate());
+    socket.on('unexpected-response', (_request, response) => {
+      this.env.log.warn(
+        { url: this.url, status: response.statusCode },
+        'coordinator refused the WebSocket upgrade',
+      );
+      socket.terminate();
+    });
   }
 
   private scheduleReconnect(): void {
     if (this.stopped) return;
     this.cancelRetry();
+    this.cancelStable();
     this.current = undefined;
     const base = Math.min(
       limits.reconnectDelayMsMax,
@@ -65,6 +99,7 @@ export class ReconnectingClient {
   stop(): void {
     this.stopped = true;
     this.cancelRetry();
+    this.cancelStable();
     this.current?.close('party stopping');
   }
 }
