@@ -3,7 +3,7 @@
  * listener. The process wiring lives here, above the API and the coordinator, so neither has to
  * import the other's assembly.
  */
-import { mkdirSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Env } from '../core/env.ts';
@@ -20,10 +20,12 @@ import type { DetectorOptions } from '../coordinator/party-registry.ts';
 import { loadSharedIdentity } from '../coordinator/shared-identity.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import { Keystore } from '../store/keystore.ts';
+import { secureDataDir, tightenDataDir } from '../store/data-dir.ts';
 import { SqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/store.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';
+import type { TlsKeyPair } from '../transport/tls.ts';
 
 /** Options of `quorate coordinator`. */
 export interface CoordinatorNodeOptions {
@@ -41,6 +43,8 @@ export interface CoordinatorNodeOptions {
   leaseTtlMs?: number;
   /** Wraps every party link before the coordinator sees it (the chaos harness's latency). */
   wrapLink?: (link: Link) => Link;
+  /** Serve HTTPS and WSS with this certificate and key (PEM) instead of plain HTTP and WS. */
+  tls?: TlsKeyPair;
 }
 
 /** A running coordinator. */
@@ -51,26 +55,65 @@ export interface CoordinatorNode {
   stop(): Promise<void>;
 }
 
+/**
+ * Serves `app` over TLS on a listener of our own: Fastify is built (src/api/server.ts) before
+ * the certificate matters, so the HTTPS server hands every request and WebSocket upgrade to
+ * the handlers Fastify and the party endpoint registered on `app.server`, which never listens.
+ */
+async function listenTls(app: FastifyInstance, options: CoordinatorNodeOptions, tls: TlsKeyPair) {
+  await app.ready();
+  const server = createHttpsServer({ cert: tls.cert, key: tls.key }, (request, response) =>
+    app.server.emit('request', request, response),
+  );
+  server.on('upgrade', (request, socket, head) =>
+    app.server.emit('upgrade', request, socket, head),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** Where the coordinator listens: Fastify's own HTTP server, or the HTTPS one. */
+interface Listener {
+  url: string;
+  https: HttpsServer | undefined;
+}
+
 /** Listens, or stops the coordinator and its store and fails with `QUORATE_E_CONFIG`. */
 async function listen(
   app: FastifyInstance,
   coordinator: Coordinator,
   store: Store,
   options: CoordinatorNodeOptions,
-): Promise<string> {
+): Promise<Listener> {
+  let https: HttpsServer | undefined;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    if (options.tls === undefined) await app.listen({ host: options.host, port: options.port });
+    else https = await listenTls(app, options, options.tls);
   } catch (error) {
     await coordinator.stop();
+    await app.close();
     await store.close();
     throw new QuorateError(
       'QUORATE_E_CONFIG',
       `cannot listen on ${options.host}:${options.port}: ${String(error)}`,
     );
   }
-  const address = app.server.address();
+  const address = (https ?? app.server).address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return `http://${options.host}:${port}`;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { url: `${https ? 'https' : 'http'}://${host}:${port}`, https };
+}
+
+/** Stops accepting, drops open connections (party sockets included), then closes the server. */
+function closeHttps(server: HttpsServer): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 /** Starts a coordinator and listens. */
@@ -78,7 +121,8 @@ export async function startCoordinatorNode(
   env: Env,
   options: CoordinatorNodeOptions,
 ): Promise<CoordinatorNode> {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Owner only, checked and tightened at every start (issue 12 finding 8).
+  secureDataDir(options.dataDir);
   // The coordinator's own identity key signs its envelopes; sealed at rest like a party's.
   const keystore = Keystore.open(options.dataDir, options.passphrase, env.randomBytes);
   const meta = openCoordinatorMeta(options.dataDir, keystore);
@@ -96,6 +140,7 @@ export async function startCoordinatorNode(
     throw error;
   }
   const ownerId = loadReplicaId(meta, env);
+  tightenDataDir(options.dataDir);
   const coordinator = new Coordinator({
     env,
     store,
@@ -110,7 +155,7 @@ export async function startCoordinatorNode(
   if (options.wrapLink !== undefined) apiOptions.wrapLink = options.wrapLink;
   const app = buildApi(coordinator, apiOptions);
   await coordinator.start();
-  const url = await listen(app, coordinator, store, options);
+  const { url, https } = await listen(app, coordinator, store, options);
   env.log.info({ url, ownerId, store: store.kind }, 'coordinator listening');
   return {
     coordinator,
@@ -118,6 +163,7 @@ export async function startCoordinatorNode(
     url,
     async stop() {
       await coordinator.stop();
+      if (https !== undefined) await closeHttps(https);
       await app.close();
       await store.close();
     },
