@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
 import type { Link } from '../transport/link.ts';
 
 /** Log levels the CLI accepts in QUORATE_LOG_LEVEL. */
@@ -87,6 +88,48 @@ export async function readBoundedFile(
       },
     );
   }
+}
+
+/**
+ * Why `secret` is too weak to be the shared party secret, or undefined: a captured hello
+ * carries HMAC(secret, …), so the secret must resist an offline guess (issue 12 finding 6).
+ */
+export function partySecretProblem(secret: string): string | undefined {
+  if (secret.length < limits.partySecretLengthMin) {
+    return `must be at least ${limits.partySecretLengthMin} characters (got ${secret.length})`;
+  }
+  if (new Set(secret).size < limits.partySecretDistinctCharsMin) {
+    return `must use at least ${limits.partySecretDistinctCharsMin} distinct characters`;
+  }
+  return undefined;
+}
+
+/**
+ * `--party-secret` (or QUORATE_PARTY_SECRET), refused with `QUORATE_E_CONFIG` when weak; the
+ * message never repeats the secret. Generate one with `openssl rand -hex 24`.
+ */
+export function partySecretOption(values: Record<string, unknown>): string | undefined {
+  const secret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
+  if (secret === undefined) return undefined;
+  const problem = partySecretProblem(secret);
+  if (problem !== undefined) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `--party-secret (QUORATE_PARTY_SECRET) ${problem}; generate one with: openssl rand -hex 24`,
+    );
+  }
+  return secret;
+}
+
+/** The PEM file a flag (or its environment variable) names, bounded, or undefined. */
+export async function pemOption(
+  values: Record<string, unknown>,
+  name: string,
+  envName: string,
+): Promise<string | undefined> {
+  const path = opt(values, name, envName);
+  if (path === undefined) return undefined;
+  return readBoundedFile(path, limits.tlsFileBytesMax, `--${name}`);
 }
 
 /**

@@ -7,7 +7,10 @@ import { realEnv } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { defaultDetectorOptions, type DetectorOptions } from '../coordinator/party-registry.ts';
-import { EtcdStore } from '../store/etcd.ts';
+import type { Env } from '../core/env.ts';
+import { EtcdStore, type EtcdStoreOptions } from '../store/etcd.ts';
+import { parseEtcdEndpoints, type EtcdTlsOptions } from '../store/etcd-gateway.ts';
+import { checkCertificatePem, checkKeyPair, type TlsKeyPair } from '../transport/tls.ts';
 import {
   combinePrincipals,
   defaultPrincipalName,
@@ -20,6 +23,8 @@ import {
   logLevel,
   numberOption,
   opt,
+  partySecretOption,
+  pemOption,
   readBoundedFile,
   required,
   waitForSignal,
@@ -40,6 +45,11 @@ const coordinatorFlags = {
   'blame-cooldown-ms': { type: 'string' },
   policy: { type: 'string' },
   'lease-ttl-ms': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'etcd-ca': { type: 'string' },
+  'etcd-cert': { type: 'string' },
+  'etcd-key': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -67,13 +77,15 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
     limits.storeLeaseTtlMsMax,
   );
   const principals = await principalsOption(values);
-  const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
+  const partySecret = partySecretOption(values);
+  const tls = await listenerTlsOption(values);
+  const etcdTls = await etcdTlsOption(values, storeUrl);
   const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
   const { env, wrapLink } = adapt?.(plainEnv) ?? { env: plainEnv };
   const detector = detectorOptions(values);
   const policy = await loadPolicyOption(values);
   // etcd: N replicas share one cluster (linearizable reads, leases); sqlite: one coordinator.
-  const store = storeUrl === 'sqlite' ? undefined : await EtcdStore.open(storeUrl, env);
+  const store = storeUrl === 'sqlite' ? undefined : await openEtcdStore(storeUrl, env, etcdTls);
   const node = await startCoordinatorNode(env, {
     ...(store === undefined ? {} : { store }),
     ...(leaseTtlMs === undefined ? {} : { leaseTtlMs: Math.round(leaseTtlMs) }),
@@ -85,6 +97,7 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...(partySecret === undefined ? {} : { partySecret }),
     ...(wrapLink === undefined ? {} : { wrapLink }),
+    ...(tls === undefined ? {} : { tls }),
   });
   if (values.json)
     process.stdout.write(`${JSON.stringify({ event: 'listening', url: node.url })}\n`);
@@ -156,4 +169,85 @@ async function loadApiTokensOption(
     await readBoundedFile(path, limits.apiTokensFileBytesMax, 'API tokens'),
     path,
   );
+}
+
+/**
+ * `--tls-cert FILE --tls-key FILE` (QUORATE_TLS_CERT, QUORATE_TLS_KEY): both or neither, and a
+ * pair that belongs together, else `QUORATE_E_CONFIG` before anything starts.
+ */
+async function listenerTlsOption(values: Record<string, unknown>): Promise<TlsKeyPair | undefined> {
+  const cert = await pemOption(values, 'tls-cert', 'QUORATE_TLS_CERT');
+  const key = await pemOption(values, 'tls-key', 'QUORATE_TLS_KEY');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new QuorateError('QUORATE_E_CONFIG', '--tls-cert and --tls-key go together: give both');
+  }
+  checkKeyPair({ cert, key }, '--tls-cert/--tls-key');
+  return { cert, key };
+}
+
+/**
+ * `--etcd-ca FILE [--etcd-cert FILE --etcd-key FILE]` (QUORATE_ETCD_CA, QUORATE_ETCD_CERT,
+ * QUORATE_ETCD_KEY): etcd over TLS, verified against that CA, with a client certificate for an
+ * etcd that runs `--client-cert-auth`. Only with `--store etcd://…`.
+ */
+async function etcdTlsOption(
+  values: Record<string, unknown>,
+  storeUrl: string,
+): Promise<EtcdTlsOptions | undefined> {
+  const ca = await pemOption(values, 'etcd-ca', 'QUORATE_ETCD_CA');
+  const cert = await pemOption(values, 'etcd-cert', 'QUORATE_ETCD_CERT');
+  const key = await pemOption(values, 'etcd-key', 'QUORATE_ETCD_KEY');
+  if (ca === undefined && cert === undefined && key === undefined) return undefined;
+  if (storeUrl === 'sqlite') {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      '--etcd-ca/--etcd-cert/--etcd-key need --store etcd://…',
+    );
+  }
+  if (ca === undefined) {
+    throw new QuorateError('QUORATE_E_CONFIG', 'etcd over TLS needs --etcd-ca (the CA of etcd)');
+  }
+  checkCertificatePem(ca, '--etcd-ca');
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new QuorateError('QUORATE_E_CONFIG', '--etcd-cert and --etcd-key go together: give both');
+  }
+  if (cert === undefined || key === undefined) return { ca };
+  checkKeyPair({ cert, key }, '--etcd-cert/--etcd-key');
+  return { ca, cert, key };
+}
+
+/**
+ * Opens the etcd store (over TLS when `tls` is given) and checks that it answers; a cluster
+ * that does not is `QUORATE_E_STORE_UNAVAILABLE` with the last endpoint's error in the message
+ * (a refused client certificate is an operator's mistake to read, not a detail to dig out).
+ */
+async function openEtcdStore(url: string, env: Env, tls: EtcdTlsOptions | undefined) {
+  try {
+    if (tls === undefined) return await EtcdStore.open(url, env);
+    // The gateway takes `tls` from the store's options (src/store/etcd.ts forwards it).
+    const options: EtcdStoreOptions & { tls: EtcdTlsOptions } = {
+      endpoints: parseEtcdEndpoints(url, true),
+      env,
+      tls,
+    };
+    const store = new EtcdStore(options);
+    try {
+      await store.getMeta('replica-check');
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  } catch (error) {
+    if (!(error instanceof QuorateError) || error.code !== 'QUORATE_E_STORE_UNAVAILABLE')
+      throw error;
+    const last = error.detail['lastError'];
+    const lastError = typeof last === 'string' ? last : error.message;
+    throw new QuorateError(
+      'QUORATE_E_STORE_UNAVAILABLE',
+      `cannot reach etcd at ${url}${tls === undefined ? '' : ' over TLS'}: ${lastError}`,
+      error.detail,
+    );
+  }
 }

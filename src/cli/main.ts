@@ -12,7 +12,14 @@ const usage = `usage:
   quorate coordinator --listen 127.0.0.1:7420 --data DIR [--store sqlite|etcd://h1:2379,h2:2379] [--lease-ttl-ms 3000]
                       [--api-token T] [--api-tokens FILE] [--party-secret S] [--json]
                       [--policy FILE] [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
-  quorate party --id NAME --coordinator ws://127.0.0.1:7420[,ws://replica2…] --data DIR [--party-secret S] [--policy FILE]
+                      [--tls-cert FILE --tls-key FILE]   (HTTPS and WSS on the same port; docs/tls.md)
+                      [--etcd-ca FILE [--etcd-cert FILE --etcd-key FILE]]   (etcd over TLS, client certificates)
+  quorate party --id NAME --coordinator ws://127.0.0.1:7420[,wss://replica2…] --data DIR [--policy FILE]
+                      [--party-secret S] [--enrol-token T] [--coordinator-key HEX]
+                      [--operator-key HEX --certificate FILE] [--tls-ca FILE]
+  quorate party identity --id NAME --data DIR   prints {partyId, identityKey, boxKey} (creates the identity if new)
+  quorate operator init --out FILE              a new operator key (sealed if QUORATE_KEY_PASSPHRASE is set); prints {operatorKey}
+  quorate operator certify --key FILE --request FILE --out FILE   certifies a party identity request
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
   quorate chaos run --scenario NAME --duration S --seed N --out DIR [--json]   (root; docs/game-day.md)
@@ -20,10 +27,13 @@ const usage = `usage:
                       (how the chaos harness starts its processes: the command with injected latency and clock offset)
   quorate policy analyze|recommend|calibrate FILE [--json]
 
+--party-secret needs at least 24 characters, 8 of them distinct (openssl rand -hex 24).
+
 environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QUORATE_LISTEN,
   QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL, QUORATE_HEARTBEAT_MS,
   QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY, QUORATE_LEASE_TTL_MS,
-  QUORATE_API_TOKENS_FILE
+  QUORATE_API_TOKENS_FILE, QUORATE_TLS_CERT, QUORATE_TLS_KEY, QUORATE_TLS_CA, QUORATE_ETCD_CA, QUORATE_ETCD_CERT,
+  QUORATE_ETCD_KEY, QUORATE_ENROL_TOKEN, QUORATE_COORDINATOR_KEY, QUORATE_OPERATOR_KEY, QUORATE_CERTIFICATE
   quorate api-token new --name NAME   prints a fresh token and its line for --api-tokens FILE`;
 
 /** `quorate policy …` with the process's stdout, stderr and files. */
@@ -50,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./demo.ts')).runDemo(rest);
       case 'policy':
         return await policyCommand(rest);
+      case 'operator':
+        return await (
+          await import('./operator-command.ts')
+        ).runOperatorCommand(rest, { out: (line: string) => process.stdout.write(`${line}\n`) });
       case 'api-token':
         return (await import('./api-token-command.ts')).runApiTokenCommand(rest);
       case 'sim': {

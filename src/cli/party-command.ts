@@ -1,11 +1,28 @@
 /**
  * `quorate party`: parses flags (each also read from its environment variable), starts the party
- * node that dials the coordinator(s), and stops on SIGINT/SIGTERM.
+ * node that dials the coordinator(s), and stops on SIGINT/SIGTERM. `quorate party identity`
+ * creates or opens the party's identity and prints it for the operator to certify.
  */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { parseArgs } from 'node:util';
 import { realEnv, type Env } from '../core/env.ts';
-import { startPartyNode, type PartyNodeOptions } from '../party/node.ts';
-import { logLevel, opt, required, waitForSignal, type ProcessAdapter } from './command-options.ts';
+import { QuorateError } from '../core/errors.ts';
+import { isPartyId } from '../core/ids.ts';
+import { limits } from '../core/limits.ts';
+import { openPartyIdentity, startPartyNode, type PartyNodeOptions } from '../party/node.ts';
+import type { PartyTrust } from '../party/runtime.ts';
+import { parseCertificate } from '../transport/certificate.ts';
+import { checkCertificatePem } from '../transport/tls.ts';
+import {
+  logLevel,
+  opt,
+  partySecretOption,
+  pemOption,
+  readBoundedFile,
+  required,
+  waitForSignal,
+  type ProcessAdapter,
+} from './command-options.ts';
 import { loadPolicyOption } from './policy-option.ts';
 
 /**
@@ -14,6 +31,82 @@ import { loadPolicyOption } from './policy-option.ts';
  */
 export interface PartyProcessAdapter extends ProcessAdapter {
   engines?: PartyNodeOptions['engines'];
+}
+
+const partyFlags = {
+  id: { type: 'string' },
+  coordinator: { type: 'string' },
+  data: { type: 'string' },
+  'party-secret': { type: 'string' },
+  'enrol-token': { type: 'string' },
+  'coordinator-key': { type: 'string' },
+  'operator-key': { type: 'string' },
+  certificate: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  policy: { type: 'string' },
+} as const;
+
+const hex64 = /^[0-9a-fA-F]{64}$/;
+
+/** A 64-hex Ed25519 public key flag, lower-cased, or `QUORATE_E_CONFIG`. */
+function keyOption(values: Record<string, unknown>, name: string, envName: string) {
+  const key = opt(values, name, envName);
+  if (key === undefined) return undefined;
+  if (!hex64.test(key)) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `--${name} must be 64 hex characters (an Ed25519 public key)`,
+    );
+  }
+  return key.toLowerCase();
+}
+
+/**
+ * `--operator-key HEX --certificate FILE` (QUORATE_OPERATOR_KEY, QUORATE_CERTIFICATE): both or
+ * neither; the certificate's shape is checked here, and that it is this party's and verifies
+ * under the operator key once the identity is loaded (src/party/node.ts).
+ */
+async function trustOption(values: Record<string, unknown>): Promise<PartyTrust | undefined> {
+  const operatorKey = keyOption(values, 'operator-key', 'QUORATE_OPERATOR_KEY');
+  const path = opt(values, 'certificate', 'QUORATE_CERTIFICATE');
+  if (operatorKey === undefined && path === undefined) return undefined;
+  if (operatorKey === undefined || path === undefined) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      '--operator-key and --certificate go together: give both',
+    );
+  }
+  const text = await readBoundedFile(path, limits.operatorFileBytesMax, 'certificate');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new QuorateError('QUORATE_E_CONFIG', `certificate file ${path} is not JSON`);
+  }
+  const certificate = parseCertificate(raw);
+  if (typeof certificate === 'string') {
+    throw new QuorateError('QUORATE_E_CONFIG', `certificate file ${path}: ${certificate}`);
+  }
+  return { operatorKey: hexToBytes(operatorKey), certificate };
+}
+
+/** The options of `quorate party` that are optional, from flags and environment. */
+async function optionalNodeOptions(values: Record<string, unknown>) {
+  const partySecret = partySecretOption(values);
+  const enrolToken = opt(values, 'enrol-token', 'QUORATE_ENROL_TOKEN');
+  const coordinatorKey = keyOption(values, 'coordinator-key', 'QUORATE_COORDINATOR_KEY');
+  const trust = await trustOption(values);
+  const tlsCa = await pemOption(values, 'tls-ca', 'QUORATE_TLS_CA');
+  if (tlsCa !== undefined) checkCertificatePem(tlsCa, '--tls-ca');
+  const policy = await loadPolicyOption(values);
+  return {
+    ...(partySecret === undefined ? {} : { partySecret }),
+    ...(enrolToken === undefined ? {} : { enrolToken }),
+    ...(coordinatorKey === undefined ? {} : { coordinatorKey }),
+    ...(trust === undefined ? {} : { trust }),
+    ...(tlsCa === undefined ? {} : { tlsCa }),
+    ...(policy === undefined ? {} : { policy }),
+  };
 }
 
 /**
@@ -25,19 +118,10 @@ export async function runPartyCommand(
   argv: string[],
   adapt?: (env: Env) => PartyProcessAdapter,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      id: { type: 'string' },
-      coordinator: { type: 'string' },
-      data: { type: 'string' },
-      'party-secret': { type: 'string' },
-      policy: { type: 'string' },
-    },
-  });
-  const policy = await loadPolicyOption(values);
+  if (argv[0] === 'identity') return runPartyIdentityCommand(argv.slice(1));
+  const { values } = parseArgs({ args: argv, options: partyFlags });
   const partyId = required(opt(values, 'id', 'QUORATE_ID'), '--id or QUORATE_ID');
-  const partySecret = opt(values, 'party-secret', 'QUORATE_PARTY_SECRET');
+  const optional = await optionalNodeOptions(values);
   const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'party', partyId } });
   const { env, wrapLink, engines } = adapt?.(plainEnv) ?? { env: plainEnv };
   const node = startPartyNode(env, {
@@ -48,12 +132,39 @@ export async function runPartyCommand(
     ),
     dataDir: required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA'),
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
-    ...(partySecret === undefined ? {} : { partySecret }),
-    ...(policy === undefined ? {} : { policy }),
+    ...optional,
     ...(wrapLink === undefined ? {} : { wrapLink }),
     ...(engines === undefined ? {} : { engines }),
   });
   await waitForSignal();
   node.stop();
+  return 0;
+}
+
+/**
+ * `quorate party identity --id NAME --data DIR`: creates or opens the identity in DIR exactly
+ * as `quorate party` does and prints `{partyId, identityKey, boxKey}`: the request an operator
+ * certifies with `quorate operator certify`.
+ */
+export function runPartyIdentityCommand(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: { id: { type: 'string' }, data: { type: 'string' } },
+  });
+  const partyId = required(opt(values, 'id', 'QUORATE_ID'), '--id or QUORATE_ID');
+  if (!isPartyId(partyId)) {
+    throw new QuorateError('QUORATE_E_CONFIG', 'party id must match [a-z0-9][a-z0-9._-]{0,63}');
+  }
+  const dataDir = required(opt(values, 'data', 'QUORATE_DATA'), '--data or QUORATE_DATA');
+  const passphrase = required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE');
+  const env = realEnv({ logLevel: 'silent' });
+  const { identity, journal } = openPartyIdentity(env, dataDir, passphrase);
+  journal.close();
+  const request = {
+    partyId,
+    identityKey: bytesToHex(identity.signPublic),
+    boxKey: bytesToHex(identity.boxPublic),
+  };
+  process.stdout.write(`${JSON.stringify(request)}\n`);
   return 0;
 }

@@ -13,8 +13,15 @@
  *
  * Reads are always linearizable: `serializable` is never set, so a range goes through the
  * leader's read index and an isolated member cannot answer with stale data.
+ *
+ * TLS: with {@link EtcdTlsOptions} every endpoint is `https://`, verified against the given CA
+ * (never unverified), and the client certificate authenticates us to an etcd that runs with
+ * `--client-cert-auth`. Requests go through `node:http(s)` rather than the global `fetch`,
+ * whose TLS settings (CA, client certificate) cannot be set per call without undici's Agent.
  */
 import { Buffer } from 'node:buffer';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { assert } from '../core/assert.ts';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
@@ -148,23 +155,38 @@ export class EtcdResponseError extends Error {
   }
 }
 
+/** TLS to etcd: the CA that signed its serving certificate, and our client certificate (PEM). */
+export interface EtcdTlsOptions {
+  ca: string;
+  /** Client certificate and key, for `--client-cert-auth` (both or neither). */
+  cert?: string;
+  key?: string;
+}
+
 /** gRPC Unavailable / DeadlineExceeded: no leader, leader changed, timeout: try another member. */
 const retryableGrpcCodes = new Set([4, 14]);
 
-/** Parses `etcd://h1:2379,h2:2379` (or a comma list of http:// URLs) into gateway base URLs. */
-export function parseEtcdEndpoints(url: string): string[] {
+/**
+ * Parses `etcd://h1:2379,h2:2379` (or a comma list of http:// URLs) into gateway base URLs;
+ * `https://` for bare hosts when `secure` (TLS), and then a plain `http://` one is refused.
+ */
+export function parseEtcdEndpoints(url: string, secure = false): string[] {
   const list = url.startsWith('etcd://') ? url.slice('etcd://'.length) : url;
+  const scheme = secure ? 'https' : 'http';
   const endpoints = list
     .split(',')
     .map((e) => e.trim())
     .filter((e) => e.length > 0)
-    .map((e) => (e.startsWith('http://') || e.startsWith('https://') ? e : `http://${e}`))
+    .map((e) => (e.startsWith('http://') || e.startsWith('https://') ? e : `${scheme}://${e}`))
     .map((e) => e.replace(/\/+$/, ''));
   if (endpoints.length === 0 || endpoints.length > limits.etcdEndpointsMax) {
     throw new QuorateError('QUORATE_E_CONFIG', 'etcd store needs 1..16 endpoints', { url });
   }
   for (const e of endpoints) {
     if (!URL.canParse(e)) throw new QuorateError('QUORATE_E_CONFIG', 'bad etcd endpoint', { url });
+    if (secure && !e.startsWith('https://')) {
+      throw new QuorateError('QUORATE_E_CONFIG', 'etcd over TLS needs https:// endpoints', { url });
+    }
   }
   return endpoints;
 }
@@ -178,12 +200,27 @@ export function parseEtcdEndpoints(url: string): string[] {
  */
 export class EtcdGateway {
   private preferred = 0;
+  /** One keep-alive agent per scheme; the https one carries the CA and client certificate. */
+  private readonly httpAgent = new HttpAgent({ keepAlive: true });
+  private readonly httpsAgent: HttpsAgent | undefined;
 
   constructor(
     readonly endpoints: readonly string[],
     private readonly env: Env,
+    tls?: EtcdTlsOptions,
   ) {
     assert(endpoints.length > 0 && endpoints.length <= limits.etcdEndpointsMax, 'etcd endpoints');
+    assert((tls?.cert === undefined) === (tls?.key === undefined), 'etcd client cert and key');
+    this.httpsAgent =
+      tls === undefined
+        ? undefined
+        : new HttpsAgent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key });
+  }
+
+  /** Closes idle keep-alive connections (the store calls it when it closes). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent?.destroy();
   }
 
   /** Linearizable range read. */
@@ -265,6 +302,11 @@ export class EtcdGateway {
     });
   }
 
+  /** An https:// endpoint without TLS options is verified against the system CAs. */
+  private send(url: string, payload: string, signal: AbortSignal) {
+    return postOnce(url, payload, signal, { http: this.httpAgent, https: this.httpsAgent });
+  }
+
   /** One HTTP attempt: an answer, a retryable failure, or (thrown) a definite etcd error. */
   private async post(
     url: string,
@@ -275,14 +317,7 @@ export class EtcdGateway {
     let status: number;
     let text: string;
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: payload,
-        signal: controller.signal,
-      });
-      status = response.status;
-      text = await response.text();
+      ({ status, text } = await this.send(url, payload, controller.signal));
     } catch (error) {
       return { ok: false, error: controller.signal.aborted ? 'timeout' : describe(error) };
     } finally {
@@ -307,6 +342,44 @@ export class EtcdGateway {
     }
     throw new EtcdResponseError(grpcCode, message);
   }
+}
+
+/**
+ * One POST through the agent of the URL's scheme; the answer's text, read up to one byte past
+ * `limits.etcdResponseBytesMax` (a longer one is cut there and refused by the caller).
+ */
+function postOnce(
+  url: string,
+  payload: string,
+  signal: AbortSignal,
+  agents: { http: HttpAgent; https: HttpsAgent | undefined },
+): Promise<{ status: number; text: string }> {
+  const secure = url.startsWith('https://');
+  return new Promise((resolve, reject) => {
+    const onResponse = (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > limits.etcdResponseBytesMax + 1) response.destroy();
+        else chunks.push(chunk);
+      });
+      response.on('error', reject);
+      response.on('close', () =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    };
+    const options = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      signal,
+    };
+    const request = secure
+      ? httpsRequest(url, { ...options, agent: agents.https }, onResponse)
+      : httpRequest(url, { ...options, agent: agents.http }, onResponse);
+    request.on('error', reject);
+    request.end(payload);
+  });
 }
 
 function describe(error: unknown): string {
