@@ -1,21 +1,35 @@
 /**
  * Drives one distributed key generation: all n parties must take part, through as many rounds
- * as the engine's coordinator role asks for. The coordinator only relays; round-2 shares are
- * sealed to their recipients, so it cannot read them.
+ * as the engine's coordinator role asks for, then the transcript confirmation (A3): every party
+ * signs the transcript of the public result, the coordinator relays all n confirmations, and the
+ * wallet exists only once every party has checked them and stored its share. The coordinator
+ * only relays; shares are sealed to their recipients' certified box keys, so it cannot read them.
  */
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import type { KeygenResult, ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import type { KeygenResult, Payload, ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
+import type { PartyCertificate } from '../transport/certificate.ts';
+import { verifyDetached } from '../transport/identity.ts';
 import {
+  buildActivatePayload,
   buildDiscard,
   buildKeygenStart,
   buildProtocol,
+  confirmationStatement,
+  keygenActivateRound,
+  keygenConfirmDomain,
+  keygenConfirmRound,
+  keygenTranscript,
+  validateActivatedPayload,
+  validateConfirmPayload,
   validateProtocol,
   validateRefuse,
   type Addressing,
   type Envelope,
+  type KeygenConfirmation,
   type KeygenStartBody,
 } from '../transport/wire.ts';
 import type { PartyRegistry } from './party-registry.ts';
@@ -33,6 +47,14 @@ export class KeygenRunner {
   private settle!: { resolve: (r: KeygenResult) => void; reject: (e: QuorateError) => void };
   private done = false;
   private cancelTimer: () => void = () => {};
+  /** The engine's result, held until every party has confirmed and activated. */
+  private engineResult: KeygenResult | undefined;
+  private readonly confirmations = new Map<string, KeygenConfirmation>();
+  private readonly activated = new Set<string>();
+  private relayed = false;
+  private expectedTranscript: string | undefined;
+  /** The participants' operator certificates, as relayed in keygen-start (if every one had one). */
+  private certificates: Record<string, PartyCertificate> | undefined;
 
   constructor(
     private readonly env: Env,
@@ -53,7 +75,14 @@ export class KeygenRunner {
       this.fail('key generation deadline reached', []),
     );
     const { keygenId, ...body } = this.args;
-    const start = buildKeygenStart(keygenId, body);
+    const certificates = this.registry.certificatesOf(body.parties);
+    // Relayed only when every participant has one: a party that pins an operator key refuses a
+    // keygen with any participant uncertified, and one that pins none ignores them.
+    if (body.parties.every((p) => certificates[p] !== undefined)) this.certificates = certificates;
+    const start = buildKeygenStart(keygenId, {
+      ...body,
+      ...(this.certificates === undefined ? {} : { certificates: this.certificates }),
+    });
     for (const partyId of body.parties) {
       if (!this.registry.send(partyId, start)) {
         this.fail('party not connected', [partyId]);
@@ -80,11 +109,17 @@ export class KeygenRunner {
       this.fail(`party sent an invalid payload: ${payload.reason}`, [partyId]);
       return;
     }
+    if (e.round === keygenConfirmRound) this.onConfirm(partyId, payload.value);
+    else if (e.round === keygenActivateRound) this.onActivated(partyId, payload.value);
+    else this.onEngineMessage(partyId, e.round, payload.value);
+  }
+
+  private onEngineMessage(partyId: string, round: number, payload: Payload): void {
     const step = this.role.handle({
       from: partyId,
       to: coordinatorRole,
-      round: e.round,
-      payload: payload.value,
+      round,
+      payload,
     });
     if (step.kind === 'abort') {
       this.fail(step.abort.reason, step.abort.blamed);
@@ -93,8 +128,82 @@ export class KeygenRunner {
     for (const out of step.outgoing)
       this.registry.send(out.to, buildProtocol(this.addressing, out.round, out.payload));
     if (step.kind === 'done') {
+      this.engineResult = step.result;
+      this.relayConfirmations();
+    }
+  }
+
+  /** A party's signed transcript: kept (the first one counts) until all n are in. */
+  private onConfirm(partyId: string, payload: Payload): void {
+    const confirm = validateConfirmPayload(payload);
+    if (!confirm.ok) {
+      this.fail(`party sent an invalid confirmation: ${confirm.reason}`, [partyId]);
+      return;
+    }
+    const identityKey = this.certificates?.[partyId]?.identityKey;
+    const statement = confirmationStatement({
+      walletId: this.args.walletId,
+      keygenId: this.args.keygenId,
+      partyId,
+      transcript: confirm.value.transcript,
+    });
+    if (
+      identityKey !== undefined &&
+      !verifyDetached(
+        keygenConfirmDomain,
+        statement,
+        hexToBytes(confirm.value.signature),
+        hexToBytes(identityKey),
+      )
+    ) {
+      this.fail('confirmation not signed by the certified identity key', [partyId]);
+      return;
+    }
+    if (!this.confirmations.has(partyId)) this.confirmations.set(partyId, confirm.value);
+    this.relayConfirmations();
+  }
+
+  /**
+   * Once the engine finished and every party confirmed: a party whose transcript differs from
+   * the result this coordinator relayed is blamed (it saw or claims another run); otherwise every
+   * confirmation goes to every party, which activates its share only if all agree.
+   */
+  private relayConfirmations(): void {
+    const result = this.engineResult;
+    if (!result || this.confirmations.size < this.args.parties.length || this.relayed) return;
+    const { walletId, keygenId, scheme, threshold, parties } = this.args;
+    const expected = keygenTranscript({
+      walletId,
+      keygenId,
+      scheme,
+      threshold,
+      parties,
+      ...result,
+    });
+    this.expectedTranscript = expected;
+    const disagree = parties.filter((p) => this.confirmations.get(p)?.transcript !== expected);
+    if (disagree.length > 0) {
+      this.fail('parties confirmed a different key generation transcript', disagree);
+      return;
+    }
+    this.relayed = true;
+    const payload = buildActivatePayload(Object.fromEntries(this.confirmations));
+    for (const partyId of parties)
+      this.registry.send(partyId, buildProtocol(this.addressing, keygenActivateRound, payload));
+  }
+
+  /** A party stored its share: the wallet exists once every party has. */
+  private onActivated(partyId: string, payload: Payload): void {
+    const activated = validateActivatedPayload(payload);
+    if (!activated.ok || activated.value !== this.expectedTranscript || !this.relayed) {
+      this.fail('party acknowledged another transcript', [partyId]);
+      return;
+    }
+    this.activated.add(partyId);
+    const result = this.engineResult;
+    if (result && this.activated.size === this.args.parties.length) {
       this.finish();
-      this.settle.resolve(step.result);
+      this.settle.resolve(result);
     }
   }
 

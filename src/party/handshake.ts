@@ -1,14 +1,17 @@
 /**
  * The party's side of a connection handshake, and the silence watchdog. The coordinator sends a
- * challenge; the party answers with a hello proving its identity key (and, on first contact, a
- * MAC under the shared party secret); the coordinator's welcome proves the coordinator key,
- * which the party pins in its journal on first contact and requires ever after.
+ * challenge; the party answers with a hello proving its identity key (with the operator's
+ * certificate of its keys when it has one, and, on first contact, a MAC keyed by its one-time
+ * enrolment token or the legacy shared party secret); the coordinator's welcome proves the
+ * coordinator key, which the party requires when configured with one (`coordinatorKey`), else
+ * pins in its journal on first contact and requires ever after.
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { CancelTimer, Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
+import type { PartyCertificate } from '../transport/certificate.ts';
 import { signDetached, verifyDetached, type IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';
 import {
@@ -31,15 +34,34 @@ export interface HandshakeConfig {
   partyId: string;
   identity: IdentityKeys;
   journal: PartyJournal;
-  /** Shared enrolment secret for first contact. */
+  /** Shared enrolment secret for first contact (legacy). */
   partySecret?: string;
+  /** One-time enrolment token for this party id (preferred over the shared secret). */
+  enrolToken?: string;
+  /** Coordinator identity key (hex) to require instead of trusting the first one seen. */
+  coordinatorKey?: string;
+  /** The operator's certificate of this party's keys, sent in the hello. */
+  certificate?: PartyCertificate;
   /** Hash of the policy this party enforces, announced in the hello. */
   policyHash?: string;
 }
 
+/**
+ * The key of the hello's enrolment MAC: SHA-256 of the one-time enrolment token (the coordinator
+ * keeps only this derived key, never the token), or the legacy shared secret's bytes.
+ */
+export function enrolmentMacKey(
+  config: Pick<HandshakeConfig, 'enrolToken' | 'partySecret'>,
+): Uint8Array | undefined {
+  if (config.enrolToken !== undefined) return sha256(utf8ToBytes(config.enrolToken));
+  if (config.partySecret !== undefined) return utf8ToBytes(config.partySecret);
+  return undefined;
+}
+
 /** The hello answering `challenge`: identity and box keys, proof, enrolment MAC. */
 export function helloFor(config: HandshakeConfig, challenge: ChallengeFrame): HelloFrame {
-  const { identity, partyId, partySecret, policyHash } = config;
+  const { identity, partyId, policyHash, certificate } = config;
+  const macKey = enrolmentMacKey(config);
   const identityKey = bytesToHex(identity.signPublic);
   const boxKey = bytesToHex(identity.boxPublic);
   const transcript = helloTranscript({
@@ -55,9 +77,8 @@ export function helloFor(config: HandshakeConfig, challenge: ChallengeFrame): He
     boxKey,
     proof: bytesToHex(signDetached(helloDomain, transcript, identity.signSecret)),
     ...(policyHash === undefined ? {} : { policyHash }),
-    ...(partySecret === undefined
-      ? {}
-      : { enrollMac: bytesToHex(hmac(sha256, utf8ToBytes(partySecret), transcript)) }),
+    ...(macKey === undefined ? {} : { enrollMac: bytesToHex(hmac(sha256, macKey, transcript)) }),
+    ...(certificate === undefined ? {} : { certificate }),
   });
 }
 
@@ -80,7 +101,7 @@ export function verifyWelcome(
 ): VerifiedCoordinator | string {
   const { journal, partyId } = config;
   const offered = challenge.coordinatorKey;
-  const pinned = journal.getMeta(coordinatorKeyMeta);
+  const pinned = config.coordinatorKey ?? journal.getMeta(coordinatorKeyMeta);
   if (pinned !== undefined && pinned !== offered) {
     log.error({ pinned, offered }, 'coordinator key differs from the pinned one');
     return 'coordinator key mismatch';

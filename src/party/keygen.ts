@@ -1,17 +1,23 @@
 /**
  * Key generation on the party: what a keygen-start must satisfy (this party takes part, holds
- * no share of the wallet yet, knows the wallet's policy tier), the participant role with the
- * sealer its round-2 shares are boxed with, and storing the finished share sealed.
+ * no share of the wallet yet, knows the wallet's policy tier, and, when it pins an operator key,
+ * every participant's keys carry that operator's certificate), the participant role with the
+ * sealer its round-2 shares are boxed with, the transcript confirmation around it
+ * (keygen-confirm.ts), and storing the confirmed share sealed.
  */
 import type { Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import type { KeyShare, PartyEngine, Scheme } from '../protocol/engine.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { certificateProblem } from '../transport/certificate.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Envelope, KeygenStartBody } from '../transport/wire.ts';
 import type { SessionSpec } from './driver.ts';
 import type { KeyShares } from './key-shares.ts';
+import { ConfirmedKeygenRole } from './keygen-confirm.ts';
+import type { PartyTrust } from './runtime.ts';
 import { Refusal } from './refusal.ts';
 
 /** What key generation needs from the party. */
@@ -23,10 +29,39 @@ export interface KeygenDeps {
   policy: LoadedPolicy | undefined;
   engines: Record<Scheme, PartyEngine>;
   shares: KeyShares;
+  /** The operator key this party pins (and its own certificate), if any. */
+  trust: PartyTrust | undefined;
   /** Sessions this party holds now (bounded by partySessionsActiveMax). */
   sessionsActive(): number;
   /** Drops a session (its secrets wiped). */
   drop(sessionId: string, reason: string): void;
+}
+
+/**
+ * The participants' certified identity keys, after checking that every participant's box key
+ * in `body` carries a certificate from the operator key this party pins (its own included: a
+ * coordinator must not swap this party's keys either). Undefined when this party pins no
+ * operator key: it then takes box keys from the coordinator (legacy, warned at start).
+ */
+function trustedPeers(deps: KeygenDeps, body: KeygenStartBody): Record<string, string> | undefined {
+  const { trust, partyId, identity } = deps;
+  if (trust === undefined) return undefined;
+  const identityKeys: [string, string][] = [];
+  for (const peer of body.parties) {
+    const cert = body.certificates?.[peer];
+    if (cert === undefined)
+      throw new Refusal('QUORATE_E_UNTRUSTED_PEER', `no operator certificate for ${peer}`, true);
+    const problem = certificateProblem(cert, trust.operatorKey, {
+      partyId: peer,
+      boxKey: body.boxKeys[peer] ?? '',
+      ...(peer === partyId
+        ? { identityKey: bytesToHex(identity.signPublic), boxKey: bytesToHex(identity.boxPublic) }
+        : {}),
+    });
+    if (problem !== undefined) throw new Refusal('QUORATE_E_UNTRUSTED_PEER', problem, true);
+    identityKeys.push([peer, cert.identityKey]);
+  }
+  return Object.fromEntries(identityKeys);
 }
 
 /** Admits a keygen-start (throws a Refusal if it must not run) and returns its session. */
@@ -49,6 +84,7 @@ export function openKeygen(
       `this party has no policy for tier ${body.tier}`,
       true,
     );
+  const certifiedIdentityKeys = trustedPeers(deps, body);
   const sealer = createSealer({
     context: `${body.walletId}|${e.sessionId}`,
     self: partyId,
@@ -56,13 +92,21 @@ export function openKeygen(
     peerBoxKeys: body.boxKeys,
     randomBytes: env.randomBytes,
   });
-  const role = deps.engines[body.scheme].keygenParticipant({
+  const engineRole = deps.engines[body.scheme].keygenParticipant({
     walletId: body.walletId,
     partyId,
     parties: body.parties,
     threshold: body.threshold,
     rng: env.randomBytes,
     sealer,
+  });
+  const role = new ConfirmedKeygenRole(engineRole, {
+    walletId: body.walletId,
+    keygenId: e.sessionId,
+    partyId,
+    parties: body.parties,
+    identity,
+    certifiedIdentityKeys,
   });
   const cancelTtl = env.setTimer(limits.keygenDeadlineMs + limits.abortCleanupMsMax, () =>
     deps.drop(e.sessionId, 'keygen TTL expired'),

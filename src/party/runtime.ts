@@ -89,6 +89,9 @@ export class PartyRuntime {
         identity: options.identity,
         journal,
         ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
+        ...(options.enrolToken === undefined ? {} : { enrolToken: options.enrolToken }),
+        ...(options.coordinatorKey === undefined ? {} : { coordinatorKey: options.coordinatorKey }),
+        ...(options.trust === undefined ? {} : { certificate: options.trust.certificate }),
         ...(options.policy === undefined ? {} : { policyHash: options.policy.policyHash }),
       },
       {
@@ -99,6 +102,12 @@ export class PartyRuntime {
         connectionLost: (conn) => this.onConnectionLost(conn),
       },
     );
+    if (options.trust === undefined) {
+      this.log.warn(
+        { trustAnchor: 'none' },
+        'no operator key pinned: peer box keys come from the coordinator, which could substitute them during key generation (docs/security.md)',
+      );
+    }
     this.driver = new ProtocolDriver({
       partyId,
       journal,
@@ -169,6 +178,7 @@ export class PartyRuntime {
         policy: this.options.policy,
         engines: this.engines,
         shares: this.shares,
+        trust: this.options.trust,
         sessionsActive: () => this.driver.size,
         drop: (sessionId, reason) => this.driver.drop(sessionId, reason),
       },

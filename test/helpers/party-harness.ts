@@ -10,7 +10,7 @@ import { MemoryJournal } from '../../src/party/journal-memory.ts';
 import { PartyRuntime, type PartyOptions } from '../../src/party/runtime.ts';
 import { coordinatorRole, type KeyShare } from '../../src/protocol/engine.ts';
 import { EnvelopeSender } from '../../src/transport/envelope.ts';
-import { generateIdentity, signDetached } from '../../src/transport/identity.ts';
+import { generateIdentity, signDetached, type IdentityKeys } from '../../src/transport/identity.ts';
 import {
   buildChallenge,
   buildEnvelopeFrame,
@@ -18,10 +18,11 @@ import {
   validateEnvelopeFrame,
   welcomeDomain,
   welcomeTranscript,
+  type ChallengeFrame,
   type Envelope,
   type EnvelopeFields,
 } from '../../src/transport/wire.ts';
-import { linkPair } from './link-pair.ts';
+import { linkPair, type TestLink } from './link-pair.ts';
 
 export const testRng = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
@@ -44,35 +45,26 @@ export interface PartyHarness {
   close(): void;
 }
 
-/** Starts a party holding `shares`, connected and past the handshake. */
-export function connectedParty(
+/** A handshake run by {@link handshake}: both link ends, the challenge and the coordinator. */
+export interface HandshakeRun {
+  partySide: TestLink;
+  coordSide: TestLink;
+  challenge: ChallengeFrame;
+  coordinator: IdentityKeys;
+}
+
+/**
+ * Attaches `party` to a fresh in-memory link and plays a coordinator's handshake (challenge, then
+ * a valid welcome from a new coordinator key); `onFrame` sees every frame the party sends.
+ */
+export function handshake(
+  party: PartyRuntime,
   partyId: string,
-  shares: KeyShare[],
-  options: Partial<PartyOptions> = {},
-): PartyHarness {
-  const env: Env = options.env ?? realEnv({ logLevel: 'silent' });
-  const journal = new MemoryJournal(env.nowMs());
-  for (const share of shares)
-    journal.putSealedShare(
-      share.walletId,
-      plainSealer.seal('', utf8ToBytes(JSON.stringify(share))),
-    );
-  const identity = generateIdentity(testRng(64));
-  const party = new PartyRuntime({
-    partyId,
-    env,
-    journal,
-    sealer: plainSealer,
-    identity,
-    ...options,
-  });
+  onFrame: (frame: unknown) => void,
+): HandshakeRun {
   const coordinator = generateIdentity(testRng(64));
   const [partySide, coordSide] = linkPair();
-  const received: Envelope[] = [];
-  coordSide.onFrame((frame) => {
-    const checked = validateEnvelopeFrame(frame);
-    if (checked.ok) received.push(checked.value.e);
-  });
+  coordSide.onFrame(onFrame);
   party.attach(partySide);
   const challenge = buildChallenge({
     conn: bytesToHex(testRng(12)),
@@ -86,6 +78,36 @@ export function connectedParty(
     coordinator.signSecret,
   );
   coordSide.send(buildWelcome({ conn: challenge.conn, proof: bytesToHex(proof) }));
+  return { partySide, coordSide, challenge, coordinator };
+}
+
+/** Starts a party holding `shares`, connected and past the handshake. */
+export function connectedParty(
+  partyId: string,
+  shares: KeyShare[],
+  options: Partial<PartyOptions> = {},
+): PartyHarness {
+  const env: Env = options.env ?? realEnv({ logLevel: 'silent' });
+  const journal = new MemoryJournal(env.nowMs());
+  for (const share of shares)
+    journal.putSealedShare(
+      share.walletId,
+      plainSealer.seal('', utf8ToBytes(JSON.stringify(share))),
+    );
+  const identity = options.identity ?? generateIdentity(testRng(64));
+  const party = new PartyRuntime({
+    partyId,
+    env,
+    journal,
+    sealer: plainSealer,
+    identity,
+    ...options,
+  });
+  const received: Envelope[] = [];
+  const { coordSide, challenge, coordinator } = handshake(party, partyId, (frame) => {
+    const checked = validateEnvelopeFrame(frame);
+    if (checked.ok) received.push(checked.value.e);
+  });
   const sender = new EnvelopeSender(
     coordinatorRole,
     partyId,
