@@ -10,6 +10,11 @@ import { limits } from '../core/limits.ts';
 import { kindLabel, runCampaign } from '../sim/campaign.ts';
 import { nemesisKinds, type NemesisKind } from '../sim/nemesis.ts';
 import { runSeed } from '../sim/run-seed.ts';
+import {
+  adversaryModes,
+  runAdversaryCampaign,
+  type AdversaryMode,
+} from '../sim/adversary/adversary-campaign.ts';
 
 /** Where the command writes. */
 export interface SimIo {
@@ -25,10 +30,12 @@ interface SimFlags {
   dkg: boolean;
   combined: boolean;
   kind?: NemesisKind;
+  adversary?: AdversaryMode;
 }
 
 const usage =
   'usage: quorate sim --seeds N [--seed S] [--kind KIND] [--combined] [--dkg] [--json] [--history]\n' +
+  '       quorate sim --adversary coordinator|parties --seeds N [--seed S] [--json]\n' +
   `  KIND: ${nemesisKinds.join(', ')}`;
 
 function parseFlags(argv: readonly string[]): SimFlags | string {
@@ -60,6 +67,11 @@ function parseFlags(argv: readonly string[]): SimFlags | string {
         flags.seed = n;
         seedGiven = true;
       }
+    } else if (arg === '--adversary') {
+      const mode = adversaryModes.find((m) => m === argv[i + 1]);
+      if (!mode) return `unknown --adversary ${argv[i + 1] ?? ''}`;
+      flags.adversary = mode;
+      i += 1;
     } else if (arg === '--kind') {
       const k = argv[++i];
       if (!nemesisKinds.includes(k as NemesisKind)) return `unknown --kind ${k ?? ''}`;
@@ -79,6 +91,7 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
     io.err(`${flags}\n${usage}`);
     return 2;
   }
+  if (flags.adversary) return runAdversaryCommand(flags, flags.adversary, io);
   const options = {
     ...(flags.kind ? { kind: flags.kind } : {}),
     ...(flags.dkg ? { dkg: true } : {}),
@@ -136,4 +149,38 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
   for (const f of summary.failures)
     io.err(`FAILED seed ${f.seed} (${f.kind}); replay: ${replay(f.seed)}`);
   return summary.violations > 0 ? 1 : 0;
+}
+
+/**
+ * `--adversary MODE`: real parties against a malicious coordinator or t−1 malicious parties
+ * (src/sim/adversary). Prints the summary (one JSON line with `--json`); exit 1 on any
+ * violation of A1, A2, A3 or I2.
+ */
+async function runAdversaryCommand(
+  flags: SimFlags,
+  mode: AdversaryMode,
+  io: SimIo,
+): Promise<number> {
+  const seeds = Array.from({ length: flags.seeds }, (_, i) => flags.seed + i);
+  const env = realEnv({ logLevel: 'silent' });
+  const startedMs = env.monoMs();
+  const summary = await runAdversaryCampaign(mode, seeds, (done, run) => {
+    for (const v of run.violations)
+      io.err(`seed ${run.seed} (adversary ${mode}): ${v.invariant} ${v.message}`);
+    if (done % 100 === 0 || done === seeds.length)
+      io.err(
+        `sim: ${done}/${seeds.length} seeds, ${((env.monoMs() - startedMs) / 1000).toFixed(1)} s`,
+      );
+  });
+  if (flags.json) io.out(JSON.stringify(summary));
+  else
+    io.out(
+      `adversary ${mode}: ${summary.seeds} seeds, ${summary.attacksTotal} attacks ` +
+        `(${Object.keys(summary.attacks).length} kinds), ${summary.violations.length} violations; ` +
+        `${summary.keygens} keygens, ${summary.keygensAborted} aborted; ` +
+        `${summary.sharesReleased} shares released by honest parties`,
+    );
+  for (const v of summary.violations)
+    io.err(`FAILED seed ${v.seed}; replay: quorate sim --adversary ${mode} --seed ${v.seed}`);
+  return summary.violations.length > 0 ? 1 : 0;
 }

@@ -1,0 +1,163 @@
+/**
+ * What the harness sees of every party, without touching party code: an {@link ObservedLink}
+ * sits between a party's runtime and its connection and records the sign-starts the party
+ * received and the commitments, signature shares and refusals it sent; an
+ * {@link ObservedJournal} records every key share the party stored (activated), opened with the
+ * party's own sealer to read the public result. A2 needs a verdict on each sign-start: the
+ * harness's judge gives it from the party's own policy (judge.ts).
+ */
+import { canonicalJson, sha256Hex } from '../../core/encoding.ts';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { MemoryJournal } from '../../party/journal-memory.ts';
+import type { SecretSealer } from '../../party/runtime.ts';
+import type { Link } from '../../transport/link.ts';
+import {
+  validateFrame,
+  validateRefuse,
+  validateSignStart,
+  type Envelope,
+  type SignStartBody,
+} from '../../transport/wire.ts';
+import type {
+  AdversaryActivation,
+  AdversaryRelease,
+  SignVerdict,
+} from '../../checker/adversary-types.ts';
+
+/** Judges a sign-start as the party's own rules would (governed, permitted, why). */
+export type SignJudge = (body: SignStartBody, sessionId: string) => SignVerdict;
+
+interface SignSeen {
+  body: SignStartBody;
+  verdict: SignVerdict;
+}
+
+/** Everything observed at the parties of one run. */
+export class PartyObservations {
+  readonly releases: AdversaryRelease[] = [];
+  readonly activations: AdversaryActivation[] = [];
+  /** Refusals sent by honest parties, by code. */
+  readonly refusals: Record<string, number> = {};
+  private readonly signs = new Map<string, SignSeen>();
+  private readonly commitments = new Map<string, string>();
+
+  constructor(private readonly judge: SignJudge) {}
+
+  /** A frame reached `partyId`'s runtime. */
+  incoming(partyId: string, raw: unknown): void {
+    const frame = validateFrame(raw);
+    if (!frame.ok || frame.value.t !== 'env' || frame.value.e.kind !== 'sign-start') return;
+    const e = frame.value.e;
+    const body = validateSignStart(e.body);
+    if (!body.ok) return;
+    const verdict = this.judge(body.value, e.sessionId);
+    this.signs.set(keyOf(partyId, e), { body: body.value, verdict });
+  }
+
+  /** `partyId`'s runtime sent a frame. */
+  outgoing(partyId: string, honest: boolean, raw: unknown): void {
+    const frame = validateFrame(raw);
+    if (!frame.ok || frame.value.t !== 'env') return;
+    const e = frame.value.e;
+    if (e.kind === 'refuse' && honest) {
+      const refusal = validateRefuse(e.body);
+      if (refusal.ok)
+        this.refusals[refusal.value.code] = (this.refusals[refusal.value.code] ?? 0) + 1;
+      return;
+    }
+    const seen = this.signs.get(keyOf(partyId, e));
+    if (e.kind !== 'protocol' || !seen) return;
+    const { hiding, binding, share } = e.body;
+    if (e.round === 1 && typeof hiding === 'string' && typeof binding === 'string')
+      this.commitments.set(keyOf(partyId, e), hiding + binding);
+    if (e.round !== 2 || typeof share !== 'string') return;
+    this.releases.push({
+      partyId,
+      honest,
+      sessionId: e.sessionId,
+      attempt: e.attempt,
+      walletId: seen.body.walletId,
+      messageHash: seen.body.messageHash,
+      commitment: this.commitments.get(keyOf(partyId, e)) ?? '',
+      share,
+      ...seen.verdict,
+    });
+  }
+
+  /** `partyId` stored a key share of `walletId` (sealed): record what it activated. */
+  stored(
+    partyId: string,
+    honest: boolean,
+    walletId: string,
+    sealer: SecretSealer,
+    sealed: string,
+  ): void {
+    let publicKey = '';
+    let packageHash = '';
+    try {
+      const share: unknown = JSON.parse(
+        new TextDecoder().decode(sealer.open(`share:${walletId}`, sealed)),
+      );
+      if (typeof share === 'object' && share !== null && !Array.isArray(share)) {
+        const fields = share as Record<string, unknown>;
+        publicKey = typeof fields['publicKey'] === 'string' ? fields['publicKey'] : '';
+        packageHash = sha256Hex(utf8ToBytes(canonicalJson(fields['publicPackage'] ?? null)));
+      }
+    } catch {
+      publicKey = 'unreadable';
+    }
+    this.activations.push({ partyId, honest, walletId, publicKey, packageHash });
+  }
+}
+
+const keyOf = (partyId: string, e: Pick<Envelope, 'sessionId' | 'attempt'>): string =>
+  `${partyId}|${e.sessionId}|${e.attempt}`;
+
+/** A party's end of a connection, observed both ways. */
+export class ObservedLink implements Link {
+  constructor(
+    private readonly inner: Link,
+    private readonly partyId: string,
+    private readonly honest: boolean,
+    private readonly observations: PartyObservations,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.inner.isOpen;
+  }
+
+  send(frame: unknown): void {
+    if (this.inner.isOpen) this.observations.outgoing(this.partyId, this.honest, frame);
+    this.inner.send(frame);
+  }
+
+  close(reason: string): void {
+    this.inner.close(reason);
+  }
+
+  onFrame(handler: (frame: unknown) => void): void {
+    this.inner.onFrame((frame) => {
+      this.observations.incoming(this.partyId, frame);
+      handler(frame);
+    });
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.inner.onClose(handler);
+  }
+}
+
+/** The simulator's memory journal, telling the harness about every share stored. */
+export class ObservedJournal extends MemoryJournal {
+  constructor(
+    nowMs: number,
+    private readonly onStored: (walletId: string, sealed: string) => void,
+  ) {
+    super(nowMs);
+  }
+
+  override putSealedShare(walletId: string, sealed: string): void {
+    super.putSealedShare(walletId, sealed);
+    this.onStored(walletId, sealed);
+  }
+}

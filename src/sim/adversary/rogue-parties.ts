@@ -1,0 +1,205 @@
+/**
+ * Malicious parties: real party runtimes whose engine and link the adversary controls. The
+ * engine wrapper sends bad DKG shares (a corrupted evaluation sealed to one honest party), bad
+ * commitments and bad signature shares, or goes silent after round 1; it also hands the
+ * adversary every DKG share its parties open (they are its own to read). The link tap drops
+ * the key-generation confirmation (silent before activation), replaces it with a wrong one
+ * signed by the party's own identity key, and replays old envelopes byte for byte.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type {
+  PartyEngine,
+  PartyRole,
+  PartySignerRole,
+  ProtocolStep,
+  ShareSealer,
+} from '../../protocol/engine.ts';
+import { signDetached, type IdentityKeys } from '../../transport/identity.ts';
+import { sealEnvelope } from '../../transport/envelope.ts';
+import type { Link } from '../../transport/link.ts';
+import {
+  buildConfirmPayload,
+  buildEnvelopeFrame,
+  confirmationStatement,
+  keygenConfirmDomain,
+  keygenConfirmRound,
+  validateConfirmPayload,
+  validateFrame,
+  type Envelope,
+} from '../../transport/wire.ts';
+import type { Loot } from './loot.ts';
+import type { AttackCounts } from './rogue-signing.ts';
+
+/** What a malicious party does. */
+export type PartyAttack =
+  | 'bad-dkg-share'
+  | 'silent-after-round1'
+  | 'silent-before-activation'
+  | 'wrong-confirmation'
+  | 'bad-signature-share'
+  | 'bad-commitment'
+  | 'replay-old-envelope';
+
+/** Attacks on key generation (a DKG runs) and on signing. */
+export const partyKeygenAttacks: readonly PartyAttack[] = [
+  'bad-dkg-share',
+  'silent-after-round1',
+  'silent-before-activation',
+  'wrong-confirmation',
+];
+export const partySigningAttacks: readonly PartyAttack[] = [
+  'bad-signature-share',
+  'bad-commitment',
+  'replay-old-envelope',
+];
+
+/** Flips the last hex digit: still hex of the same length, another value. */
+const corruptHex = (hex: string): string => hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0');
+
+/** Wraps an honest engine with `attack`; opened DKG shares go to the loot. */
+export function maliciousEngine(
+  base: PartyEngine,
+  attack: PartyAttack,
+  victim: string,
+  loot: Loot,
+  counts: AttackCounts,
+): PartyEngine {
+  return {
+    scheme: base.scheme,
+    keygenParticipant(args) {
+      const wallet = { walletId: args.walletId, scheme: base.scheme };
+      const sealer: ShareSealer = {
+        seal(to, plaintext) {
+          if (attack !== 'bad-dkg-share' || to !== victim) return args.sealer.seal(to, plaintext);
+          counts.add(attack);
+          const bad = Uint8Array.from(plaintext);
+          bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 1;
+          return args.sealer.seal(to, bad);
+        },
+        open(from, sealed) {
+          const plain = args.sealer.open(from, sealed);
+          loot.opened(wallet, from, args.partyId, plain, true);
+          return plain;
+        },
+      };
+      const role = base.keygenParticipant({ ...args, sealer });
+      if (attack !== 'silent-after-round1') return role;
+      return silentAfterRound1(role, counts);
+    },
+    signer(args) {
+      const role = base.signer(args);
+      if (attack === 'bad-signature-share' || attack === 'bad-commitment')
+        return corruptSigner(role, attack, counts);
+      return role;
+    },
+  };
+}
+
+function silentAfterRound1<R>(role: PartyRole<R>, counts: AttackCounts): PartyRole<R> {
+  return {
+    start: () => role.start(),
+    handle(message) {
+      if (message.round !== 2) return role.handle(message);
+      counts.add('silent-after-round1');
+      role.wipe();
+      const silent: ProtocolStep<R> = { kind: 'continue', outgoing: [] };
+      return silent;
+    },
+    wipe: () => role.wipe(),
+  };
+}
+
+function corruptSigner(
+  role: PartySignerRole,
+  attack: 'bad-signature-share' | 'bad-commitment',
+  counts: AttackCounts,
+): PartySignerRole {
+  const corrupt = async (step: ReturnType<PartySignerRole['start']>, key: string) => {
+    const out = await step;
+    counts.add(attack);
+    return {
+      ...out,
+      outgoing: out.outgoing.map((m) => {
+        const value = m.payload[key];
+        return typeof value === 'string'
+          ? { ...m, payload: { ...m.payload, [key]: corruptHex(value) } }
+          : m;
+      }),
+    };
+  };
+  return {
+    start: () => (attack === 'bad-commitment' ? corrupt(role.start(), 'binding') : role.start()),
+    handle: (message) =>
+      attack === 'bad-signature-share'
+        ? corrupt(role.handle(message), 'share')
+        : role.handle(message),
+    wipe: () => role.wipe(),
+    oneTimeSecret: () => role.oneTimeSecret(),
+  };
+}
+
+/** A link tap for a malicious party: confirmation attacks and replays. */
+export function maliciousLink(
+  link: Link,
+  attack: PartyAttack,
+  identity: IdentityKeys,
+  counts: AttackCounts,
+): Link {
+  const sent: Envelope[] = [];
+  const tap: Link = {
+    get isOpen() {
+      return link.isOpen;
+    },
+    send(frame) {
+      const checked = validateFrame(frame);
+      const e = checked.ok && checked.value.t === 'env' ? checked.value.e : undefined;
+      if (e?.kind === 'protocol' && e.round === keygenConfirmRound) {
+        if (attack === 'silent-before-activation') {
+          counts.add(attack);
+          return;
+        }
+        if (attack === 'wrong-confirmation') {
+          counts.add(attack);
+          link.send(buildEnvelopeFrame(wrongConfirmation(e, identity)));
+          return;
+        }
+      }
+      link.send(frame);
+      if (!e) return;
+      if (attack === 'replay-old-envelope' && e.kind === 'protocol')
+        for (const old of sent.slice(-2)) {
+          counts.add(attack);
+          link.send(buildEnvelopeFrame(old));
+        }
+      sent.push(e);
+      if (sent.length > 8) sent.shift();
+    },
+    close: (reason) => link.close(reason),
+    onFrame: (handler) => link.onFrame(handler),
+    onClose: (handler) => link.onClose(handler),
+  };
+  return tap;
+}
+
+/** The same envelope with a confirmation of another transcript, properly signed. */
+function wrongConfirmation(e: Envelope, identity: IdentityKeys): Envelope {
+  const confirm = validateConfirmPayload(e.body);
+  if (!confirm.ok) return e;
+  const transcript = bytesToHex(
+    hexToBytes(confirm.value.transcript).map((b, i) => (i === 0 ? b ^ 1 : b)),
+  );
+  const keygenId = e.sessionId;
+  const signature = bytesToHex(
+    signDetached(
+      keygenConfirmDomain,
+      confirmationStatement({ walletId: walletIdOf(e), keygenId, partyId: e.from, transcript }),
+      identity.signSecret,
+    ),
+  );
+  const { sig: _sig, ...unsigned } = e;
+  const body = buildConfirmPayload({ ...confirm.value, transcript, signature });
+  return sealEnvelope({ ...unsigned, body }, identity.signSecret);
+}
+
+/** Keygen ids of the harness name their wallet: `kg_<seed>_<n>` ↔ `w_adv_<seed>_<n>`. */
+const walletIdOf = (e: Envelope): string => e.sessionId.replace(/^kg_/, 'w_adv_');
