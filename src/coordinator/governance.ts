@@ -16,7 +16,7 @@ import {
   type RuleDecision,
   type VelocityEvent,
 } from '../policy/rules/index.ts';
-import type { Store, WalletRecord } from '../store/store.ts';
+import { countedAtMs, type Store, type WalletRecord, type WalletSessions } from '../store/store.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { PartyRegistry } from './party-registry.ts';
 import { governedPhase, type RulesVerdict } from '../session/governed.ts';
@@ -25,29 +25,35 @@ import type { RunnerGovernance } from './session-runner.ts';
 
 /**
  * Velocity events of a wallet: every session that has not failed and is not waiting for
- * approvals, within the longest window.
+ * approvals, counted within the longest window, read from the store's per-wallet index. Throws
+ * `QUORATE_E_POLICY_DENIED` with `cause: 'velocity-unavailable'` when the count cannot be
+ * established exactly (store read failed, more sessions than `velocityWalletSessionsMax`, or an
+ * index entry that is not this wallet's in the window): never an under-count.
  */
 export async function velocityEvents(
   store: Store,
   walletId: string,
   nowMs: number,
 ): Promise<VelocityEvent[]> {
-  const horizonMs = nowMs - ruleLimits.velocityWindowMsMax;
-  const sessions = await store.listSessions(limits.velocitySessionsScanMax);
+  const sinceMs = nowMs - ruleLimits.velocityWindowMsMax + 1;
+  const sessionsMax = limits.velocityWalletSessionsMax;
+  let listed: WalletSessions;
+  try {
+    listed = await store.listWalletSessions(walletId, sinceMs, sessionsMax);
+  } catch (error) {
+    throw velocityUnavailable(walletId, `the store could not list them: ${String(error)}`);
+  }
+  if (!listed.complete) {
+    throw velocityUnavailable(walletId, `more than ${sessionsMax} sessions in the longest window`);
+  }
+  const stray = listed.sessions.find((s) => s.walletId !== walletId || countedAtMs(s) < sinceMs);
+  if (stray) throw velocityUnavailable(walletId, `index entry ${stray.sessionId} is inconsistent`);
   return (
-    sessions
-      .map((s) => s.value)
+    listed.sessions
       // Failed sessions release their amount; sessions still waiting for approvals are counted
-      // only once they execute (the rules are re-checked then).
-      // A session reopened for a retry counts from when its current try was opened: a transfer
-      // retried a day later spends in today's window.
-      .filter(
-        (s) =>
-          s.walletId === walletId &&
-          s.status !== 'failed' &&
-          s.pendingReason === undefined &&
-          countedAtMs(s) > horizonMs,
-      )
+      // only once they execute (the rules are re-checked then). A session reopened for a retry
+      // counts from when its current try was opened (countedAtMs).
+      .filter((s) => s.status !== 'failed' && s.pendingReason === undefined)
       .map((s) => ({
         sessionId: s.sessionId,
         atMs: countedAtMs(s),
@@ -57,8 +63,14 @@ export async function velocityEvents(
   );
 }
 
-/** When a session's amount is spent for velocity: its current try's start. */
-const countedAtMs = (s: SessionRecord): number => s.retry?.lastMs ?? s.createdMs;
+/** The denial when a wallet's velocity count cannot be established (fail closed). */
+function velocityUnavailable(walletId: string, why: string): QuorateError {
+  return new QuorateError(
+    'QUORATE_E_POLICY_DENIED',
+    `velocity cannot be counted exactly for this wallet: ${why}`,
+    { cause: 'velocity-unavailable', walletId },
+  );
+}
 
 /** Evaluates the wallet's tier for a session at `nowMs` (its own event excluded). */
 export async function evaluateSession(
@@ -187,9 +199,17 @@ export class Governance implements RunnerGovernance {
       throw error;
     }
     const nowMs = this.deps.env.nowMs();
-    const decision = await evaluateSession(policy, this.deps.store, wallet, record, nowMs);
     const when =
       recorded === undefined ? 'rules checked at request' : 'rules re-checked at execution';
+    let decision: RuleDecision;
+    try {
+      decision = await evaluateSession(policy, this.deps.store, wallet, record, nowMs);
+    } catch (error) {
+      if (!(error instanceof QuorateError) || error.detail['cause'] !== 'velocity-unavailable')
+        throw error;
+      const detail = { ...error.detail, policyHash: policy.policyHash, when };
+      return { kind: 'deny', error: { code: error.code, message: error.message, detail } };
+    }
     if (decision.effect === 'deny')
       return { kind: 'deny', error: sessionError(denial(decision, policy.policyHash, when)) };
     const next = this.nextPolicy(record, wallet, policy, decision, approving, nowMs);

@@ -65,7 +65,10 @@ export const governanceLimits = {
   // Tries of one approval when another replica claims the session, or its runner loses it,
   // meanwhile (src/coordinator/approvals.ts).
   approvalSubmitTriesMax: 3,
-  velocitySessionsScanMax: 20_000,
+  // Sessions of one wallet inside the longest velocity window that one evaluation reads from the
+  // store's per-wallet index; a wallet with more is denied (velocity-unavailable), never
+  // under-counted. Bounds the memory and time of one evaluation.
+  velocityWalletSessionsMax: 20_000,
   policyFileBytesMax: 1024 * 1024,
 } as const;
 
@@ -458,6 +461,10 @@ assert(
 assert(policyLimits.durationHoursMin > 0, 'durations are positive');
 // Rule engine
 assert(ruleLimits.velocityWindowMsMin < ruleLimits.velocityWindowMsMax, 'window range');
+assert(
+  limits.velocityWalletSessionsMax <= ruleLimits.velocityEventsMax,
+  'every session a velocity read returns is an event the rule engine accepts',
+);
 assert(
   celVelocityWindows.every((w) => w.windowMs <= ruleLimits.velocityWindowMsMax),
   'CEL windows within the retention window',

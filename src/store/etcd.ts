@@ -45,7 +45,9 @@ import type {
   Store,
   Versioned,
   WalletRecord,
+  WalletSessions,
 } from './store.ts';
+import { countedAtMs } from './store.ts';
 import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 /** Options of {@link EtcdStore}. */
@@ -64,12 +66,19 @@ interface StoredSession {
   record: SessionRecord;
 }
 
-/** The last (version, mod_revision, owner) seen per session: lets a CAS skip its read. */
+/**
+ * The last (version, mod_revision, owner, wallet index key) seen per session: lets a CAS skip
+ * its read, and move the session's wallet index key in the same txn when the counted time moves.
+ */
 interface VersionEntry {
   version: number;
   modRevision: number;
   owner: SessionOwner | undefined;
+  walletIndexKey: string;
 }
+
+/** The meta key holding the counted time from which every session is in the wallet index. */
+const walletIndexSinceMeta = 'wallet-index-since-ms';
 
 const seg = encodeURIComponent;
 /** 16 digits hold every safe integer, so keys sort like the numbers. */
@@ -94,6 +103,8 @@ export class EtcdStore implements Store {
   private readonly prefix: string;
   private readonly versions = new Map<string, VersionEntry>();
   private closed = false;
+  /** Every session counted at or after this time is in the wallet index (once known). */
+  private walletIndexSinceMs: Promise<number> | undefined;
 
   constructor(options: EtcdStoreOptions) {
     this.gateway = new EtcdGateway(options.endpoints, options.env);
@@ -109,11 +120,7 @@ export class EtcdStore implements Store {
   static async open(url: string, env: Env, prefix?: string): Promise<EtcdStore> {
     const endpoints = parseEtcdEndpoints(url);
     const store = new EtcdStore({ endpoints, env, ...(prefix === undefined ? {} : { prefix }) });
-    await store.gateway.range(`${store.prefix}session/`, {
-      prefix: true,
-      limit: 1,
-      keysOnly: true,
-    });
+    await store.walletIndexSince();
     return store;
   }
 
@@ -130,6 +137,10 @@ export class EtcdStore implements Store {
       `${this.prefix}intent/${seg(walletId)}/${seg(intentKey)}`,
     created: (ms: number, id: string) => `${this.prefix}by-created/${pad(ms)}/${seg(id)}`,
     createdAll: () => `${this.prefix}by-created/`,
+    /** The velocity index: `by-wallet/{walletId}/{countedMs}/{sessionId}`. */
+    walletSession: (record: SessionRecord) =>
+      `${this.prefix}by-wallet/${seg(record.walletId)}/${pad(countedAtMs(record))}/${seg(record.sessionId)}`,
+    walletSessions: (walletId: string) => `${this.prefix}by-wallet/${seg(walletId)}/`,
     active: (ms: number, id: string) => `${this.prefix}active/${pad(ms)}/${seg(id)}`,
     activeAll: () => `${this.prefix}active/`,
     evidence: (sessionId: string, writeId: string) =>
@@ -138,6 +149,32 @@ export class EtcdStore implements Store {
     lease: (leaseId: string) => `${this.prefix}lease/${leaseId}`,
     meta: (key: string) => `${this.prefix}meta/${seg(key)}`,
   };
+
+  /**
+   * The counted time from which every session is in the wallet index. Sessions written by a
+   * version before the index existed are not in it, so the first store to run with it records
+   * when that was (0 for a store without sessions); velocity windows reaching back further
+   * cannot be counted and fail closed. Known before this store's first session write.
+   */
+  private walletIndexSince(): Promise<number> {
+    if (this.walletIndexSinceMs === undefined) {
+      const pending = (async () => {
+        const any = await this.gateway.range(`${this.prefix}session/`, {
+          prefix: true,
+          limit: 1,
+          keysOnly: true,
+        });
+        const sinceMs = any.length === 0 ? 0 : this.env.nowMs();
+        return Number(await this.putMetaIfAbsent(walletIndexSinceMeta, String(sinceMs)));
+      })();
+      // A failed read is asked again next time, not remembered.
+      void pending.catch(() => {
+        if (this.walletIndexSinceMs === pending) this.walletIndexSinceMs = undefined;
+      });
+      this.walletIndexSinceMs = pending;
+    }
+    return this.walletIndexSinceMs;
+  }
 
   private check(): void {
     if (this.closed) throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'store is closed');
@@ -164,6 +201,7 @@ export class EtcdStore implements Store {
       version: kv.version,
       modRevision: kv.modRevision,
       owner: stored.record.owner,
+      walletIndexKey: this.key.walletSession(stored.record),
     });
     return { writeId: stored.writeId, session };
   }
@@ -314,12 +352,14 @@ export class EtcdStore implements Store {
   ): Promise<CreateSessionResult> {
     this.check();
     assert(Number.isSafeInteger(record.createdMs) && record.createdMs >= 0, 'createdMs >= 0');
+    await this.walletIndexSince();
     const { lease } = options;
     const owner = lease && ownerOf(lease);
     const value = withOwner(record, owner);
     const writeId = this.newWriteId();
     const intentKey = this.key.intent(record.walletId, record.intentKey);
     const sessionKey = this.key.session(record.sessionId);
+    const walletIndexKey = this.key.walletSession(record);
     const compare = [etcd.absent(intentKey), etcd.absent(sessionKey)];
     if (lease) compare.push(etcd.valueIs(this.key.lease(lease.leaseId), lease.ownerId));
     const lock = { sessionId: record.sessionId, messageHash: record.messageHash };
@@ -329,12 +369,14 @@ export class EtcdStore implements Store {
         etcd.put(intentKey, JSON.stringify(lock)),
         etcd.put(sessionKey, JSON.stringify({ writeId, record: value })),
         etcd.put(this.key.created(record.createdMs, record.sessionId), ''),
+        etcd.put(walletIndexKey, ''),
         this.activeIndexOp(value),
       ],
       [etcd.get(intentKey), etcd.get(sessionKey)],
     );
     if (r.succeeded) {
-      this.remember(record.sessionId, { version: 1, modRevision: r.revision, owner });
+      const entry = { version: 1, modRevision: r.revision, owner, walletIndexKey };
+      this.remember(record.sessionId, entry);
       return { created: true, session: { value, version: 1 } };
     }
     const intent = r.ranges[0]?.[0];
@@ -393,14 +435,25 @@ export class EtcdStore implements Store {
     const sessionKey = this.key.session(sessionId);
     const compare = [etcd.modRevision(sessionKey, entry.modRevision)];
     if (lease) compare.push(etcd.valueIs(this.key.lease(lease.leaseId), lease.ownerId));
+    // The wallet index key moves with the counted time (a retry), in the same txn.
+    const walletIndexKey = this.key.walletSession(value);
+    const moveIndex =
+      walletIndexKey === entry.walletIndexKey
+        ? []
+        : [etcd.del(entry.walletIndexKey), etcd.put(walletIndexKey, '')];
     const r = await this.gateway.txn(
       compare,
-      [etcd.put(sessionKey, JSON.stringify({ writeId, record: value })), this.activeIndexOp(value)],
+      [
+        etcd.put(sessionKey, JSON.stringify({ writeId, record: value })),
+        this.activeIndexOp(value),
+        ...moveIndex,
+      ],
       [etcd.get(sessionKey)],
     );
     const version = expectedVersion + 1;
     if (r.succeeded) {
-      this.remember(sessionId, { version, modRevision: r.revision, owner: entry.owner });
+      const owner = entry.owner;
+      this.remember(sessionId, { version, modRevision: r.revision, owner, walletIndexKey });
       return { value, version };
     }
     const kv = r.ranges[0]?.[0];
@@ -442,7 +495,8 @@ export class EtcdStore implements Store {
     );
     const version = expectedVersion + 1;
     if (r.succeeded) {
-      this.remember(sessionId, { version, modRevision: r.revision, owner });
+      const walletIndexKey = this.key.walletSession(value);
+      this.remember(sessionId, { version, modRevision: r.revision, owner, walletIndexKey });
       return { claimed: true, session: { value, version } };
     }
     return this.claimRefusal(r.ranges, writeId, expectedVersion, lease);
@@ -476,6 +530,47 @@ export class EtcdStore implements Store {
   async listSessions(limit: number): Promise<Versioned<SessionRecord>[]> {
     this.check();
     return this.fetchSessions(await this.indexedIds(this.key.createdAll(), limit, 'DESCEND'));
+  }
+
+  async listWalletSessions(
+    walletId: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<WalletSessions> {
+    this.check();
+    const walletIndexSinceMs = await this.walletIndexSince();
+    if (sinceMs < walletIndexSinceMs) {
+      throw new QuorateError(
+        'QUORATE_E_STORE_UNAVAILABLE',
+        'the wallet index does not reach back that far (sessions written before it existed)',
+        { walletId, sinceMs, walletIndexSinceMs },
+      );
+    }
+    // Newest first: the keys at or after sinceMs are a prefix of this order.
+    const kvs = await this.gateway.range(this.key.walletSessions(walletId), {
+      prefix: true,
+      limit: limit + 1,
+      keysOnly: true,
+      sortTarget: 'KEY',
+      sortOrder: 'DESCEND',
+    });
+    const inWindow = kvs
+      .map((kv) => kv.key.slice(this.key.walletSessions(walletId).length).split('/'))
+      .filter(([ms]) => Number(ms) >= sinceMs);
+    const ids = inWindow.slice(0, limit).map(([, id]) => decodeURIComponent(id ?? ''));
+    const sessions = await this.fetchSessions(ids);
+    if (sessions.length !== ids.length) {
+      throw new QuorateError('QUORATE_E_INTERNAL', 'wallet index without session', { walletId });
+    }
+    return {
+      // A retry may have moved a counted time since the index read: order and filter on the
+      // records themselves.
+      sessions: sessions
+        .map((s) => s.value)
+        .filter((s) => countedAtMs(s) >= sinceMs)
+        .sort((a, b) => countedAtMs(a) - countedAtMs(b)),
+      complete: inWindow.length <= limit,
+    };
   }
 
   /** Session ids from an index `…/{createdMs}/{sessionId}`, in key order. */

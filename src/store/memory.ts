@@ -29,7 +29,9 @@ import type {
   Store,
   Versioned,
   WalletRecord,
+  WalletSessions,
 } from './store.ts';
+import { countedAtMs } from './store.ts';
 import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -60,6 +62,8 @@ export class MemoryStore implements Store {
   private readonly wallets = new Map<string, WalletRecord>();
   private readonly sessions = new Map<string, Versioned<SessionRecord>>();
   private readonly intents = new Map<string, string>();
+  /** Session ids per wallet: the velocity index (counted time is read from the record). */
+  private readonly walletSessions = new Map<string, Set<string>>();
   private readonly evidence: EvidenceRecord[] = [];
   private readonly leases = new Map<string, LeaseRow>();
   private readonly meta = new Map<string, string>();
@@ -186,6 +190,8 @@ export class MemoryStore implements Store {
     const session = { value: withOwner(record, owner), version: 1 };
     this.intents.set(lockKey, record.sessionId);
     this.sessions.set(record.sessionId, session);
+    const ofWallet = this.walletSessions.get(record.walletId) ?? new Set<string>();
+    this.walletSessions.set(record.walletId, ofWallet.add(record.sessionId));
     return { created: true, session: copy(session) };
   }
 
@@ -290,6 +296,22 @@ export class MemoryStore implements Store {
       .sort((a, b) => b.value.createdMs - a.value.createdMs)
       .slice(0, limit)
       .map(copy);
+  }
+
+  async listWalletSessions(
+    walletId: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<WalletSessions> {
+    this.check();
+    const counted: SessionRecord[] = [];
+    for (const id of this.walletSessions.get(walletId) ?? []) {
+      const stored = this.sessions.get(id);
+      if (!stored) throw new QuorateError('QUORATE_E_INTERNAL', 'wallet index without session');
+      if (countedAtMs(stored.value) >= sinceMs) counted.push(stored.value);
+    }
+    counted.sort((a, b) => countedAtMs(a) - countedAtMs(b));
+    return { sessions: counted.slice(0, limit).map(copy), complete: counted.length <= limit };
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -32,7 +32,9 @@ import type {
   Store,
   Versioned,
   WalletRecord,
+  WalletSessions,
 } from './store.ts';
+import { countedAtMs } from './store.ts';
 import type { SessionOwner, SessionRecord } from '../session/record.ts';
 
 const schema = `
@@ -56,6 +58,26 @@ CREATE TABLE IF NOT EXISTS leases (
   ttl_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
+
+/**
+ * The velocity index: each session's counted time (`countedAtMs`) in its own column, written
+ * by the same statement as the body. A store created before the column existed gets it here,
+ * filled from the stored bodies, in one transaction with the index, before any other use.
+ */
+function migrateWalletIndex(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
+  db.transaction(() => {
+    if (!columns.some((c) => c.name === 'counted_ms')) {
+      db.exec('ALTER TABLE sessions ADD COLUMN counted_ms INTEGER');
+      db.exec(
+        "UPDATE sessions SET counted_ms = coalesce(json_extract(body, '$.retry.lastMs'), created_ms)",
+      );
+    }
+    db.exec(
+      'CREATE INDEX IF NOT EXISTS sessions_wallet_counted ON sessions (wallet_id, counted_ms)',
+    );
+  }).immediate();
+}
 
 interface SessionRow {
   version: number;
@@ -103,6 +125,7 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(schema);
+      migrateWalletIndex(this.db);
     } catch (error) {
       throw new QuorateError(
         'QUORATE_E_STORE_UNAVAILABLE',
@@ -239,13 +262,14 @@ export class SqliteStore implements Store {
         .run(record.walletId, record.intentKey, record.sessionId, record.messageHash);
       this.db
         .prepare(
-          'INSERT INTO sessions (session_id, wallet_id, active, created_ms, version, body) VALUES (?, ?, ?, ?, 1, ?)',
+          'INSERT INTO sessions (session_id, wallet_id, active, created_ms, counted_ms, version, body) VALUES (?, ?, ?, ?, ?, 1, ?)',
         )
         .run(
           record.sessionId,
           record.walletId,
           isActive(record),
           record.createdMs,
+          countedAtMs(record),
           JSON.stringify(stored),
         );
       return { created: true, session: { value: stored, version: 1 } };
@@ -374,9 +398,9 @@ export class SqliteStore implements Store {
   ): Versioned<SessionRecord> {
     const info = this.db
       .prepare(
-        'UPDATE sessions SET version = version + 1, active = ?, body = ? WHERE session_id = ? AND version = ?',
+        'UPDATE sessions SET version = version + 1, active = ?, counted_ms = ?, body = ? WHERE session_id = ? AND version = ?',
       )
-      .run(isActive(next), JSON.stringify(next), sessionId, expectedVersion);
+      .run(isActive(next), countedAtMs(next), JSON.stringify(next), sessionId, expectedVersion);
     if (info.changes !== 1) throw staleVersion(sessionId, expectedVersion, null);
     return { value: next, version: expectedVersion + 1 };
   }
@@ -393,6 +417,20 @@ export class SqliteStore implements Store {
       .prepare('SELECT version, body FROM sessions ORDER BY created_ms DESC LIMIT ?')
       .all(limit) as SessionRow[];
     return rows.map(parseSession);
+  }
+
+  async listWalletSessions(
+    walletId: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<WalletSessions> {
+    const rows = this.db
+      .prepare(
+        'SELECT version, body FROM sessions WHERE wallet_id = ? AND counted_ms >= ? ORDER BY counted_ms LIMIT ?',
+      )
+      .all(walletId, sinceMs, limit + 1) as SessionRow[];
+    const sessions = rows.slice(0, limit).map((row) => parseSession(row).value);
+    return { sessions, complete: rows.length <= limit };
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -116,6 +116,20 @@ export type CreateSessionResult =
   | { created: true; session: Versioned<SessionRecord> }
   | { created: false; session: Versioned<SessionRecord> };
 
+/**
+ * When a session's amount is spent for velocity: its current try's start. A session reopened
+ * for a retry counts from then, so a transfer retried a day later spends in today's window.
+ */
+export const countedAtMs = (s: SessionRecord): number => s.retry?.lastMs ?? s.createdMs;
+
+/** Result of {@link Store.listWalletSessions}. */
+export interface WalletSessions {
+  /** Oldest counted time first. */
+  sessions: SessionRecord[];
+  /** False iff the wallet has more such sessions than the limit: the list is not the count. */
+  complete: boolean;
+}
+
 /** The store contract. All methods are linearizable. */
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'etcd';
@@ -174,6 +188,14 @@ export interface Store {
   listActiveSessions(limit: number): Promise<Versioned<SessionRecord>[]>;
   /** Sessions of any status, newest first, at most `limit` (for checkers and operators). */
   listSessions(limit: number): Promise<Versioned<SessionRecord>[]>;
+  /**
+   * The sessions of `walletId` (any status) whose {@link countedAtMs} is `>= sinceMs`, from a
+   * per-wallet index that `createSession` and `casSession` keep in the same atomic write as the
+   * session, so a retry that moves the counted time moves its entry. At most `limit`; with
+   * `complete: false` when there are more (which `limit` sessions are then returned is not
+   * specified: the list is not a count). Velocity counts come from here (docs/policy.md).
+   */
+  listWalletSessions(walletId: string, sinceMs: number, limit: number): Promise<WalletSessions>;
   /**
    * Makes `lease` the session's owner iff the session's version equals `expectedVersion`,
    * `lease` is live, and the current owner (if any, and not `lease` itself) holds no live

@@ -108,6 +108,7 @@ export function storeContract(factory: StoreFactory): void {
     ownershipTests(factory);
     metaTests(factory);
     partyLifecycleTests(factory);
+    walletIndexTests(factory);
   });
 }
 
@@ -596,5 +597,83 @@ function partyLifecycleTests(f: StoreFactory): void {
       const winners = results.filter((r) => r !== undefined);
       assert.equal(winners.length, 1);
       assert.deepEqual(await store.getParty('p'), winners[0]);
+    }));
+}
+
+/** Session ids, sorted (the order within one counted time is the store's). */
+const idsOf = (sessions: readonly SessionRecord[]): string[] =>
+  sessions.map((s) => s.sessionId).sort();
+
+function walletIndexTests(f: StoreFactory): void {
+  test('wallet index: per wallet, by counted time, any status; bounded with completeness', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      for (const [id, walletId, ms] of [
+        ['a1', 'wa', 100],
+        ['a2', 'wa', 200],
+        ['a3', 'wa', 300],
+        ['b1', 'wb', 250],
+      ] as const) {
+        await store.createSession(session({ sessionId: id, walletId }, ms));
+      }
+      const failed = (await store.getSession('a3'))!;
+      await store.casSession('a3', failed.version, { ...failed.value, status: 'failed' });
+      const all = await store.listWalletSessions('wa', 0, 10);
+      assert.deepEqual(
+        all.sessions.map((s) => s.sessionId),
+        ['a1', 'a2', 'a3'],
+        'oldest first',
+      );
+      assert.equal(all.complete, true);
+      assert.equal(all.sessions[2]?.status, 'failed');
+      const recent = await store.listWalletSessions('wa', 200, 10);
+      assert.deepEqual(idsOf(recent.sessions), ['a2', 'a3'], 'since is inclusive');
+      assert.deepEqual(idsOf((await store.listWalletSessions('wb', 0, 10)).sessions), ['b1']);
+      assert.deepEqual(await store.listWalletSessions('none', 0, 10), {
+        sessions: [],
+        complete: true,
+      });
+      const exact = await store.listWalletSessions('wa', 150, 2);
+      assert.deepEqual([idsOf(exact.sessions), exact.complete], [['a2', 'a3'], true]);
+      const short = await store.listWalletSessions('wa', 150, 1);
+      assert.equal(short.complete, false, 'more than the limit: not a count');
+      assert.equal(short.sessions.length, 1);
+      const none = await store.listWalletSessions('wa', 0, 0);
+      assert.deepEqual([none.sessions.length, none.complete], [0, false]);
+      const again = await t.restart();
+      assert.deepEqual(idsOf((await again.listWalletSessions('wa', 150, 10)).sessions), [
+        'a2',
+        'a3',
+      ]);
+      await again.close();
+    }));
+
+  test('wallet index: a retry that moves the counted time moves the entry with the write', () =>
+    withStore(f, async (t) => {
+      const { store } = t;
+      const created = await store.createSession(session({ sessionId: 'r', walletId: 'wr' }, 100));
+      await store.createSession(session({ sessionId: 'q', walletId: 'wr' }, 500));
+      const failed = await store.casSession('r', 1, { ...created.session.value, status: 'failed' });
+      const retry = {
+        count: 1,
+        fromAttempt: 1,
+        lastMs: 900,
+        previousError: { code: 'QUORATE_E_DEADLINE_EXCEEDED' as const },
+      };
+      await store.casSession('r', failed.version, { ...failed.value, status: 'pending', retry });
+      const later = await store.listWalletSessions('wr', 600, 10);
+      assert.deepEqual(idsOf(later.sessions), ['r'], 'counted at its retry, not its creation');
+      assert.equal(later.sessions[0]?.retry?.lastMs, 900);
+      const all = await store.listWalletSessions('wr', 0, 10);
+      assert.deepEqual(
+        all.sessions.map((s) => s.sessionId),
+        ['q', 'r'],
+        'one entry per session: the old one is gone',
+      );
+      const again = await t.restart();
+      const claimer = await again.acquireLease('replica-a', ttlMs);
+      assert.equal((await again.claimSession('r', 3, claimer)).claimed, true);
+      assert.deepEqual(idsOf((await again.listWalletSessions('wr', 600, 10)).sessions), ['r']);
+      await again.close();
     }));
 }
