@@ -453,10 +453,14 @@ function addSessionRoutes(app: FastifyInstance, coordinator: Coordinator, caller
     '/v1/sessions/:sessionId/approvals',
     { schema: { params: s.sessionIdParams, body: s.approvalBody } },
     async (req) => {
-      // Separation of duties: whoever asked for a signature cannot also carry its approvals.
+      // Separation of duties: whoever asked for a signature cannot also carry its approvals. A
+      // principal given every role implicitly (the plain --api-token, a tokens-file entry without
+      // roles) is the single-operator set-up that existed before roles: it keeps working.
       const { principal } = callerOf(callers, req);
       const record = await coordinator.getSession(req.params.sessionId);
-      if (record.context?.initiator === principal.name)
+      const explicitRoles =
+        principal.name !== defaultPrincipalName && principal.rolesImplicit !== true;
+      if (explicitRoles && record.context?.initiator === principal.name)
         throw forbidden(principal, 'approver', 'own-request');
       return sessionView(await coordinator.approve(req.params.sessionId, req.body));
     },

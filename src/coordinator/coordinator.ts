@@ -52,6 +52,12 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** How often to look for sessions whose owner's lease expired (default limits.coordinatorLeaseScanMsDefault). */
   scanIntervalMs?: number;
+  /**
+   * The operator key parties are certified under (docs/security.md): with it, a hello whose
+   * certificate does not verify under this key is refused at enrolment (defence in depth; each
+   * party checks its peers' certificates itself at key generation).
+   */
+  operatorKey?: Uint8Array;
   /** Protocol engines by scheme (default: the FROST engines); a party must run the same ones. */
   engines?: Partial<Record<Scheme, SignatureEngine>>;
 }
@@ -140,6 +146,10 @@ export class Coordinator {
           this.wallets.onDisconnect(partyId);
         },
         onStateChange: (partyId, state) => this.metrics.setPartyState(partyId, state),
+      },
+      {
+        metrics: this.metrics,
+        ...(options.operatorKey === undefined ? {} : { operatorKey: options.operatorKey }),
       },
     );
   }

@@ -146,7 +146,7 @@ export const errorTable = {
     status: 403,
     retryable: false,
     summary:
-      'The API principal is authenticated but its role does not allow this route (see docs/security.md, "Roles").',
+      'The API principal is authenticated but its role does not allow this route (see docs/roles.md).',
   },
   QUORATE_E_UNTRUSTED_PEER: {
     status: 502,
