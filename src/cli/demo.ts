@@ -1,6 +1,8 @@
 /**
  * `quorate demo`: a coordinator and 3 parties on loopback in a fresh temp dir, a 2-of-3 bip340
- * wallet, one signature. `--once --json` prints exactly one JSON line and exits 0.
+ * wallet, one signature. The parties are certified by an operator key the demo makes (the trust
+ * anchor); the demo stays on loopback plaintext and one all-roles API token, and says so.
+ * `--once --json` prints exactly one JSON line and exits 0.
  */
 import { parseArgs } from 'node:util';
 import { realEnv, type Env } from '../core/env.ts';
@@ -35,6 +37,10 @@ async function signOnce(
   for (const p of parties) cluster.startParty(p);
   await cluster.waitForParties(parties);
   say(`parties alive: ${parties.join(', ')}`);
+  say(
+    'trust: each party pins a demo operator key and holds its certificate (docs/security.md); ' +
+      'the demo stays on loopback plaintext with one all-roles token (TLS and roles: docs/tls.md, docs/roles.md)',
+  );
   const wallet = await cluster.request('POST', '/v1/wallets', {
     scheme: 'bip340',
     threshold: 2,

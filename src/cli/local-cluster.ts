@@ -6,13 +6,16 @@
  * `bin/quorate.js party`, and the usual party flags follow.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { realEnv, sleep, type Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
+import { openPartyIdentity } from '../party/node.ts';
+import { issueCertificate } from '../transport/certificate.ts';
+import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
 
 const binPath = resolve(fileURLToPath(import.meta.url), '../../../bin/quorate.js');
 
@@ -49,6 +52,12 @@ export interface LocalClusterOptions {
   replicas?: number;
   /** Extra arguments for one replica only (e.g. its own etcd endpoint list). */
   coordinatorArgsFor?: (index: number) => string[];
+  /**
+   * Parties pin an operator key and carry its certificate (default true): the cluster plays
+   * the operator, certifying each party's identity before its first start (docs/security.md).
+   * False runs the legacy mode, where peer keys come from the coordinator.
+   */
+  anchored?: boolean;
 }
 
 /** A local coordinator plus parties. */
@@ -57,6 +66,8 @@ export class LocalCluster {
   readonly apiToken: string;
   readonly partySecret: string;
   readonly passphrase: string;
+  /** The operator key the cluster certifies its parties with (when anchored). */
+  readonly operator: IdentityKeys;
   private readonly env: Env;
   private readonly ownsDir: boolean;
   private readonly procs = new Map<string, Proc>();
@@ -71,6 +82,7 @@ export class LocalCluster {
     this.apiToken = bytesToHex(this.env.randomBytes(16));
     this.partySecret = bytesToHex(this.env.randomBytes(16));
     this.passphrase = bytesToHex(this.env.randomBytes(16));
+    this.operator = generateIdentity(this.env.randomBytes(64));
     this.ownsDir = options.dataDir === undefined;
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'quorate-'));
   }
@@ -164,6 +176,7 @@ export class LocalCluster {
    */
   startParty(partyId: string, entry?: readonly string[]): void {
     const wsUrl = this.urls.map((u) => u.replace(/^http/, 'ws')).join(',');
+    const dataDir = join(this.dataDir, 'parties', partyId);
     this.spawnNode(partyId, [
       ...(entry ?? this.options.partyEntries?.[partyId] ?? quoratePartyEntry),
       '--id',
@@ -171,9 +184,33 @@ export class LocalCluster {
       '--coordinator',
       wsUrl,
       '--data',
-      join(this.dataDir, 'parties', partyId),
+      dataDir,
+      ...(this.options.anchored === false ? [] : this.anchorArgs(partyId, dataDir)),
       ...(this.options.partyArgs ?? []),
     ]);
+  }
+
+  /**
+   * `--operator-key` and `--certificate` for a party: on its first start the cluster opens the
+   * party's identity (created sealed in its data directory, exactly as `quorate party identity`
+   * does) and certifies it, as an operator would with `quorate operator certify`.
+   */
+  private anchorArgs(partyId: string, dataDir: string): string[] {
+    const path = join(this.dataDir, 'certificates', `${partyId}.json`);
+    if (!existsSync(path)) {
+      const { identity, journal } = openPartyIdentity(this.env, dataDir, this.passphrase);
+      journal.close();
+      const subject = {
+        partyId,
+        identityKey: bytesToHex(identity.signPublic),
+        boxKey: bytesToHex(identity.boxPublic),
+      };
+      const { signSecret, signPublic } = this.operator;
+      const certificate = issueCertificate(signSecret, signPublic, subject, this.env.nowMs());
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writeFileSync(path, JSON.stringify(certificate), { mode: 0o600 });
+    }
+    return ['--operator-key', bytesToHex(this.operator.signPublic), '--certificate', path];
   }
 
   /** Sends a signal to one of our processes and waits for it to exit (SIGKILL/SIGTERM). */
