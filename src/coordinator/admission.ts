@@ -5,7 +5,7 @@
  * runner's.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { sha256Hex } from '../core/encoding.ts';
+import { canonicalJson, sha256Hex } from '../core/encoding.ts';
 import type { Env, Log } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -46,8 +46,9 @@ export class Admission {
   constructor(private readonly deps: AdmissionDeps) {}
 
   /**
-   * Opens (or joins, for the same intent and message) a signing session. Same intentKey with a
-   * different message → `QUORATE_E_INTENT_CONFLICT`, nothing signed. A governed session answers
+   * Opens (or joins, for the same intent, message and context) a signing session. Same
+   * intentKey with a different message or context (canonical JSON, initiator included) →
+   * `QUORATE_E_INTENT_CONFLICT`, nothing signed. A governed session answers
    * once its rules were evaluated (denied, waiting for approvals, or signing).
    */
   async sign(wallet: WalletRecord, request: SignRequest): Promise<SessionRecord> {
@@ -104,14 +105,23 @@ export class Admission {
       return created.session.value;
     }
     const existing = created.session.value;
-    if (existing.messageHash !== record.messageHash) {
+    // Rules and approvals are bound to the exact (message, context) pair: the same intent asked
+    // again under another context (another amount, destination or initiator) is another request.
+    const conflict =
+      existing.messageHash !== record.messageHash
+        ? 'message'
+        : canonicalJson(existing.context ?? {}) !== canonicalJson(record.context ?? {})
+          ? 'context'
+          : undefined;
+    if (conflict !== undefined) {
       throw new QuorateError(
         'QUORATE_E_INTENT_CONFLICT',
-        'intentKey is already bound to a different message',
+        `intentKey is already bound to a different ${conflict}`,
         {
           walletId: wallet.walletId,
           intentKey: request.intentKey,
           existingSessionId: existing.sessionId,
+          conflict,
         },
       );
     }

@@ -43,6 +43,7 @@ export class Wallets {
   /** Creates a wallet by DKG among all its parties. */
   async create(request: CreateWalletRequest): Promise<WalletRecord> {
     const { scheme, threshold, parties, tier } = request;
+    await this.checkRoom();
     if (tier !== undefined) this.checkTier(tier, threshold, parties);
     checkShape(threshold, parties);
     const boxKeys = await this.enrolledBoxKeys(parties);
@@ -84,6 +85,25 @@ export class Wallets {
     return wallet;
   }
 
+  /**
+   * Refuses a wallet beyond `limits.walletsMax` with `QUORATE_E_OVERLOADED` (`detail.reason`
+   * `'wallets-max'`): every party holds one key share per wallet, so the bound protects them
+   * too. Checked before the DKG, not atomically with the write: key generations in flight
+   * (at most `keygensActiveMax`) may each still land.
+   */
+  private async checkRoom(): Promise<void> {
+    const count = await this.deps.store.countWallets(limits.walletsMax);
+    if (count < limits.walletsMax) return;
+    throw new QuorateError(
+      'QUORATE_E_OVERLOADED',
+      'this coordinator holds the most wallets it may',
+      {
+        reason: 'wallets-max',
+        walletsMax: limits.walletsMax,
+      },
+    );
+  }
+
   /** The wallet, or `QUORATE_E_WALLET_NOT_FOUND`. */
   async get(walletId: string): Promise<WalletRecord> {
     const wallet = await this.deps.store.getWallet(walletId);
@@ -102,13 +122,16 @@ export class Wallets {
     for (const k of [...this.keygens.values()]) k.onDisconnect(partyId);
   }
 
-  /** Every party's X25519 key, or `QUORATE_E_UNKNOWN_PARTY` naming those not enrolled. */
+  /**
+   * Every party's X25519 key, or `QUORATE_E_UNKNOWN_PARTY` naming those not enrolled (a revoked
+   * party is not enrolled until it redeems a new invitation).
+   */
   private async enrolledBoxKeys(parties: string[]): Promise<Record<string, string>> {
     const boxKeys: Record<string, string> = {};
     const unknown: string[] = [];
     for (const p of parties) {
       const rec = await this.deps.store.getParty(p);
-      if (rec) boxKeys[p] = rec.boxKey;
+      if (rec && rec.revokedMs === undefined) boxKeys[p] = rec.boxKey;
       else unknown.push(p);
     }
     if (unknown.length > 0)

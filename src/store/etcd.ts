@@ -132,6 +132,7 @@ export class EtcdStore implements Store {
     invitation: (id: string) => `${this.prefix}invitation/${seg(id)}`,
     invitations: () => `${this.prefix}invitation/`,
     wallet: (id: string) => `${this.prefix}wallet/${seg(id)}`,
+    wallets: () => `${this.prefix}wallet/`,
     session: (id: string) => `${this.prefix}session/${seg(id)}`,
     intent: (walletId: string, intentKey: string) =>
       `${this.prefix}intent/${seg(walletId)}/${seg(intentKey)}`,
@@ -336,6 +337,18 @@ export class EtcdStore implements Store {
     return (
       existing !== undefined && (JSON.parse(existing.value) as StoredSession).writeId === writeId
     );
+  }
+
+  async countWallets(limit: number): Promise<number> {
+    this.check();
+    assert(Number.isSafeInteger(limit) && limit >= 0, 'count limit is a whole number');
+    if (limit === 0) return 0; // etcd reads limit 0 as "no limit"
+    const keys = await this.gateway.range(this.key.wallets(), {
+      prefix: true,
+      limit,
+      keysOnly: true,
+    });
+    return keys.length;
   }
 
   async getWallet(walletId: string): Promise<WalletRecord | undefined> {

@@ -161,6 +161,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async countWallets(limit: number): Promise<number> {
+    this.check();
+    return Math.min(this.wallets.size, limit);
+  }
+
   async getWallet(walletId: string): Promise<WalletRecord | undefined> {
     this.check();
     const w = this.wallets.get(walletId);

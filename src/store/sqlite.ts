@@ -229,6 +229,13 @@ export class SqliteStore implements Store {
     return info.changes === 1;
   }
 
+  async countWallets(limit: number): Promise<number> {
+    const { n } = this.db
+      .prepare('SELECT count(*) AS n FROM (SELECT 1 FROM wallets LIMIT ?)')
+      .get(limit) as { n: number };
+    return n;
+  }
+
   async getWallet(walletId: string): Promise<WalletRecord | undefined> {
     const row = this.db.prepare('SELECT body FROM wallets WHERE wallet_id = ?').get(walletId) as
       { body: string } | undefined;

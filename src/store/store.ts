@@ -161,6 +161,8 @@ export interface Store {
   /** Creates a wallet; returns false if the id exists. */
   createWallet(record: WalletRecord): Promise<boolean>;
   getWallet(walletId: string): Promise<WalletRecord | undefined>;
+  /** The number of wallets, counted up to `limit` (the answer is `min(count, limit)`). */
+  countWallets(limit: number): Promise<number>;
   /**
    * Atomically takes the intent lock `(walletId, intentKey)` and creates the session at
    * version 1. If the lock exists, nothing is written and the locked session is returned.

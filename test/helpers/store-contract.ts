@@ -267,6 +267,10 @@ function durabilityTests(f: StoreFactory): void {
       };
       assert.equal(await store.createWallet(w), true);
       assert.equal(await store.createWallet({ ...w, publicKey: 'other' }), false);
+      await store.createWallet({ ...w, walletId: 'w3' });
+      assert.equal(await store.countWallets(10), 2, 'a refused create is not counted');
+      assert.equal(await store.countWallets(1), 1, 'counted up to the limit');
+      assert.equal(await store.countWallets(0), 0);
       assert.equal((await store.getWallet('w1'))?.publicKey, 'pk');
       assert.equal(await store.getWallet('w2'), undefined);
       for (const partyId of ['b', 'a']) {
