@@ -1,7 +1,8 @@
 /**
  * A frame that fails validation closes its connection with a code and never throws into the
  * process, on both ends: the party's link handler and the coordinator registry's handshake and
- * frames. Each test shows the bad connection closed and another connection still served.
+ * frames. Each test shows the bad connection closed and another connection still served, on the
+ * party before and after the welcome.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,14 @@ import { MemoryJournal } from '../../src/party/journal-memory.ts';
 import { PartyRuntime } from '../../src/party/runtime.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { generateIdentity } from '../../src/transport/identity.ts';
-import { buildChallenge, validateHello, validateReject } from '../../src/transport/wire.ts';
+import {
+  buildChallenge,
+  buildEnvelopeFrame,
+  buildPing,
+  validateHello,
+  validateReject,
+} from '../../src/transport/wire.ts';
+import { partyUnderTest, type HostileConnection } from '../helpers/hostile-ends.ts';
 import { linkPair, type TestLink } from '../helpers/link-pair.ts';
 
 const rng = (n: number) => new Uint8Array(randomBytes(n));
@@ -193,5 +201,53 @@ describe('the coordinator registry closes a connection whose frame fails validat
     assert.equal(partySide.isOpen, false);
     assert.equal(registry.isConnected('good-3'), false);
     assert.equal(registry.isConnected('good-1'), true, 'other parties stay connected');
+  });
+});
+
+describe('after the welcome, the party still closes only the connection a bad frame came on', () => {
+  const end = partyUnderTest('p-welcomed', []);
+  after(() => end.close());
+
+  /** A connection past the welcome, and the frames the party answered on it. */
+  function welcomed(): { conn: HostileConnection; answers: unknown[] } {
+    const conn = end.connect('after-welcome');
+    const answers: unknown[] = [];
+    conn.link.onFrame((frame) => answers.push(frame));
+    return { conn, answers };
+  }
+
+  const ping = (conn: HostileConnection) => buildEnvelopeFrame(conn.sender!.build(buildPing()));
+
+  test('a forged envelope is dropped and the connection stays; a malformed one closes it', () => {
+    const { conn, answers } = welcomed();
+    const other = welcomed();
+    const forged = { ...conn.sender!.build(buildPing()), sig: 'ab'.repeat(64) };
+    assert.doesNotThrow(() => conn.link.send(buildEnvelopeFrame(forged)));
+    assert.equal(conn.link.isOpen, true, 'a forgery is dropped, as a replay would be');
+    assert.equal(answers.length, 0, 'and never answered');
+    conn.link.send(ping(conn));
+    assert.equal(answers.length, 1, 'the connection is still served');
+    for (const bad of [null, { t: 'env', e: { v: 1, kind: 'sign-start', sessionId: [] } }]) {
+      const c = welcomed();
+      assert.doesNotThrow(() => c.conn.link.send(bad));
+      assert.equal(c.conn.link.isOpen, false, JSON.stringify(bad));
+    }
+    other.conn.link.send(ping(other.conn));
+    assert.equal(other.answers.length, 1, 'another connection is untouched');
+  });
+
+  test('a second challenge or a second welcome on a live connection closes it', () => {
+    for (const again of [
+      buildChallenge({
+        conn: 'c2',
+        nonce: 'n2',
+        coordinatorKey: bytesToHex(generateIdentity(rng(64)).signPublic),
+      }),
+      { t: 'welcome', conn: 'c2', proof: 'ab'.repeat(64) },
+    ]) {
+      const { conn } = welcomed();
+      assert.doesNotThrow(() => conn.link.send(again));
+      assert.equal(conn.link.isOpen, false, again.t);
+    }
   });
 });

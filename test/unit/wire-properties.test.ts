@@ -2,15 +2,25 @@
  * Properties of every validator in transport/wire.ts: it never throws on arbitrary JSON (nor on
  * valid messages with a field set to arbitrary JSON), it accepts what its builder builds (and
  * gives back the same value), and it rejects a builder's output with any required field
- * removed or replaced by a value of another JSON type.
+ * removed or replaced by a value of another JSON type. Then the same frames, and worse, at both
+ * ends of a live link: the coordinator's registry and a party runtime, in every handshake phase.
  */
-import { test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../../src/core/encoding.ts';
 import { errorTable, type ErrorCode } from '../../src/core/errors.ts';
 import { schemes } from '../../src/protocol/engine.ts';
+import { runKeygen } from '../../src/protocol/local-run.ts';
 import * as wire from '../../src/transport/wire.ts';
+import {
+  partyUnderTest,
+  registryUnderTest,
+  settle,
+  type HostileConnection,
+} from '../helpers/hostile-ends.ts';
+import { testRng } from '../helpers/party-harness.ts';
 
 const runs = { numRuns: 150 };
 
@@ -117,7 +127,34 @@ interface Row {
   expect: (value: never) => unknown;
   validate: (raw: unknown) => wire.Checked<unknown>;
   required: string[];
+  /**
+   * The wire.ts validator this row covers, when `validate` wraps it: the keygen confirmation
+   * validators read a protocol payload, which `validateProtocol` has already found to be an
+   * object, so the row hands them objects only (anything else is refused as validateProtocol
+   * would refuse it).
+   */
+  covers?: string;
 }
+
+/** The own keys of an object; none for anything else. */
+const keysOf = (x: unknown): string[] =>
+  typeof x === 'object' && x !== null ? Object.keys(x) : [];
+
+/** `validate` for a validator of an already-validated protocol payload (an object). */
+function ofPayload(
+  validate: (payload: Record<string, unknown>) => wire.Checked<unknown>,
+): (raw: unknown) => wire.Checked<unknown> {
+  return (raw) => {
+    const payload = wire.validateProtocol(raw);
+    return payload.ok ? validate(payload.value) : payload;
+  };
+}
+
+const confirmation = fc.record({
+  transcript: hex(64),
+  publicKey: fc.integer({ min: 1, max: 65 }).chain((bytes) => hex(bytes * 2)),
+  signature: hex(128),
+});
 
 const same = (v: unknown) => v;
 const bodyOf = (fields: wire.EnvelopeFields) => fields.body;
@@ -269,6 +306,34 @@ const rows: Row[] = [
     validate: wire.validatePong,
     required: ['echo'],
   },
+  {
+    name: 'keygen confirmation',
+    valid: confirmation,
+    build: (c: wire.KeygenConfirmation) => wire.buildConfirmPayload(c),
+    expect: same,
+    validate: ofPayload(wire.validateConfirmPayload),
+    required: ['confirm'],
+    covers: 'validateConfirmPayload',
+  },
+  {
+    name: 'keygen activation (relayed confirmations)',
+    valid: fc.dictionary(partyId, confirmation, { minKeys: 1, maxKeys: 16 }),
+    build: (all: Record<string, wire.KeygenConfirmation>) => wire.buildActivatePayload(all),
+    expect: same,
+    // The participants are the confirmations' own ids: the validator wants exactly those.
+    validate: ofPayload((p) => wire.validateActivatePayload(p, keysOf(p['confirmations']))),
+    required: [],
+    covers: 'validateActivatePayload',
+  },
+  {
+    name: 'keygen activated',
+    valid: hex(64),
+    build: (transcript: string) => wire.buildActivatedPayload(transcript),
+    expect: same,
+    validate: ofPayload(wire.validateActivatedPayload),
+    required: ['activated'],
+    covers: 'validateActivatedPayload',
+  },
 ];
 
 /** Every validator in wire.ts has a row (a new validator without one fails here). */
@@ -276,7 +341,7 @@ test('every validator exported by wire.ts is covered', () => {
   const validators = Object.keys(wire).filter(
     (k) => k.startsWith('validate') && k !== 'validateFrame',
   );
-  const covered = new Set(rows.map((r) => r.validate.name));
+  const covered = new Set(rows.map((r) => r.covers ?? r.validate.name));
   assert.deepEqual(
     validators.filter((v) => !covered.has(v)),
     [],
@@ -368,3 +433,220 @@ for (const row of rows) {
     );
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Both ends: whatever arrives on a link, the runtime behind it never throws and never leaves a
+// rejected promise behind (finding 1 of the adversarial review: one frame used to crash a
+// process). Frames come raw (any JSON, deep nesting, valid frames with a field replaced or
+// removed) and, once a handshake is complete, inside envelopes the peer really signed (every
+// kind, bodies of any shape, a live signing session's protocol payloads garbled).
+
+/** An array nested `depth` deep: far deeper than any valid frame, within the frame limit. */
+const nestedArray = (depth: number): unknown =>
+  JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`) as unknown;
+
+/** A hello whose partyId is itself a hello, `depth` deep. */
+function nestedHello(depth: number): unknown {
+  let value: unknown = 'p1';
+  for (let i = 0; i < depth; i++) value = { t: 'hello', partyId: value };
+  return value;
+}
+
+/** What a row's builder puts on the wire for an arbitrary valid value, one field replaced. */
+const mutatedBuilt = (chosen: Row[]) =>
+  fc.constantFrom(...chosen).chain((row) =>
+    fc
+      .tuple(row.valid, fc.nat(), fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }))
+      .map(([value, pick, json]) => {
+        const raw = asJson(row.build(value as never));
+        if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+        const copy: Record<string, unknown> = { ...raw };
+        const fields = Object.keys(copy);
+        const key = fields[pick % Math.max(1, fields.length)];
+        if (key === undefined) return copy;
+        if (json === undefined) delete copy[key];
+        else copy[key] = json;
+        return copy;
+      }),
+  );
+
+const frameRows = rows.filter((r) =>
+  ['challenge', 'hello', 'welcome', 'reject', 'env frame'].includes(r.name),
+);
+const bodyRows = rows.filter((r) => !frameRows.includes(r) && r.name !== 'envelope');
+
+/** Any frame a hostile peer may send. */
+const hostileFrame: fc.Arbitrary<unknown> = fc.oneof(
+  // The bare JSON values first among equals: a null first frame was the original crash.
+  fc.constantFrom(null, true, 0, '', [], {}, { t: null }, { t: 'hello' }, { t: 'env' }),
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.integer({ min: 1, max: 2_000 }).map(nestedArray),
+  fc.integer({ min: 1, max: 300 }).map(nestedHello),
+  fc.constantFrom(...frameRows).chain((row) => row.valid.map((v) => asJson(row.build(v as never)))),
+  mutatedBuilt(frameRows),
+);
+
+const heldWalletId = 'w_00000000000000000000000f';
+const heldMessage = bytesToHex(new TextEncoder().encode('pay 5 to frank'));
+const heldKeys = runKeygen('ed25519', ['p1', 'p2'], 2, testRng).map((k) => ({
+  ...k,
+  walletId: heldWalletId,
+}));
+
+/** A sign-start the party can serve: its own wallet, a valid message and signer set. */
+const heldSignStart = (): wire.SignStartBody => ({
+  walletId: heldWalletId,
+  intentKey: 'held-intent',
+  messageHex: heldMessage,
+  messageHash: sha256Hex(hexToBytes(heldMessage)),
+  signers: ['p1', 'p2'],
+  deadlineMs: Date.now() + 30_000,
+  remainingMs: 30_000,
+});
+
+/** A body of any shape for a signed envelope (the validators behind the guard see it). */
+const hostileBody: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  payload,
+  mutatedBuilt(bodyRows).filter((b): b is Record<string, unknown> => objectLike(b)),
+  fc
+    .tuple(fc.constantFrom(...Object.keys(heldSignStart())), fc.jsonValue({ maxDepth: 2 }))
+    .map(([key, json]) => ({ ...heldSignStart(), [key]: json })),
+  fc.record({
+    hiding: fc.oneof(hex(66), fc.jsonValue({ maxDepth: 1 })),
+    binding: fc.oneof(hex(66), fc.jsonValue({ maxDepth: 1 })),
+    commitments: fc.jsonValue({ maxDepth: 3 }),
+    share: fc.oneof(hex(64), fc.jsonValue({ maxDepth: 1 })),
+  }),
+);
+
+function objectLike(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** One step of an attack: a raw frame, or an envelope the peer signs. */
+const hostileStep = fc.oneof(
+  hostileFrame.map((frame) => ({ raw: frame })),
+  fc
+    .record({
+      kind: fc.constantFrom(...wire.envelopeKinds),
+      sessionId: fc.constantFrom('s_held', 's_other', ''),
+      attempt: fc.nat({ max: 3 }),
+      token: fc.nat({ max: 3 }),
+      round: fc.nat({ max: 3 }),
+      body: hostileBody,
+    })
+    .map((fields) => ({ signed: fields })),
+);
+
+type HostileStep = { raw: unknown } | { signed: wire.EnvelopeFields };
+
+/** Sends `steps` on `conn`: nothing may throw out of the end under test. */
+function sendAll(conn: HostileConnection, steps: HostileStep[]): void {
+  for (const step of steps) {
+    const frame =
+      'raw' in step
+        ? step.raw
+        : conn.sender
+          ? wire.buildEnvelopeFrame(conn.sender.build(step.signed))
+          : undefined;
+    if (frame === undefined) continue;
+    assert.doesNotThrow(() => conn.link.send(frame));
+  }
+}
+
+/** Records unhandled rejections while a suite runs; `check` fails if there was any. */
+function unhandledRejections(): { check: () => void; stop: () => void } {
+  const seen: unknown[] = [];
+  const record = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', record);
+  return {
+    check: () => assert.deepEqual(seen.map(String), [], 'no unhandled rejection'),
+    stop: () => process.off('unhandledRejection', record),
+  };
+}
+
+const endRuns = { numRuns: 150 };
+const rawSteps = fc.array(
+  hostileFrame.map((raw): HostileStep => ({ raw })),
+  { minLength: 1, maxLength: 4 },
+);
+const signedSteps = fc.array(hostileStep, { minLength: 1, maxLength: 6 });
+/** A valid sign-start of the held wallet: later steps reach its live signing session. */
+const heldOpening: HostileStep = {
+  signed: wire.buildSignStart({ sessionId: 's_held', attempt: 1, token: 1 }, heldSignStart()),
+};
+
+/**
+ * The property: on a fresh connection from `connect`, no sequence of `steps` throws out of the
+ * end under test or leaves an unhandled rejection once its promises have run.
+ */
+function survives(
+  connect: () => HostileConnection | Promise<HostileConnection>,
+  steps: fc.Arbitrary<HostileStep[]>,
+  rejections: { check: () => void },
+): Promise<void> {
+  return fc.assert(
+    fc.asyncProperty(steps, async (sequence) => {
+      const conn = await connect();
+      sendAll(conn, sequence);
+      await settle();
+      conn.link.close('end of run');
+      rejections.check();
+    }),
+    endRuns,
+  );
+}
+
+describe('the coordinator registry survives arbitrary frames', () => {
+  const end = registryUnderTest();
+  const rejections = unhandledRejections();
+  after(() => {
+    end.stop();
+    rejections.stop();
+  });
+
+  test('before the hello: raw frames of any shape', () =>
+    survives(() => end.beforeHello(), rawSteps, rejections));
+
+  test('after enrolment: raw frames and envelopes the party signed, bodies of any shape', () =>
+    survives(() => end.enrolled('p-hostile'), signedSteps, rejections));
+
+  test('afterwards another party still enrols', async () => {
+    const conn = await end.enrolled('p-good');
+    assert.equal(conn.link.isOpen, true);
+    assert.equal(end.registry.isConnected('p-good'), true);
+  });
+});
+
+describe('the party runtime survives arbitrary frames in every handshake phase', () => {
+  const end = partyUnderTest('p1', [heldKeys.find((k) => k.partyId === 'p1')!]);
+  const rejections = unhandledRejections();
+  after(() => {
+    end.close();
+    rejections.stop();
+  });
+
+  for (const phase of ['before-challenge', 'after-challenge'] as const) {
+    test(`${phase}: raw frames of any shape`, () =>
+      survives(() => end.connect(phase), rawSteps, rejections));
+  }
+
+  test('after-welcome: raw frames and signed envelopes, a live signing session among them', () =>
+    survives(
+      () => end.connect('after-welcome'),
+      fc
+        .tuple(fc.boolean(), signedSteps)
+        .map(([startHeld, steps]) => [...(startHeld ? [heldOpening] : []), ...steps]),
+      rejections,
+    ));
+
+  test('afterwards a new connection is served: a signed ping gets a pong', () => {
+    const conn = end.connect('after-welcome');
+    const answers: unknown[] = [];
+    conn.link.onFrame((frame) => answers.push(frame));
+    sendAll(conn, [{ signed: wire.buildPing() }]);
+    const pong = wire.validateEnvelopeFrame(answers[0]);
+    assert.ok(pong.ok, 'an envelope answers');
+    assert.equal(pong.value.e.kind, 'pong');
+  });
+});
