@@ -3,7 +3,8 @@
 //  1. finds the test files (*.test.ts) under the given directories or files (default: test/);
 //  2. checks what those files need from the machine: test/etcd needs the `etcd` binary, the
 //     etcd leader-isolation test and the chaos test on real processes need root, `ip` and
-//     `iptables` (and `nft` for chaos) to build network namespaces. On Debian as root it
+//     `iptables` (and `nft` for chaos) to build network namespaces; the TLS tests and the secure
+//     walkthrough need `openssl` (and `curl`). On Debian as root it
 //     installs what is missing with apt-get (one line per tool says what and why); elsewhere, or
 //     with QUORATE_TEST_SKIP_INSTALL=1 or --no-install, it names what is missing and how to
 //     install it and stops before running anything;
@@ -19,7 +20,7 @@
 //
 // Usage: node scripts/run-tests.mjs [--no-install] [--quick | DIR_OR_FILE ...]
 //   npm test              everything (as root on Debian it installs etcd, iproute2, iptables,
-//                         nftables if missing)
+//                         nftables, openssl, curl if missing)
 //   npm run test:quick    (--quick) a developer's subset: 13 s on this project's 2-core machine
 //                         when idle, 27 s while another suite ran (the full suite takes many
 //                         minutes): test/unit, test/policy,
@@ -59,6 +60,22 @@ const needs = [
     why: 'the etcd leader-isolation test puts etcd members in network namespaces and cuts them apart with iptables',
   },
   {
+    match: (file) =>
+      [
+        'test/e2e/tls.test.ts',
+        'test/etcd/etcd-tls.test.ts',
+        'test/unit/operator-command.test.ts',
+        'test/e2e/secure-walkthrough.test.ts',
+      ].includes(file),
+    tools: ['openssl'],
+    why: 'the TLS tests and the secure walkthrough make their CA and certificates with openssl',
+  },
+  {
+    match: (file) => file === 'test/e2e/secure-walkthrough.test.ts',
+    tools: ['curl'],
+    why: 'the secure walkthrough (examples/secure-loopback.sh) calls the API with curl, as the README does',
+  },
+  {
     match: (file) => file === 'test/chaos/real-netns.test.ts',
     tools: ['ip', 'iptables', 'nft'],
     root: true,
@@ -72,6 +89,8 @@ const tools = {
   ip: { probe: ['ip', '-V'], debian: 'iproute2' },
   iptables: { probe: ['iptables', '-V'], debian: 'iptables' },
   nft: { probe: ['nft', '--version'], debian: 'nftables' },
+  openssl: { probe: ['openssl', 'version'], debian: 'openssl' },
+  curl: { probe: ['curl', '--version'], debian: 'curl' },
 };
 
 /**

@@ -145,3 +145,22 @@ export interface ProcessAdapter {
 
 /** Builds a {@link ProcessAdapter} from the Env the command built (with its log bindings). */
 export type AdaptProcess = (env: Env) => ProcessAdapter;
+
+const hex64 = /^[0-9a-fA-F]{64}$/;
+
+/** A 64-hex Ed25519 public key flag (or its variable), lower-cased, or `QUORATE_E_CONFIG`. */
+export function keyOption(
+  values: Record<string, unknown>,
+  name: string,
+  envName: string,
+): string | undefined {
+  const key = opt(values, name, envName);
+  if (key === undefined) return undefined;
+  if (!hex64.test(key)) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `--${name} must be 64 hex characters (an Ed25519 public key)`,
+    );
+  }
+  return key.toLowerCase();
+}

@@ -3,6 +3,7 @@
  * coordinator node on SQLite or etcd, prints where it listens, and stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { realEnv } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
@@ -20,6 +21,7 @@ import {
 } from '../api/principals.ts';
 import { startCoordinatorNode } from './coordinator-node.ts';
 import {
+  keyOption,
   logLevel,
   numberOption,
   opt,
@@ -50,6 +52,7 @@ const coordinatorFlags = {
   'etcd-ca': { type: 'string' },
   'etcd-cert': { type: 'string' },
   'etcd-key': { type: 'string' },
+  'operator-key': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -80,6 +83,9 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
   const partySecret = partySecretOption(values);
   const tls = await listenerTlsOption(values);
   const etcdTls = await etcdTlsOption(values, storeUrl);
+  // The operator key parties are certified under: a hello whose certificate does not verify
+  // under it is refused at enrolment (each party also checks its peers' at key generation).
+  const operatorKey = keyOption(values, 'operator-key', 'QUORATE_OPERATOR_KEY');
   const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'coordinator' } });
   const { env, wrapLink } = adapt?.(plainEnv) ?? { env: plainEnv };
   const detector = detectorOptions(values);
@@ -98,10 +104,18 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
     ...(partySecret === undefined ? {} : { partySecret }),
     ...(wrapLink === undefined ? {} : { wrapLink }),
     ...(tls === undefined ? {} : { tls }),
+    ...(operatorKey === undefined ? {} : { operatorKey: hexToBytes(operatorKey) }),
   });
   if (values.json)
-    process.stdout.write(`${JSON.stringify({ event: 'listening', url: node.url })}\n`);
-  else process.stdout.write(`quorate coordinator listening on ${node.url}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ event: 'listening', url: node.url, coordinatorKey: node.coordinatorKey })}\n`,
+    );
+  else {
+    process.stdout.write(`quorate coordinator listening on ${node.url}\n`);
+    process.stdout.write(
+      `coordinator identity key (parties: --coordinator-key): ${node.coordinatorKey}\n`,
+    );
+  }
   await waitForSignal();
   await node.stop();
   return 0;

@@ -5,6 +5,7 @@
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { FastifyInstance } from 'fastify';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
@@ -45,6 +46,8 @@ export interface CoordinatorNodeOptions {
   wrapLink?: (link: Link) => Link;
   /** Serve HTTPS and WSS with this certificate and key (PEM) instead of plain HTTP and WS. */
   tls?: TlsKeyPair;
+  /** The operator key (32 bytes) party certificates must verify under at enrolment. */
+  operatorKey?: Uint8Array;
 }
 
 /** A running coordinator. */
@@ -52,6 +55,8 @@ export interface CoordinatorNode {
   coordinator: Coordinator;
   app: FastifyInstance;
   url: string;
+  /** The coordinator's Ed25519 identity key (hex): what parties pin (`--coordinator-key`). */
+  coordinatorKey: string;
   stop(): Promise<void>;
 }
 
@@ -150,8 +155,9 @@ export async function startCoordinatorNode(
     ...(options.partySecret === undefined ? {} : { partySecret: options.partySecret }),
     ...(options.detector === undefined ? {} : { detector: options.detector }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.operatorKey === undefined ? {} : { operatorKey: options.operatorKey }),
   });
-  const apiOptions: ApiOptions = { principals: options.principals };
+  const apiOptions: ApiOptions = { principals: options.principals, log: env.log };
   if (options.wrapLink !== undefined) apiOptions.wrapLink = options.wrapLink;
   const app = buildApi(coordinator, apiOptions);
   await coordinator.start();
@@ -161,6 +167,7 @@ export async function startCoordinatorNode(
     coordinator,
     app,
     url,
+    coordinatorKey: bytesToHex(identity.signPublic),
     async stop() {
       await coordinator.stop();
       if (https !== undefined) await closeHttps(https);

@@ -14,6 +14,7 @@ const usage = `usage:
                       [--policy FILE] [--heartbeat-ms 1000] [--phi-threshold 8] [--down-after-ms 5000] [--blame-cooldown-ms 600000]
                       [--tls-cert FILE --tls-key FILE]   (HTTPS and WSS on the same port; docs/tls.md)
                       [--etcd-ca FILE [--etcd-cert FILE --etcd-key FILE]]   (etcd over TLS, client certificates)
+                      [--operator-key HEX]   (party certificates must verify under it; docs/security.md)
   quorate party --id NAME --coordinator ws://127.0.0.1:7420[,wss://replica2…] --data DIR [--policy FILE]
                       [--party-secret S] [--enrol-token T] [--coordinator-key HEX]
                       [--operator-key HEX --certificate FILE] [--tls-ca FILE]
@@ -22,6 +23,7 @@ const usage = `usage:
   quorate operator certify --key FILE --request FILE --out FILE   certifies a party identity request
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
+  quorate sim --adversary coordinator|parties --seeds N [--seed S] [--json]   (docs/simulator.md, "Adversaries")
   quorate chaos run --scenario NAME --duration S --seed N --out DIR [--json]   (root; docs/game-day.md)
   quorate chaos process [--control FILE] [--latency-ms N] [--jitter-ms N] [--clock-offset-ms N] -- coordinator|party FLAGS…
                       (how the chaos harness starts its processes: the command with injected latency and clock offset)

@@ -14,6 +14,7 @@ import type { PartyTrust } from '../party/runtime.ts';
 import { parseCertificate } from '../transport/certificate.ts';
 import { checkCertificatePem } from '../transport/tls.ts';
 import {
+  keyOption,
   logLevel,
   opt,
   partySecretOption,
@@ -45,21 +46,6 @@ const partyFlags = {
   'tls-ca': { type: 'string' },
   policy: { type: 'string' },
 } as const;
-
-const hex64 = /^[0-9a-fA-F]{64}$/;
-
-/** A 64-hex Ed25519 public key flag, lower-cased, or `QUORATE_E_CONFIG`. */
-function keyOption(values: Record<string, unknown>, name: string, envName: string) {
-  const key = opt(values, name, envName);
-  if (key === undefined) return undefined;
-  if (!hex64.test(key)) {
-    throw new QuorateError(
-      'QUORATE_E_CONFIG',
-      `--${name} must be 64 hex characters (an Ed25519 public key)`,
-    );
-  }
-  return key.toLowerCase();
-}
 
 /**
  * `--operator-key HEX --certificate FILE` (QUORATE_OPERATOR_KEY, QUORATE_CERTIFICATE): both or

@@ -76,8 +76,8 @@ export const defaultDetectorOptions: DetectorOptions = {
 /** Optional registry settings: the trust anchor, connection bounds and metrics. */
 export interface RegistryOptions {
   /**
-   * The operator's Ed25519 public key. When set, a hello's certificate must be signed by it
-   * (a hello without one is still accepted: the parties enforce the anchor themselves).
+   * The operator's Ed25519 public key. When set, every hello must carry a certificate signed by
+   * it (defence in depth: the parties enforce the anchor themselves at key generation).
    */
   operatorKey?: Uint8Array;
   /** Refusals, closes and enrolments are counted here (`/metrics`). */
@@ -387,7 +387,11 @@ export class PartyRegistry {
     if (!verifyDetached(helloDomain, transcript, hexToBytes(hello.proof), identityKeyBytes))
       return this.reject(link, 'identity proof does not verify');
     const badCertificate =
-      certificate === undefined ? undefined : this.certificateOk(hello, certificate);
+      certificate === undefined
+        ? this.extra.operatorKey === undefined
+          ? undefined
+          : 'this coordinator requires a certificate from its operator key'
+        : this.certificateOk(hello, certificate);
     if (badCertificate !== undefined) return this.reject(link, badCertificate);
     const denied = await this.admit(hello, transcript);
     if (denied !== undefined) return this.reject(link, denied);

@@ -282,10 +282,17 @@ class SimDialer {
       this.scheduleReconnect();
       return;
     }
-    this.attempt = 0;
     const replicaNode = cluster.coordinatorNodes[this.replica] as SimNode;
     const conn = net.connect(party.partyId, this.incarnation, replicaNode.incarnation);
-    conn.partyEnd.onClose(() => this.scheduleReconnect());
+    // As ReconnectingClient: the backoff starts over only once a connection stayed open
+    // partyReconnectStableMs, never on every open (issue 12 finding 7).
+    const cancelStable = this.env.setTimer(limits.partyReconnectStableMs, () => {
+      if (conn.partyEnd.isOpen) this.attempt = 0;
+    });
+    conn.partyEnd.onClose(() => {
+      cancelStable();
+      this.scheduleReconnect();
+    });
     coordinator.acceptLink(conn.coordinatorEnd);
     party.runtime.attach(conn.partyEnd);
   }
