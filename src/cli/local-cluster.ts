@@ -80,7 +80,7 @@ export class LocalCluster {
   constructor(private readonly options: LocalClusterOptions = {}) {
     this.env = options.env ?? realEnv({ logLevel: 'silent' });
     this.apiToken = bytesToHex(this.env.randomBytes(16));
-    this.partySecret = bytesToHex(this.env.randomBytes(16));
+    this.partySecret = bytesToHex(this.env.randomBytes(24));
     this.passphrase = bytesToHex(this.env.randomBytes(16));
     this.operator = generateIdentity(this.env.randomBytes(64));
     this.ownsDir = options.dataDir === undefined;
