@@ -112,7 +112,10 @@ describe('a governed intent is bound to its (message, context) pair', () => {
 
   test('the same intent, message and context asked again (an honest retry) still signs', () => {
     commits(ask('i-retry', 'pay 20 USDC to carol', usdc('20')));
-    commits(ask('i-retry', 'pay 20 USDC to carol', { destination: allowed, ...usdc('20') }));
+    // Keys in another order: the lock reads the context canonically.
+    commits(
+      ask('i-retry', 'pay 20 USDC to carol', { destination: allowed, asset: 'USDC', amount: '20' }),
+    );
   });
 
   test('the same intent with another message is still a conflict', () => {
