@@ -170,8 +170,10 @@ export class PartyDispatch {
         this.reply(e, buildPong(e.seq));
         return;
       case 'sign-start': {
+        // A malformed sign-start (a duplicated or short signer set, say) is refused for good: a
+        // coordinator that sends one must not ask this party again for that attempt.
         const body = validateSignStart(e.body);
-        if (!body.ok) throw refusalFromWire(body, false);
+        if (!body.ok) throw refusalFromWire(body, body.code === 'QUORATE_E_BAD_ENVELOPE');
         this.handlers.signStart(e, body.value);
         return;
       }

@@ -25,12 +25,20 @@ export interface NonceEntry {
   closedMs?: number;
 }
 
-/** Result of asking for the intent lock. */
+/**
+ * Result of asking for the intent lock. `lockedMessageHash` is the value the intent is bound to
+ * (see {@link PartyJournal.lockIntent}); the name predates context binding.
+ */
 export type IntentLockResult = { ok: true } | { ok: false; lockedMessageHash: string };
 
 /** The journal contract (synchronous: it is local and every call is a durable commit). */
 export interface PartyJournal {
-  /** Takes or confirms the lock `(walletId, intentKey) → messageHash`. */
+  /**
+   * Takes or confirms the lock `(walletId, intentKey) → value`. The value is what the intent is
+   * bound to (`intentLockValue` in signing.ts): the message hash for an ungoverned wallet, a
+   * digest of the message hash and the policy context for a governed one. The parameter and the
+   * SQLite column keep the name `messageHash` so that existing journals read unchanged.
+   */
   lockIntent(
     walletId: string,
     intentKey: string,
