@@ -74,7 +74,7 @@ export const errorTable = {
     status: 409,
     retryable: false,
     summary:
-      'This intentKey is already bound to a different message for this wallet; nothing was signed.',
+      'This intentKey is already bound to a different message or context for this wallet (detail.conflict); nothing was signed.',
   },
   QUORATE_E_POLICY_DENIED: {
     status: 403,
@@ -124,7 +124,8 @@ export const errorTable = {
   QUORATE_E_OVERLOADED: {
     status: 503,
     retryable: true,
-    summary: 'Too many active sessions or key generations (limits.sessionsActiveMax).',
+    summary:
+      'Too many active sessions or key generations (limits.sessionsActiveMax), too many wallets (detail.reason wallets-max) or party records, or too many connections.',
   },
   QUORATE_E_STALE_TOKEN: {
     status: 409,

@@ -23,7 +23,14 @@ import type { Env } from '../core/env.ts';
 import { bytesToHex } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import { EtcdGateway, etcd, parseEtcdEndpoints, type EtcdKv, type EtcdOp } from './etcd-gateway.ts';
+import {
+  EtcdGateway,
+  etcd,
+  parseEtcdEndpoints,
+  type EtcdKv,
+  type EtcdOp,
+  type EtcdTlsOptions,
+} from './etcd-gateway.ts';
 import {
   checkLeaseTtl,
   claimBlocker,
@@ -58,6 +65,8 @@ export interface EtcdStoreOptions {
   env: Env;
   /** Key prefix, so several deployments (or tests) can share one cluster. */
   prefix?: string;
+  /** TLS to the gateway (https:// endpoints): etcd's CA and our client certificate. */
+  tls?: EtcdTlsOptions;
 }
 
 /** What a session key holds: the record and the id of the write that stored it. */
@@ -107,7 +116,7 @@ export class EtcdStore implements Store {
   private walletIndexSinceMs: Promise<number> | undefined;
 
   constructor(options: EtcdStoreOptions) {
-    this.gateway = new EtcdGateway(options.endpoints, options.env);
+    this.gateway = new EtcdGateway(options.endpoints, options.env, options.tls);
     this.env = options.env;
     this.prefix = options.prefix ?? '/quorate/';
     assert(this.prefix.endsWith('/'), 'etcd key prefix ends with /');
@@ -684,5 +693,6 @@ export class EtcdStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.gateway.close();
   }
 }
