@@ -140,15 +140,15 @@ export const storeLimits = {
   storeLeaseTtlMsMin: 2_000,
   storeLeaseTtlMsMax: 60_000,
   storeLeasesMax: 1_024,
-  // Coordinator replicas (src/coordinator/replica-lease.ts). ttl 3 s: one etcd leader election
-  // (~1-2 s with etcd's 1 s election timeout) does not cost a replica its lease, and a dead
-  // owner's sessions are claimable ~3-4 s after its last renewal (failover goal 5 s).
-  // Renewal every ttl/3; every replica scans for claimable sessions every 500 ms.
   // Party ids the store holds a pin or a pending enrolment invitation for (src/store): an admin
   // cannot grow the party table without bound, and expired invitations are dropped first.
   storePartyRecordsMax: 4_096,
   // Tries of one etcd redeem while the party's pin moves under it (a concurrent revoke).
   partyRedeemTriesMax: 4,
+  // Coordinator replicas (src/coordinator/replica-lease.ts). ttl 3 s: one etcd leader election
+  // (~1-2 s with etcd's 1 s election timeout) does not cost a replica its lease, and a dead
+  // owner's sessions are claimable ~3-4 s after its last renewal (failover goal 5 s).
+  // Renewal every ttl/3; every replica scans for claimable sessions every 500 ms.
   coordinatorLeaseTtlMsDefault: 3_000,
   coordinatorLeaseScanMsDefault: 500,
   coordinatorLeaseAcquireAttemptsMax: 10,
