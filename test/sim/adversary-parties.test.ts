@@ -1,15 +1,29 @@
 /**
- * The adversarial campaign with t−1 malicious parties: 250 seeds of bad DKG shares, silence
- * after round 1 and before activation, wrong confirmations, bad commitments and signature
- * shares, replays; the malicious parties pool their shares and try to rebuild the key and sign.
+ * The adversarial campaign with t−1 malicious parties against Quorate's REAL coordinator (its
+ * registry, detector, quorum selection, session machine and keygen runner on the virtual clock):
+ * 250 seeds of bad DKG shares, silence after round 1 and before activation, wrong
+ * confirmations, bad commitments and signature shares, replays; wallets created by DKG through
+ * the coordinator, requests signed through its admission; the malicious parties pool their key
+ * shares and every DKG share they opened, and try to rebuild the key and sign. Then: one seed
+ * read closely (blame, exclusion, an honest quorum signs), DKG wallets attacked at the end,
+ * determinism, and each outcome check failing on a crafted history.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runAdversaryCampaign } from '../../src/sim/adversary/adversary-campaign.ts';
+import {
+  runAdversaryCampaign,
+  runAdversarySeed,
+} from '../../src/sim/adversary/adversary-campaign.ts';
+import {
+  checkOutcomes,
+  isOpenFinding,
+  type OutcomeCheckInput,
+  type SigningOutcome,
+} from '../../src/sim/adversary/check-outcomes.ts';
 
 const seeds = Array.from({ length: 250 }, (_, i) => i + 1);
 
-test('250 seeds with t−1 malicious parties: attacks tried, 0 violations', async () => {
+test('250 seeds with t−1 malicious parties and the real coordinator: attacks tried, 0 violations', async () => {
   const summary = await runAdversaryCampaign('parties', seeds);
   assert.equal(summary.seeds, 250);
   assert.deepEqual(summary.violations, []);
@@ -25,5 +39,145 @@ test('250 seeds with t−1 malicious parties: attacks tried, 0 violations', asyn
     'pool-and-reconstruct',
   ])
     assert.ok((summary.attacks[kind] ?? 0) > 0, `attack ${kind} was tried`);
-  assert.ok(summary.keygens > 0 && summary.sharesReleased > 0);
+  // The coordinator signed with honest quorums, and failed the rest with a code.
+  assert.ok((summary.requests['signed'] ?? 0) > 250, JSON.stringify(summary.requests));
+  assert.ok((summary.requests['QUORATE_E_PROTOCOL_ABORT'] ?? 0) > 0);
+  for (const end of Object.keys(summary.requests))
+    assert.match(end, /^(signed|QUORATE_E_[A-Z_]+)$/);
+  // Attacked key generations fail, the others create their wallet.
+  assert.ok(summary.keygens > summary.keygensAborted && summary.keygensAborted > 0);
+  assert.ok(summary.sharesReleased > 0);
+  // The one open finding (check-outcomes.ts) and nothing else is set apart.
+  for (const f of summary.knownFindings) assert.equal(f.invariant, 'HONEST-QUORUM');
+});
+
+test('a bad signature share is blamed: the cheater is excluded and the honest parties sign', async () => {
+  const run = await runAdversarySeed('parties', 7);
+  assert.deepEqual(run.violations, []);
+  assert.equal(run.outcomes?.signingAttack, 'bad-signature-share');
+  const [first, second] = run.outcomes?.requests ?? [];
+  assert.equal(first?.status, 'signed');
+  assert.deepEqual(first.excluded, ['p3']);
+  assert.deepEqual([...first.signers].sort(), ['p1', 'p2']);
+  assert.ok(first.signatureVerifies);
+  assert.deepEqual(run.outcomes?.cheated, [`${first.sessionId}|p3`]);
+  // Blamed at the registry: the next request does not even ask the cheater.
+  assert.equal(second?.status, 'signed');
+  assert.deepEqual(second.excluded, []);
+});
+
+test('DKG through the coordinator: attacked keygen fails with a code; the created wallet resists rebuild and forgery', async () => {
+  const run = await runAdversarySeed('parties', 12);
+  assert.deepEqual(run.violations, []);
+  const [attacked, created] = run.outcomes?.keygens ?? [];
+  assert.deepEqual(attacked, {
+    attack: 'wrong-confirmation',
+    attempted: true,
+    created: false,
+    code: 'QUORATE_E_KEYGEN_FAILED',
+  });
+  assert.equal(created?.created, true);
+  const walletId = run.input.keygens.find((k) => k.outcome === 'active')?.walletId ?? '';
+  assert.notEqual(walletId, '');
+  assert.ok(run.outcomes?.requests.every((r) => r.walletId === walletId));
+  const opened = run.input.loot.openedShares.filter((o) => o.walletId === walletId);
+  assert.ok(opened.length > 0 && opened.every((o) => o.ownRecipient));
+  const rebuilt = run.input.loot.reconstructions.filter((r) => r.walletId === walletId);
+  assert.ok(rebuilt.length >= 2, 'from own key shares and from opened DKG shares');
+  assert.ok(rebuilt.every((r) => !r.matched && r.sharesUsed > 0));
+  assert.ok(run.input.loot.forgeries.some((f) => f.walletId === walletId && !f.verified));
+  // Every honest party activated the created wallet with one view.
+  const views = new Set(
+    run.input.activations
+      .filter((a) => a.walletId === walletId && a.honest)
+      .map((a) => `${a.publicKey}|${a.packageHash}`),
+  );
+  assert.equal(views.size, 1);
+});
+
+test('the same seed gives the same JSON', async () => {
+  for (const seed of [8, 12]) {
+    const a = JSON.stringify(await runAdversarySeed('parties', seed));
+    const b = JSON.stringify(await runAdversarySeed('parties', seed));
+    assert.equal(a, b, `seed ${seed}`);
+  }
+});
+
+const signed: SigningOutcome = {
+  walletId: 'w',
+  threshold: 2,
+  parties: ['p1', 'p2', 'p3'],
+  sessionId: 's1',
+  status: 'signed',
+  signers: ['p1', 'p2'],
+  excluded: ['p3'],
+  signatureVerifies: true,
+};
+
+const history = (over: Partial<OutcomeCheckInput>): OutcomeCheckInput => ({
+  malicious: ['p3'],
+  signingAttack: 'bad-signature-share',
+  cheated: ['s1|p3'],
+  requests: [signed],
+  keygens: [],
+  ...over,
+});
+
+const invariantsOf = (input: OutcomeCheckInput) => checkOutcomes(input).map((v) => v.invariant);
+
+test('outcome checks: a clean history passes, and each check fails on a crafted one', () => {
+  assert.deepEqual(invariantsOf(history({})), []);
+  const cases: [string, Partial<OutcomeCheckInput>][] = [
+    // Two malicious of three here, so that no honest quorum is owed a signature.
+    ['I5', { malicious: ['p2', 'p3'], requests: [{ ...signed, status: 'running', signers: [] }] }],
+    [
+      'I5',
+      {
+        malicious: ['p2', 'p3'],
+        requests: [{ ...signed, status: 'refused', code: 'THREW', sessionId: '', signers: [] }],
+      },
+    ],
+    ['I4', { requests: [{ ...signed, signatureVerifies: false }] }],
+    ['I4', { requests: [{ ...signed, signers: ['p1', 'p1'] }] }],
+    ['BLAME-HONEST', { requests: [{ ...signed, excluded: ['p3', 'p2'] }] }],
+    ['BLAME-CHEATER', { requests: [{ ...signed, excluded: [] }] }],
+    ['KEYGEN', { keygens: [{ attack: 'bad-dkg-share', attempted: true, created: true }] }],
+    [
+      'KEYGEN',
+      {
+        keygens: [
+          { attack: 'bad-dkg-share', attempted: true, created: false, code: 'QUORATE_E_INTERNAL' },
+        ],
+      },
+    ],
+    ['KEYGEN', { keygens: [{ attack: '', attempted: false, created: false, code: 'x' }] }],
+  ];
+  for (const [invariant, over] of cases)
+    assert.deepEqual(invariantsOf(history(over)), [invariant], JSON.stringify(over));
+  // Failing with a code is right when the honest parties are no quorum (t = 3 of 4, 2 bad).
+  const noQuorum = { ...signed, status: 'failed' as const, code: 'QUORATE_E_PROTOCOL_ABORT' };
+  const four = { threshold: 3, parties: ['p1', 'p2', 'p3', 'p4'], signers: [] };
+  assert.deepEqual(
+    invariantsOf(history({ malicious: ['p3', 'p4'], requests: [{ ...noQuorum, ...four }] })),
+    [],
+  );
+  // …and wrong when they are one.
+  const unsigned = history({ requests: [{ ...noQuorum, signers: [] }] });
+  assert.deepEqual(invariantsOf(unsigned), ['HONEST-QUORUM']);
+});
+
+test('only HONEST-QUORUM under corrupted commitments is set apart as the open finding', () => {
+  const failed = { ...signed, status: 'failed' as const, code: 'QUORATE_E_DEADLINE_EXCEEDED' };
+  const input = history({ signingAttack: 'bad-commitment', cheated: [], requests: [failed] });
+  const [v] = checkOutcomes(input);
+  assert.ok(v && isOpenFinding(input, v));
+  const other = history({ requests: [failed] });
+  const [w] = checkOutcomes(other);
+  assert.ok(w && !isOpenFinding(other, w), 'under bad signature shares it is a violation');
+  const honestBlamed = history({
+    signingAttack: 'bad-commitment',
+    cheated: [],
+    requests: [{ ...signed, excluded: ['p1'] }],
+  });
+  assert.ok(checkOutcomes(honestBlamed).every((x) => !isOpenFinding(honestBlamed, x)));
 });

@@ -1,98 +1,283 @@
 /**
  * One seed of `quorate sim --adversary parties`: t−1 malicious parties (real runtimes with the
- * adversary's engine and link, rogue-parties.ts) among honest ones, driven by a faithful
- * coordinator (the rogue's wire end running only the honest flows). A third of the seeds run a
- * real DKG attacked by the malicious parties; every seed signs twice on a fixture wallet with a
- * malicious signer in the quorum. At the end the malicious parties pool their own key shares and
- * every DKG share they opened, and try to rebuild the group secret and sign alone.
+ * adversary's engine and link, rogue-parties.ts) among honest ones, all enrolled with one-time
+ * tokens at Quorate's REAL coordinator (real-coordinator.ts), which creates wallets by DKG and
+ * signs through its own admission, quorum selection and session machine.
+ *
+ * A third of the seeds let the malicious parties attack a wallet creation (bad DKG shares,
+ * silence, wrong confirmations): it must fail with a code and activate nothing inconsistent.
+ * About a third create the signing wallet by DKG with the malicious parties playing along (they
+ * keep every DKG share sealed to them); the rest use a fixture wallet. Then two requests are
+ * signed through the coordinator with a signing attack on (bad commitments or shares, replays):
+ * the honest parties of the spare links sit on slower paths, so the coordinator's ranking puts
+ * the malicious parties in the first quorum. Cheaters must be blamed and excluded, and the
+ * request signed by an honest quorum when one exists, else failed with a code
+ * (check-outcomes.ts). At the end the malicious parties pool their key shares and the DKG shares
+ * they opened, and try to rebuild the group secret and sign alone.
  */
-import { seededRandom } from '../../core/seeded-random.ts';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
 import type { Scheme } from '../../protocol/engine.ts';
 import { engines } from '../../protocol/frost.ts';
 import { KeyShares } from '../../party/key-shares.ts';
+import type { SessionRecord } from '../../session/record.ts';
 import type { AdversaryKeygen } from '../../checker/adversary-types.ts';
+import { cleanFault } from '../network.ts';
 import { walletKeys } from '../wallet-fixture.ts';
+import type { KeygenOutcome, SigningOutcome } from './check-outcomes.ts';
 import { targetOf } from './coordinator-run.ts';
 import { judgeFor } from './judge.ts';
-import { Loot } from './loot.ts';
+import { Loot, type TargetWallet } from './loot.ts';
 import { PartyObservations } from './observer.ts';
-import { RogueCoordinator } from './rogue-coordinator.ts';
-import { RogueKeygen } from './rogue-keygen.ts';
+import { RealCoordinator, type Outcome } from './real-coordinator.ts';
 import {
   maliciousEngine,
   maliciousLink,
   partyKeygenAttacks,
   partySigningAttacks,
+  type AttackPlan,
   type PartyAttack,
 } from './rogue-parties.ts';
-import { AttackCounts, RogueSigning } from './rogue-signing.ts';
+import { AttackCounts } from './rogue-signing.ts';
 import { finishRun, type AdversaryRun } from './run-result.ts';
 import { AdversaryWorld } from './world.ts';
 
 const schemesCheap: readonly Scheme[] = ['bip340', 'secp256k1'];
 
-/** Runs one seed against t−1 malicious parties. */
-export async function runPartiesSeed(seed: number): Promise<AdversaryRun> {
-  const rng = seededRandom(seed, 'adversary-parties-plan');
-  const dkg = rng.chance(1 / 3);
-  const n = dkg || rng.chance(0.5) ? 3 : 4;
+/** Signing requests per seed. */
+const requestsPerSeed = 2;
+
+/**
+ * Each request's session deadline (ms): long enough for several attempts after a blame, short
+ * enough that a request no honest quorum can sign fails soon (every attempt costs real time).
+ */
+const requestDeadlineMs = 2_500;
+
+/**
+ * Virtual time for every party to enrol and for the coordinator's detector to measure each
+ * link's round trip (heartbeats every second) before the first request.
+ */
+const warmUpMs = 2_500;
+
+/** Extra one-way delay on the spare honest parties' paths (their RTT ranks them last). */
+const spareDelayMs = 20;
+
+/** What one seed does, drawn from its plan stream. */
+interface SeedPlan {
+  scheme: Scheme;
+  threshold: number;
+  parties: string[];
+  malicious: string[];
+  victim: string;
+  keygenAttack: PartyAttack | undefined;
+  dkgWallet: boolean;
+  signingAttack: PartyAttack;
+}
+
+function drawPlan(rng: SeededRandom): SeedPlan {
+  const keygenAttacked = rng.chance(1 / 4);
+  const dkgWallet = rng.chance(1 / 4);
+  // Key generations cost curve arithmetic for every party: those seeds keep n = 3.
+  const n = keygenAttacked || dkgWallet || rng.chance(0.5) ? 3 : 4;
   const threshold = n - 1;
   const scheme = schemesCheap[rng.int(0, schemesCheap.length - 1)] ?? 'bip340';
   const parties = Array.from({ length: n }, (_, i) => `p${i + 1}`);
-  const malicious = parties.slice(n - (threshold - 1));
-  const victim = parties[0] ?? 'p1';
   const pick = (list: readonly PartyAttack[]) =>
     list[rng.int(0, list.length - 1)] ?? 'bad-commitment';
-  const attack = dkg ? pick(partyKeygenAttacks) : pick(partySigningAttacks);
+  const keygenAttack = keygenAttacked ? pick(partyKeygenAttacks) : undefined;
+  return {
+    scheme,
+    threshold,
+    parties,
+    malicious: parties.slice(n - (threshold - 1)),
+    victim: parties[0] ?? 'p1',
+    keygenAttack,
+    dkgWallet,
+    // A corrupted commitment costs a whole session of attempts (it is never blamed, see
+    // check-outcomes.ts): drawn half as often as the other signing attacks.
+    signingAttack: pick([...partySigningAttacks, 'bad-signature-share', 'replay-old-envelope']),
+  };
+}
+
+/** Runs one seed: t−1 malicious parties against the real coordinator and honest parties. */
+export async function runPartiesSeed(seed: number): Promise<AdversaryRun> {
+  const rng = seededRandom(seed, 'adversary-parties-plan');
+  const plan = drawPlan(rng);
   const observations = new PartyObservations(judgeFor(undefined, new Set(), () => 0));
-  const world = new AdversaryWorld(seed, parties, malicious, observations);
-  const coordinator = new RogueCoordinator(world.coordinatorNode.env(), world.coordinatorIdentity);
+  const world = new AdversaryWorld(seed, plan.parties, plan.malicious, observations);
+  const real = new RealCoordinator(world);
   const loot = new Loot();
   const counts = new AttackCounts();
-  const plain = walletKeys(scheme, threshold, parties, 'adversary');
-  for (const share of plain.shares.values()) world.installShare(share);
-  for (const p of parties) {
-    const bad = malicious.includes(p);
-    const engine = maliciousEngine(engines[scheme], attack, victim, loot, counts);
+  const attacks: AttackPlan = { attack: undefined, cheated: new Set() };
+  const fixture = plan.dkgWallet
+    ? undefined
+    : walletKeys(plan.scheme, plan.threshold, plan.parties, 'adversary');
+  if (fixture) {
+    for (const share of fixture.shares.values()) world.installShare(share);
+    await real.installWallet(fixture);
+  }
+  await startParties(world, real, plan, { attacks, loot, counts });
+  const keygens: { record: AdversaryKeygen; outcome: KeygenOutcome }[] = [];
+  if (plan.keygenAttack) {
+    attacks.attack = plan.keygenAttack;
+    keygens.push(await createWallet(real, plan, counts, plan.keygenAttack));
+  }
+  let target = fixture && targetOf(fixture);
+  if (plan.dkgWallet) {
+    attacks.attack = undefined;
+    const created = await createWallet(real, plan, counts, '');
+    keygens.push(created);
+    target = created.wallet;
+  }
+  const requests: SigningOutcome[] = [];
+  if (target) {
+    attacks.attack = plan.signingAttack;
+    for (let i = 0; i < requestsPerSeed; i++)
+      requests.push(await signOnce(real, target, bytesToHex(rng.bytes(32)), `intent-${seed}-${i}`));
+    attacks.attack = undefined;
+    pool(world, plan, loot, counts, target);
+  }
+  return finishRun(world, {
+    seed,
+    mode: 'parties',
+    targets: target ? [target] : [],
+    loot,
+    counts,
+    keygens: keygens.map((k) => k.record),
+    outcomes: {
+      malicious: plan.malicious,
+      signingAttack: plan.signingAttack,
+      cheated: [...attacks.cheated].sort(),
+      requests,
+      keygens: keygens.map((k) => k.outcome),
+    },
+  });
+}
+
+/**
+ * Starts every party (malicious ones with the adversary's engine and link tap), each enrolling
+ * with its own token; slows the spare honest parties' paths; lets the detector warm up.
+ */
+async function startParties(
+  world: AdversaryWorld,
+  real: RealCoordinator,
+  plan: SeedPlan,
+  adversary: { attacks: AttackPlan; loot: Loot; counts: AttackCounts },
+): Promise<void> {
+  const { attacks, loot, counts } = adversary;
+  await world.run(50);
+  for (const p of plan.parties) {
+    const bad = plan.malicious.includes(p);
+    const engine = maliciousEngine(engines[plan.scheme], attacks, plan.victim, loot, counts);
     world.startParty(p, {
-      coordinatorKey: coordinator.coordinatorKey,
-      ...(bad ? { engines: { [scheme]: engine } } : {}),
+      enrolToken: await real.invite(p),
+      ...(bad ? { engines: { [plan.scheme]: engine } } : {}),
     });
     const identity = world.party(p).identity;
     const tap = bad
-      ? (link: Parameters<typeof maliciousLink>[0]) => maliciousLink(link, attack, identity, counts)
+      ? (link: Parameters<typeof maliciousLink>[0]) =>
+          maliciousLink(link, attacks, identity, counts)
       : undefined;
-    coordinator.accept(p, world.connect(p, tap));
+    if (!bad && p !== plan.victim)
+      world.network.setFault(p, 'up', { ...cleanFault(), delayMs: spareDelayMs });
+    real.connect(p, tap);
   }
-  await world.run(50);
-  const target = targetOf(plain);
-  loot.publicPackage(plain.walletId, plain.publicPackage);
-  const keygens: AdversaryKeygen[] = [];
-  if (dkg) {
-    const keygen = new RogueKeygen(world, coordinator, loot, new AttackCounts(), observations, rng);
-    const result = await keygen.run('honest-dkg', scheme, threshold, parties);
-    keygens.push({ ...result, attacks: [attack] });
+  await world.run(warmUpMs);
+}
+
+/** One wallet creation through the coordinator, with the malicious parties' `attack` on. */
+async function createWallet(
+  real: RealCoordinator,
+  plan: SeedPlan,
+  counts: AttackCounts,
+  attack: PartyAttack | '',
+): Promise<{ record: AdversaryKeygen; outcome: KeygenOutcome; wallet?: TargetWallet }> {
+  const before = attack === '' ? 0 : (counts.byKind[attack] ?? 0);
+  const { scheme, threshold, parties } = plan;
+  const created = await real.createWallet({ scheme, threshold, parties });
+  const attempted = attack !== '' && (counts.byKind[attack] ?? 0) > before;
+  const outcome: KeygenOutcome = {
+    attack,
+    attempted,
+    created: created.ok,
+    ...(created.ok ? {} : { code: created.code }),
+  };
+  const record: AdversaryKeygen = {
+    walletId: created.ok ? created.value.walletId : '',
+    attacks: attack === '' ? [] : [attack],
+    outcome: created.ok ? 'active' : 'aborted',
+    note: created.ok ? '' : `${created.code}: ${created.message}`,
+  };
+  if (!created.ok) return { record, outcome };
+  // A created wallet's record has every public fact a fixture has; it holds no shares.
+  return { record, outcome, wallet: targetOf({ ...created.value, shares: new Map() }) };
+}
+
+/** One signing request through the coordinator, and how it ended. */
+async function signOnce(
+  real: RealCoordinator,
+  wallet: TargetWallet,
+  messageHex: string,
+  intentKey: string,
+): Promise<SigningOutcome> {
+  const answer: Outcome<SessionRecord> = await real.sign(wallet.walletId, {
+    messageHex,
+    intentKey,
+    deadlineMs: requestDeadlineMs,
+  });
+  const { walletId, threshold, parties } = wallet;
+  const base = { walletId, threshold, parties };
+  if (!answer.ok)
+    return {
+      ...base,
+      sessionId: '',
+      status: 'refused',
+      code: answer.code,
+      signers: [],
+      excluded: [],
+      signatureVerifies: false,
+    };
+  const s = answer.value;
+  return {
+    ...base,
+    sessionId: s.sessionId,
+    status: s.status,
+    ...(s.error ? { code: s.error.code } : {}),
+    signers: s.signers ?? [],
+    excluded: s.excluded,
+    signatureVerifies: verifies(wallet, messageHex, s.signature),
+  };
+}
+
+function verifies(wallet: TargetWallet, messageHex: string, signature: string | undefined) {
+  if (signature === undefined) return false;
+  try {
+    const engine = engines[wallet.scheme];
+    return engine.verify(
+      hexToBytes(signature),
+      hexToBytes(messageHex),
+      hexToBytes(wallet.publicKey),
+    );
+  } catch {
+    return false;
   }
-  const signing = new RogueSigning(
-    world,
-    coordinator,
-    loot,
-    new AttackCounts(),
-    rng,
-    target,
-    undefined,
-  );
-  for (let i = 0; i < 2; i++) await signing.signWith([...malicious, victim]);
-  for (const p of malicious) {
-    const share = new KeyShares(world.party(p).journal, world.party(p).sealer).get(plain.walletId);
+}
+
+/** The malicious parties pool their own key shares of `target` and try to rebuild and forge. */
+function pool(
+  world: AdversaryWorld,
+  plan: SeedPlan,
+  loot: Loot,
+  counts: AttackCounts,
+  target: TargetWallet,
+): void {
+  for (const p of plan.malicious) {
+    const party = world.party(p);
+    const share = new KeyShares(party.journal, party.sealer).get(target.walletId);
     const { identifier, signingShare } = share.secretPackage;
     if (typeof identifier === 'string' && typeof signingShare === 'string')
-      loot.ownShare(plain.walletId, {
-        identifier,
-        signingShare: Uint8Array.from(Buffer.from(signingShare, 'hex')),
-      });
+      loot.ownShare(target.walletId, { identifier, signingShare: hexToBytes(signingShare) });
   }
   counts.add('pool-and-reconstruct');
   loot.exploit([target]);
-  return finishRun(world, { seed, mode: 'parties', targets: [target], loot, counts, keygens });
 }

@@ -4,7 +4,9 @@
  * commitments and bad signature shares, or goes silent after round 1; it also hands the
  * adversary every DKG share its parties open (they are its own to read). The link tap drops
  * the key-generation confirmation (silent before activation), replaces it with a wrong one
- * signed by the party's own identity key, and replays old envelopes byte for byte.
+ * signed by the party's own identity key, and replays old envelopes byte for byte. Both read the
+ * attack from an {@link AttackPlan} when they act, so one run can attack its key generation and
+ * then its signing (or play along honestly, looting what it may read).
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type {
@@ -25,6 +27,7 @@ import {
   keygenConfirmRound,
   validateConfirmPayload,
   validateFrame,
+  validateKeygenStart,
   type Envelope,
 } from '../../transport/wire.ts';
 import type { Loot } from './loot.ts';
@@ -53,13 +56,28 @@ export const partySigningAttacks: readonly PartyAttack[] = [
   'replay-old-envelope',
 ];
 
+/** The malicious parties' current attack, read each time they act (undefined: play honestly). */
+export interface AttackPlan {
+  attack: PartyAttack | undefined;
+  /**
+   * `${sessionId}|${partyId}` of every signing session a malicious party sent a corrupted
+   * signature share in: the coordinator must blame and exclude it (check-outcomes.ts). A
+   * corrupted commitment is not listed: the coordinator does not attribute one today (the
+   * malicious party's own refusal blames the coordinator), so only its effects are checked.
+   */
+  readonly cheated: Set<string>;
+}
+
+/** Sessions a run can hold cheats for (a run signs a handful). */
+const cheatsMax = 256;
+
 /** Flips the last hex digit: still hex of the same length, another value. */
 const corruptHex = (hex: string): string => hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0');
 
-/** Wraps an honest engine with `attack`; opened DKG shares go to the loot. */
+/** Wraps an honest engine with the plan's attack; opened DKG shares go to the loot. */
 export function maliciousEngine(
   base: PartyEngine,
-  attack: PartyAttack,
+  plan: AttackPlan,
   victim: string,
   loot: Loot,
   counts: AttackCounts,
@@ -67,6 +85,7 @@ export function maliciousEngine(
   return {
     scheme: base.scheme,
     keygenParticipant(args) {
+      const attack = plan.attack;
       const wallet = { walletId: args.walletId, scheme: base.scheme };
       const sealer: ShareSealer = {
         seal(to, plaintext) {
@@ -87,6 +106,7 @@ export function maliciousEngine(
       return silentAfterRound1(role, counts);
     },
     signer(args) {
+      const attack = plan.attack;
       const role = base.signer(args);
       if (attack === 'bad-signature-share' || attack === 'bad-commitment')
         return corruptSigner(role, attack, counts);
@@ -141,16 +161,19 @@ function corruptSigner(
 /** A link tap for a malicious party: confirmation attacks and replays. */
 export function maliciousLink(
   link: Link,
-  attack: PartyAttack,
+  plan: AttackPlan,
   identity: IdentityKeys,
   counts: AttackCounts,
 ): Link {
   const sent: Envelope[] = [];
+  /** Keygen id → wallet id, from the keygen-starts this party received. */
+  const wallets = new Map<string, string>();
   const tap: Link = {
     get isOpen() {
       return link.isOpen;
     },
     send(frame) {
+      const attack = plan.attack;
       const checked = validateFrame(frame);
       const e = checked.ok && checked.value.t === 'env' ? checked.value.e : undefined;
       if (e?.kind === 'protocol' && e.round === keygenConfirmRound) {
@@ -160,12 +183,15 @@ export function maliciousLink(
         }
         if (attack === 'wrong-confirmation') {
           counts.add(attack);
-          link.send(buildEnvelopeFrame(wrongConfirmation(e, identity)));
+          const walletId = wallets.get(e.sessionId) ?? '';
+          link.send(buildEnvelopeFrame(wrongConfirmation(e, walletId, identity)));
           return;
         }
       }
       link.send(frame);
       if (!e) return;
+      const spoiled = attack === 'bad-signature-share' && e.kind === 'protocol' && e.round === 2;
+      if (spoiled && plan.cheated.size < cheatsMax) plan.cheated.add(`${e.sessionId}|${e.from}`);
       if (attack === 'replay-old-envelope' && e.kind === 'protocol')
         for (const old of sent.slice(-2)) {
           counts.add(attack);
@@ -175,14 +201,34 @@ export function maliciousLink(
       if (sent.length > 8) sent.shift();
     },
     close: (reason) => link.close(reason),
-    onFrame: (handler) => link.onFrame(handler),
+    onFrame: (handler) =>
+      link.onFrame((frame) => {
+        const start = keygenStartOf(frame);
+        if (start && wallets.size < keygensRememberedMax)
+          wallets.set(start.sessionId, start.walletId);
+        handler(frame);
+      }),
     onClose: (handler) => link.onClose(handler),
   };
   return tap;
 }
 
+/** Key generations a malicious link remembers the wallet of (a run starts a few). */
+const keygensRememberedMax = 64;
+
+/** The keygen id and wallet id of a keygen-start frame, if `frame` is one. */
+function keygenStartOf(frame: unknown): { sessionId: string; walletId: string } | undefined {
+  const checked = validateFrame(frame);
+  if (!checked.ok || checked.value.t !== 'env' || checked.value.e.kind !== 'keygen-start')
+    return undefined;
+  const body = validateKeygenStart(checked.value.e.body);
+  return body.ok
+    ? { sessionId: checked.value.e.sessionId, walletId: body.value.walletId }
+    : undefined;
+}
+
 /** The same envelope with a confirmation of another transcript, properly signed. */
-function wrongConfirmation(e: Envelope, identity: IdentityKeys): Envelope {
+function wrongConfirmation(e: Envelope, walletId: string, identity: IdentityKeys): Envelope {
   const confirm = validateConfirmPayload(e.body);
   if (!confirm.ok) return e;
   const transcript = bytesToHex(
@@ -192,7 +238,7 @@ function wrongConfirmation(e: Envelope, identity: IdentityKeys): Envelope {
   const signature = bytesToHex(
     signDetached(
       keygenConfirmDomain,
-      confirmationStatement({ walletId: walletIdOf(e), keygenId, partyId: e.from, transcript }),
+      confirmationStatement({ walletId, keygenId, partyId: e.from, transcript }),
       identity.signSecret,
     ),
   );
@@ -200,6 +246,3 @@ function wrongConfirmation(e: Envelope, identity: IdentityKeys): Envelope {
   const body = buildConfirmPayload({ ...confirm.value, transcript, signature });
   return sealEnvelope({ ...unsigned, body }, identity.signSecret);
 }
-
-/** Keygen ids of the harness name their wallet: `kg_<seed>_<n>` ↔ `w_adv_<seed>_<n>`. */
-const walletIdOf = (e: Envelope): string => e.sessionId.replace(/^kg_/, 'w_adv_');

@@ -9,6 +9,12 @@ import type {
   AdversaryKeygen,
   AdversaryViolation,
 } from '../../checker/adversary-types.ts';
+import {
+  checkOutcomes,
+  isOpenFinding,
+  type OutcomeCheckInput,
+  type OutcomeViolation,
+} from './check-outcomes.ts';
 import type { Loot, TargetWallet } from './loot.ts';
 import type { AttackCounts } from './rogue-signing.ts';
 import type { AdversaryWorld } from './world.ts';
@@ -19,7 +25,11 @@ export interface AdversaryRun {
   mode: 'coordinator' | 'parties';
   attacks: Record<string, number>;
   input: AdversaryCheckInput;
-  violations: AdversaryViolation[];
+  /** Parties mode: what the real coordinator answered (check-outcomes.ts). */
+  outcomes?: OutcomeCheckInput;
+  violations: (AdversaryViolation | OutcomeViolation)[];
+  /** Outcome violations that are open findings against the coordinator (check-outcomes.ts). */
+  knownFindings: OutcomeViolation[];
   /** Refusals honest parties sent, by code. */
   refusals: Record<string, number>;
 }
@@ -34,6 +44,7 @@ export function finishRun(
     loot: Loot;
     counts: AttackCounts;
     keygens: AdversaryKeygen[];
+    outcomes?: OutcomeCheckInput;
   },
 ): AdversaryRun {
   const { observations } = world;
@@ -48,12 +59,17 @@ export function finishRun(
     loot: run.loot.report,
     crashes: world.scheduler.crashes,
   };
+  const outcomes = run.outcomes;
+  const judged = outcomes === undefined ? [] : checkOutcomes(outcomes);
+  const known = (v: OutcomeViolation) => outcomes !== undefined && isOpenFinding(outcomes, v);
   return {
     seed: run.seed,
     mode: run.mode,
     attacks: { ...run.counts.byKind },
     input,
-    violations: checkAdversary(input),
+    ...(outcomes === undefined ? {} : { outcomes }),
+    violations: [...checkAdversary(input), ...judged.filter((v) => !known(v))],
+    knownFindings: judged.filter(known),
     refusals: { ...observations.refusals },
   };
 }
@@ -65,6 +81,10 @@ export interface AdversarySummary {
   attacks: Record<string, number>;
   attacksTotal: number;
   violations: { seed: number; invariant: string; message: string }[];
+  /** Open findings against the coordinator, by seed (parties mode; see check-outcomes.ts). */
+  knownFindings: { seed: number; invariant: string; message: string }[];
+  /** Signing requests through the real coordinator by how they ended (`signed` or a code). */
+  requests: Record<string, number>;
   /** Keygens run, and how many ended aborted (with the refusal codes seen). */
   keygens: number;
   keygensAborted: number;
@@ -88,14 +108,24 @@ export function summarize(
     add(refusals, r.refusals);
   }
   const keygens = runs.flatMap((r) => r.input.keygens);
+  const requests: Record<string, number> = {};
+  for (const q of runs.flatMap((r) => r.outcomes?.requests ?? [])) {
+    const end = q.status === 'signed' ? 'signed' : (q.code ?? q.status);
+    requests[end] = (requests[end] ?? 0) + 1;
+  }
+  const flat = (r: AdversaryRun, v: { invariant: string; message: string }) => ({
+    seed: r.seed,
+    invariant: v.invariant,
+    message: v.message,
+  });
   return {
     mode,
     seeds: runs.length,
     attacks,
     attacksTotal: Object.values(attacks).reduce((a, b) => a + b, 0),
-    violations: runs.flatMap((r) =>
-      r.violations.map((v) => ({ seed: r.seed, invariant: v.invariant, message: v.message })),
-    ),
+    violations: runs.flatMap((r) => r.violations.map((v) => flat(r, v))),
+    knownFindings: runs.flatMap((r) => r.knownFindings.map((v) => flat(r, v))),
+    requests,
     keygens: keygens.length,
     keygensAborted: keygens.filter((k) => k.outcome === 'aborted').length,
     sharesReleased: runs.reduce((a, r) => a + r.input.releases.filter((x) => x.honest).length, 0),

@@ -37,9 +37,11 @@ export interface WorldParty {
 
 /** How a party process is started. */
 export interface PartyStart {
-  /** The coordinator key the party pins (64 hex). */
-  coordinatorKey: string;
+  /** The coordinator key the party pins (64 hex); without it, the first one seen (TOFU). */
+  coordinatorKey?: string;
   partySecret?: string;
+  /** A one-time enrolment token the coordinator issued for this party id. */
+  enrolToken?: string;
   policy?: LoadedPolicy;
   engines?: Partial<Record<Scheme, PartyEngine>>;
 }
@@ -118,9 +120,10 @@ export class AdversaryWorld {
       journal: party.journal,
       sealer: party.sealer,
       identity: party.identity,
-      coordinatorKey: start.coordinatorKey,
+      ...(start.coordinatorKey === undefined ? {} : { coordinatorKey: start.coordinatorKey }),
       trust: { operatorKey: this.operator.publicKey, certificate: party.certificate },
       ...(start.partySecret === undefined ? {} : { partySecret: start.partySecret }),
+      ...(start.enrolToken === undefined ? {} : { enrolToken: start.enrolToken }),
       ...(start.policy === undefined ? {} : { policy: start.policy }),
       ...(start.engines === undefined ? {} : { engines: start.engines }),
     });
@@ -129,16 +132,17 @@ export class AdversaryWorld {
   }
 
   /**
-   * Opens a connection from `partyId` to the coordinator host: the party's end goes to its
-   * runtime through an observed link, the coordinator's end is returned.
+   * Opens a connection from `partyId` to the coordinator host (`coordinatorNode`, by default
+   * the world's own): the party's end goes to its runtime through an observed link, the
+   * coordinator's end is returned.
    */
-  connect(partyId: string, tap?: (link: Link) => Link): Link {
+  connect(
+    partyId: string,
+    tap?: (link: Link) => Link,
+    coordinatorNode = this.coordinatorNode,
+  ): Link {
     const party = this.party(partyId);
-    const conn = this.network.connect(
-      partyId,
-      party.node.incarnation,
-      this.coordinatorNode.incarnation,
-    );
+    const conn = this.network.connect(partyId, party.node.incarnation, coordinatorNode.incarnation);
     const observed = new ObservedLink(conn.partyEnd, partyId, party.honest, this.observations);
     party.runtime?.attach(tap ? tap(observed) : observed);
     return conn.coordinatorEnd;
