@@ -4,13 +4,13 @@
  * tokens at Quorate's REAL coordinator (real-coordinator.ts), which creates wallets by DKG and
  * signs through its own admission, quorum selection and session machine.
  *
- * A third of the seeds let the malicious parties attack a wallet creation (bad DKG shares,
+ * A quarter of the seeds let the malicious parties attack a wallet creation (bad DKG shares,
  * silence, wrong confirmations): it must fail with a code and activate nothing inconsistent.
- * About a third create the signing wallet by DKG with the malicious parties playing along (they
- * keep every DKG share sealed to them); the rest use a fixture wallet. Then two requests are
- * signed through the coordinator with a signing attack on (bad commitments or shares, replays):
- * the honest parties of the spare links sit on slower paths, so the coordinator's ranking puts
- * the malicious parties in the first quorum. Cheaters must be blamed and excluded, and the
+ * About a quarter create the signing wallet by DKG with the malicious parties playing along
+ * (they keep every DKG share sealed to them); the rest use a fixture wallet. Then two requests
+ * are signed through the coordinator with a signing attack on (bad commitments or shares,
+ * replays): the spare honest parties sit on slower paths, so the coordinator's latency ranking
+ * puts the malicious parties in the first quorum. Cheaters must be blamed and excluded, and the
  * request signed by an honest quorum when one exists, else failed with a code
  * (check-outcomes.ts). At the end the malicious parties pool their key shares and the DKG shares
  * they opened, and try to rebuild the group secret and sign alone.
