@@ -17,7 +17,7 @@ const usage = `usage:
                       [--operator-key HEX]   (party certificates must verify under it; docs/security.md)
   quorate party --id NAME --coordinator ws://127.0.0.1:7420[,wss://replica2…] --data DIR [--policy FILE]
                       [--party-secret S] [--enrol-token T] [--coordinator-key HEX]
-                      [--operator-key HEX --certificate FILE] [--tls-ca FILE]
+                      [--operator-key HEX --certificate FILE] [--tls-ca FILE] [--allow-ungoverned]
   quorate party identity --id NAME --data DIR   prints {partyId, identityKey, boxKey} (creates the identity if new)
   quorate operator init --out FILE              a new operator key (sealed if QUORATE_KEY_PASSPHRASE is set); prints {operatorKey}
   quorate operator certify --key FILE --request FILE --out FILE   certifies a party identity request
@@ -35,7 +35,8 @@ environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QU
   QUORATE_DATA, QUORATE_STORE, QUORATE_ID, QUORATE_COORDINATOR, QUORATE_LOG_LEVEL, QUORATE_HEARTBEAT_MS,
   QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY, QUORATE_LEASE_TTL_MS,
   QUORATE_API_TOKENS_FILE, QUORATE_TLS_CERT, QUORATE_TLS_KEY, QUORATE_TLS_CA, QUORATE_ETCD_CA, QUORATE_ETCD_CERT,
-  QUORATE_ETCD_KEY, QUORATE_ENROL_TOKEN, QUORATE_COORDINATOR_KEY, QUORATE_OPERATOR_KEY, QUORATE_CERTIFICATE
+  QUORATE_ETCD_KEY, QUORATE_ENROL_TOKEN, QUORATE_COORDINATOR_KEY, QUORATE_OPERATOR_KEY, QUORATE_CERTIFICATE,
+  QUORATE_ALLOW_UNGOVERNED=1
   quorate api-token new --name NAME   prints a fresh token and its line for --api-tokens FILE`;
 
 /** `quorate policy …` with the process's stdout, stderr and files. */

@@ -45,6 +45,7 @@ const partyFlags = {
   certificate: { type: 'string' },
   'tls-ca': { type: 'string' },
   policy: { type: 'string' },
+  'allow-ungoverned': { type: 'boolean' },
 } as const;
 
 /**
@@ -92,6 +93,9 @@ async function optionalNodeOptions(values: Record<string, unknown>) {
     ...(trust === undefined ? {} : { trust }),
     ...(tlsCa === undefined ? {} : { tlsCa }),
     ...(policy === undefined ? {} : { policy }),
+    ...(values['allow-ungoverned'] === true || process.env['QUORATE_ALLOW_UNGOVERNED'] === '1'
+      ? { allowUngoverned: true }
+      : {}),
   };
 }
 

@@ -97,6 +97,8 @@ export class KeygenRunner {
 
   onEnvelope(partyId: string, e: Envelope): void {
     if (this.done || e.attempt !== keygenAttempt.attempt || e.token !== keygenAttempt.token) return;
+    // Only participants take part: another enrolled party cannot abort or confirm this run.
+    if (!this.args.parties.includes(partyId)) return;
     if (e.kind === 'refuse') {
       const refusal = validateRefuse(e.body);
       const why = refusal.ok ? `${refusal.value.code} ${refusal.value.reason}` : refusal.reason;
@@ -171,13 +173,9 @@ export class KeygenRunner {
   private relayConfirmations(): void {
     const result = this.engineResult;
     if (!result || this.confirmations.size < this.args.parties.length || this.relayed) return;
-    const { walletId, keygenId, scheme, threshold, parties } = this.args;
+    const { walletId, keygenId, scheme, threshold, parties, boxKeys, tier } = this.args;
     const expected = keygenTranscript({
-      walletId,
-      keygenId,
-      scheme,
-      threshold,
-      parties,
+      ...{ walletId, keygenId, scheme, threshold, parties, boxKeys, tier },
       ...result,
     });
     this.expectedTranscript = expected;

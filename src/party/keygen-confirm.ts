@@ -43,6 +43,10 @@ export interface ConfirmArgs {
    * party pins no operator key (it then checks that the transcripts agree, not who signed).
    */
   certifiedIdentityKeys: Record<string, string> | undefined;
+  /** The participants' box keys as keygen-start gave them (bound into the transcript). */
+  boxKeys: Record<string, string>;
+  /** The wallet's policy tier, if governed (bound into the transcript). */
+  tier: string | undefined;
 }
 
 const untrusted = (reason: string): Refusal =>
@@ -79,6 +83,8 @@ export class ConfirmedKeygenRole implements PartyRole<KeyShare> {
     const transcript = keygenTranscript({
       walletId,
       keygenId,
+      boxKeys: this.args.boxKeys,
+      tier: this.args.tier,
       scheme: share.scheme,
       threshold: share.threshold,
       parties: share.parties,

@@ -31,6 +31,8 @@ export interface KeygenDeps {
   shares: KeyShares;
   /** The operator key this party pins (and its own certificate), if any. */
   trust: PartyTrust | undefined;
+  /** With a policy loaded: also take part in wallets without a tier (ungoverned). */
+  allowUngoverned: boolean;
   /** Sessions this party holds now (bounded by partySessionsActiveMax). */
   sessionsActive(): number;
   /** Drops a session (its secrets wiped). */
@@ -48,12 +50,13 @@ function trustedPeers(deps: KeygenDeps, body: KeygenStartBody): Record<string, s
   if (trust === undefined) return undefined;
   const identityKeys: [string, string][] = [];
   for (const peer of body.parties) {
-    const cert = body.certificates?.[peer];
+    const certs = body.certificates;
+    const cert = certs !== undefined && Object.hasOwn(certs, peer) ? certs[peer] : undefined;
     if (cert === undefined)
       throw new Refusal('QUORATE_E_UNTRUSTED_PEER', `no operator certificate for ${peer}`, true);
     const problem = certificateProblem(cert, trust.operatorKey, {
       partyId: peer,
-      boxKey: body.boxKeys[peer] ?? '',
+      boxKey: Object.hasOwn(body.boxKeys, peer) ? (body.boxKeys[peer] ?? '') : '',
       ...(peer === partyId
         ? { identityKey: bytesToHex(identity.signPublic), boxKey: bytesToHex(identity.boxPublic) }
         : {}),
@@ -62,6 +65,29 @@ function trustedPeers(deps: KeygenDeps, body: KeygenStartBody): Record<string, s
     identityKeys.push([peer, cert.identityKey]);
   }
   return Object.fromEntries(identityKeys);
+}
+
+/**
+ * The wallet's rules, as this party's own policy defines them, not as the coordinator says: a
+ * tier must exist here with exactly this threshold and these parties; a party that enforces a
+ * policy holds governed shares only, unless its operator allowed ungoverned wallets. Otherwise a
+ * coordinator could create a wallet the caller believes governed while this party holds a share
+ * no rule applies to.
+ */
+function checkTier(deps: KeygenDeps, body: KeygenStartBody): void {
+  const deny = (reason: string) => new Refusal('QUORATE_E_POLICY_DENIED', reason, true);
+  if (body.tier === undefined) {
+    if (deps.policy !== undefined && !deps.allowUngoverned)
+      throw deny('this party enforces a policy and holds governed shares only (no tier given)');
+    return;
+  }
+  const tier = deps.policy?.rules.tiers.get(body.tier);
+  if (tier === undefined) throw deny(`this party has no policy for tier ${body.tier}`);
+  const sameParties =
+    tier.shares.length === body.parties.length &&
+    tier.shares.every((p) => body.parties.includes(p));
+  if (tier.threshold !== body.threshold || !sameParties)
+    throw deny(`tier ${body.tier} is ${tier.threshold}-of-[${tier.shares.join(', ')}] here`);
 }
 
 /** Admits a keygen-start (throws a Refusal if it must not run) and returns its session. */
@@ -78,13 +104,9 @@ export function openKeygen(
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'wallet id already has a share here', true);
   if (deps.sessionsActive() >= limits.partySessionsActiveMax)
     throw new Refusal('QUORATE_E_OVERLOADED', 'too many sessions', false);
-  if (body.tier !== undefined && !deps.policy?.rules.tiers.has(body.tier))
-    throw new Refusal(
-      'QUORATE_E_POLICY_DENIED',
-      `this party has no policy for tier ${body.tier}`,
-      true,
-    );
+  // Peer keys first: a coordinator that substitutes them is named for it, whatever else it got wrong.
   const certifiedIdentityKeys = trustedPeers(deps, body);
+  checkTier(deps, body);
   const sealer = createSealer({
     context: `${body.walletId}|${e.sessionId}`,
     self: partyId,
@@ -107,6 +129,8 @@ export function openKeygen(
     parties: body.parties,
     identity,
     certifiedIdentityKeys,
+    boxKeys: body.boxKeys,
+    tier: body.tier,
   });
   const cancelTtl = env.setTimer(limits.keygenDeadlineMs + limits.abortCleanupMsMax, () =>
     deps.drop(e.sessionId, 'keygen TTL expired'),

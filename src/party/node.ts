@@ -31,6 +31,8 @@ export interface PartyNodeOptions {
   /** For `wss://` coordinators: the CA or self-signed certificate (PEM) to trust. */
   tlsCa?: string;
   policy?: LoadedPolicy;
+  /** With a policy: also hold shares of wallets without a tier (see `PartyOptions`). */
+  allowUngoverned?: boolean;
   /** Engines by scheme (default: FROST); see `PartyOptions.engines`. */
   engines?: Partial<Record<Scheme, PartyEngine>>;
   /** Applied to every link the reconnecting clients open (a harness wraps links with faults). */
@@ -100,6 +102,7 @@ function optionalRuntimeOptions(options: PartyNodeOptions) {
     ...(options.coordinatorKey === undefined ? {} : { coordinatorKey: options.coordinatorKey }),
     ...(options.trust === undefined ? {} : { trust: options.trust }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.allowUngoverned === true ? { allowUngoverned: true } : {}),
     ...(options.engines === undefined ? {} : { engines: options.engines }),
   };
 }

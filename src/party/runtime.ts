@@ -62,6 +62,11 @@ export interface PartyOptions {
   /** This party's own copy of the policy (signing-time rules), pinned by its hash. */
   policy?: LoadedPolicy;
   /**
+   * With a policy: also take part in key generations without a tier (ungoverned wallets). Off by
+   * default: a party that enforces a policy holds governed shares only (docs/security.md).
+   */
+  allowUngoverned?: boolean;
+  /**
    * Engines by scheme (default: FROST for each). A party-side engine may compute steps
    * asynchronously (a share held in an HSM, a remote signer); the driver keeps the order.
    */
@@ -179,6 +184,7 @@ export class PartyRuntime {
         engines: this.engines,
         shares: this.shares,
         trust: this.options.trust,
+        allowUngoverned: this.options.allowUngoverned === true,
         sessionsActive: () => this.driver.size,
         drop: (sessionId, reason) => this.driver.drop(sessionId, reason),
       },

@@ -206,7 +206,8 @@ export class SimCluster {
       sealer: party.sealer,
       identity: party.identity,
       partySecret: this.partySecret,
-      ...(this.governance ? { policy: this.governance.policy } : {}),
+      // A governed deployment also runs an ungoverned wallet on the same parties.
+      ...(this.governance ? { policy: this.governance.policy, allowUngoverned: true } : {}),
     });
     party.runtime = runtime;
     // One dialer per replica, for the life of this party process (each reconnects on its own).

@@ -542,7 +542,7 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
   if (!isNat(threshold) || threshold < 1 || threshold > parties.length)
     return refused('QUORATE_E_INVALID_THRESHOLD', 'bad threshold');
   const boxKeys = boxKeyMap(b['boxKeys']);
-  if (!boxKeys || parties.some((p) => boxKeys[p] === undefined)) return bad('boxKeys invalid');
+  if (!boxKeys || parties.some((p) => !Object.hasOwn(boxKeys, p))) return bad('boxKeys invalid');
   const certificates =
     b['certificates'] === undefined ? undefined : certificateMap(b['certificates']);
   if (typeof certificates === 'string') return bad(certificates);
@@ -593,11 +593,28 @@ export function keygenTranscript(fields: {
   scheme: Scheme;
   threshold: number;
   parties: readonly string[];
+  /** Every participant's box key as keygen-start gave it: parties agree on whom they sealed to. */
+  boxKeys: Record<string, string>;
+  /** The policy tier the wallet is bound to (none: ungoverned). */
+  tier: string | undefined;
   publicKey: string;
   publicPackage: Payload;
 }): string {
-  const { walletId, keygenId, scheme, threshold, parties, publicKey, publicPackage } = fields;
-  const view = { v: 1, walletId, keygenId, scheme, threshold, parties, publicKey, publicPackage };
+  const { walletId, keygenId, scheme, threshold, parties, boxKeys, publicKey, publicPackage } =
+    fields;
+  const tier = fields.tier ?? null;
+  const view = {
+    v: 1,
+    walletId,
+    keygenId,
+    scheme,
+    threshold,
+    parties,
+    boxKeys,
+    tier,
+    publicKey,
+    publicPackage,
+  };
   return sha256Hex(utf8ToBytes(canonicalJson(view)));
 }
 

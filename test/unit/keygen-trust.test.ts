@@ -7,9 +7,12 @@
  *   names the same transcript.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { readFileSync } from 'node:fs';
 import { realEnv } from '../../src/core/env.ts';
+import type { PartyOptions } from '../../src/party/runtime.ts';
+import { loadPolicyWithRules } from '../../src/policy/rules/index.ts';
 import type { KeyShare, Payload } from '../../src/protocol/engine.ts';
 import { createSealer } from '../../src/protocol/sealed-box.ts';
 import { issueCertificate, type PartyCertificate } from '../../src/transport/certificate.ts';
@@ -25,7 +28,7 @@ import {
 } from '../../src/transport/wire.ts';
 import { connectedParty, testRng, type PartyHarness } from '../helpers/party-harness.ts';
 
-const parties = ['alpha', 'beta', 'gamma'];
+let parties = ['alpha', 'beta', 'gamma'];
 const walletId = 'w-trust';
 const keygenId = 'kg-trust';
 const at = { sessionId: keygenId, attempt: 1, token: 1 };
@@ -46,7 +49,7 @@ function certify(operator: IdentityKeys, partyId: string, id: IdentityKeys): Par
   return issueCertificate(operator.signSecret, operator.signPublic, subject, 1_700_000_000_000);
 }
 
-function fixture(anchored: boolean): Fixture {
+function fixture(anchored: boolean, extra: Partial<PartyOptions> = {}): Fixture {
   const operator = generateIdentity(testRng(64));
   const identities: Record<string, IdentityKeys> = {};
   const certificates: Record<string, PartyCertificate> = {};
@@ -62,6 +65,7 @@ function fixture(anchored: boolean): Fixture {
       env: realEnv({ logLevel: 'silent' }),
       identity: identities[partyId] as IdentityKeys,
       ...(anchored ? { trust: { operatorKey: operator.signPublic, certificate } } : {}),
+      ...extra,
     });
   }
   return { operator, identities, certificates, harnesses };
@@ -96,10 +100,14 @@ const refusalOf = (answers: Envelope[]) => {
 };
 
 /** Runs the engine's rounds 1–3 as an honest relay; returns each party's round-3 answers. */
-function runEngineRounds(f: Fixture, body: KeygenStartBody): Record<string, Envelope[]> {
+function runEngineRounds(
+  f: Fixture,
+  body: KeygenStartBody | ((partyId: string) => KeygenStartBody),
+): Record<string, Envelope[]> {
   const round1: Record<string, Payload> = {};
   for (const p of parties) {
-    const answers = harnessOf(f, p).send(buildKeygenStart(keygenId, body));
+    const start = typeof body === 'function' ? body(p) : body;
+    const answers = harnessOf(f, p).send(buildKeygenStart(keygenId, start));
     const payload = protocolOf(answers, 1);
     assert.ok(payload, `${p} sent its round-1 package`);
     round1[p] = payload;
@@ -248,4 +256,53 @@ test('equivocated or forged confirmations: no party stores a share', () => {
   for (const p of ['alpha', 'gamma'])
     assert.equal(harnessOf(f, p).journal.getSealedShare(walletId), undefined, `${p} stored none`);
   for (const p of parties) harnessOf(f, p).close();
+});
+
+describe("the wallet rules come from each party's own policy, not from the coordinator", () => {
+  const policy = loadPolicyWithRules(
+    readFileSync(new URL('../../examples/policies/rules-retail.yaml', import.meta.url), 'utf8'),
+  );
+  const retail = ['mobile', 'backend', 'guardian'];
+  const refusedEverywhere = (f: Fixture, body: KeygenStartBody, id: string) => {
+    for (const p of parties) {
+      const answers = harnessOf(f, p).send(buildKeygenStart(id, body));
+      assert.equal(refusalOf(answers)?.code, 'QUORATE_E_POLICY_DENIED', `${p} refused`);
+      assert.equal(protocolOf(answers, 1), undefined, `${p} sent nothing of the DKG`);
+    }
+  };
+
+  test('a party that enforces a policy refuses a wallet without a tier, or one the tier does not define', () => {
+    parties = retail;
+    const f = fixture(true, { policy });
+    refusedEverywhere(f, startBody(f), 'kg-no-tier');
+    refusedEverywhere(f, startBody(f, { tier: 'retail-2of3', threshold: 3 }), 'kg-threshold');
+    for (const p of parties) harnessOf(f, p).close();
+    // With --allow-ungoverned its operator accepts wallets without a tier.
+    const open = fixture(true, { policy, allowUngoverned: true });
+    for (const p of parties) {
+      const answers = harnessOf(open, p).send(buildKeygenStart('kg-open', startBody(open)));
+      assert.ok(protocolOf(answers, 1), `${p} takes part`);
+      harnessOf(open, p).close();
+    }
+  });
+
+  test('parties told different tiers confirm different transcripts: none stores a share', () => {
+    parties = retail;
+    const f = fixture(true, { policy, allowUngoverned: true });
+    // mobile is told the wallet is governed; backend and guardian that it is not.
+    const bodyFor = (p: string) =>
+      p === 'mobile' ? startBody(f, { tier: 'retail-2of3' }) : startBody(f);
+    const last = runEngineRounds(f, bodyFor);
+    const confirmations = Object.fromEntries(
+      parties.map((p) => [p, protocolOf(last[p] ?? [], keygenConfirmRound)?.['confirm']]),
+    );
+    for (const p of parties) {
+      const answers = harnessOf(f, p).send(
+        buildProtocol(at, keygenActivateRound, { confirmations }),
+      );
+      assert.equal(refusalOf(answers)?.code, 'QUORATE_E_UNTRUSTED_PEER', `${p} refused`);
+      assert.equal(harnessOf(f, p).journal.getSealedShare(walletId), undefined, `${p} stored none`);
+      harnessOf(f, p).close();
+    }
+  });
 });

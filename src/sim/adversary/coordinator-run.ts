@@ -74,7 +74,13 @@ export async function runCoordinatorSeed(seed: number): Promise<AdversaryRun> {
   for (const share of governed.shares.values())
     world.installShare({ ...share, tier: governance.tier });
   for (const p of parties) {
-    world.startParty(p, { coordinatorKey: rogue.coordinatorKey, policy: governance.policy });
+    // The parties hold an ungoverned and a governed wallet: their operators allow both, so the
+    // key generations the rogue attacks (tier-less) reach the trust checks.
+    world.startParty(p, {
+      coordinatorKey: rogue.coordinatorKey,
+      policy: governance.policy,
+      allowUngoverned: true,
+    });
     rogue.accept(p, world.connect(p));
   }
   await world.run(50);

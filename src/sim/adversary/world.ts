@@ -43,6 +43,8 @@ export interface PartyStart {
   /** A one-time enrolment token the coordinator issued for this party id. */
   enrolToken?: string;
   policy?: LoadedPolicy;
+  /** With a policy, also take part in key generations without a tier. */
+  allowUngoverned?: boolean;
   engines?: Partial<Record<Scheme, PartyEngine>>;
 }
 
@@ -125,6 +127,7 @@ export class AdversaryWorld {
       ...(start.partySecret === undefined ? {} : { partySecret: start.partySecret }),
       ...(start.enrolToken === undefined ? {} : { enrolToken: start.enrolToken }),
       ...(start.policy === undefined ? {} : { policy: start.policy }),
+      ...(start.allowUngoverned === true ? { allowUngoverned: true } : {}),
       ...(start.engines === undefined ? {} : { engines: start.engines }),
     });
     party.runtime = runtime;
