@@ -4,7 +4,7 @@
  * cryptography of its own. Pure: randomness arrives as a parameter, nothing touches I/O.
  */
 import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
-import { schnorr, schnorr_FROST, secp256k1_FROST } from '@noble/curves/secp256k1.js';
+import { schnorr, schnorr_FROST, secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js';
 import type { FROST } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
@@ -270,6 +270,17 @@ class FrostSigner implements SignerRole {
   }
 }
 
+/** True if `bytes` encode a point of the scheme's group other than the identity. */
+function isCommitmentPoint(scheme: Scheme, bytes: Uint8Array): boolean {
+  try {
+    const point =
+      scheme === 'ed25519' ? ed25519.Point.fromBytes(bytes) : secp256k1.Point.fromBytes(bytes);
+    return !point.is0();
+  } catch {
+    return false;
+  }
+}
+
 /** Coordinator aggregation: collect commitments, distribute them, collect and aggregate shares. */
 class FrostAggregator implements ProtocolRole<{ signature: string }> {
   round = 0;
@@ -305,11 +316,14 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
 
   private onCommitment(message: ProtocolMessage): ProtocolStep<{ signature: string }> {
     const identifier = frostIdentifier(this.scheme, message.from);
-    this.commitments.set(message.from, {
-      identifier,
-      hiding: hexField(message.payload, 'hiding', message.from),
-      binding: hexField(message.payload, 'binding', message.from),
-    });
+    const hiding = hexField(message.payload, 'hiding', message.from);
+    const binding = hexField(message.payload, 'binding', message.from);
+    // Checked here, not only by the co-signers: a commitment that is not a valid non-identity
+    // point would make every honest co-signer refuse the attempt, and nobody would be blamed
+    // (found by `quorate sim --adversary parties`, bad-commitment).
+    if (!isCommitmentPoint(this.scheme, hiding) || !isCommitmentPoint(this.scheme, binding))
+      throw new PeerFault(message.from, 'invalid commitment: not a point of the group');
+    this.commitments.set(message.from, { identifier, hiding, binding });
     if (this.commitments.size < this.args.signers.length) return { kind: 'continue', outgoing: [] };
     this.round = 2;
     const all = Object.fromEntries(

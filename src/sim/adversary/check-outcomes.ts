@@ -13,13 +13,12 @@
  *   and creates no wallet; one where every party followed the protocol creates its wallet.
  *
  * Pure: the harness verifies signatures and hands in the verdicts.
+
  *
- * One violation is an OPEN FINDING rather than a harness failure until the coordinator is fixed
- * ({@link isOpenFinding}): a malicious party that sends an invalid round-1 commitment is never
- * blamed (the aggregator relays it unchecked; the honest co-signer that cannot decode it refuses
- * and is the one ranked last, the malicious party's own refusal blames the coordinator), so the
- * coordinator can spend a whole session on quorums that include it while the honest parties are
- * a quorum. Runs report these apart (`knownFindings`); any other violation fails a campaign.
+ * HONEST-QUORUM once found a real gap: a malicious party's invalid round-1 commitment was relayed
+ * unchecked, the honest co-signer that could not decode it refused and was ranked last, and
+ * nobody was blamed, so the coordinator spent whole sessions on quorums that included the cheater.
+ * The aggregator now blames an invalid commitment (src/protocol/frost.ts).
  */
 
 /** One signing request as the coordinator answered it. */
@@ -76,15 +75,6 @@ export function checkOutcomes(input: OutcomeCheckInput): OutcomeViolation[] {
     ...input.requests.flatMap((r) => checkRequest(input, r)),
     ...input.keygens.flatMap(checkKeygen),
   ];
-}
-
-/**
- * True for the open finding above: HONEST-QUORUM broken while the malicious parties corrupted
- * their commitments. Remove once the aggregator blames an invalid commitment (see the module
- * comment); the campaign then holds the coordinator to the strict rule.
- */
-export function isOpenFinding(input: OutcomeCheckInput, v: OutcomeViolation): boolean {
-  return v.invariant === 'HONEST-QUORUM' && input.signingAttack === 'bad-commitment';
 }
 
 function checkRequest(input: OutcomeCheckInput, r: SigningOutcome): OutcomeViolation[] {

@@ -93,9 +93,7 @@ function drawPlan(rng: SeededRandom): SeedPlan {
     victim: parties[0] ?? 'p1',
     keygenAttack,
     dkgWallet,
-    // A corrupted commitment costs a whole session of attempts (it is never blamed, see
-    // check-outcomes.ts): drawn half as often as the other signing attacks.
-    signingAttack: pick([...partySigningAttacks, 'bad-signature-share', 'replay-old-envelope']),
+    signingAttack: pick(partySigningAttacks),
   };
 }
 

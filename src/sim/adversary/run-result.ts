@@ -9,12 +9,7 @@ import type {
   AdversaryKeygen,
   AdversaryViolation,
 } from '../../checker/adversary-types.ts';
-import {
-  checkOutcomes,
-  isOpenFinding,
-  type OutcomeCheckInput,
-  type OutcomeViolation,
-} from './check-outcomes.ts';
+import { checkOutcomes, type OutcomeCheckInput, type OutcomeViolation } from './check-outcomes.ts';
 import type { Loot, TargetWallet } from './loot.ts';
 import type { AttackCounts } from './rogue-signing.ts';
 import type { AdversaryWorld } from './world.ts';
@@ -28,8 +23,6 @@ export interface AdversaryRun {
   /** Parties mode: what the real coordinator answered (check-outcomes.ts). */
   outcomes?: OutcomeCheckInput;
   violations: (AdversaryViolation | OutcomeViolation)[];
-  /** Outcome violations that are open findings against the coordinator (check-outcomes.ts). */
-  knownFindings: OutcomeViolation[];
   /** Refusals honest parties sent, by code. */
   refusals: Record<string, number>;
 }
@@ -61,15 +54,13 @@ export function finishRun(
   };
   const outcomes = run.outcomes;
   const judged = outcomes === undefined ? [] : checkOutcomes(outcomes);
-  const known = (v: OutcomeViolation) => outcomes !== undefined && isOpenFinding(outcomes, v);
   return {
     seed: run.seed,
     mode: run.mode,
     attacks: { ...run.counts.byKind },
     input,
     ...(outcomes === undefined ? {} : { outcomes }),
-    violations: [...checkAdversary(input), ...judged.filter((v) => !known(v))],
-    knownFindings: judged.filter(known),
+    violations: [...checkAdversary(input), ...judged],
     refusals: { ...observations.refusals },
   };
 }
@@ -81,8 +72,6 @@ export interface AdversarySummary {
   attacks: Record<string, number>;
   attacksTotal: number;
   violations: { seed: number; invariant: string; message: string }[];
-  /** Open findings against the coordinator, by seed (parties mode; see check-outcomes.ts). */
-  knownFindings: { seed: number; invariant: string; message: string }[];
   /** Signing requests through the real coordinator by how they ended (`signed` or a code). */
   requests: Record<string, number>;
   /** Keygens run, and how many ended aborted (with the refusal codes seen). */
@@ -124,7 +113,6 @@ export function summarize(
     attacks,
     attacksTotal: Object.values(attacks).reduce((a, b) => a + b, 0),
     violations: runs.flatMap((r) => r.violations.map((v) => flat(r, v))),
-    knownFindings: runs.flatMap((r) => r.knownFindings.map((v) => flat(r, v))),
     requests,
     keygens: keygens.length,
     keygensAborted: keygens.filter((k) => k.outcome === 'aborted').length,
