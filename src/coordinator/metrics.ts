@@ -72,7 +72,7 @@ export class CoordinatorMetrics {
   });
   readonly partyLinksClosedTotal = new Counter({
     name: 'quorate_party_links_closed_total',
-    help: 'Registered party links the coordinator closed, by reason (heartbeat, replaced, unpinned, revoked)',
+    help: 'Registered party links the coordinator closed, by reason (heartbeat, replaced, unpinned, revoked, pin-changed)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

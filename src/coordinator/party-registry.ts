@@ -98,7 +98,7 @@ type RefusalReason =
   'connections-max' | 'handshakes-pending' | 'party-slots' | 'enrolment-denied' | 'invalid-hello';
 
 /** Why the coordinator closed a registered link (metric label). */
-type CloseReason = 'heartbeat' | 'replaced' | 'unpinned' | 'revoked';
+type CloseReason = 'heartbeat' | 'replaced' | 'unpinned' | 'revoked' | 'pin-changed';
 
 /** A freshly issued enrolment token: shown once, never stored (the store keeps a key from it). */
 export interface IssuedEnrolment {
@@ -117,6 +117,8 @@ export type SuspectReason = 'blamed' | 'missed-round' | 'detector';
 
 interface PartyLink {
   partyId: string;
+  /** The identity key (hex) this link proved: it must stay the pinned one. */
+  identityKey: string;
   link: Link;
   guard: EnvelopeGuard;
   sender: EnvelopeSender;
@@ -194,6 +196,8 @@ export class PartyRegistry {
   private readonly certificates = new Map<string, PartyCertificate>();
   /** Connections accepted that have not registered yet (open). */
   private readonly pending = new Set<Link>();
+  /** When the pins were last checked against the store (monotonic ms). */
+  private lastPinSweepMono = 0;
   /** Handshaking connections per claimed party id. */
   private readonly claims = new Map<string, number>();
   private readonly connectionsMax: number;
@@ -516,6 +520,7 @@ export class PartyRegistry {
     detector.heartbeat(this.env.monoMs());
     this.links.set(partyId, {
       partyId,
+      identityKey: bytesToHex(identityKey),
       link,
       guard: new EnvelopeGuard(coordinatorRole, partyId, conn, identityKey),
       sender: new EnvelopeSender(coordinatorRole, partyId, conn, this.identity.signSecret),
@@ -617,6 +622,10 @@ export class PartyRegistry {
 
   private heartbeat(): void {
     const now = this.env.monoMs();
+    if (now - this.lastPinSweepMono >= limits.partyPinSweepMs) {
+      this.lastPinSweepMono = now;
+      void this.sweepPins();
+    }
     for (const l of [...this.links.values()]) {
       // A link that stopped answering (half-open, stopped process, idle squatter) would hold a
       // slot forever: close it; a live party redials.
@@ -628,6 +637,38 @@ export class PartyRegistry {
       this.send(l.partyId, buildPing());
     }
     for (const partyId of this.known) this.refreshState(partyId);
+  }
+
+  /**
+   * Closes registered links whose pin was revoked, removed or replaced in the store since they
+   * proved it: an operator's revoke or unpin reaches every replica (each sweeps every
+   * `partyPinSweepMs`), not only the one that served the request. A store that cannot be read
+   * now is read again at the next sweep.
+   */
+  private async sweepPins(): Promise<void> {
+    let records;
+    try {
+      records = await this.store.listParties();
+    } catch (error) {
+      this.log.warn({ error: String(error) }, 'party pin sweep: store unavailable');
+      return;
+    }
+    const pins = new Map(records.map((r) => [r.partyId, r]));
+    for (const l of [...this.links.values()]) {
+      const pin = pins.get(l.partyId);
+      const reason: CloseReason | undefined =
+        pin === undefined
+          ? 'unpinned'
+          : pin.revokedMs !== undefined
+            ? 'revoked'
+            : pin.identityKey !== l.identityKey
+              ? 'pin-changed'
+              : undefined;
+      if (reason === undefined || this.links.get(l.partyId) !== l) continue;
+      this.closeLink(l, reason, `party ${reason} in the store`);
+      this.boxKeys.delete(l.partyId);
+      this.certificates.delete(l.partyId);
+    }
   }
 
   /** Marks a party suspect after it missed a round deadline (cleared by its next heartbeat). */

@@ -113,6 +113,10 @@ export const transportLimits = {
   heartbeatIntervalMsDefault: 1_000,
   heartbeatIntervalMsMin: 50,
   heartbeatIntervalMsMax: 10_000,
+  // How often each coordinator replica checks its registered parties' pins in the store, so a
+  // revoke or unpin served by another replica closes the link here too (one listParties read,
+  // at most storePartyRecordsMax rows).
+  partyPinSweepMs: 2_000,
 } as const;
 
 /**
