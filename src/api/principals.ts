@@ -20,6 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { bytesEqual } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
+import { secretWeakness } from '../core/secret-strength.ts';
 import { apiRoles, isApiRole, type ApiRole } from './roles.ts';
 
 /** One API caller identity. */
@@ -47,7 +48,8 @@ function invalid(path: string, problem: string, file?: string): QuorateError {
 }
 
 /**
- * The principal for a plaintext token (at least `limits.apiTokenLengthMin` characters); every
+ * The principal for a plaintext token (at least `limits.apiTokenLengthMin` characters, not
+ * plainly guessable: core/secret-strength.ts); every
  * role unless `roles` says otherwise (the plain `--api-token` keeps them all).
  */
 export function principalFromToken(
@@ -55,10 +57,14 @@ export function principalFromToken(
   token: string,
   roles: readonly ApiRole[] = apiRoles,
 ): ApiPrincipal {
-  if (token.length < limits.apiTokenLengthMin) {
+  const weak = secretWeakness(token, {
+    lengthMin: limits.apiTokenLengthMin,
+    distinctCharsMin: limits.apiTokenDistinctCharsMin,
+  });
+  if (weak !== undefined) {
     throw new QuorateError(
       'QUORATE_E_CONFIG',
-      `API token must be at least ${limits.apiTokenLengthMin} characters`,
+      `API token ${weak}; generate one with: quorate api-token new, or openssl rand -hex 24`,
     );
   }
   if (!namePattern.test(name)) throw invalid('name', `${JSON.stringify(name)} is not a valid name`);

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
+import { secretWeakness } from '../core/secret-strength.ts';
 import type { Link } from '../transport/link.ts';
 
 /** Log levels the CLI accepts in QUORATE_LOG_LEVEL. */
@@ -95,13 +96,10 @@ export async function readBoundedFile(
  * carries HMAC(secret, …), so the secret must resist an offline guess (issue 12 finding 6).
  */
 export function partySecretProblem(secret: string): string | undefined {
-  if (secret.length < limits.partySecretLengthMin) {
-    return `must be at least ${limits.partySecretLengthMin} characters (got ${secret.length})`;
-  }
-  if (new Set(secret).size < limits.partySecretDistinctCharsMin) {
-    return `must use at least ${limits.partySecretDistinctCharsMin} distinct characters`;
-  }
-  return undefined;
+  return secretWeakness(secret, {
+    lengthMin: limits.partySecretLengthMin,
+    distinctCharsMin: limits.partySecretDistinctCharsMin,
+  });
 }
 
 /**
