@@ -73,6 +73,12 @@ async function listenTls(app: FastifyInstance, options: CoordinatorNodeOptions, 
   server.on('upgrade', (request, socket, head) =>
     app.server.emit('upgrade', request, socket, head),
   );
+  // Malformed requests get the contract's error shape over TLS too (Fastify's handler listens
+  // on app.server), and the same timeouts Fastify gave its own server apply here.
+  server.on('clientError', (error, socket) => app.server.emit('clientError', error, socket));
+  server.requestTimeout = app.server.requestTimeout;
+  server.headersTimeout = app.server.headersTimeout;
+  server.keepAliveTimeout = app.server.keepAliveTimeout;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -19,7 +19,7 @@ const usage = `usage:
                       [--party-secret S] [--enrol-token T] [--coordinator-key HEX]
                       [--operator-key HEX --certificate FILE] [--tls-ca FILE] [--allow-ungoverned]
   quorate party identity --id NAME --data DIR   prints {partyId, identityKey, boxKey} (creates the identity if new)
-  quorate operator init --out FILE              a new operator key (sealed if QUORATE_KEY_PASSPHRASE is set); prints {operatorKey}
+  quorate operator init --out FILE              a new operator key, sealed with QUORATE_KEY_PASSPHRASE; prints {operatorKey}
   quorate operator certify --key FILE --request FILE --out FILE   certifies a party identity request
   quorate demo [--once] [--json]
   quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]

@@ -3,12 +3,11 @@
  * coordinator (src/transport/certificate.ts). `init` makes the key file; `certify` signs a
  * party's identity request (`quorate party identity`) into the certificate that party presents.
  *
- * The key file holds the 32-byte Ed25519 seed: sealed with QUORATE_KEY_PASSPHRASE (scrypt +
- * AES-GCM through the keystore) when that is set, else in hex; mode 0600 either way, and never
- * overwritten.
+ * The key file holds the 32-byte Ed25519 seed sealed with QUORATE_KEY_PASSPHRASE (scrypt +
+ * AES-GCM through the keystore; `init` refuses to run without it), mode 0600, never overwritten.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { realEnv, type Env } from '../core/env.ts';
@@ -26,8 +25,7 @@ const sealLabel = 'quorate-operator-key-v1';
 interface OperatorKeyFile {
   v: 1;
   operatorKey: string;
-  seed?: string;
-  sealed?: { kdf: { N: number; r: number; p: number; salt: string }; blob: string };
+  sealed: { kdf: { N: number; r: number; p: number; salt: string }; blob: string };
 }
 
 /** Where the command writes: stdout lines (tests pass their own). */
@@ -59,20 +57,21 @@ function init(argv: string[], env: Env, io: OperatorIo): number {
   const out = required(values.out, '--out FILE');
   const seed = env.randomBytes(32);
   const operatorKey = bytesToHex(ed25519.getPublicKey(seed));
+  // The root of every party's trust is never written in plaintext: sealed, or not at all.
   const passphrase = process.env['QUORATE_KEY_PASSPHRASE'];
-  let file: OperatorKeyFile;
-  if (passphrase === undefined || passphrase === '') {
-    file = { v: 1, operatorKey, seed: bytesToHex(seed) };
-  } else {
-    const kdf = {
-      N: scryptParams.N,
-      r: scryptParams.r,
-      p: scryptParams.p,
-      salt: bytesToHex(env.randomBytes(16)),
-    };
-    const blob = Keystore.derive(passphrase, kdf, env.randomBytes).seal(sealLabel, seed);
-    file = { v: 1, operatorKey, sealed: { kdf, blob } };
-  }
+  if (passphrase === undefined || passphrase === '')
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      'QUORATE_KEY_PASSPHRASE must be set: the operator key file is sealed with it',
+    );
+  const kdf = {
+    N: scryptParams.N,
+    r: scryptParams.r,
+    p: scryptParams.p,
+    salt: bytesToHex(env.randomBytes(16)),
+  };
+  const blob = Keystore.derive(passphrase, kdf, env.randomBytes).seal(sealLabel, seed);
+  const file: OperatorKeyFile = { v: 1, operatorKey, sealed: { kdf, blob } };
   seed.fill(0);
   writeNewFile(out, `${JSON.stringify(file, null, 2)}\n`);
   io.out(JSON.stringify({ operatorKey }));
@@ -97,9 +96,7 @@ async function loadOperatorKey(
   if (raw['v'] !== 1 || !hexOf(operatorKey, 64)) {
     throw new QuorateError('QUORATE_E_CONFIG', `operator key file ${path} is not a v1 key file`);
   }
-  const seed = hexOf(raw['seed'], 64)
-    ? hexToBytes(raw['seed'])
-    : openSealedSeed(raw['sealed'], path, env);
+  const seed = openSealedSeed(raw['sealed'], path, env);
   const key = ed25519.getPublicKey(seed);
   if (bytesToHex(key) !== operatorKey) {
     throw new QuorateError(
@@ -128,7 +125,7 @@ function openSealedSeed(sealed: unknown, path: string, env: Env): Uint8Array {
   ) {
     throw new QuorateError(
       'QUORATE_E_CONFIG',
-      `operator key file ${path} has neither a seed nor a valid sealed seed`,
+      `operator key file ${path} has no valid sealed seed`,
     );
   }
   const passphrase = required(

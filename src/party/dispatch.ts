@@ -58,6 +58,8 @@ export interface EnvelopeHandlers {
 interface LinkState {
   challenge: ChallengeFrame | undefined;
   conn: Connection | undefined;
+  /** Told once the coordinator proved its key on this link. */
+  onAccepted: (() => void) | undefined;
 }
 
 /** Serves every coordinator link of one party. */
@@ -75,8 +77,8 @@ export class PartyDispatch {
   ) {}
 
   /** Hooks a freshly opened link to the coordinator; runs the handshake, then serves it. */
-  attach(link: Link): void {
-    const state: LinkState = { challenge: undefined, conn: undefined };
+  attach(link: Link, onAccepted?: () => void): void {
+    const state: LinkState = { challenge: undefined, conn: undefined, onAccepted };
     link.onClose(() => {
       const conn = state.conn;
       if (!conn) return;
@@ -109,6 +111,7 @@ export class PartyDispatch {
       link.send(helloFor(this.handshake, frame));
     } else if (frame.t === 'welcome' && state.challenge && !state.conn) {
       state.conn = this.acceptWelcome(link, state.challenge, frame);
+      if (state.conn) state.onAccepted?.();
     } else if (frame.t === 'env' && state.conn) {
       this.onEnvelope(state.conn, frame.e);
     } else if (frame.t === 'reject') {

@@ -162,8 +162,17 @@ export function startPartyNode(env: Env, options: PartyNodeOptions): PartyNode {
   const wrapLink = options.wrapLink ?? ((link: Link) => link);
   const dial = options.tlsCa === undefined ? {} : { ca: options.tlsCa };
   // One outbound connection per coordinator replica.
-  const clients = urls.map(
-    (url) => new ReconnectingClient(env, url, (link) => runtime.attach(link), wrapLink, dial),
+  // The backoff starts over once a connection is accepted (the coordinator proved its key),
+  // never merely because a socket opened (issue 12 finding 7).
+  const clients: ReconnectingClient[] = urls.map(
+    (url, i) =>
+      new ReconnectingClient(
+        env,
+        url,
+        (link) => runtime.attach(link, () => clients[i]?.accepted()),
+        wrapLink,
+        dial,
+      ),
   );
   for (const client of clients) client.start();
   return {

@@ -128,9 +128,12 @@ export class PartyRuntime {
     return this.driver.size;
   }
 
-  /** Hooks a freshly opened link to the coordinator; runs the handshake, then serves it. */
-  attach(link: Link): void {
-    this.dispatch.attach(link);
+  /**
+   * Hooks a freshly opened link to the coordinator; runs the handshake, then serves it.
+   * `onAccepted` runs once the coordinator proved its key on this link.
+   */
+  attach(link: Link, onAccepted?: () => void): void {
+    this.dispatch.attach(link, onAccepted);
   }
 
   /** Observes the fencing token durably; refuses anything lower than already seen (I3). */

@@ -323,13 +323,15 @@ export class EtcdGateway {
     } finally {
       cancel();
     }
-    if (text.length > limits.etcdResponseBytesMax) return { ok: false, error: 'answer too large' };
-    let answer: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      answer = JSON.parse(text) as Record<string, unknown>;
+      parsed = JSON.parse(text);
     } catch {
       return { ok: false, error: `HTTP ${status}: not JSON` };
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { ok: false, error: `HTTP ${status}: not a JSON object` };
+    const answer = parsed as Record<string, unknown>;
     if (status === 200 && answer['error'] === undefined) return { ok: true, answer };
     // Unary errors are {error, message, code}; streamed ones (keepalive) nest them in `error`.
     const nested =
@@ -361,13 +363,19 @@ function postOnce(
       let bytes = 0;
       response.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        if (bytes > limits.etcdResponseBytesMax + 1) response.destroy();
+        if (bytes > limits.etcdResponseBytesMax) response.destroy();
         else chunks.push(chunk);
       });
       response.on('error', reject);
-      response.on('close', () =>
-        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-      );
+      response.on('close', () => {
+        // Cut off past the bound: the caller sees an oversized answer, not truncated JSON.
+        if (bytes > limits.etcdResponseBytesMax) reject(new Error('answer too large'));
+        else
+          resolve({
+            status: response.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+          });
+      });
     };
     const options = {
       method: 'POST',

@@ -6,10 +6,10 @@
  * not its own, or a malformed coordinator key, stops with QUORATE_E_CONFIG. The party commands
  * run as real processes (bin/quorate.js: `npm run build` first).
  */
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
@@ -67,6 +67,25 @@ const isConfig = (error: unknown) =>
 describe('operator init, party identity, operator certify', () => {
   const keyFile = join(root, 'operator.json');
   let operatorKey = '';
+  before(() => {
+    process.env['QUORATE_KEY_PASSPHRASE'] = 'operator passphrase, long enough';
+  });
+  after(() => {
+    delete process.env['QUORATE_KEY_PASSPHRASE'];
+  });
+
+  test('init refuses to write the operator key without a passphrase to seal it', async () => {
+    delete process.env['QUORATE_KEY_PASSPHRASE'];
+    try {
+      await assert.rejects(
+        runOperatorCommand(['init', '--out', join(root, 'plain.json')], { out: () => {} }, env),
+        isConfig,
+      );
+      assert.equal(existsSync(join(root, 'plain.json')), false);
+    } finally {
+      process.env['QUORATE_KEY_PASSPHRASE'] = 'operator passphrase, long enough';
+    }
+  });
 
   test('init writes a 0600 key file, prints the public key, and never overwrites', async () => {
     const printed = await operator(['init', '--out', keyFile]);
@@ -139,7 +158,7 @@ describe('operator init, party identity, operator certify', () => {
         (error) => error instanceof QuorateError && error.code === 'QUORATE_E_KEYSTORE',
       );
     } finally {
-      delete process.env['QUORATE_KEY_PASSPHRASE'];
+      process.env['QUORATE_KEY_PASSPHRASE'] = 'operator passphrase, long enough';
     }
   });
 
