@@ -12,6 +12,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { LocalCluster, quoratePartyEntry } from '../../src/cli/local-cluster.ts';
 import { makeTestPki, type TestPki } from '../helpers/tls-pki.ts';
@@ -137,6 +138,30 @@ describe('coordinator and parties over TLS (real processes)', () => {
       socket.on('error', () => resolve(true));
     });
     assert.ok(wsFailed, 'a ws:// upgrade on the TLS port must fail');
+  });
+
+  test('over TLS too, a bad URL and a malformed request get the contract error shape', async () => {
+    const badUrl = await api('GET', '/%ff');
+    assert.equal(badUrl.status, 400);
+    assert.equal(
+      (badUrl.json['error'] as Record<string, unknown>)['code'],
+      'QUORATE_E_BAD_REQUEST',
+    );
+    // A request line no HTTP parser accepts, over a verified TLS connection.
+    const { port } = new URL(cluster.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: Number(port), ca }, () =>
+        socket.write('NOT-HTTP \u0000\r\n\r\n'),
+      );
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.setTimeout(requestTimeoutMs, () => socket.destroy(new Error('timeout')));
+    });
+    assert.match(answer, /^HTTP\/1\.1 400/);
+    assert.match(answer, /"code":"QUORATE_E_BAD_REQUEST"/);
   });
 
   test('a party that trusts another CA refuses the coordinator and logs why', async () => {
