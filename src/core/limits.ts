@@ -20,8 +20,6 @@ export const apiLimits = {
   intentKeyLengthMax: 128,
   contextFieldLengthMax: 256,
   apiTokenLengthMin: 16,
-  // Distinct characters a plaintext API token needs (with no repeated pattern or keyboard walk).
-  apiTokenDistinctCharsMin: 6,
   // API principals (src/api/principals.ts): named bearer tokens, the initiator of a request
   apiPrincipalsMax: 256,
   apiTokensFileBytesMax: 64 * 1024,

@@ -1,6 +1,6 @@
 /**
  * Weak-secret checks for secrets a person may type: the shared party secret (a captured hello
- * carries a MAC under it, so it must resist an offline guess) and API bearer tokens. Not an
+ * carries a MAC under it, so it must resist an offline guess). Not an
  * entropy meter: it refuses what is plainly guessable (short, few distinct characters, a
  * repeated pattern, a keyboard or alphabet walk) and leaves generated secrets alone
  * (`openssl rand -hex 24`).
