@@ -76,27 +76,34 @@ function dial(url: string, partyId: string, keys: IdentityKeys, macKey: MacKey):
 const newKeys = () => generateIdentity(new Uint8Array(randomBytes(64)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('party connection slots and heartbeats (real coordinator)', () => {
-  const cluster = new LocalCluster({
-    coordinatorArgs: ['--heartbeat-ms', '200', '--down-after-ms', '1500'],
-  });
+/**
+ * A real coordinator for one describe block, and the raw sockets its tests open (all closed,
+ * and the coordinator stopped, after the block).
+ */
+function coordinatorForBlock(coordinatorArgs: string[] = []) {
+  const cluster = new LocalCluster({ coordinatorArgs });
   const open: WebSocket[] = [];
-  let url: string;
-
+  const block = { cluster, open, url: '' };
   before(async () => {
-    url = await cluster.startCoordinator();
+    block.url = await cluster.startCoordinator();
   });
   after(async () => {
     for (const ws of open) ws.terminate();
     await cluster.stop();
   });
+  return block;
+}
+
+describe('party connection slots and heartbeats (real coordinator)', () => {
+  const block = coordinatorForBlock(['--heartbeat-ms', '200', '--down-after-ms', '1500']);
+  const { cluster, open } = block;
 
   test('idle registered links under many squatted ids do not lock a genuine party out', async () => {
     // Fill every registered slot with links that enrol and then never answer a ping.
     const squatters = limits.connectionsMax;
     for (let batch = 0; batch < squatters; batch += 32) {
       const dials = Array.from({ length: Math.min(32, squatters - batch) }, (_, i) =>
-        dial(url, `squat-${batch + i}`, newKeys(), secretKey(cluster.partySecret)),
+        dial(block.url, `squat-${batch + i}`, newKeys(), secretKey(cluster.partySecret)),
       );
       for (const d of await Promise.all(dials)) open.push(d.ws);
     }
@@ -105,7 +112,7 @@ describe('party connection slots and heartbeats (real coordinator)', () => {
     const refusals: string[] = [];
     let welcomed = false;
     for (let tryNo = 0; tryNo < 40 && !welcomed; tryNo++) {
-      const d = await dial(url, 'genuine', genuine, secretKey(cluster.partySecret));
+      const d = await dial(block.url, 'genuine', genuine, secretKey(cluster.partySecret));
       open.push(d.ws);
       welcomed = d.outcome === 'welcome';
       if (!welcomed) {
@@ -122,16 +129,8 @@ describe('party connection slots and heartbeats (real coordinator)', () => {
 });
 
 describe('per-party enrolment tokens, revoke and unpin (real coordinator)', () => {
-  const cluster = new LocalCluster();
-  const open: WebSocket[] = [];
-  let url: string;
-  before(async () => {
-    url = await cluster.startCoordinator();
-  });
-  after(async () => {
-    for (const ws of open) ws.terminate();
-    await cluster.stop();
-  });
+  const block = coordinatorForBlock();
+  const { cluster, open } = block;
 
   const enrol = async (partyId: string, body: Record<string, unknown> = {}) => {
     const r = await cluster.request('POST', `/v1/parties/${partyId}/enrolment`, body);
@@ -144,7 +143,7 @@ describe('per-party enrolment tokens, revoke and unpin (real coordinator)', () =
     return rows.find((row) => row.partyId === partyId)?.enrolment;
   };
   const connect = async (partyId: string, keys: IdentityKeys, macKey: MacKey) => {
-    const d = await dial(url, partyId, keys, macKey);
+    const d = await dial(block.url, partyId, keys, macKey);
     open.push(d.ws);
     return d;
   };
