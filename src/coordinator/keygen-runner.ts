@@ -8,19 +8,16 @@
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
-import { hexToBytes } from '@noble/hashes/utils.js';
 import type { KeygenResult, Payload, ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
 import type { PartyCertificate } from '../transport/certificate.ts';
-import { verifyDetached } from '../transport/identity.ts';
 import {
   buildActivatePayload,
   buildDiscard,
   buildKeygenStart,
   buildProtocol,
-  confirmationStatement,
+  confirmationVerifies,
   keygenActivateRound,
-  keygenConfirmDomain,
   keygenConfirmRound,
   keygenTranscript,
   validateActivatedPayload,
@@ -143,20 +140,10 @@ export class KeygenRunner {
       return;
     }
     const identityKey = this.certificates?.[partyId]?.identityKey;
-    const statement = confirmationStatement({
-      walletId: this.args.walletId,
-      keygenId: this.args.keygenId,
-      partyId,
-      transcript: confirm.value.transcript,
-    });
+    const { walletId, keygenId } = this.args;
     if (
       identityKey !== undefined &&
-      !verifyDetached(
-        keygenConfirmDomain,
-        statement,
-        hexToBytes(confirm.value.signature),
-        hexToBytes(identityKey),
-      )
+      !confirmationVerifies({ walletId, keygenId, partyId }, confirm.value, identityKey)
     ) {
       this.fail('confirmation not signed by the certified identity key', [partyId]);
       return;

@@ -21,7 +21,7 @@ import type {
   ProtocolMessage,
   ProtocolStep,
 } from '../protocol/engine.ts';
-import { coordinatorRole } from '../protocol/engine.ts';
+import { coordinatorRole, isPromise } from '../protocol/engine.ts';
 import { buildProtocol, type Envelope, type EnvelopeFields } from '../transport/wire.ts';
 import type { PartyJournal } from './journal.ts';
 import { Refusal } from './refusal.ts';
@@ -72,8 +72,6 @@ export interface DriverDeps {
   /** Answers `e` with a refusal. */
   refuse(e: Envelope, error: unknown): void;
 }
-
-const isPromise = <T>(value: MaybePromise<T>): value is Promise<T> => value instanceof Promise;
 
 /** Drives the roles of every session on one party. */
 export class ProtocolDriver {

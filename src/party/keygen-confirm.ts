@@ -8,7 +8,7 @@
  * with `QUORATE_E_UNTRUSTED_PEER`: the parties' views differ (a relay that equivocated, or a peer
  * that lies), and no party that checks ends with a usable share of a key the others disagree on.
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type {
   KeyShare,
   MaybePromise,
@@ -16,12 +16,13 @@ import type {
   ProtocolMessage,
   ProtocolStep,
 } from '../protocol/engine.ts';
-import { coordinatorRole } from '../protocol/engine.ts';
-import { signDetached, verifyDetached, type IdentityKeys } from '../transport/identity.ts';
+import { coordinatorRole, isPromise } from '../protocol/engine.ts';
+import { signDetached, type IdentityKeys } from '../transport/identity.ts';
 import {
   buildActivatedPayload,
   buildConfirmPayload,
   confirmationStatement,
+  confirmationVerifies,
   keygenActivateRound,
   keygenConfirmDomain,
   keygenConfirmRound,
@@ -51,8 +52,6 @@ export interface ConfirmArgs {
 
 const untrusted = (reason: string): Refusal =>
   new Refusal('QUORATE_E_UNTRUSTED_PEER', reason, true);
-
-const isPromise = <T>(value: MaybePromise<T>): value is Promise<T> => value instanceof Promise;
 
 /** Wraps an engine's keygen role so that its share is kept only after the confirmation. */
 export class ConfirmedKeygenRole implements PartyRole<KeyShare> {
@@ -125,20 +124,9 @@ export class ConfirmedKeygenRole implements PartyRole<KeyShare> {
         continue;
       }
       const identityKey = this.args.certifiedIdentityKeys?.[peer];
-      const statement = confirmationStatement({
-        walletId,
-        keygenId,
-        partyId: peer,
-        transcript: confirm.transcript,
-      });
       if (
         identityKey !== undefined &&
-        !verifyDetached(
-          keygenConfirmDomain,
-          statement,
-          hexToBytes(confirm.signature),
-          hexToBytes(identityKey),
-        )
+        !confirmationVerifies({ walletId, keygenId, partyId: peer }, confirm, identityKey)
       )
         throw untrusted(`confirmation of ${peer} is not signed by its certified identity key`);
       if (confirm.transcript !== held.confirm.transcript) disagree.push(peer);

@@ -128,6 +128,10 @@ export interface SignerRole extends ProtocolRole<SignerResult> {
 /** A value, or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** True if a step's outcome is still pending (an asynchronous role). */
+export const isPromise = <T>(value: MaybePromise<T>): value is Promise<T> =>
+  value instanceof Promise;
+
 /**
  * A role as a party drives it: like {@link ProtocolRole}, but a step may be computed
  * asynchronously (a share held in an HSM, a remote signer). Every ProtocolRole is one. The

@@ -13,7 +13,7 @@
  * envelope, see envelope.ts). Envelope bodies: `sign-start`, `keygen-start`, `protocol` (an
  * engine payload: the engine validates its own fields), `discard`, `refuse`, `ping`, `pong`.
  */
-import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson, sha256Hex } from '../core/encoding.ts';
 import { isErrorCode, type ErrorCode } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
@@ -22,6 +22,7 @@ import { schemes, type Payload, type Scheme } from '../protocol/engine.ts';
 import type { RuleRequestContext } from '../policy/rules/rule-context.ts';
 import type { SignedApproval } from '../policy/rules/approvals.ts';
 import { parseCertificate, type PartyCertificate } from './certificate.ts';
+import { verifyDetached } from './identity.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -627,6 +628,24 @@ export function confirmationStatement(fields: {
 }): Uint8Array {
   const { walletId, keygenId, partyId, transcript } = fields;
   return utf8ToBytes(canonicalJson({ walletId, keygenId, partyId, transcript }));
+}
+
+/**
+ * True if `confirm` carries `partyId`'s signature, under its identity key `identityKey` (hex),
+ * over its transcript of this (wallet, keygen). Both the coordinator and every party check it.
+ */
+export function confirmationVerifies(
+  at: { walletId: string; keygenId: string; partyId: string },
+  confirm: KeygenConfirmation,
+  identityKey: string,
+): boolean {
+  const statement = confirmationStatement({ ...at, transcript: confirm.transcript });
+  return verifyDetached(
+    keygenConfirmDomain,
+    statement,
+    hexToBytes(confirm.signature),
+    hexToBytes(identityKey),
+  );
 }
 
 function confirmationOf(raw: unknown): KeygenConfirmation | undefined {
