@@ -14,7 +14,7 @@ import { realEnv, type Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { limits } from '../core/limits.ts';
-import { Keystore, scryptParams } from '../store/keystore.ts';
+import { freshKdf, Keystore, parseKdf, type ScryptKdf } from '../store/keystore.ts';
 import { issueCertificate } from '../transport/certificate.ts';
 import { readBoundedFile, required } from './command-options.ts';
 
@@ -25,7 +25,7 @@ const sealLabel = 'quorate-operator-key-v1';
 interface OperatorKeyFile {
   v: 1;
   operatorKey: string;
-  sealed: { kdf: { N: number; r: number; p: number; salt: string }; blob: string };
+  sealed: { kdf: ScryptKdf; blob: string };
 }
 
 /** Where the command writes: stdout lines (tests pass their own). */
@@ -64,12 +64,7 @@ function init(argv: string[], env: Env, io: OperatorIo): number {
       'QUORATE_E_CONFIG',
       'QUORATE_KEY_PASSPHRASE must be set: the operator key file is sealed with it',
     );
-  const kdf = {
-    N: scryptParams.N,
-    r: scryptParams.r,
-    p: scryptParams.p,
-    salt: bytesToHex(env.randomBytes(16)),
-  };
+  const kdf = freshKdf(env.randomBytes);
   const blob = Keystore.derive(passphrase, kdf, env.randomBytes).seal(sealLabel, seed);
   const file: OperatorKeyFile = { v: 1, operatorKey, sealed: { kdf, blob } };
   seed.fill(0);
@@ -111,18 +106,8 @@ async function loadOperatorKey(
 function openSealedSeed(sealed: unknown, path: string, env: Env): Uint8Array {
   const s =
     typeof sealed === 'object' && sealed !== null ? (sealed as Record<string, unknown>) : {};
-  const kdf =
-    typeof s['kdf'] === 'object' && s['kdf'] !== null ? (s['kdf'] as Record<string, unknown>) : {};
-  const { N, r, p, salt } = kdf;
-  const bounded = (x: unknown, max: number): x is number =>
-    typeof x === 'number' && Number.isSafeInteger(x) && x >= 1 && x <= max;
-  if (
-    !bounded(N, limits.sharedIdentityScryptNMax) ||
-    !bounded(r, limits.sharedIdentityScryptRMax) ||
-    !bounded(p, limits.sharedIdentityScryptPMax) ||
-    !hexOf(salt, 32) ||
-    typeof s['blob'] !== 'string'
-  ) {
+  const kdf = parseKdf(s['kdf']);
+  if (kdf === undefined || typeof s['blob'] !== 'string') {
     throw new QuorateError(
       'QUORATE_E_CONFIG',
       `operator key file ${path} has no valid sealed seed`,
@@ -133,10 +118,7 @@ function openSealedSeed(sealed: unknown, path: string, env: Env): Uint8Array {
     'QUORATE_KEY_PASSPHRASE (the operator key file is sealed)',
   );
   try {
-    return Keystore.derive(passphrase, { N, r, p, salt }, env.randomBytes).open(
-      sealLabel,
-      s['blob'],
-    );
+    return Keystore.derive(passphrase, kdf, env.randomBytes).open(sealLabel, s['blob']);
   } catch {
     throw new QuorateError('QUORATE_E_KEYSTORE', `wrong QUORATE_KEY_PASSPHRASE for ${path}`);
   }

@@ -6,11 +6,9 @@
  * including a racing one, then opens the one stored copy. The store never sees the key in
  * plaintext.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
-import { limits } from '../core/limits.ts';
-import { Keystore, scryptParams } from '../store/keystore.ts';
+import { freshKdf, Keystore, parseKdf, type ScryptKdf } from '../store/keystore.ts';
 import type { Store } from '../store/store.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import { identityFromStoredSecrets } from './meta-store.ts';
@@ -22,7 +20,7 @@ const sealLabel = 'coordinator-identity';
 /** What the meta record holds (JSON). */
 interface SealedIdentity {
   version: 1;
-  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
+  kdf: { name: 'scrypt' } & ScryptKdf;
   sealed: string;
 }
 
@@ -34,18 +32,12 @@ export async function loadSharedIdentity(
 ): Promise<IdentityKeys> {
   let raw = await store.getMeta(coordinatorIdentityMetaKey);
   if (raw === undefined) {
-    const kdf = {
-      name: 'scrypt' as const,
-      N: scryptParams.N,
-      r: scryptParams.r,
-      p: scryptParams.p,
-    };
-    const salt = bytesToHex(env.randomBytes(16));
-    const keystore = Keystore.derive(passphrase, { ...kdf, salt }, env.randomBytes);
+    const kdf = freshKdf(env.randomBytes);
+    const keystore = Keystore.derive(passphrase, kdf, env.randomBytes);
     const secrets = env.randomBytes(64);
     const record: SealedIdentity = {
       version: 1,
-      kdf: { ...kdf, salt },
+      kdf: { name: 'scrypt', ...kdf },
       sealed: keystore.seal(sealLabel, secrets),
     };
     secrets.fill(0);
@@ -60,22 +52,11 @@ function parseSealedIdentity(raw: string): SealedIdentity {
   if (typeof value !== 'object' || value === null) throw new Error('not an object');
   const { version, kdf, sealed } = value as Record<string, unknown>;
   if (version !== 1 || typeof kdf !== 'object' || kdf === null) throw new Error('unknown format');
-  const { name, N, r, p, salt } = kdf as Record<string, unknown>;
-  if (name !== 'scrypt') throw new Error('unknown format');
-  const isCost = (x: unknown, max: number): x is number =>
-    typeof x === 'number' && Number.isSafeInteger(x) && x > 0 && x <= max;
-  const nMax = limits.sharedIdentityScryptNMax;
-  const rMax = limits.sharedIdentityScryptRMax;
-  const pMax = limits.sharedIdentityScryptPMax;
-  if (
-    !isCost(N, nMax) ||
-    !isCost(r, rMax) ||
-    !isCost(p, pMax) ||
-    typeof salt !== 'string' ||
-    typeof sealed !== 'string'
-  )
+  if ((kdf as Record<string, unknown>)['name'] !== 'scrypt') throw new Error('unknown format');
+  const params = parseKdf(kdf);
+  if (params === undefined || typeof sealed !== 'string')
     throw new Error('malformed kdf or sealed value');
-  return { version: 1, kdf: { name, N, r, p, salt }, sealed };
+  return { version: 1, kdf: { name: 'scrypt', ...params }, sealed };
 }
 
 function openSealed(raw: string, passphrase: string, env: Env): IdentityKeys {

@@ -9,9 +9,40 @@ import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuorateError } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
 
 /** scrypt cost: N=2^15, r=8, p=1 (32 MiB, ~0.1–0.5 s once at start-up). */
 export const scryptParams = { N: 2 ** 15, r: 8, p: 1, dkLen: 32 } as const;
+
+/** The scrypt parameters stored beside a passphrase-sealed secret (salt: 32 hex). */
+export interface ScryptKdf {
+  N: number;
+  r: number;
+  p: number;
+  salt: string;
+}
+
+/** Parameters for sealing a new secret: the default cost and a fresh 16-byte salt. */
+export function freshKdf(rng: (n: number) => Uint8Array): ScryptKdf {
+  return { N: scryptParams.N, r: scryptParams.r, p: scryptParams.p, salt: bytesToHex(rng(16)) };
+}
+
+/**
+ * Stored scrypt parameters, read as untrusted (a shared store, a file): the cost is bounded so
+ * that a tampered record cannot make a process spend minutes or gigabytes deriving a key.
+ * Undefined if they are not parameters this code would accept.
+ */
+export function parseKdf(raw: unknown): ScryptKdf | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { N, r, p, salt } = raw as Record<string, unknown>;
+  const bounded = (x: unknown, max: number): x is number =>
+    typeof x === 'number' && Number.isSafeInteger(x) && x >= 1 && x <= max;
+  if (!bounded(N, limits.sharedIdentityScryptNMax)) return undefined;
+  if (!bounded(r, limits.sharedIdentityScryptRMax)) return undefined;
+  if (!bounded(p, limits.sharedIdentityScryptPMax)) return undefined;
+  if (typeof salt !== 'string' || !/^[0-9a-f]{32}$/.test(salt)) return undefined;
+  return { N, r, p, salt };
+}
 const checkLabel = 'quorate-keystore-check';
 const checkPlain = utf8ToBytes('quorate keystore v1');
 
