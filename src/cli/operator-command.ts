@@ -11,6 +11,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { realEnv, type Env } from '../core/env.ts';
+import { isHexOf } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { limits } from '../core/limits.ts';
@@ -32,9 +33,6 @@ interface OperatorKeyFile {
 export interface OperatorIo {
   out: (line: string) => void;
 }
-
-const hexOf = (x: unknown, chars: number): x is string =>
-  typeof x === 'string' && x.length === chars && /^[0-9a-f]+$/.test(x);
 
 /** Writes `text` to a new file of mode 0600 (owner only); an existing file is `QUORATE_E_CONFIG`. */
 function writeNewFile(path: string, text: string): void {
@@ -88,7 +86,7 @@ async function loadOperatorKey(
     throw new QuorateError('QUORATE_E_CONFIG', `operator key file ${path} is not a JSON object`);
   }
   const operatorKey = raw['operatorKey'];
-  if (raw['v'] !== 1 || !hexOf(operatorKey, 64)) {
+  if (raw['v'] !== 1 || !isHexOf(operatorKey, 64)) {
     throw new QuorateError('QUORATE_E_CONFIG', `operator key file ${path} is not a v1 key file`);
   }
   const seed = openSealedSeed(raw['sealed'], path, env);
@@ -138,8 +136,8 @@ async function loadRequest(path: string) {
   if (
     typeof partyId !== 'string' ||
     !isPartyId(partyId) ||
-    !hexOf(identityKey, 64) ||
-    !hexOf(boxKey, 64)
+    !isHexOf(identityKey, 64) ||
+    !isHexOf(boxKey, 64)
   ) {
     throw new QuorateError(
       'QUORATE_E_CONFIG',

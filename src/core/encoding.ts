@@ -11,6 +11,11 @@ export function isHex(value: string): boolean {
   return hexPattern.test(value);
 }
 
+/** True for a string of exactly `chars` lower-case hex digits (keys, digests, signatures). */
+export function isHexOf(x: unknown, chars: number): x is string {
+  return typeof x === 'string' && x.length === chars && /^[0-9a-f]*$/.test(x);
+}
+
 /** sha256 of bytes, as hex. */
 export function sha256Hex(data: Uint8Array): string {
   return bytesToHex(sha256(data));

@@ -12,6 +12,7 @@
  * `quorate-party-certificate-v1 ‖ partyId ‖ 0 ‖ identityKey ‖ 0 ‖ boxKey ‖ 0 ‖ issuedMs`.
  */
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { isHexOf } from '../core/encoding.ts';
 import { isPartyId } from '../core/ids.ts';
 import { signDetached, verifyDetached } from './identity.ts';
 
@@ -61,9 +62,6 @@ export function issueCertificate(
     signature: bytesToHex(signature),
   };
 }
-
-const isHexOf = (x: unknown, chars: number): x is string =>
-  typeof x === 'string' && x.length === chars && /^[0-9a-f]*$/.test(x);
 
 /** Checks the shape of a certificate from the wire or a file; never throws. */
 export function parseCertificate(raw: unknown): PartyCertificate | string {

@@ -14,7 +14,7 @@
  * engine payload: the engine validates its own fields), `discard`, `refuse`, `ping`, `pong`.
  */
 import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { canonicalJson, sha256Hex } from '../core/encoding.ts';
+import { canonicalJson, isHexOf, sha256Hex } from '../core/encoding.ts';
 import { isErrorCode, type ErrorCode } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { limits, ruleLimits, wireLimits } from '../core/limits.ts';
@@ -62,8 +62,6 @@ function objectOf(raw: unknown): Fields | undefined {
 const isShortString = (x: unknown, max: number): x is string =>
   typeof x === 'string' && x.length <= max;
 const isIdString = (x: unknown, max: number): x is string => isShortString(x, max) && x !== '';
-const isHexOf = (x: unknown, chars: number): x is string =>
-  typeof x === 'string' && x.length === chars && /^[0-9a-f]*$/.test(x);
 const isNat = (x: unknown): x is number =>
   typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
