@@ -6,7 +6,7 @@ import type { Env, Log } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { limits } from '../core/limits.ts';
-import type { LoadedPolicy } from '../policy/rules/index.ts';
+import { tierFits, type LoadedPolicy } from '../policy/rules/index.ts';
 import type { Scheme, SignatureEngine } from '../protocol/engine.ts';
 import type { Store, WalletRecord } from '../store/store.ts';
 import type { Envelope } from '../transport/wire.ts';
@@ -165,7 +165,7 @@ export class Wallets {
         problem: 'unknown tier',
       });
     }
-    if (t.threshold !== threshold || [...t.shares].sort().join() !== [...parties].sort().join()) {
+    if (!tierFits(t, threshold, parties)) {
       throw new QuorateError(
         'QUORATE_E_POLICY_INVALID',
         `tier ${tier} is ${t.threshold}-of-[${t.shares.join(', ')}]`,

@@ -7,7 +7,7 @@
  */
 import type { Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
-import type { LoadedPolicy } from '../policy/rules/index.ts';
+import { tierFits, type LoadedPolicy } from '../policy/rules/index.ts';
 import type { KeyShare, PartyEngine, Scheme } from '../protocol/engine.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -83,10 +83,7 @@ function checkTier(deps: KeygenDeps, body: KeygenStartBody): void {
   }
   const tier = deps.policy?.rules.tiers.get(body.tier);
   if (tier === undefined) throw deny(`this party has no policy for tier ${body.tier}`);
-  const sameParties =
-    tier.shares.length === body.parties.length &&
-    tier.shares.every((p) => body.parties.includes(p));
-  if (tier.threshold !== body.threshold || !sameParties)
+  if (!tierFits(tier, body.threshold, body.parties))
     throw deny(`tier ${body.tier} is ${tier.threshold}-of-[${tier.shares.join(', ')}] here`);
 }
 

@@ -11,6 +11,7 @@ export { timeFieldsOf } from './rule-context.ts';
 export type { VelocityEvent } from './velocity.ts';
 export { parseWindowMs, velocityLimitExceeded, windowTotals } from './velocity.ts';
 export { policyHash } from './policy-hash.ts';
+export { tierFits } from './tier-fits.ts';
 export type { ApprovalSubject } from './approvals.ts';
 export {
   canonicalApprovalMessage,
