@@ -44,7 +44,13 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   startup: () => runStartupBench(log),
 };
 
-const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(benches);
+const args = process.argv.slice(2);
+// `--cpu-prof`: the processes a benchmark starts write V8 CPU profiles to bench/results/profiles
+// (open them in Chrome DevTools); the figures of a profiled run are not comparable.
+if (args.includes('--cpu-prof'))
+  process.env['QUORATE_BENCH_CPU_PROF'] = join(resultsDir, 'profiles');
+const names = args.filter((a) => !a.startsWith('--'));
+const wanted = names.length > 0 ? names : Object.keys(benches);
 const unknown = wanted.filter((name) => benches[name] === undefined);
 if (unknown.length > 0) {
   process.stderr.write(

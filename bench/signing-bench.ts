@@ -17,6 +17,7 @@ const rawRuns = Number(process.env['QUORATE_BENCH_RAW_RUNS'] ?? 300);
 const e2eRuns = Number(process.env['QUORATE_BENCH_E2E_RUNS'] ?? 200);
 const concurrentTotal = Number(process.env['QUORATE_BENCH_CONCURRENT_TOTAL'] ?? 320);
 const concurrency = 16;
+const schemes = (process.env['QUORATE_BENCH_SCHEMES'] ?? 'bip340,ed25519').split(',') as Scheme[];
 
 function rawSigning(scheme: Scheme): { p50: number; p99: number } {
   const parties = ['mobile', 'backend', 'guardian'];
@@ -70,11 +71,14 @@ async function coordinated(cluster: LocalCluster, scheme: Scheme) {
 export async function runSigningBench(
   log: (line: string) => void,
 ): Promise<Record<string, unknown>> {
-  const cluster = new LocalCluster();
+  const profileDir = process.env['QUORATE_BENCH_CPU_PROF'];
+  const cluster = new LocalCluster(
+    profileDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
+  );
   const results: Record<string, unknown> = {};
   try {
     await cluster.startWithParties(['mobile', 'backend', 'guardian']);
-    for (const scheme of ['bip340', 'ed25519'] as Scheme[]) {
+    for (const scheme of schemes) {
       log(`signing ${scheme} 2-of-3: raw in-process (${rawRuns} runs)…`);
       const raw = rawSigning(scheme);
       log(

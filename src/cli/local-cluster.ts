@@ -58,6 +58,8 @@ export interface LocalClusterOptions {
    * False runs the legacy mode, where peer keys come from the coordinator.
    */
   anchored?: boolean;
+  /** Node options placed before every child's script (e.g. `--cpu-prof` for `npm run bench`). */
+  nodeArgs?: readonly string[];
 }
 
 /** A local coordinator plus parties. */
@@ -89,7 +91,7 @@ export class LocalCluster {
 
   /** Starts `node ARGV` with the cluster's secrets in its environment. */
   private spawnNode(name: string, argv: readonly string[]): Proc {
-    const child = spawn(process.execPath, argv, {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...argv], {
       env: {
         ...process.env,
         QUORATE_KEY_PASSPHRASE: this.passphrase,

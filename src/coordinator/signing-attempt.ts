@@ -164,12 +164,16 @@ export class SigningAttempt {
 
   private onAggregated(signature: string): void {
     const { engine, wallet, registry } = this.deps;
-    // I4: never hand out a signature that does not verify under the wallet key.
-    const ok = engine.verify(
-      hexToBytes(signature),
-      hexToBytes(this.record.messageHex),
-      hexToBytes(wallet.publicKey),
-    );
+    // I4: never hand out a signature that does not verify under the wallet key. An engine
+    // whose aggregator verified it already is not asked twice (the profile of `npm run bench
+    // -- signing` showed the second check as a tenth of the coordinator's time).
+    const ok =
+      engine.aggregateVerifies === true ||
+      engine.verify(
+        hexToBytes(signature),
+        hexToBytes(this.record.messageHex),
+        hexToBytes(wallet.publicKey),
+      );
     if (!ok) {
       this.fail('blame', 'aggregated signature does not verify', [], { signature });
       return;

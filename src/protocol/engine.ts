@@ -177,6 +177,11 @@ export interface SignatureEngine extends PartyEngine {
    * aggregator role sends on. FROST has none.
    */
   readonly signingSealsPeerMessages?: boolean;
+  /**
+   * True if the aggregator role returns a signature only after verifying it under the group
+   * key of the public package: the coordinator then does not verify it a second time (I4).
+   */
+  readonly aggregateVerifies?: boolean;
   keygenParticipant(args: KeygenParticipantArgs): ProtocolRole<KeyShare>;
   keygenCoordinator(args: { parties: string[]; threshold: number }): ProtocolRole<KeygenResult>;
   signer(args: SignerArgs): SignerRole;

@@ -8,6 +8,7 @@ import { schnorr, schnorr_FROST, secp256k1, secp256k1_FROST } from '@noble/curve
 import type { FROST } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
+import { ed25519Verify } from '../core/ed25519.ts';
 import { canonicalJson } from '../core/encoding.ts';
 import { limits } from '../core/limits.ts';
 import type {
@@ -143,7 +144,7 @@ function verifySignature(
   pk: Uint8Array,
 ): boolean {
   try {
-    if (scheme === 'ed25519') return ed25519.verify(sig, msg, pk);
+    if (scheme === 'ed25519') return ed25519Verify(sig, msg, pk);
     if (scheme === 'bip340') return schnorr.verify(sig, msg, pk);
     return suites.secp256k1.verify(sig, msg, pk);
   } catch {
@@ -610,6 +611,9 @@ export function frostEngine(scheme: Scheme): SignatureEngine {
     signer: (args) => new FrostSigner(frost, args),
     aggregator: (args) => new FrostAggregator(frost, scheme, args),
     verify: (sig, msg, pk) => verifySignature(scheme, sig, msg, pk),
+    // noble's `aggregate` verifies the sum under the group key before it returns (RFC 9591
+    // §5.3), and blames by share only when that fails.
+    aggregateVerifies: true,
   };
 }
 

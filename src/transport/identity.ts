@@ -1,21 +1,12 @@
 /**
  * Identity keys (Ed25519) sign every envelope; box keys (X25519) seal party-to-party messages
  * (DKG shares) to their recipient (src/protocol/sealed-box.ts). Envelope signatures are on the
- * hot path (several per session on every node), so they run in OpenSSL through `node:crypto`,
- * 20–30× faster than pure JavaScript here; Ed25519 is deterministic (RFC 8032), so the bytes
- * are the same either way and the simulator still replays exactly. Key generation and the box
- * stay on `@noble/*`.
+ * hot path (several per session on every node), so they run in OpenSSL (src/core/ed25519.ts).
+ * Key generation stays on `@noble/*`.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  sign as opensslSign,
-  verify as opensslVerify,
-  type KeyObject,
-} from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { limits } from '../core/limits.ts';
+import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { ed25519Sign, ed25519Verify } from '../core/ed25519.ts';
 import { boxPublicKey } from '../protocol/sealed-box.ts';
 
 /** A node's long-lived key material (secret halves never logged or stored in plaintext). */
@@ -48,44 +39,9 @@ export function identityFromSecrets(signSecret: Uint8Array, boxSecret: Uint8Arra
   };
 }
 
-// DER headers of an Ed25519 key (RFC 8410): PKCS#8 around the 32-byte seed, SPKI around the
-// 32-byte public key.
-const pkcs8Ed25519Prefix = hexToBytes('302e020100300506032b657004220420');
-const spkiEd25519Prefix = hexToBytes('302a300506032b6570032100');
-
-/** OpenSSL key objects for our own secrets (the array of an IdentityKeys is kept for life). */
-const privateKeys = new WeakMap<Uint8Array, KeyObject>();
-/** Peer public keys by hex: a handful per deployment, bounded all the same. */
-const publicKeys = new Map<string, KeyObject>();
-
-function privateKeyOf(secret: Uint8Array): KeyObject {
-  let key = privateKeys.get(secret);
-  if (key === undefined) {
-    if (secret.length !== 32) throw new Error('an Ed25519 secret is 32 bytes');
-    const der = Buffer.from(concatBytes(pkcs8Ed25519Prefix, secret));
-    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    privateKeys.set(secret, key);
-  }
-  return key;
-}
-
-function publicKeyOf(publicKey: Uint8Array): KeyObject {
-  const hex = bytesToHex(publicKey);
-  let key = publicKeys.get(hex);
-  if (key === undefined) {
-    if (publicKey.length !== 32) throw new Error('an Ed25519 public key is 32 bytes');
-    const der = Buffer.from(concatBytes(spkiEd25519Prefix, publicKey));
-    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    if (publicKeys.size >= limits.identityKeysCachedMax) publicKeys.clear();
-    publicKeys.set(hex, key);
-  }
-  return key;
-}
-
 /** Ed25519 signature over `domain ‖ message`. */
 export function signDetached(domain: string, message: Uint8Array, secret: Uint8Array): Uint8Array {
-  const data = concatBytes(utf8ToBytes(domain), message);
-  return new Uint8Array(opensslSign(null, data, privateKeyOf(secret)));
+  return ed25519Sign(concatBytes(utf8ToBytes(domain), message), secret);
 }
 
 /** Verifies a signature from {@link signDetached}; false on any malformed input. */
@@ -95,11 +51,5 @@ export function verifyDetached(
   signature: Uint8Array,
   publicKey: Uint8Array,
 ): boolean {
-  try {
-    if (signature.length !== 64) return false;
-    const data = concatBytes(utf8ToBytes(domain), message);
-    return opensslVerify(null, data, publicKeyOf(publicKey), signature);
-  } catch {
-    return false;
-  }
+  return ed25519Verify(signature, concatBytes(utf8ToBytes(domain), message), publicKey);
 }
