@@ -45,8 +45,6 @@ CREATE TABLE IF NOT EXISTS wallets (wallet_id TEXT PRIMARY KEY, body TEXT NOT NU
 CREATE TABLE IF NOT EXISTS sessions (
   session_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, active INTEGER NOT NULL,
   created_ms INTEGER NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS sessions_active ON sessions (active, created_ms);
-CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_ms);
 CREATE TABLE IF NOT EXISTS intents (
   wallet_id TEXT NOT NULL, intent_key TEXT NOT NULL, session_id TEXT NOT NULL,
   message_hash TEXT NOT NULL, PRIMARY KEY (wallet_id, intent_key));
@@ -60,22 +58,41 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 /**
- * The velocity index: each session's counted time (`countedAtMs`) in its own column, written
- * by the same statement as the body. A store created before the column existed gets it here,
- * filled from the stored bodies, in one transaction with the index, before any other use.
+ * Columns added after the first release, each filled from the stored bodies in the same
+ * transaction that adds it, before any other use:
+ * - `counted_ms`: the velocity index, each session's counted time (`countedAtMs`);
+ * - `status`, `owner_id`, `owner_lease`: what the takeover scan, the CAS and the paged listings
+ *   read without parsing a body (owner_lease has INTEGER affinity, like `leases.lease_id`).
  */
-function migrateWalletIndex(db: Database.Database): void {
+const addedColumns: readonly [name: string, type: string, fill: string][] = [
+  ['counted_ms', 'INTEGER', "coalesce(json_extract(body, '$.retry.lastMs'), created_ms)"],
+  ['status', 'TEXT', "json_extract(body, '$.status')"],
+  ['owner_id', 'TEXT', "json_extract(body, '$.owner.ownerId')"],
+  ['owner_lease', 'INTEGER', "json_extract(body, '$.owner.leaseId')"],
+];
+
+/** Indexes every hot statement reads through (test/unit/store-query-plans.test.ts checks). */
+const sessionIndexes = `
+CREATE INDEX IF NOT EXISTS sessions_wallet_counted ON sessions (wallet_id, counted_ms);
+CREATE INDEX IF NOT EXISTS sessions_active_created ON sessions (active, created_ms, session_id);
+CREATE INDEX IF NOT EXISTS sessions_created_id ON sessions (created_ms, session_id);
+CREATE INDEX IF NOT EXISTS sessions_wallet_created ON sessions (wallet_id, created_ms, session_id);
+CREATE INDEX IF NOT EXISTS sessions_status_created ON sessions (status, created_ms, session_id);
+CREATE INDEX IF NOT EXISTS sessions_wallet_status
+  ON sessions (wallet_id, status, created_ms, session_id);
+DROP INDEX IF EXISTS sessions_active;
+DROP INDEX IF EXISTS sessions_created;
+`;
+
+function migrateSessionColumns(db: Database.Database): void {
   const columns = db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
   db.transaction(() => {
-    if (!columns.some((c) => c.name === 'counted_ms')) {
-      db.exec('ALTER TABLE sessions ADD COLUMN counted_ms INTEGER');
-      db.exec(
-        "UPDATE sessions SET counted_ms = coalesce(json_extract(body, '$.retry.lastMs'), created_ms)",
-      );
+    for (const [name, type, fill] of addedColumns) {
+      if (columns.some((c) => c.name === name)) continue;
+      db.exec(`ALTER TABLE sessions ADD COLUMN ${name} ${type}`);
+      db.exec(`UPDATE sessions SET ${name} = ${fill}`);
     }
-    db.exec(
-      'CREATE INDEX IF NOT EXISTS sessions_wallet_counted ON sessions (wallet_id, counted_ms)',
-    );
+    db.exec(sessionIndexes);
   }).immediate();
 }
 
@@ -91,11 +108,39 @@ function parseSession(row: SessionRow): Versioned<SessionRecord> {
 const isActive = (s: SessionRecord): number =>
   s.status === 'pending' || s.status === 'running' ? 1 : 0;
 
-/** `record` with its owner replaced by `owner` (or removed). */
+/**
+ * `record` with its owner replaced by `owner` (or removed). A shallow copy: the stored copy is
+ * the JSON text, and session records are immutable values (the machine returns new ones), so
+ * the answer may share nested arrays with the caller's `record` without a deep clone per write.
+ */
 function withOwner(record: SessionRecord, owner: SessionOwner | undefined): SessionRecord {
-  const { owner: _ignored, ...rest } = structuredClone(record);
+  const { owner: _ignored, ...rest } = record;
   return owner ? { ...rest, owner: { ...owner } } : rest;
 }
+
+/** The derived columns of a session row, in the order the statements bind them. */
+const sessionColumns = (
+  s: SessionRecord,
+): [number, number, string, string | null, string | null, string] => [
+  isActive(s),
+  countedAtMs(s),
+  s.status,
+  s.owner?.ownerId ?? null,
+  s.owner?.leaseId ?? null,
+  JSON.stringify(s),
+];
+
+/** A session's version and owner, read from columns (no body parse). */
+interface SessionHeadRow {
+  version: number;
+  owner_id: string | null;
+  owner_lease: number | string | null;
+}
+
+const ownerOfRow = (row: SessionHeadRow): SessionOwner | undefined =>
+  row.owner_id === null || row.owner_lease === null
+    ? undefined
+    : { ownerId: row.owner_id, leaseId: String(row.owner_lease) };
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -115,6 +160,12 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly clock: StoreClock | undefined;
 
+  /**
+   * Prepared statements by SQL text. Preparing is a parse and plan per call; every statement
+   * here is a constant string, so the map is bounded by the statements in this file.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+
   /** Opens (creating if needed) the store file at `path`. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.clock = options.clock;
@@ -125,7 +176,7 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(schema);
-      migrateWalletIndex(this.db);
+      migrateSessionColumns(this.db);
     } catch (error) {
       throw new QuorateError(
         'QUORATE_E_STORE_UNAVAILABLE',
@@ -135,59 +186,67 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The prepared statement for `text`, prepared once per store. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   async pinParty(record: PartyRecord): Promise<PartyRecord> {
-    this.db
-      .prepare('INSERT OR IGNORE INTO parties (party_id, body) VALUES (?, ?)')
-      .run(record.partyId, JSON.stringify(record));
+    this.sql('INSERT OR IGNORE INTO parties (party_id, body) VALUES (?, ?)').run(
+      record.partyId,
+      JSON.stringify(record),
+    );
     return (await this.getParty(record.partyId)) as PartyRecord;
   }
 
   async getParty(partyId: string): Promise<PartyRecord | undefined> {
-    const row = this.db.prepare('SELECT body FROM parties WHERE party_id = ?').get(partyId) as
+    const row = this.sql('SELECT body FROM parties WHERE party_id = ?').get(partyId) as
       { body: string } | undefined;
     return row && (JSON.parse(row.body) as PartyRecord);
   }
 
   async listParties(): Promise<PartyRecord[]> {
-    const rows = this.db.prepare('SELECT body FROM parties ORDER BY party_id').all() as {
+    const rows = this.sql('SELECT body FROM parties ORDER BY party_id').all() as {
       body: string;
     }[];
     return rows.map((r) => JSON.parse(r.body) as PartyRecord);
   }
 
   async putParty(record: PartyRecord): Promise<void> {
-    this.db
-      .prepare('INSERT OR REPLACE INTO parties (party_id, body) VALUES (?, ?)')
-      .run(record.partyId, JSON.stringify(record));
+    this.sql('INSERT OR REPLACE INTO parties (party_id, body) VALUES (?, ?)').run(
+      record.partyId,
+      JSON.stringify(record),
+    );
   }
 
   async deleteParty(partyId: string): Promise<boolean> {
     const txn = this.db.transaction((): boolean => {
-      this.db.prepare('DELETE FROM invitations WHERE party_id = ?').run(partyId);
-      return this.db.prepare('DELETE FROM parties WHERE party_id = ?').run(partyId).changes === 1;
+      this.sql('DELETE FROM invitations WHERE party_id = ?').run(partyId);
+      return this.sql('DELETE FROM parties WHERE party_id = ?').run(partyId).changes === 1;
     });
     return txn.immediate();
   }
 
   async putInvitation(inv: PartyInvitation): Promise<void> {
     const txn = this.db.transaction((): void => {
-      this.db.prepare('DELETE FROM invitations WHERE expires_ms <= ?').run(inv.issuedMs);
-      const known = this.db
-        .prepare(
-          'SELECT 1 FROM parties WHERE party_id = ? UNION ALL SELECT 1 FROM invitations WHERE party_id = ?',
-        )
-        .get(inv.partyId, inv.partyId);
+      this.sql('DELETE FROM invitations WHERE expires_ms <= ?').run(inv.issuedMs);
+      const known = this.sql(
+        'SELECT 1 FROM parties WHERE party_id = ? UNION ALL SELECT 1 FROM invitations WHERE party_id = ?',
+      ).get(inv.partyId, inv.partyId);
       if (!known) {
-        const { n } = this.db
-          .prepare(
-            'SELECT count(*) AS n FROM (SELECT party_id FROM parties UNION SELECT party_id FROM invitations)',
-          )
-          .get() as { n: number };
+        const { n } = this.sql(
+          'SELECT count(*) AS n FROM (SELECT party_id FROM parties UNION SELECT party_id FROM invitations)',
+        ).get() as { n: number };
         checkPartyRecordsRoom(n);
       }
-      this.db
-        .prepare('INSERT OR REPLACE INTO invitations (party_id, expires_ms, body) VALUES (?, ?, ?)')
-        .run(inv.partyId, inv.expiresMs, JSON.stringify(inv));
+      this.sql(
+        'INSERT OR REPLACE INTO invitations (party_id, expires_ms, body) VALUES (?, ?, ?)',
+      ).run(inv.partyId, inv.expiresMs, JSON.stringify(inv));
     });
     txn.immediate();
   }
@@ -197,7 +256,7 @@ export class SqliteStore implements Store {
   }
 
   private readInvitation(partyId: string): PartyInvitation | undefined {
-    const row = this.db.prepare('SELECT body FROM invitations WHERE party_id = ?').get(partyId) as
+    const row = this.sql('SELECT body FROM invitations WHERE party_id = ?').get(partyId) as
       { body: string } | undefined;
     return row && (JSON.parse(row.body) as PartyInvitation);
   }
@@ -205,17 +264,17 @@ export class SqliteStore implements Store {
   async redeemInvitation(macKey: string, record: PartyRecord): Promise<PartyRecord | undefined> {
     const txn = this.db.transaction((): PartyRecord | undefined => {
       const { partyId } = record;
-      const existingRow = this.db
-        .prepare('SELECT body FROM parties WHERE party_id = ?')
-        .get(partyId) as { body: string } | undefined;
+      const existingRow = this.sql('SELECT body FROM parties WHERE party_id = ?').get(partyId) as
+        { body: string } | undefined;
       const existing = existingRow && (JSON.parse(existingRow.body) as PartyRecord);
       const outcome = judgeRedeem(this.readInvitation(partyId), macKey, existing, record);
       if (!outcome) return undefined;
-      this.db.prepare('DELETE FROM invitations WHERE party_id = ?').run(partyId);
+      this.sql('DELETE FROM invitations WHERE party_id = ?').run(partyId);
       if (outcome.write) {
-        this.db
-          .prepare('INSERT OR REPLACE INTO parties (party_id, body) VALUES (?, ?)')
-          .run(partyId, JSON.stringify(record));
+        this.sql('INSERT OR REPLACE INTO parties (party_id, body) VALUES (?, ?)').run(
+          partyId,
+          JSON.stringify(record),
+        );
       }
       return outcome.pin;
     });
@@ -223,21 +282,22 @@ export class SqliteStore implements Store {
   }
 
   async createWallet(record: WalletRecord): Promise<boolean> {
-    const info = this.db
-      .prepare('INSERT OR IGNORE INTO wallets (wallet_id, body) VALUES (?, ?)')
-      .run(record.walletId, JSON.stringify(record));
+    const info = this.sql('INSERT OR IGNORE INTO wallets (wallet_id, body) VALUES (?, ?)').run(
+      record.walletId,
+      JSON.stringify(record),
+    );
     return info.changes === 1;
   }
 
   async countWallets(limit: number): Promise<number> {
-    const { n } = this.db
-      .prepare('SELECT count(*) AS n FROM (SELECT 1 FROM wallets LIMIT ?)')
-      .get(limit) as { n: number };
+    const { n } = this.sql('SELECT count(*) AS n FROM (SELECT 1 FROM wallets LIMIT ?)').get(
+      limit,
+    ) as { n: number };
     return n;
   }
 
   async getWallet(walletId: string): Promise<WalletRecord | undefined> {
-    const row = this.db.prepare('SELECT body FROM wallets WHERE wallet_id = ?').get(walletId) as
+    const row = this.sql('SELECT body FROM wallets WHERE wallet_id = ?').get(walletId) as
       { body: string } | undefined;
     return row && (JSON.parse(row.body) as WalletRecord);
   }
@@ -248,37 +308,27 @@ export class SqliteStore implements Store {
   ): Promise<CreateSessionResult> {
     const { lease } = options;
     const txn = this.db.transaction((): CreateSessionResult => {
-      const lock = this.db
-        .prepare('SELECT session_id FROM intents WHERE wallet_id = ? AND intent_key = ?')
-        .get(record.walletId, record.intentKey) as { session_id: string } | undefined;
+      const lock = this.sql(
+        'SELECT session_id FROM intents WHERE wallet_id = ? AND intent_key = ?',
+      ).get(record.walletId, record.intentKey) as { session_id: string } | undefined;
       if (lock) {
-        const row = this.db
-          .prepare('SELECT version, body FROM sessions WHERE session_id = ?')
-          .get(lock.session_id) as SessionRow | undefined;
+        const row = this.sql('SELECT version, body FROM sessions WHERE session_id = ?').get(
+          lock.session_id,
+        ) as SessionRow | undefined;
         if (!row) throw new QuorateError('QUORATE_E_INTERNAL', 'intent lock without session');
         return { created: false, session: parseSession(row) };
       }
       if (lease && !this.leaseLive(lease.leaseId, lease.ownerId)) {
         throw createLeaseExpired(record.sessionId, lease);
       }
-      const stored = withOwner(record, lease && { ownerId: lease.ownerId, leaseId: lease.leaseId });
-      this.db
-        .prepare(
-          'INSERT INTO intents (wallet_id, intent_key, session_id, message_hash) VALUES (?, ?, ?, ?)',
-        )
-        .run(record.walletId, record.intentKey, record.sessionId, record.messageHash);
-      this.db
-        .prepare(
-          'INSERT INTO sessions (session_id, wallet_id, active, created_ms, counted_ms, version, body) VALUES (?, ?, ?, ?, ?, 1, ?)',
-        )
-        .run(
-          record.sessionId,
-          record.walletId,
-          isActive(record),
-          record.createdMs,
-          countedAtMs(record),
-          JSON.stringify(stored),
-        );
+      const owner = lease && { ownerId: lease.ownerId, leaseId: lease.leaseId };
+      const stored = withOwner(record, owner);
+      this.sql(
+        'INSERT INTO intents (wallet_id, intent_key, session_id, message_hash) VALUES (?, ?, ?, ?)',
+      ).run(record.walletId, record.intentKey, record.sessionId, record.messageHash);
+      this.sql(
+        'INSERT INTO sessions (session_id, wallet_id, created_ms, version, active, counted_ms, status, owner_id, owner_lease, body) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)',
+      ).run(record.sessionId, record.walletId, record.createdMs, ...sessionColumns(stored));
       return { created: true, session: { value: stored, version: 1 } };
     });
     return txn.immediate();
@@ -296,11 +346,14 @@ export class SqliteStore implements Store {
   ): Promise<Versioned<SessionRecord>> {
     const { lease } = options;
     const txn = this.db.transaction((): Versioned<SessionRecord> => {
-      const current = this.readSession(sessionId);
-      if (current?.version !== expectedVersion) {
-        throw staleVersion(sessionId, expectedVersion, current?.version ?? null);
+      // The version and owner are columns: a CAS never parses the stored body.
+      const head = this.sql(
+        'SELECT version, owner_id, owner_lease FROM sessions WHERE session_id = ?',
+      ).get(sessionId) as SessionHeadRow | undefined;
+      if (head?.version !== expectedVersion) {
+        throw staleVersion(sessionId, expectedVersion, head?.version ?? null);
       }
-      const owner = current.value.owner;
+      const owner = ownerOfRow(head);
       if (lease && owner?.leaseId !== lease.leaseId) {
         throw staleOwnership(sessionId, lease, 'not-owner');
       }
@@ -347,16 +400,16 @@ export class SqliteStore implements Store {
     const nowMs = requireClock(this.clock, 'sqlite').nowMs();
     const txn = this.db.transaction((): Lease => {
       // Expired rows are dead for good; AUTOINCREMENT keeps their ids from ever coming back.
-      this.db.prepare('DELETE FROM leases WHERE expires_ms <= ?').run(nowMs);
-      const { n } = this.db.prepare('SELECT count(*) AS n FROM leases').get() as { n: number };
+      this.sql('DELETE FROM leases WHERE expires_ms <= ?').run(nowMs);
+      const { n } = this.sql('SELECT count(*) AS n FROM leases').get() as { n: number };
       if (n >= limits.storeLeasesMax) {
         throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'too many live leases', {
           leasesMax: limits.storeLeasesMax,
         });
       }
-      const info = this.db
-        .prepare('INSERT INTO leases (owner_id, ttl_ms, expires_ms) VALUES (?, ?, ?)')
-        .run(ownerId, ttlMs, nowMs + ttlMs);
+      const info = this.sql(
+        'INSERT INTO leases (owner_id, ttl_ms, expires_ms) VALUES (?, ?, ?)',
+      ).run(ownerId, ttlMs, nowMs + ttlMs);
       return { leaseId: String(info.lastInsertRowid), ownerId, ttlMs };
     });
     return txn.immediate();
@@ -364,36 +417,34 @@ export class SqliteStore implements Store {
 
   async renewLease(lease: Lease): Promise<Lease | undefined> {
     const nowMs = requireClock(this.clock, 'sqlite').nowMs();
-    const info = this.db
-      .prepare(
-        'UPDATE leases SET expires_ms = ? + ttl_ms WHERE lease_id = ? AND owner_id = ? AND expires_ms > ?',
-      )
-      .run(nowMs, lease.leaseId, lease.ownerId, nowMs);
+    const info = this.sql(
+      'UPDATE leases SET expires_ms = ? + ttl_ms WHERE lease_id = ? AND owner_id = ? AND expires_ms > ?',
+    ).run(nowMs, lease.leaseId, lease.ownerId, nowMs);
     if (info.changes !== 1) return undefined;
-    const row = this.db
-      .prepare('SELECT owner_id, ttl_ms, expires_ms FROM leases WHERE lease_id = ?')
-      .get(lease.leaseId) as LeaseRow;
+    const row = this.sql('SELECT owner_id, ttl_ms, expires_ms FROM leases WHERE lease_id = ?').get(
+      lease.leaseId,
+    ) as LeaseRow;
     return { leaseId: lease.leaseId, ownerId: row.owner_id, ttlMs: row.ttl_ms };
   }
 
   async revokeLease(lease: Lease): Promise<void> {
-    this.db.prepare('DELETE FROM leases WHERE lease_id = ?').run(lease.leaseId);
+    this.sql('DELETE FROM leases WHERE lease_id = ?').run(lease.leaseId);
   }
 
   /** True iff `leaseId` is live on the store clock and (when given) held by `ownerId`. */
   private leaseLive(leaseId: string, ownerId?: string): boolean {
     const nowMs = requireClock(this.clock, 'sqlite').nowMs();
-    const row = this.db
-      .prepare('SELECT owner_id, ttl_ms, expires_ms FROM leases WHERE lease_id = ?')
-      .get(leaseId) as LeaseRow | undefined;
+    const row = this.sql('SELECT owner_id, ttl_ms, expires_ms FROM leases WHERE lease_id = ?').get(
+      leaseId,
+    ) as LeaseRow | undefined;
     if (!row || row.expires_ms <= nowMs) return false;
     return ownerId === undefined || row.owner_id === ownerId;
   }
 
   private readSession(sessionId: string): Versioned<SessionRecord> | undefined {
-    const row = this.db
-      .prepare('SELECT version, body FROM sessions WHERE session_id = ?')
-      .get(sessionId) as SessionRow | undefined;
+    const row = this.sql('SELECT version, body FROM sessions WHERE session_id = ?').get(
+      sessionId,
+    ) as SessionRow | undefined;
     return row && parseSession(row);
   }
 
@@ -403,26 +454,24 @@ export class SqliteStore implements Store {
     expectedVersion: number,
     next: SessionRecord,
   ): Versioned<SessionRecord> {
-    const info = this.db
-      .prepare(
-        'UPDATE sessions SET version = version + 1, active = ?, counted_ms = ?, body = ? WHERE session_id = ? AND version = ?',
-      )
-      .run(isActive(next), countedAtMs(next), JSON.stringify(next), sessionId, expectedVersion);
+    const info = this.sql(
+      'UPDATE sessions SET version = version + 1, active = ?, counted_ms = ?, status = ?, owner_id = ?, owner_lease = ?, body = ? WHERE session_id = ? AND version = ?',
+    ).run(...sessionColumns(next), sessionId, expectedVersion);
     if (info.changes !== 1) throw staleVersion(sessionId, expectedVersion, null);
     return { value: next, version: expectedVersion + 1 };
   }
 
   async listActiveSessions(limit: number): Promise<Versioned<SessionRecord>[]> {
-    const rows = this.db
-      .prepare('SELECT version, body FROM sessions WHERE active = 1 ORDER BY created_ms LIMIT ?')
-      .all(limit) as SessionRow[];
+    const rows = this.sql(
+      'SELECT version, body FROM sessions WHERE active = 1 ORDER BY created_ms LIMIT ?',
+    ).all(limit) as SessionRow[];
     return rows.map(parseSession);
   }
 
   async listSessions(limit: number): Promise<Versioned<SessionRecord>[]> {
-    const rows = this.db
-      .prepare('SELECT version, body FROM sessions ORDER BY created_ms DESC LIMIT ?')
-      .all(limit) as SessionRow[];
+    const rows = this.sql(
+      'SELECT version, body FROM sessions ORDER BY created_ms DESC LIMIT ?',
+    ).all(limit) as SessionRow[];
     return rows.map(parseSession);
   }
 
@@ -431,36 +480,37 @@ export class SqliteStore implements Store {
     sinceMs: number,
     limit: number,
   ): Promise<WalletSessions> {
-    const rows = this.db
-      .prepare(
-        'SELECT version, body FROM sessions WHERE wallet_id = ? AND counted_ms >= ? ORDER BY counted_ms LIMIT ?',
-      )
-      .all(walletId, sinceMs, limit + 1) as SessionRow[];
+    const rows = this.sql(
+      'SELECT version, body FROM sessions WHERE wallet_id = ? AND counted_ms >= ? ORDER BY counted_ms LIMIT ?',
+    ).all(walletId, sinceMs, limit + 1) as SessionRow[];
     const sessions = rows.slice(0, limit).map((row) => parseSession(row).value);
     return { sessions, complete: rows.length <= limit };
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+    const row = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as
       { value: string } | undefined;
     return row?.value;
   }
 
   async putMetaIfAbsent(key: string, value: string): Promise<string> {
-    this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    this.sql('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(key, value);
     return (await this.getMeta(key)) as string;
   }
 
   async putEvidence(record: EvidenceRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO evidence (session_id, attempt, party_id, body) VALUES (?, ?, ?, ?)')
-      .run(record.sessionId, record.attempt, record.partyId, JSON.stringify(record));
+    this.sql('INSERT INTO evidence (session_id, attempt, party_id, body) VALUES (?, ?, ?, ?)').run(
+      record.sessionId,
+      record.attempt,
+      record.partyId,
+      JSON.stringify(record),
+    );
   }
 
   async listEvidence(sessionId: string): Promise<EvidenceRecord[]> {
-    const rows = this.db
-      .prepare('SELECT body FROM evidence WHERE session_id = ? ORDER BY rowid')
-      .all(sessionId) as {
+    const rows = this.sql('SELECT body FROM evidence WHERE session_id = ? ORDER BY rowid').all(
+      sessionId,
+    ) as {
       body: string;
     }[];
     return rows.map((r) => JSON.parse(r.body) as EvidenceRecord);
