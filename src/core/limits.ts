@@ -85,6 +85,9 @@ export const partyLimits = {
   partyCoordinatorSilenceMsMax: 60_000,
   // Messages one session may queue while its role computes a step asynchronously.
   partyInboxMessagesMax: 64,
+  // Messages the handling of one frame may send (held until its journal commit): a key
+  // generation round sends one per peer, a refusal one.
+  partyOutboxMessagesMax: 1_024,
   // One-time secrets one role may hold over its life (FROST: one).
   secretsPerRoleMax: 16,
   // A party's reconnect backoff starts over only after a connection stayed open this long: a
