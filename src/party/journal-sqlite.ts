@@ -1,4 +1,7 @@
-/** SQLite {@link PartyJournal}: WAL + `synchronous=FULL`, one transaction per call. */
+/**
+ * SQLite {@link PartyJournal}: WAL + `synchronous=FULL`, one transaction per call, or one for
+ * all the calls of {@link SqliteJournal.atomically} (the runtime handles each frame in one).
+ */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -43,6 +46,8 @@ interface NonceRow {
 export class SqliteJournal implements PartyJournal {
   private readonly db: Database.Database;
   private appendsSincePrune = 0;
+  /** Each statement prepared once (a fixed set of SQL texts, so the map stays small). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string, nowMs: number) {
     mkdirSync(dirname(path), { recursive: true });
@@ -52,22 +57,49 @@ export class SqliteJournal implements PartyJournal {
     this.db.exec(schema);
     // The in-memory nonces of the previous process are gone: those entries can never be used.
     this.db.transaction(() => {
-      const voided = this.db
-        .prepare("UPDATE nonces SET state = 'void', closed_ms = ? WHERE state = 'issued'")
-        .run(nowMs).changes;
+      const voided = this.sql(
+        "UPDATE nonces SET state = 'void', closed_ms = ? WHERE state = 'issued'",
+      ).run(nowMs).changes;
       this.appendOp({ op: 'open', atMs: nowMs, voided });
     })();
   }
 
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  atomically(fn: () => void): void {
+    // Already inside one (a nested call): the outer commit covers this one.
+    if (this.db.inTransaction) return fn();
+    this.db.exec('BEGIN IMMEDIATE');
+    let failure: { error: unknown } | undefined;
+    try {
+      fn();
+    } catch (error) {
+      // Committed all the same: fn's completed writes (an observed token) must stay.
+      failure = { error };
+    }
+    try {
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+
   /** Appends to the bounded op log; called inside the transaction of the change it records. */
   private appendOp(entry: JournalOp): void {
-    this.db.prepare('INSERT INTO op_log (body) VALUES (?)').run(JSON.stringify(entry));
+    this.sql('INSERT INTO op_log (body) VALUES (?)').run(JSON.stringify(entry));
     this.appendsSincePrune += 1;
     if (this.appendsSincePrune < opLogPruneEvery) return;
     this.appendsSincePrune = 0;
-    this.db
-      .prepare('DELETE FROM op_log WHERE seq <= (SELECT max(seq) FROM op_log) - ?')
-      .run(opLogRowsMax);
+    this.sql('DELETE FROM op_log WHERE seq <= (SELECT max(seq) FROM op_log) - ?').run(opLogRowsMax);
   }
 
   /** The op log, oldest first (at most the last {@link opLogRowsMax} operations). */
@@ -81,14 +113,16 @@ export class SqliteJournal implements PartyJournal {
     messageHash: string,
     sessionId: string,
   ): IntentLockResult {
-    this.db
-      .prepare(
-        'INSERT OR IGNORE INTO intent_locks (wallet_id, intent_key, message_hash, session_id) VALUES (?, ?, ?, ?)',
-      )
-      .run(walletId, intentKey, messageHash, sessionId);
-    const row = this.db
-      .prepare('SELECT message_hash FROM intent_locks WHERE wallet_id = ? AND intent_key = ?')
-      .get(walletId, intentKey) as { message_hash: string };
+    // Read first: a lock already taken (every later message of the session) writes nothing.
+    const row = this.sql(
+      'SELECT message_hash FROM intent_locks WHERE wallet_id = ? AND intent_key = ?',
+    ).get(walletId, intentKey) as { message_hash: string } | undefined;
+    if (row === undefined) {
+      this.sql(
+        'INSERT INTO intent_locks (wallet_id, intent_key, message_hash, session_id) VALUES (?, ?, ?, ?)',
+      ).run(walletId, intentKey, messageHash, sessionId);
+      return { ok: true };
+    }
     return row.message_hash === messageHash
       ? { ok: true }
       : { ok: false, lockedMessageHash: row.message_hash };
@@ -97,14 +131,15 @@ export class SqliteJournal implements PartyJournal {
   observeToken(sessionId: string, token: number, nowMs: number): boolean {
     const txn = this.db.transaction(() => {
       const current = this.highestToken(sessionId);
+      // The token already on record: nothing changes, so nothing is written or synced (every
+      // message of an attempt carries its token; only the first one raises it).
+      if (token === current) return true;
       this.appendOp({ op: 'observe', atMs: nowMs, sessionId, token, ok: token >= current });
       if (token < current) return false;
       if (token > current) {
-        this.db
-          .prepare(
-            'INSERT INTO session_tokens (session_id, token, updated_ms) VALUES (?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET token = excluded.token, updated_ms = excluded.updated_ms',
-          )
-          .run(sessionId, token, nowMs);
+        this.sql(
+          'INSERT INTO session_tokens (session_id, token, updated_ms) VALUES (?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET token = excluded.token, updated_ms = excluded.updated_ms',
+        ).run(sessionId, token, nowMs);
       }
       return true;
     });
@@ -112,19 +147,16 @@ export class SqliteJournal implements PartyJournal {
   }
 
   highestToken(sessionId: string): number {
-    const row = this.db
-      .prepare('SELECT token FROM session_tokens WHERE session_id = ?')
-      .get(sessionId) as { token: number } | undefined;
+    const row = this.sql('SELECT token FROM session_tokens WHERE session_id = ?').get(sessionId) as
+      { token: number } | undefined;
     return row?.token ?? 0;
   }
 
   recordNonce(entry: Omit<NonceEntry, 'state' | 'closedMs'>): boolean {
     return this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          "INSERT OR IGNORE INTO nonces (commitment, session_id, attempt, token, state, issued_ms) VALUES (?, ?, ?, ?, 'issued', ?)",
-        )
-        .run(entry.commitment, entry.sessionId, entry.attempt, entry.token, entry.issuedMs);
+      const info = this.sql(
+        "INSERT OR IGNORE INTO nonces (commitment, session_id, attempt, token, state, issued_ms) VALUES (?, ?, ?, ?, 'issued', ?)",
+      ).run(entry.commitment, entry.sessionId, entry.attempt, entry.token, entry.issuedMs);
       const ok = info.changes === 1;
       this.appendOp({
         op: 'record',
@@ -142,14 +174,12 @@ export class SqliteJournal implements PartyJournal {
   consumeNonce(secretId: string, nowMs: number): boolean {
     return this.db
       .transaction(() => {
-        const row = this.db
-          .prepare('SELECT session_id, token FROM nonces WHERE commitment = ?')
-          .get(secretId) as { session_id: string; token: number } | undefined;
-        const info = this.db
-          .prepare(
-            "UPDATE nonces SET state = 'consumed', closed_ms = ? WHERE commitment = ? AND state = 'issued'",
-          )
-          .run(nowMs, secretId);
+        const row = this.sql('SELECT session_id, token FROM nonces WHERE commitment = ?').get(
+          secretId,
+        ) as { session_id: string; token: number } | undefined;
+        const info = this.sql(
+          "UPDATE nonces SET state = 'consumed', closed_ms = ? WHERE commitment = ? AND state = 'issued'",
+        ).run(nowMs, secretId);
         const ok = info.changes === 1;
         this.appendOp({
           op: 'consume',
@@ -175,58 +205,52 @@ export class SqliteJournal implements PartyJournal {
   private discardRows(sessionId: string, nowMs: number, attempt?: number): number {
     const info =
       attempt === undefined
-        ? this.db
-            .prepare(
-              "UPDATE nonces SET state = 'discarded', closed_ms = ? WHERE session_id = ? AND state = 'issued'",
-            )
-            .run(nowMs, sessionId)
-        : this.db
-            .prepare(
-              "UPDATE nonces SET state = 'discarded', closed_ms = ? WHERE session_id = ? AND attempt = ? AND state = 'issued'",
-            )
-            .run(nowMs, sessionId, attempt);
+        ? this.sql(
+            "UPDATE nonces SET state = 'discarded', closed_ms = ? WHERE session_id = ? AND state = 'issued'",
+          ).run(nowMs, sessionId)
+        : this.sql(
+            "UPDATE nonces SET state = 'discarded', closed_ms = ? WHERE session_id = ? AND attempt = ? AND state = 'issued'",
+          ).run(nowMs, sessionId, attempt);
     return info.changes;
   }
 
   nonces(): NonceEntry[] {
-    const rows = this.db
-      .prepare('SELECT * FROM nonces ORDER BY issued_ms, rowid')
-      .all() as NonceRow[];
+    const rows = this.sql('SELECT * FROM nonces ORDER BY issued_ms, rowid').all() as NonceRow[];
     return rows.map(nonceFromRow);
   }
 
   countIssued(): number {
-    const row = this.db
-      .prepare("SELECT count(*) AS n FROM nonces WHERE state = 'issued'")
-      .get() as { n: number };
+    const row = this.sql("SELECT count(*) AS n FROM nonces WHERE state = 'issued'").get() as {
+      n: number;
+    };
     return row.n;
   }
 
   putSealedShare(walletId: string, sealed: string): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO key_shares (wallet_id, sealed) VALUES (?, ?)')
-      .run(walletId, sealed);
+    this.sql('INSERT OR REPLACE INTO key_shares (wallet_id, sealed) VALUES (?, ?)').run(
+      walletId,
+      sealed,
+    );
   }
 
   getSealedShare(walletId: string): string | undefined {
-    const row = this.db
-      .prepare('SELECT sealed FROM key_shares WHERE wallet_id = ?')
-      .get(walletId) as { sealed: string } | undefined;
+    const row = this.sql('SELECT sealed FROM key_shares WHERE wallet_id = ?').get(walletId) as
+      { sealed: string } | undefined;
     return row?.sealed;
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+    const row = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as
       { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
   }
 
   expireSessionsBefore(beforeMs: number): number {
-    return this.db.prepare('DELETE FROM session_tokens WHERE updated_ms < ?').run(beforeMs).changes;
+    return this.sql('DELETE FROM session_tokens WHERE updated_ms < ?').run(beforeMs).changes;
   }
 
   close(): void {

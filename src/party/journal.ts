@@ -70,4 +70,12 @@ export interface PartyJournal {
   /** Drops token/nonce bookkeeping for sessions idle since `beforeMs` (closed nonces are kept). */
   expireSessionsBefore(beforeMs: number): number;
   close(): void;
+  /**
+   * Runs `fn` with every journal write it makes in one durable transaction: one sync to disk
+   * instead of one per write. Committed before it returns, also when `fn` throws (what `fn`
+   * wrote before throwing stays, so an observed token is never forgotten); a failed commit
+   * throws. The caller holds back every message derived from those writes until it returns
+   * (src/party/runtime.ts). Optional: a journal without it commits each write on its own.
+   */
+  atomically?(fn: () => void): void;
 }
