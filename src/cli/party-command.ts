@@ -12,6 +12,7 @@ import { limits } from '../core/limits.ts';
 import { openPartyIdentity, startPartyNode, type PartyNodeOptions } from '../party/node.ts';
 import type { PartyTrust } from '../party/runtime.ts';
 import { parseCertificate } from '../transport/certificate.ts';
+import { isHeartbeatClass, type HeartbeatClass } from '../transport/wire.ts';
 import { checkCertificatePem } from '../transport/tls.ts';
 import {
   keyOption,
@@ -46,6 +47,7 @@ const partyFlags = {
   'tls-ca': { type: 'string' },
   policy: { type: 'string' },
   'allow-ungoverned': { type: 'boolean' },
+  'heartbeat-ms': { type: 'string' },
 } as const;
 
 /**
@@ -77,6 +79,22 @@ async function trustOption(values: Record<string, unknown>): Promise<PartyTrust 
   return { operatorKey: hexToBytes(operatorKey), certificate };
 }
 
+/**
+ * `--heartbeat-ms N|on-demand` (QUORATE_HEARTBEAT_MS): the heartbeat class this party announces
+ * (a mobile: 30000), an integer in [heartbeatIntervalMsMin, partyHeartbeatMsMax], or on-demand.
+ */
+function heartbeatOption(values: Record<string, unknown>): HeartbeatClass | undefined {
+  const raw = opt(values, 'heartbeat-ms', 'QUORATE_HEARTBEAT_MS');
+  if (raw === undefined) return undefined;
+  const value = raw === 'on-demand' ? raw : /^[0-9]{1,9}$/.test(raw) ? Number(raw) : raw;
+  if (isHeartbeatClass(value)) return value;
+  throw new QuorateError(
+    'QUORATE_E_CONFIG',
+    `--heartbeat-ms must be an integer from ${limits.heartbeatIntervalMsMin} to ${limits.partyHeartbeatMsMax}, or on-demand`,
+    { heartbeatMs: raw },
+  );
+}
+
 /** The options of `quorate party` that are optional, from flags and environment. */
 async function optionalNodeOptions(values: Record<string, unknown>) {
   const partySecret = partySecretOption(values);
@@ -86,7 +104,9 @@ async function optionalNodeOptions(values: Record<string, unknown>) {
   const tlsCa = await pemOption(values, 'tls-ca', 'QUORATE_TLS_CA');
   if (tlsCa !== undefined) checkCertificatePem(tlsCa, '--tls-ca');
   const policy = await loadPolicyOption(values);
+  const heartbeatMs = heartbeatOption(values);
   return {
+    ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
     ...(partySecret === undefined ? {} : { partySecret }),
     ...(enrolToken === undefined ? {} : { enrolToken }),
     ...(coordinatorKey === undefined ? {} : { coordinatorKey }),

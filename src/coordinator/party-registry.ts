@@ -10,6 +10,12 @@
  * registered one counts; a newer one that proves the pinned key replaces it), at most
  * `connectionsMax` registered links; a registered link that has not answered a heartbeat for
  * `downAfterMs` is closed. Every refusal and close is logged and counted in `/metrics`.
+ *
+ * Scale (issue 13): a party may announce a heartbeat class in its hello (a backend every
+ * second, a mobile every 30 s, or on demand); each link is pinged on its own interval from a
+ * timing wheel, so a heartbeat tick touches only the links due, and its detector and down-after
+ * scale with that interval. Phi and RTT percentiles are O(1) per query, the listing keeps its
+ * sorted ids, and the enrolment column reads the pins once per listing.
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -19,6 +25,7 @@ import { bytesEqual } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import { PhiAccrualDetector, defaultPhiOptions, type PhiOptions } from '../detector/phi-accrual.ts';
+import { RttWindow } from '../detector/rtt-window.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
 import type { CandidateInfo } from '../session/quorum.ts';
 import type { PartyInvitation, PartyRecord, Store } from '../store/store.ts';
@@ -45,6 +52,7 @@ import {
   type Checked,
   type Envelope,
   type EnvelopeFields,
+  type HeartbeatClass,
   type HelloFrame,
   type WireRefusal,
 } from '../transport/wire.ts';
@@ -115,8 +123,22 @@ export function enrolmentMacKeyHex(token: string): string {
 /** Why a connected party is not `alive`. */
 export type SuspectReason = 'blamed' | 'missed-round' | 'detector';
 
+/**
+ * How the coordinator watches one link: `periodic` pings every `beatMs` (the party's class, no
+ * faster than the coordinator's interval) and declares it down after `downAfterMs` (the
+ * configured down-after, scaled by beatMs / the coordinator's interval); `on-demand` has no
+ * detector heartbeat: alive while connected, down once a probe or keepalive goes unanswered
+ * for the configured down-after.
+ */
+type HeartbeatPlan =
+  | { kind: 'periodic'; beatMs: number; downAfterMs: number }
+  | { kind: 'on-demand'; beatMs: number; downAfterMs: number };
+
 interface PartyLink {
   partyId: string;
+  plan: HeartbeatPlan;
+  /** On-demand links: when the oldest unanswered ping was sent (monotonic), if any. */
+  awaitingSinceMono: number | undefined;
   /** The identity key (hex) this link proved: it must stay the pinned one. */
   identityKey: string;
   link: Link;
@@ -127,7 +149,7 @@ interface PartyLink {
 }
 
 interface PartyStats {
-  rttSamplesMs: number[];
+  rtt: RttWindow;
   successes: number;
   failures: number;
   lastSeenWallMs: number;
@@ -188,6 +210,14 @@ export class PartyRegistry {
   private readonly links = new Map<string, PartyLink>();
   private readonly stats = new Map<string, PartyStats>();
   private readonly known = new Set<string>();
+  /** `known`, sorted, for the listing; rebuilt only after `known` changes. */
+  private knownSorted: string[] | undefined;
+  /**
+   * The timing wheel: links due for a ping at each heartbeat tick number. A link is in exactly
+   * one slot while registered (a replaced or closed one is skipped when its slot comes up).
+   */
+  private readonly due = new Map<number, PartyLink[]>();
+  private tickNo = 0;
   /** Policy hash each party announced on its current connection. */
   private readonly policyHashes = new Map<string, string>();
   /** X25519 box key each party proved on its current connection (equal to its pinned key). */
@@ -223,7 +253,7 @@ export class PartyRegistry {
 
   /** Loads enrolled parties (so down parties are listed) and starts heartbeats. */
   async start(): Promise<void> {
-    for (const p of await this.store.listParties()) this.known.add(p.partyId);
+    for (const p of await this.store.listParties()) this.addKnown(p.partyId);
     const tick = () => {
       this.heartbeat();
       this.stopHeartbeats = this.env.setTimer(this.options.heartbeatIntervalMs, tick);
@@ -235,6 +265,7 @@ export class PartyRegistry {
     this.stopHeartbeats?.();
     for (const l of this.links.values()) l.link.close('coordinator shutting down');
     this.links.clear();
+    this.due.clear();
   }
 
   /** Runs the handshake on a new link; the party is registered once it proves its identity. */
@@ -407,7 +438,7 @@ export class PartyRegistry {
       welcomeTranscript({ conn, nonce, partyId, coordinatorKey: challenge.coordinatorKey }),
       this.identity.signSecret,
     );
-    this.register(partyId, link, conn, identityKeyBytes);
+    this.register(partyId, link, conn, identityKeyBytes, hello.heartbeatMs);
     this.boxKeys.set(partyId, boxKey);
     if (certificate === undefined) this.certificates.delete(partyId);
     else this.certificates.set(partyId, certificate);
@@ -510,24 +541,45 @@ export class PartyRegistry {
     return undefined;
   }
 
-  private register(partyId: string, link: Link, conn: string, identityKey: Uint8Array): void {
+  /** The plan for a link whose hello announced `announced` (absent: exactly as before). */
+  private planFor(announced: HeartbeatClass | undefined): HeartbeatPlan {
+    const base = this.options.heartbeatIntervalMs;
+    if (announced === 'on-demand') {
+      const beatMs = Math.max(base, limits.heartbeatOnDemandKeepaliveMs);
+      return { kind: 'on-demand', beatMs, downAfterMs: this.options.downAfterMs };
+    }
+    // A party cannot make the coordinator ping it faster than the coordinator's own interval.
+    const beatMs = Math.max(base, announced ?? base);
+    const downAfterMs = Math.round((this.options.downAfterMs * beatMs) / base);
+    return { kind: 'periodic', beatMs, downAfterMs };
+  }
+
+  private register(
+    partyId: string,
+    link: Link,
+    conn: string,
+    identityKey: Uint8Array,
+    announced: HeartbeatClass | undefined,
+  ): void {
     const old = this.links.get(partyId);
     if (old) this.closeLink(old, 'replaced', 'replaced by a newer connection');
-    const detector = new PhiAccrualDetector({
-      ...this.options.phi,
-      firstIntervalMs: this.options.heartbeatIntervalMs,
-    });
+    const plan = this.planFor(announced);
+    const detector = new PhiAccrualDetector({ ...this.options.phi, firstIntervalMs: plan.beatMs });
     detector.heartbeat(this.env.monoMs());
-    this.links.set(partyId, {
+    const l: PartyLink = {
       partyId,
+      plan,
+      awaitingSinceMono: undefined,
       identityKey: bytesToHex(identityKey),
       link,
       guard: new EnvelopeGuard(coordinatorRole, partyId, conn, identityKey),
       sender: new EnvelopeSender(coordinatorRole, partyId, conn, this.identity.signSecret),
       detector,
       pingsSent: new Map(),
-    });
-    this.known.add(partyId);
+    };
+    this.links.set(partyId, l);
+    this.schedule(l);
+    this.addKnown(partyId);
     const s = this.statsOf(partyId);
     s.lastSeenWallMs = this.env.nowMs();
     s.suspectUntilMono = 0;
@@ -549,7 +601,7 @@ export class PartyRegistry {
     if (!s) {
       const now = this.env.nowMs();
       s = {
-        rttSamplesMs: [],
+        rtt: new RttWindow(rttWindow),
         successes: 0,
         failures: 0,
         lastSeenWallMs: 0,
@@ -600,8 +652,8 @@ export class PartyRegistry {
     if (sentAt !== undefined && (last === undefined || sentAt >= last)) l.detector.heartbeat(now);
     if (pong.ok && sentAt !== undefined) {
       l.pingsSent.delete(pong.value.echo);
-      s.rttSamplesMs.push(now - sentAt);
-      if (s.rttSamplesMs.length > rttWindow) s.rttSamplesMs.shift();
+      s.rtt.push(now - sentAt);
+      l.awaitingSinceMono = undefined;
     }
     this.refreshState(l.partyId);
   }
@@ -612,7 +664,9 @@ export class PartyRegistry {
     if (!l || !l.link.isOpen) return false;
     const e = l.sender.build(fields);
     if (fields.kind === 'ping') {
-      l.pingsSent.set(e.seq, this.env.monoMs());
+      const now = this.env.monoMs();
+      l.pingsSent.set(e.seq, now);
+      l.awaitingSinceMono ??= now;
       const oldest = l.pingsSent.keys().next();
       if (l.pingsSent.size > rttWindow && oldest.done !== true) l.pingsSent.delete(oldest.value);
     }
@@ -620,23 +674,49 @@ export class PartyRegistry {
     return true;
   }
 
+  /** Puts `l` in the wheel slot of its next ping (one plan interval from this tick). */
+  private schedule(l: PartyLink): void {
+    const ticks = Math.max(1, Math.round(l.plan.beatMs / this.options.heartbeatIntervalMs));
+    const slot = this.tickNo + ticks;
+    const links = this.due.get(slot);
+    if (links === undefined) this.due.set(slot, [l]);
+    else links.push(l);
+  }
+
+  /**
+   * One heartbeat tick: only the links due now (the wheel's slot) are checked and pinged, so a
+   * fleet of 30 s mobiles costs a thirtieth of a fleet of 1 s backends per tick.
+   */
   private heartbeat(): void {
     const now = this.env.monoMs();
-    if (now - this.lastPinSweepMono >= limits.partyPinSweepMs) {
+    if (now - this.lastPinSweepMono >= limits.partyPinSweepMs && this.links.size > 0) {
       this.lastPinSweepMono = now;
       void this.sweepPins();
     }
-    for (const l of [...this.links.values()]) {
+    this.tickNo += 1;
+    const batch = this.due.get(this.tickNo) ?? [];
+    this.due.delete(this.tickNo);
+    for (const l of batch) {
+      if (this.links.get(l.partyId) !== l) continue; // replaced or closed since
       // A link that stopped answering (half-open, stopped process, idle squatter) would hold a
       // slot forever: close it; a live party redials.
-      const last = l.detector.lastHeartbeatMs ?? now;
-      if (now - last >= this.options.downAfterMs) {
-        this.closeLink(l, 'heartbeat', `no heartbeat answer for ${now - last} ms`);
+      const silentMs = this.unansweredMs(l, now);
+      if (silentMs >= l.plan.downAfterMs) {
+        this.closeLink(l, 'heartbeat', `no heartbeat answer for ${silentMs} ms`);
         continue;
       }
       this.send(l.partyId, buildPing());
+      this.schedule(l);
+      this.refreshState(l.partyId);
     }
-    for (const partyId of this.known) this.refreshState(partyId);
+  }
+
+  /** How long `l` has left a ping unanswered (periodic: since its last counted heartbeat). */
+  private unansweredMs(l: PartyLink, now: number): number {
+    if (l.plan.kind === 'on-demand') {
+      return l.awaitingSinceMono === undefined ? 0 : now - l.awaitingSinceMono;
+    }
+    return now - (l.detector.lastHeartbeatMs ?? now);
   }
 
   /**
@@ -715,10 +795,13 @@ export class PartyRegistry {
     if (!l) return { state: 'down' };
     const now = this.env.monoMs();
     const last = l.detector.lastHeartbeatMs ?? now;
-    if (now - last >= this.options.downAfterMs) return { state: 'down' };
+    if (this.unansweredMs(l, now) >= l.plan.downAfterMs) return { state: 'down' };
     const s = this.statsOf(partyId);
     if (s.blamedUntilMono > now) return { state: 'suspect', reason: 'blamed' };
-    if (l.detector.isSuspect(now)) return { state: 'suspect', reason: 'detector' };
+    // An on-demand party sends no regular heartbeat: its silence says nothing.
+    if (l.plan.kind === 'periodic' && l.detector.isSuspect(now)) {
+      return { state: 'suspect', reason: 'detector' };
+    }
     // Marked after a missed round, and no heartbeat since: still suspect.
     if (s.suspectUntilMono > now && last < s.suspectUntilMono - this.options.suspectHoldMs) {
       return { state: 'suspect', reason: 'missed-round' };
@@ -739,14 +822,16 @@ export class PartyRegistry {
 
   /** Percentile of recent RTT samples (ms), undefined if none. */
   rttPercentile(partyId: string, p: number): number | undefined {
-    const samples = this.stats.get(partyId)?.rttSamplesMs ?? [];
-    if (samples.length === 0) return undefined;
-    const sorted = [...samples].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+    return this.stats.get(partyId)?.rtt.percentile(p);
   }
 
-  /** Candidate info for quorum selection, for the given parties. */
+  /**
+   * Candidate info for quorum selection, for the given parties. An on-demand party about to be
+   * chosen that has not answered anything for `heartbeatOnDemandProbeAfterMs` is probed with a
+   * ping: unanswered for the down-after, it is `down` for the next selection.
+   */
   candidates(partyIds: readonly string[]): CandidateInfo[] {
+    for (const partyId of partyIds) this.probeOnDemand(partyId);
     return partyIds.map((partyId) => {
       const s = this.statsOf(partyId);
       const total = s.successes + s.failures;
@@ -761,9 +846,24 @@ export class PartyRegistry {
     });
   }
 
+  private probeOnDemand(partyId: string): void {
+    const l = this.links.get(partyId);
+    if (l?.plan.kind !== 'on-demand' || l.awaitingSinceMono !== undefined) return;
+    const now = this.env.monoMs();
+    const last = l.detector.lastHeartbeatMs ?? now;
+    if (now - last >= limits.heartbeatOnDemandProbeAfterMs) this.send(partyId, buildPing());
+  }
+
+  private addKnown(partyId: string): void {
+    if (this.known.has(partyId)) return;
+    this.known.add(partyId);
+    this.knownSorted = undefined;
+  }
+
   /** Snapshot for `GET /v1/parties` (`reason` says why a connected party is suspect). */
   snapshot(): PartySnapshot[] {
-    return [...this.known].sort().map((partyId) => {
+    this.knownSorted ??= [...this.known].sort();
+    return this.knownSorted.map((partyId) => {
       const s = this.statsOf(partyId);
       const rtt = this.rttPercentile(partyId, 50);
       const { state, reason } = this.assess(partyId);
@@ -825,7 +925,7 @@ export class PartyRegistry {
       expiresMs,
       rotate,
     });
-    this.known.add(partyId);
+    this.addKnown(partyId);
     this.log.info({ partyId, expiresMs, rotate }, 'enrolment token issued');
     return { partyId, token, expiresMs };
   }
@@ -863,9 +963,12 @@ export class PartyRegistry {
 
   /** How each of `partyIds` stands with enrolment, from the store. */
   async enrolmentOf(partyIds: readonly string[]): Promise<Record<string, EnrolmentState>> {
+    // One read of every pin (bounded by storePartyRecordsMax) instead of one per party: the
+    // listing of 10 000 parties costs one query, plus one per party that is not pinned.
+    const pins = new Map((await this.store.listParties()).map((r) => [r.partyId, r]));
     const states: [string, EnrolmentState][] = [];
     for (const partyId of partyIds) {
-      const pinned = await this.store.getParty(partyId);
+      const pinned = pins.get(partyId);
       if (pinned !== undefined) {
         states.push([partyId, pinned.revokedMs === undefined ? 'enrolled' : 'revoked']);
         continue;
@@ -879,6 +982,7 @@ export class PartyRegistry {
   /** Drops everything this replica remembers of a party (after an unpin). */
   private forget(partyId: string): void {
     this.known.delete(partyId);
+    this.knownSorted = undefined;
     this.stats.delete(partyId);
     this.boxKeys.delete(partyId);
     this.certificates.delete(partyId);

@@ -82,7 +82,8 @@ export const partyLimits = {
   // `quorate sim --combined --seed 279`). 5 beats = the coordinator's own down-after default.
   partyCoordinatorSilenceBeats: 5,
   partyCoordinatorSilenceMsMin: 1_000,
-  partyCoordinatorSilenceMsMax: 60_000,
+  // Issue 13 (scale of parties): 5 beats of the slowest heartbeat class a party may announce.
+  partyCoordinatorSilenceMsMax: 600_000,
   // Messages one session may queue while its role computes a step asynchronously.
   partyInboxMessagesMax: 64,
   // Messages the handling of one frame may send (held until its journal commit): a key
@@ -104,22 +105,37 @@ export const transportLimits = {
   handshakeMsMax: 5_000,
   reconnectDelayMsMin: 100,
   reconnectDelayMsMax: 5_000,
-  connectionsMax: 256,
+  // --- Issue 13, scale of parties (helper H2): connections, handshakes, heartbeats. ---
+  // Registered party links: a retail wallet has one mobile party per user, so 10 000 connected
+  // parties with margin (bench/parties-bench.ts measures 10 000; docs/scale-parties.md).
+  connectionsMax: 16_384,
   // Connections claiming one party id at once (handshaking + registered): a proven newer one
   // replaces the registered one, so squatters on an id cannot lock its owner out.
   connectionsPerPartyMax: 2,
   // Connections not yet authenticated (no hello proven): registered links cannot use them up.
-  handshakesPendingMax: 64,
-  // Peer identity keys kept parsed for envelope verification (cleared when full).
-  identityKeysCachedMax: 4_096,
-  // Heartbeats, which feed the failure detector (src/detector)
+  // Enough for a reconnect storm of thousands of parties to proceed a few hundred at a time.
+  handshakesPendingMax: 512,
+  // Peer identity keys kept parsed for envelope verification (cleared when full): at least one
+  // per registered link, or every heartbeat of a large fleet would parse its key again.
+  identityKeysCachedMax: 16_384,
+  // Heartbeats, which feed the failure detector (src/detector). The coordinator's own interval
+  // (`--heartbeat-ms`) is within [min, max]; it is also the fastest it pings any party.
   heartbeatIntervalMsDefault: 1_000,
   heartbeatIntervalMsMin: 50,
   heartbeatIntervalMsMax: 10_000,
+  // A party may announce a slower heartbeat class in its hello (`quorate party --heartbeat-ms`,
+  // e.g. a mobile every 30 s), up to this; or `on-demand`: no detector heartbeat, alive while
+  // connected, probed when about to be chosen, and kept alive every `heartbeatOnDemandKeepaliveMs`
+  // so a half-open link still dies (src/coordinator/party-registry.ts).
+  partyHeartbeatMsMax: 120_000,
+  heartbeatOnDemandKeepaliveMs: 120_000,
+  // An on-demand party not heard from for this long is probed when it is a quorum candidate.
+  heartbeatOnDemandProbeAfterMs: 10_000,
   // How often each coordinator replica checks its registered parties' pins in the store, so a
   // revoke or unpin served by another replica closes the link here too (one listParties read,
-  // at most storePartyRecordsMax rows).
+  // at most storePartyRecordsMax rows; skipped while no party is connected).
   partyPinSweepMs: 2_000,
+  // --- end of issue 13, scale of parties ---
 } as const;
 
 /**
@@ -149,7 +165,8 @@ export const storeLimits = {
   storeLeasesMax: 1_024,
   // Party ids the store holds a pin or a pending enrolment invitation for (src/store): an admin
   // cannot grow the party table without bound, and expired invitations are dropped first.
-  storePartyRecordsMax: 4_096,
+  // Issue 13 (scale of parties): room for connectionsMax parties plus as many invitations.
+  storePartyRecordsMax: 32_768,
   // Tries of one etcd redeem while the party's pin moves under it (a concurrent revoke).
   partyRedeemTriesMax: 4,
   // Coordinator replicas (src/coordinator/replica-lease.ts). ttl 3 s: one etcd leader election
@@ -406,6 +423,26 @@ assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message
 assert(limits.reconnectDelayMsMin <= limits.reconnectDelayMsMax, 'reconnect bounds ordered');
 assert(limits.connectionsPerPartyMax >= 2, 'a party can replace its registered link');
 assert(limits.handshakesPendingMax <= limits.connectionsMax, 'handshakes within connections');
+// Issue 13, scale of parties (helper H2)
+assert(limits.identityKeysCachedMax >= limits.connectionsMax, 'every link keeps its parsed key');
+assert(limits.storePartyRecordsMax >= limits.connectionsMax, 'every link can be a pinned party');
+assert(
+  limits.partyHeartbeatMsMax >= limits.heartbeatIntervalMsMax,
+  'a party class is at least as slow as the slowest coordinator heartbeat',
+);
+assert(
+  limits.heartbeatOnDemandKeepaliveMs <= limits.partyHeartbeatMsMax,
+  'an on-demand keepalive is no rarer than the slowest class',
+);
+assert(
+  limits.partyCoordinatorSilenceMsMax >=
+    limits.partyCoordinatorSilenceBeats * limits.partyHeartbeatMsMax,
+  'a party of the slowest class waits its silence beats before closing',
+);
+assert(
+  limits.partyCoordinatorSilenceMsMax > limits.heartbeatOnDemandKeepaliveMs,
+  'an on-demand party hears a keepalive before its silence watchdog fires',
+);
 assert(limits.enrolmentTtlSecondsDefault <= limits.enrolmentTtlSecondsMax, 'enrolment ttl');
 assert(wireLimits.reasonLengthMax < transportLimits.frameBytesMax, 'a reason fits in a frame');
 // Store and leases

@@ -29,9 +29,19 @@ export const defaultPhiOptions: PhiOptions = {
   outageFactor: 3,
 };
 
-/** Per-party detector state. */
+/**
+ * Per-party detector state. The window is a ring buffer with running sums, so a heartbeat and
+ * a phi query cost O(1) whatever `windowSize` is: the coordinator asks for phi of every
+ * connected party (10 000 of them at scale) on every listing and quorum selection.
+ */
 export class PhiAccrualDetector {
   private readonly intervals: number[] = [];
+  /** Next slot of `intervals` to overwrite once the window is full. */
+  private next = 0;
+  private sum = 0;
+  private sumSquares = 0;
+  /** Samples added since the sums were last recomputed exactly (bounds float drift). */
+  private addedSinceExact = 0;
   private lastArrivalMs: number | undefined;
 
   constructor(private readonly options: PhiOptions = defaultPhiOptions) {}
@@ -46,15 +56,33 @@ export class PhiAccrualDetector {
       const outage =
         interval > this.options.firstIntervalMs * this.options.outageFactor ||
         this.phi(nowMs) >= this.options.threshold;
-      if (interval > 0 && !outage) {
-        this.intervals.push(interval);
-        if (this.intervals.length > this.options.windowSize) this.intervals.shift();
-      }
+      if (interval > 0 && !outage) this.learn(interval);
     } else {
       // Seed with the expected interval so phi is meaningful after the first heartbeat.
-      this.intervals.push(this.options.firstIntervalMs);
+      this.learn(this.options.firstIntervalMs);
     }
     this.lastArrivalMs = nowMs;
+  }
+
+  private learn(interval: number): void {
+    if (this.intervals.length < this.options.windowSize) {
+      this.intervals.push(interval);
+    } else {
+      const old = this.intervals[this.next] ?? 0;
+      this.intervals[this.next] = interval;
+      this.next = (this.next + 1) % this.options.windowSize;
+      this.sum -= old;
+      this.sumSquares -= old * old;
+    }
+    this.sum += interval;
+    this.sumSquares += interval * interval;
+    this.addedSinceExact += 1;
+    if (this.addedSinceExact >= this.options.windowSize) {
+      // Once per window: exact sums again, so subtracting never accumulates rounding error.
+      this.sum = this.intervals.reduce((s, x) => s + x, 0);
+      this.sumSquares = this.intervals.reduce((s, x) => s + x * x, 0);
+      this.addedSinceExact = 0;
+    }
   }
 
   /** Time of the last heartbeat, if any. */
@@ -66,8 +94,8 @@ export class PhiAccrualDetector {
   phi(nowMs: number): number {
     if (this.lastArrivalMs === undefined) return 0;
     const n = this.intervals.length;
-    const mean = this.intervals.reduce((s, x) => s + x, 0) / n;
-    const variance = this.intervals.reduce((s, x) => s + (x - mean) ** 2, 0) / n;
+    const mean = this.sum / n;
+    const variance = Math.max(0, this.sumSquares / n - mean * mean);
     const std = Math.max(Math.sqrt(variance), this.options.minStdDevMs);
     const elapsed = nowMs - this.lastArrivalMs;
     const z = (elapsed - mean - this.options.acceptablePauseMs) / std;

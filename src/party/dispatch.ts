@@ -30,7 +30,7 @@ import {
 } from '../transport/wire.ts';
 import {
   helloFor,
-  silenceMsFor,
+  partySilenceMs,
   verifyWelcome,
   watchSilence,
   type HandshakeConfig,
@@ -141,7 +141,7 @@ export class PartyDispatch {
       cancelWatchdog: () => {},
     };
     this.conns.add(conn);
-    const silenceMs = silenceMsFor(verified.heartbeatMs);
+    const silenceMs = partySilenceMs(verified.heartbeatMs, this.handshake.heartbeatMs);
     watchSilence(this.env, this.log, conn, silenceMs, () => this.conns.has(conn));
     this.log.info({ conn: verified.conn }, 'connected to coordinator');
     return conn;

@@ -21,6 +21,7 @@ import {
   welcomeDomain,
   welcomeTranscript,
   type ChallengeFrame,
+  type HeartbeatClass,
   type HelloFrame,
   type WelcomeFrame,
 } from '../transport/wire.ts';
@@ -44,6 +45,11 @@ export interface HandshakeConfig {
   certificate?: PartyCertificate;
   /** Hash of the policy this party enforces, announced in the hello. */
   policyHash?: string;
+  /**
+   * This party's heartbeat class, announced in the hello (`quorate party --heartbeat-ms N` or
+   * `--heartbeat-ms on-demand`): absent, the coordinator's interval, as before.
+   */
+  heartbeatMs?: HeartbeatClass;
 }
 
 /**
@@ -60,7 +66,7 @@ export function enrolmentMacKey(
 
 /** The hello answering `challenge`: identity and box keys, proof, enrolment MAC. */
 export function helloFor(config: HandshakeConfig, challenge: ChallengeFrame): HelloFrame {
-  const { identity, partyId, policyHash, certificate } = config;
+  const { identity, partyId, policyHash, certificate, heartbeatMs } = config;
   const macKey = enrolmentMacKey(config);
   const identityKey = bytesToHex(identity.signPublic);
   const boxKey = bytesToHex(identity.boxPublic);
@@ -79,6 +85,7 @@ export function helloFor(config: HandshakeConfig, challenge: ChallengeFrame): He
     ...(policyHash === undefined ? {} : { policyHash }),
     ...(macKey === undefined ? {} : { enrollMac: bytesToHex(hmac(sha256, macKey, transcript)) }),
     ...(certificate === undefined ? {} : { certificate }),
+    ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
   });
 }
 
@@ -144,6 +151,25 @@ export function silenceMsFor(heartbeatMs: unknown): number {
   return Math.min(
     limits.partyCoordinatorSilenceMsMax,
     Math.max(limits.partyCoordinatorSilenceMsMin, beat * limits.partyCoordinatorSilenceBeats),
+  );
+}
+
+/**
+ * The silence bound of a party that announced `own` (its heartbeat class) to a coordinator that
+ * announced `coordinatorHeartbeatMs`: the coordinator pings it every max(own, its interval), so
+ * the bound is {@link silenceMsFor} that; an on-demand party hears only the keepalive
+ * (`heartbeatOnDemandKeepaliveMs`). No class: exactly {@link silenceMsFor}.
+ */
+export function partySilenceMs(
+  coordinatorHeartbeatMs: unknown,
+  own: HeartbeatClass | undefined,
+): number {
+  const coordinatorSilenceMs = silenceMsFor(coordinatorHeartbeatMs);
+  if (own === undefined) return coordinatorSilenceMs;
+  const beat = own === 'on-demand' ? limits.heartbeatOnDemandKeepaliveMs : own;
+  return Math.max(
+    coordinatorSilenceMs,
+    Math.min(limits.partyCoordinatorSilenceMsMax, beat * limits.partyCoordinatorSilenceBeats),
   );
 }
 

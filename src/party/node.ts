@@ -6,6 +6,7 @@ import { QuorateError } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { generateIdentity, identityFromSecrets, type IdentityKeys } from '../transport/identity.ts';
 import { partyWsPath, type Link } from '../transport/link.ts';
+import type { HeartbeatClass } from '../transport/wire.ts';
 import type { PartyEngine, Scheme } from '../protocol/engine.ts';
 import { SqliteJournal } from './journal-sqlite.ts';
 import { Keystore } from '../store/keystore.ts';
@@ -37,6 +38,8 @@ export interface PartyNodeOptions {
   engines?: Partial<Record<Scheme, PartyEngine>>;
   /** Applied to every link the reconnecting clients open (a harness wraps links with faults). */
   wrapLink?: (link: Link) => Link;
+  /** Heartbeat class announced to the coordinator (`--heartbeat-ms`); absent: its interval. */
+  heartbeatMs?: HeartbeatClass;
 }
 
 /** A running party. */
@@ -104,6 +107,7 @@ function optionalRuntimeOptions(options: PartyNodeOptions) {
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.allowUngoverned === true ? { allowUngoverned: true } : {}),
     ...(options.engines === undefined ? {} : { engines: options.engines }),
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   };
 }
 

@@ -152,6 +152,26 @@ export interface HelloFrame {
    * certificate.ts); the coordinator relays it to the peers in keygen-start.
    */
   certificate?: PartyCertificate;
+  /**
+   * The party's heartbeat class (issue 13): ping it every this many ms (never faster than the
+   * coordinator's own interval), or `on-demand` (no detector heartbeat). Absent: the
+   * coordinator's interval, as before.
+   */
+  heartbeatMs?: HeartbeatClass;
+}
+
+/** A heartbeat interval in ms within [heartbeatIntervalMsMin, partyHeartbeatMsMax], or none. */
+export type HeartbeatClass = number | 'on-demand';
+
+/** True iff `x` is a heartbeat class a party may announce (limits.partyHeartbeatMsMax). */
+export function isHeartbeatClass(x: unknown): x is HeartbeatClass {
+  if (x === 'on-demand') return true;
+  return (
+    typeof x === 'number' &&
+    Number.isInteger(x) &&
+    x >= limits.heartbeatIntervalMsMin &&
+    x <= limits.partyHeartbeatMsMax
+  );
 }
 
 /** Coordinator → party: proof of the coordinator key over {@link welcomeTranscript}. */
@@ -234,7 +254,7 @@ export function validateHello(raw: unknown): Checked<HelloFrame> {
   const deny = (reason: string) => refused('QUORATE_E_ENROLLMENT_DENIED', reason);
   const f = objectOf(raw);
   if (f?.['t'] !== 'hello') return deny('expected hello');
-  const { partyId, identityKey, boxKey, proof, enrollMac, policyHash } = f;
+  const { partyId, identityKey, boxKey, proof, enrollMac, policyHash, heartbeatMs } = f;
   if (!isPartyIdString(partyId)) return deny('invalid party id');
   if (!isHexOf(identityKey, 64) || !isHexOf(boxKey, 64)) return deny('invalid keys');
   if (!isHexOf(proof, 128)) return deny('invalid proof');
@@ -243,6 +263,10 @@ export function validateHello(raw: unknown): Checked<HelloFrame> {
   const certificate =
     f['certificate'] === undefined ? undefined : parseCertificate(f['certificate']);
   if (typeof certificate === 'string') return deny(certificate);
+  if (heartbeatMs !== undefined && !isHeartbeatClass(heartbeatMs))
+    return deny(
+      `invalid heartbeat (an integer ms up to ${limits.partyHeartbeatMsMax}, or on-demand)`,
+    );
   return accepted({
     t: 'hello',
     partyId,
@@ -252,6 +276,7 @@ export function validateHello(raw: unknown): Checked<HelloFrame> {
     ...(enrollMac === undefined ? {} : { enrollMac }),
     ...(policyHash === undefined ? {} : { policyHash }),
     ...(certificate === undefined ? {} : { certificate }),
+    ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
   });
 }
 
