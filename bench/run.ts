@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runHaBench } from './ha-bench.ts';
+import { runPartiesBench } from './parties-bench.ts';
 import { runPolicyBench } from './policy-bench.ts';
 import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
@@ -42,6 +43,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ha: () => runHaBench(log),
   policy: () => runPolicyBench(),
   startup: () => runStartupBench(log),
+  parties: () => runPartiesBench(log),
 };
 
 const args = process.argv.slice(2);
