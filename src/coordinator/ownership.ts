@@ -5,8 +5,8 @@
  */
 import type { Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
-import type { SessionRecord } from '../session/record.ts';
-import type { Store, Versioned } from '../store/store.ts';
+import { isTerminal, type SessionRecord } from '../session/record.ts';
+import type { SessionHead, Store, Versioned } from '../store/store.ts';
 import type { CoordinatorMetrics } from './metrics.ts';
 import type { ReplicaLease } from './replica-lease.ts';
 import type { SessionRunners } from './runners.ts';
@@ -63,33 +63,44 @@ export class Ownership {
   /**
    * One takeover pass: claims every active session whose owner holds no live lease (or is an
    * earlier incarnation of this replica), and drives sessions this replica owns but does not
-   * run (e.g. created here by a request whose runner has not started). One claim per foreign
-   * lease is refused at most per pass: its other sessions are skipped until the next pass.
+   * run (e.g. created here by a request whose runner has not started). The store returns only
+   * those candidates, from an index, without their bodies; a body is read only for a session
+   * this pass acts on. One claim per foreign lease is refused at most per pass: its other
+   * sessions are skipped until the next pass.
    */
   private async scan(): Promise<void> {
-    if (this.scanning || this.stopped) return;
+    const lease = this.deps.replica.current;
+    if (this.scanning || this.stopped || !lease) return;
     this.scanning = true;
+    const startedMs = this.deps.env.monoMs();
     try {
-      const active = await this.deps.store.listActiveSessions(limits.sessionsActiveMax);
+      const candidates = await this.deps.store.listTakeoverCandidates(
+        lease,
+        limits.sessionsActiveMax,
+      );
       const liveForeign = new Set<string>();
-      for (const s of active) {
-        const verdict = await this.visit(s, liveForeign);
+      for (const head of candidates) {
+        const verdict = await this.visit(head, liveForeign);
         if (verdict === 'stop') return;
       }
     } finally {
       this.scanning = false;
+      this.lastScanMs = this.deps.env.monoMs() - startedMs;
     }
   }
 
-  private async visit(
-    s: Versioned<SessionRecord>,
-    liveForeign: Set<string>,
-  ): Promise<'next' | 'stop'> {
+  /** How long the last takeover pass took (ms), for metrics and the scale benchmark. */
+  lastScanMs = 0;
+
+  private async visit(head: SessionHead, liveForeign: Set<string>): Promise<'next' | 'stop'> {
     const { replica, runners, store, admitting, log, metrics } = this.deps;
     const lease = replica.current;
     if (!lease || this.stopped) return 'stop';
-    const id = s.value.sessionId;
+    const id = head.sessionId;
     if (runners.get(id) || admitting.has(id)) return 'next';
+    if (head.owner && liveForeign.has(head.owner.leaseId)) return 'next';
+    const s = await store.getSession(id);
+    if (!s || isTerminal(s.value.status)) return 'next';
     const owner = s.value.owner;
     if (owner?.leaseId === lease.leaseId) {
       await this.recover(s);

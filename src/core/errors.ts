@@ -76,6 +76,12 @@ export const errorTable = {
     summary:
       'This intentKey is already bound to a different message or context for this wallet (detail.conflict); nothing was signed.',
   },
+  QUORATE_E_INTENT_ARCHIVED: {
+    status: 409,
+    retryable: false,
+    summary:
+      'This intentKey belongs to a finished session that retention archived (detail.sessionId, detail.sameMessage); it is never signed again, and the result is in the archive.',
+  },
   QUORATE_E_POLICY_DENIED: {
     status: 403,
     retryable: false,

@@ -53,6 +53,12 @@ export const sessionLimits = {
   // Cleanup: every aborted attempt is released everywhere within this (ARCHITECTURE §3 step 11)
   abortCleanupMsMax: 5_000,
   blameCooldownMsDefault: 600_000,
+  // Hedged first round (issue 13 part 2, task H3): extra parties each attempt asks for round-1
+  // commitments besides its quorum. One covers any single silent party (the fault the chaos
+  // scenarios inject one at a time) for one extra nonce and three extra envelopes per
+  // signature; asking every eligible party would cost n - t of each on every signature.
+  hedgeExtraPartiesDefault: 1,
+  hedgeExtraPartiesMax: 4,
 } as const;
 
 /** Signing-time governance on the coordinator: rule files, approvals, velocity. */
@@ -187,6 +193,25 @@ export const storeLimits = {
   etcdRequestBytesMax: 1_536 * 1024,
   etcdResponseBytesMax: 64 * 1024 * 1024,
   etcdVersionCacheEntriesMax: 8_192,
+  // Scale of history (issue 13, part 3): paged listings, retention, etcd compaction.
+  // One page of a store listing; a larger request is refused (QUORATE_E_BAD_REQUEST).
+  storePageSizeMax: 500,
+  storePageSizeDefault: 100,
+  // Index entries one filtered page reads before answering (etcd and memory filter by reading).
+  storePageScanMax: 2_000,
+  // Cursor text, so a cursor from a request is bounded before it is decoded.
+  storeCursorCharsMax: 512,
+  // Finished sessions older than this are archived and removed (0 disables). Never shorter than
+  // the longest velocity window (30 days) plus a day, or velocity would stop counting them.
+  retentionDaysDefault: 35,
+  retentionDaysMin: 31,
+  retentionDaysMax: 3_650,
+  // One retention pass: sessions per batch, batches per pass, and the pause between passes.
+  retentionBatchSessionsMax: 500,
+  retentionBatchesPerPassMax: 20,
+  retentionIntervalMsDefault: 60_000,
+  // etcd revisions kept behind the head when the retention pass compacts.
+  etcdCompactKeepRevisions: 10_000,
 } as const;
 
 /** Processes and the CLI: graceful shutdown, start-up waits, polling. */
@@ -417,6 +442,7 @@ assert(limits.attemptsPerIntentMax >= limits.attemptsPerSessionMax, 'an intent h
 assert(limits.roundTimeoutMsFloor <= limits.roundTimeoutMsDefault, 'round floor <= default');
 assert(limits.roundTimeoutMsDefault <= limits.roundTimeoutMsCap, 'round default <= cap');
 assert(limits.roundTimeoutMsCap < limits.sessionDeadlineMsDefault, 'a round fits in a session');
+assert(limits.hedgeExtraPartiesDefault <= limits.hedgeExtraPartiesMax, 'hedge default in range');
 assert(limits.partySessionTtlMs > limits.sessionDeadlineMsMax, 'party TTL outlives any deadline');
 assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message fits in body');
 // Transport
@@ -519,3 +545,18 @@ assert(ruleLimits.listEntryCharsMax > 0, 'list entries hold something');
 assert(chaosLimits.durationSMin <= chaosLimits.durationSMax, 'chaos durations ordered');
 assert(chaosLimits.partiesMax <= apiLimits.partiesMax, 'a chaos cluster is a valid wallet');
 assert(faultLimits.controlFilePollMs > 0, 'the control file is polled');
+// Scale of history (issue 13, part 3)
+assert(
+  limits.storePageSizeDefault <= limits.storePageSizeMax &&
+    limits.storePageSizeMax <= limits.storePageScanMax,
+  'a page fits in one scan',
+);
+assert(
+  limits.retentionDaysMin * dayMs > ruleLimits.velocityWindowMsMax,
+  'retention never removes a session a velocity window still counts',
+);
+assert(
+  limits.retentionDaysMin <= limits.retentionDaysDefault &&
+    limits.retentionDaysDefault <= limits.retentionDaysMax,
+  'retention default in range',
+);

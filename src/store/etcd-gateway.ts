@@ -53,7 +53,7 @@ export interface EtcdCompare {
 export type EtcdOp =
   | { request_put: { key: string; value: string; lease?: string } }
   | { request_range: Record<string, unknown> }
-  | { request_delete_range: { key: string } };
+  | { request_delete_range: { key: string; range_end?: string } };
 
 /** Result of a txn: which branch ran, the store revision after it, and each range's kvs. */
 export interface EtcdTxnResult {
@@ -67,6 +67,8 @@ export interface EtcdTxnResult {
 export interface EtcdRangeOptions {
   /** Read every key with this prefix (the key itself is the prefix). */
   prefix?: boolean;
+  /** Read the keys in [key, end) instead (etcd's `range_end`); not with `prefix`. */
+  end?: string;
   limit?: number;
   keysOnly?: boolean;
   sortTarget?: 'KEY' | 'CREATE';
@@ -118,13 +120,25 @@ export const etcd = {
   get: (key: string, options: EtcdRangeOptions = {}): EtcdOp => ({
     request_range: rangeBody(key, options),
   }),
+  /** Holds only if the key exists with exactly this etcd version (puts since its creation). */
+  versionIs: (key: string, version: number): EtcdCompare => ({
+    key: b64(key),
+    target: 'VERSION',
+    result: 'EQUAL',
+    version: String(version),
+  }),
   del: (key: string): EtcdOp => ({ request_delete_range: { key: b64(key) } }),
+  /** Deletes every key with this prefix. */
+  delPrefix: (prefix: string): EtcdOp => ({
+    request_delete_range: { key: b64(prefix), range_end: prefixEnd(prefix) },
+  }),
 };
 
 function rangeBody(key: string, options: EtcdRangeOptions): Record<string, unknown> {
   return {
     key: b64(key),
     ...(options.prefix ? { range_end: prefixEnd(key) } : {}),
+    ...(options.end === undefined ? {} : { range_end: b64(options.end) }),
     ...(options.limit === undefined ? {} : { limit: String(options.limit) }),
     ...(options.keysOnly ? { keys_only: true } : {}),
     ...(options.sortTarget ? { sort_target: options.sortTarget } : {}),
@@ -246,6 +260,27 @@ export class EtcdGateway {
         return range && parseKvs(range['kvs']);
       }),
     };
+  }
+
+  /** The store's current revision (a linearizable count-only read of one key). */
+  async revision(key: string): Promise<number> {
+    const answer = await this.call('/v3/kv/range', { key: b64(key), count_only: true });
+    const header = answer['header'] as Record<string, unknown> | undefined;
+    return int(header?.['revision']);
+  }
+
+  /**
+   * Compacts the key history up to `revision`: older revisions of every key are dropped (the
+   * space is reused by etcd; `etcdctl defrag` returns it to the file system, docs/scale.md).
+   * A revision already compacted is not an error.
+   */
+  async compact(revision: number): Promise<void> {
+    try {
+      await this.call('/v3/kv/compaction', { revision: String(revision), physical: false });
+    } catch (error) {
+      if (error instanceof EtcdResponseError && /compacted/.test(String(error.message))) return;
+      throw error;
+    }
   }
 
   /** Grants a lease; returns its id (decimal string: int64 exceeds JS numbers) and ttl in s. */

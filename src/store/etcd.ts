@@ -7,8 +7,11 @@
  *   as last read; create-if-absent (intent locks, sessions, parties, wallets) compares
  *   `create_revision == 0`.
  * - The session version (fencing token) is the session key's etcd `version`: 1 when the txn
- *   creates it, +1 for every put, and sessions are never deleted, so it is exactly the Store
- *   contract's `expectedVersion + 1` and strictly increasing. The `mod_revision` compare is what
+ *   creates it, +1 for every put. Only retention deletes a session (finished, and its id is
+ *   never created again: the intent lock stays and ids are unique), so it is exactly the Store
+ *   contract's `expectedVersion + 1` and strictly increasing.
+ * - The `active/` index entry of a session holds its owner (`{ownerId, leaseId}` or null), so
+ *   the takeover scan reads owners from the index and live leases from `lease/`, not bodies. The `mod_revision` compare is what
  *   makes each write atomic against the state we judged; a version and its `mod_revision` change
  *   together in one MVCC step, so they name the same state.
  * - Ownership: a store lease is an etcd lease with one key `lease/{id}` = ownerId attached;
@@ -38,6 +41,18 @@ import {
   staleOwnership,
   staleVersion,
 } from './lease.ts';
+import {
+  checkPageLimit,
+  intentArchived,
+  matchesPage,
+  parseSessionCursor,
+  parseWalletCursor,
+  retainable,
+  sessionCursor,
+  sessionPageStart,
+  walletPage,
+  type SessionPosition,
+} from './paging.ts';
 import { checkPartyRecordsRoom, invitationExpired, judgeRedeem } from './party-records.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
@@ -47,11 +62,17 @@ import type {
   EvidenceRecord,
   Lease,
   LeaseGuard,
+  Page,
   PartyInvitation,
   PartyRecord,
+  RetainedSession,
+  SessionHead,
+  SessionPageQuery,
+  SessionVersion,
   Store,
   Versioned,
   WalletRecord,
+  WalletPageQuery,
   WalletSessions,
 } from './store.ts';
 import { countedAtMs } from './store.ts';
@@ -220,10 +241,15 @@ export class EtcdStore implements Store {
     return (await this.gateway.range(this.key.session(sessionId)))[0];
   }
 
-  /** The index put or delete that keeps `active/` equal to the non-terminal sessions. */
+  /**
+   * The index put or delete that keeps `active/` equal to the non-terminal sessions, each
+   * entry holding the session's owner (JSON, or `null`).
+   */
   private activeIndexOp(record: SessionRecord): EtcdOp {
     const key = this.key.active(record.createdMs, record.sessionId);
-    return isTerminal(record.status) ? etcd.del(key) : etcd.put(key, '');
+    return isTerminal(record.status)
+      ? etcd.del(key)
+      : etcd.put(key, JSON.stringify(record.owner ?? null));
   }
 
   // ---- parties and wallets ----------------------------------------------------------------
@@ -402,17 +428,22 @@ export class EtcdStore implements Store {
       return { created: true, session: { value, version: 1 } };
     }
     const intent = r.ranges[0]?.[0];
-    if (intent) return this.lockedSession(intent, writeId);
+    if (intent) return this.lockedSession(record, intent, writeId);
     if (r.ranges[1]?.[0]) throw new QuorateError('QUORATE_E_INTERNAL', 'session id collision');
     assert(lease, 'a create txn without a lease fails only on the intent or the session key');
     throw createLeaseExpired(record.sessionId, lease);
   }
 
   /** The session an existing intent lock points at (ours, if our retried write took it). */
-  private async lockedSession(intent: EtcdKv, writeId: string): Promise<CreateSessionResult> {
-    const { sessionId } = JSON.parse(intent.value) as { sessionId: string };
-    const kv = await this.readSessionKv(sessionId);
-    if (!kv) throw new QuorateError('QUORATE_E_INTERNAL', 'intent lock without session');
+  private async lockedSession(
+    record: SessionRecord,
+    intent: EtcdKv,
+    writeId: string,
+  ): Promise<CreateSessionResult> {
+    const lock = JSON.parse(intent.value) as { sessionId: string; messageHash: string };
+    const kv = await this.readSessionKv(lock.sessionId);
+    // A lock without its session is retention's tombstone: that intent is spent for good.
+    if (!kv) throw intentArchived(record, lock.sessionId, lock.messageHash);
     const decoded = this.decodeSession(kv);
     return { created: decoded.writeId === writeId, session: decoded.session };
   }
@@ -512,7 +543,7 @@ export class EtcdStore implements Store {
     const writeId = this.newWriteId();
     const r = await this.gateway.txn(
       compare,
-      [etcd.put(sessionKey, JSON.stringify({ writeId, record: value }))],
+      [etcd.put(sessionKey, JSON.stringify({ writeId, record: value })), this.activeIndexOp(value)],
       [etcd.get(sessionKey), etcd.get(leaseKey)],
     );
     const version = expectedVersion + 1;
@@ -593,6 +624,165 @@ export class EtcdStore implements Store {
         .sort((a, b) => countedAtMs(a) - countedAtMs(b)),
       complete: inWindow.length <= limit,
     };
+  }
+
+  async listTakeoverCandidates(lease: Lease, limit: number): Promise<SessionHead[]> {
+    this.check();
+    if (limit === 0) return []; // etcd reads limit 0 as "no limit"
+    const r = await this.gateway.txn(
+      [],
+      [
+        etcd.get(this.key.activeAll(), { prefix: true, limit, sortTarget: 'KEY' }),
+        etcd.get(`${this.prefix}lease/`, { prefix: true, limit: limits.storeLeasesMax }),
+      ],
+      [],
+    );
+    const live = new Set(
+      (r.ranges[1] ?? []).map((kv) => kv.key.slice(kv.key.lastIndexOf('/') + 1)),
+    );
+    const heads: SessionHead[] = [];
+    for (const kv of r.ranges[0] ?? []) {
+      const sessionId = decodeURIComponent(kv.key.slice(kv.key.lastIndexOf('/') + 1));
+      // An entry written before the index held owners ('') is a candidate: the scan reads it.
+      const owner = kv.value === '' ? null : (JSON.parse(kv.value) as SessionOwner | null);
+      if (owner && owner.ownerId !== lease.ownerId && live.has(owner.leaseId)) continue;
+      heads.push(owner ? { sessionId, owner } : { sessionId });
+    }
+    return heads;
+  }
+
+  /**
+   * Reads the `by-created/` index from `position` (exclusive) in `order`, at most
+   * `limits.storePageScanMax` entries, and returns the sessions `keep` accepts, up to `limit`.
+   * `nextCursor` is the last entry examined whenever the scan stopped before the index end.
+   */
+  private async scanByCreation(
+    position: SessionPosition | undefined,
+    order: 'ASCEND' | 'DESCEND',
+    limit: number,
+    keep: (s: SessionRecord) => boolean,
+  ): Promise<Page<Versioned<SessionRecord>>> {
+    const all = this.key.createdAll();
+    const at = position && this.key.created(position.createdMs, position.sessionId);
+    const bounds =
+      order === 'DESCEND'
+        ? { end: at ?? `${all.slice(0, -1)}0` }
+        : { end: `${all.slice(0, -1)}0`, from: at === undefined ? all : `${at}\u0000` };
+    const items: Versioned<SessionRecord>[] = [];
+    let from = order === 'DESCEND' ? all : (bounds.from ?? all);
+    let end = bounds.end;
+    let scanned = 0;
+    let last: SessionPosition | undefined;
+    while (scanned < limits.storePageScanMax) {
+      const batch = Math.min(limits.etcdTxnOpsMax, limits.storePageScanMax - scanned);
+      const kvs = await this.gateway.range(from, {
+        end,
+        limit: batch,
+        keysOnly: true,
+        sortTarget: 'KEY',
+        sortOrder: order,
+      });
+      if (kvs.length === 0) return { items };
+      scanned += kvs.length;
+      const ids = kvs.map((kv) => decodeURIComponent(kv.key.slice(kv.key.lastIndexOf('/') + 1)));
+      const sessions = await this.fetchSessions(ids);
+      for (const [i, s] of sessions.entries()) {
+        if (!keep(s.value)) continue;
+        items.push(s);
+        if (items.length < limit) continue;
+        const more = i < sessions.length - 1 || kvs.length === batch;
+        return more ? { items, nextCursor: sessionCursor(s.value) } : { items };
+      }
+      const lastKey = kvs[kvs.length - 1]!.key;
+      const [ms, id] = lastKey.slice(all.length).split('/');
+      last = { createdMs: Number(ms), sessionId: decodeURIComponent(id ?? '') };
+      if (kvs.length < batch) return { items };
+      if (order === 'DESCEND') end = lastKey;
+      else from = `${lastKey}\u0000`;
+    }
+    // The scan budget ran out before the page filled: the next page starts after what was read.
+    return last ? { items, nextCursor: sessionCursor(last) } : { items };
+  }
+
+  async listSessionsPage(query: SessionPageQuery): Promise<Page<Versioned<SessionRecord>>> {
+    this.check();
+    const start = sessionPageStart(query);
+    return this.scanByCreation(start, 'DESCEND', query.limit, (s) => matchesPage(s, query));
+  }
+
+  async listWalletsPage(query: WalletPageQuery): Promise<Page<WalletRecord>> {
+    this.check();
+    checkPageLimit(query.limit);
+    const all = this.key.wallets();
+    const after = query.cursor === undefined ? undefined : parseWalletCursor(query.cursor);
+    const from = after === undefined ? all : `${this.key.wallet(after)}\u0000`;
+    const kvs = await this.gateway.range(from, {
+      end: `${all.slice(0, -1)}0`,
+      limit: query.limit + 1,
+      sortTarget: 'KEY',
+      sortOrder: 'ASCEND',
+    });
+    const wallets = kvs.map((kv) => (JSON.parse(kv.value) as { record: WalletRecord }).record);
+    return walletPage(wallets, query.limit);
+  }
+
+  async listRetainable(
+    beforeMs: number,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<RetainedSession>> {
+    this.check();
+    const start = cursor === undefined ? undefined : parseSessionCursor(cursor);
+    if (start && start.createdMs >= beforeMs) return { items: [] };
+    const page = await this.scanByCreation(start, 'ASCEND', limit, (s) => retainable(s, beforeMs));
+    const items: RetainedSession[] = [];
+    for (const session of page.items) {
+      items.push({ session, evidence: await this.listEvidence(session.value.sessionId) });
+    }
+    const next = page.nextCursor && parseSessionCursor(page.nextCursor);
+    // Nothing created at or after beforeMs can be retained: the walk ends there.
+    return next && next.createdMs < beforeMs ? { items, nextCursor: page.nextCursor! } : { items };
+  }
+
+  async removeSessions(sessions: readonly SessionVersion[]): Promise<number> {
+    this.check();
+    let removed = 0;
+    for (const { sessionId, version } of sessions) {
+      const kv = await this.readSessionKv(sessionId);
+      if (kv?.version !== version) continue;
+      const record = (JSON.parse(kv.value) as StoredSession).record;
+      if (!isTerminal(record.status)) continue;
+      const sessionKey = this.key.session(sessionId);
+      // The intent lock is not deleted: it is the tombstone that keeps the intent spent (I1).
+      const r = await this.gateway.txn(
+        [etcd.modRevision(sessionKey, kv.modRevision)],
+        [
+          etcd.del(sessionKey),
+          etcd.del(this.key.created(record.createdMs, sessionId)),
+          etcd.del(this.key.walletSession(record)),
+          etcd.del(this.key.active(record.createdMs, sessionId)),
+          etcd.delPrefix(this.key.evidenceOf(sessionId)),
+        ],
+        [],
+      );
+      this.versions.delete(sessionId);
+      if (r.succeeded) removed += 1;
+    }
+    return removed;
+  }
+
+  /**
+   * Compacts etcd's key history up to `limits.etcdCompactKeepRevisions` behind the current
+   * revision, so the space of overwritten and deleted values (every CAS writes a new revision
+   * of a session) can be reused. Returns the revision compacted to, or undefined if too young.
+   */
+  async compactHistory(): Promise<number | undefined> {
+    this.check();
+    const head = await this.gateway.revision(this.key.meta(walletIndexSinceMeta));
+    const target = head - limits.etcdCompactKeepRevisions;
+    if (target <= 0) return undefined;
+    await this.gateway.compact(target);
+    return target;
   }
 
   /** Session ids from an index `…/{createdMs}/{sessionId}`, in key order. */

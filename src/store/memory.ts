@@ -15,6 +15,19 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
+import {
+  afterSession,
+  checkPageLimit,
+  comparePositions,
+  intentArchived,
+  matchesPage,
+  pageOf,
+  parseSessionCursor,
+  parseWalletCursor,
+  retainable,
+  sessionPageStart,
+  walletPage,
+} from './paging.ts';
 import { checkPartyRecordsRoom, invitationExpired, judgeRedeem } from './party-records.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
@@ -24,11 +37,17 @@ import type {
   EvidenceRecord,
   Lease,
   LeaseGuard,
+  Page,
   PartyInvitation,
   PartyRecord,
+  RetainedSession,
+  SessionHead,
+  SessionPageQuery,
+  SessionVersion,
   Store,
   Versioned,
   WalletRecord,
+  WalletPageQuery,
   WalletSessions,
 } from './store.ts';
 import { countedAtMs } from './store.ts';
@@ -61,7 +80,8 @@ export class MemoryStore implements Store {
   private readonly invitations = new Map<string, PartyInvitation>();
   private readonly wallets = new Map<string, WalletRecord>();
   private readonly sessions = new Map<string, Versioned<SessionRecord>>();
-  private readonly intents = new Map<string, string>();
+  /** Intent locks: session id and message hash; kept after retention removes the session. */
+  private readonly intents = new Map<string, { sessionId: string; messageHash: string }>();
   /** Session ids per wallet: the velocity index (counted time is read from the record). */
   private readonly walletSessions = new Map<string, Set<string>>();
   private readonly evidence: EvidenceRecord[] = [];
@@ -178,10 +198,11 @@ export class MemoryStore implements Store {
   ): Promise<CreateSessionResult> {
     this.check();
     const lockKey = `${record.walletId}\u0000${record.intentKey}`;
-    const lockedId = this.intents.get(lockKey);
-    if (lockedId !== undefined) {
-      const existing = this.sessions.get(lockedId);
-      if (!existing) throw new QuorateError('QUORATE_E_INTERNAL', 'intent lock without session');
+    const lock = this.intents.get(lockKey);
+    if (lock !== undefined) {
+      const existing = this.sessions.get(lock.sessionId);
+      // A lock without its session is retention's tombstone: that intent is spent for good.
+      if (!existing) throw intentArchived(record, lock.sessionId, lock.messageHash);
       return { created: false, session: copy(existing) };
     }
     if (this.sessions.has(record.sessionId)) {
@@ -193,7 +214,7 @@ export class MemoryStore implements Store {
     }
     const owner = lease && { ownerId: lease.ownerId, leaseId: lease.leaseId };
     const session = { value: withOwner(record, owner), version: 1 };
-    this.intents.set(lockKey, record.sessionId);
+    this.intents.set(lockKey, { sessionId: record.sessionId, messageHash: record.messageHash });
     this.sessions.set(record.sessionId, session);
     const ofWallet = this.walletSessions.get(record.walletId) ?? new Set<string>();
     this.walletSessions.set(record.walletId, ofWallet.add(record.sessionId));
@@ -317,6 +338,79 @@ export class MemoryStore implements Store {
     }
     counted.sort((a, b) => countedAtMs(a) - countedAtMs(b));
     return { sessions: counted.slice(0, limit).map(copy), complete: counted.length <= limit };
+  }
+
+  async listTakeoverCandidates(lease: Lease, limit: number): Promise<SessionHead[]> {
+    this.check();
+    return [...this.sessions.values()]
+      .filter((s) => {
+        if (isTerminal(s.value.status)) return false;
+        const owner = s.value.owner;
+        return !owner || owner.ownerId === lease.ownerId || !this.leaseLive(owner.leaseId);
+      })
+      .sort((a, b) => a.value.createdMs - b.value.createdMs)
+      .slice(0, limit)
+      .map(({ value: { sessionId, owner } }) =>
+        owner ? { sessionId, owner: { ...owner } } : { sessionId },
+      );
+  }
+
+  /** Every session by (createdMs, sessionId) ascending (the simulator's stores are small). */
+  private sessionsByCreation(): Versioned<SessionRecord>[] {
+    return [...this.sessions.values()].sort((a, b) => comparePositions(a.value, b.value));
+  }
+
+  async listSessionsPage(query: SessionPageQuery): Promise<Page<Versioned<SessionRecord>>> {
+    this.check();
+    const start = sessionPageStart(query);
+    const matching = this.sessionsByCreation()
+      .reverse()
+      .filter((s) => !start || comparePositions(s.value, start) < 0)
+      .filter((s) => matchesPage(s.value, query));
+    return pageOf(matching.slice(0, query.limit + 1).map(copy), query.limit, afterSession);
+  }
+
+  async listWalletsPage(query: WalletPageQuery): Promise<Page<WalletRecord>> {
+    this.check();
+    checkPageLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : parseWalletCursor(query.cursor);
+    const ids = [...this.wallets.keys()].filter((id) => after === undefined || id > after).sort();
+    const wallets = ids.slice(0, query.limit + 1).map((id) => copy(this.wallets.get(id)!));
+    return walletPage(wallets, query.limit);
+  }
+
+  async listRetainable(
+    beforeMs: number,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<RetainedSession>> {
+    this.check();
+    const start = cursor === undefined ? undefined : parseSessionCursor(cursor);
+    const matching = this.sessionsByCreation()
+      .filter((s) => !start || comparePositions(s.value, start) > 0)
+      .filter((s) => retainable(s.value, beforeMs));
+    const page = pageOf(matching.slice(0, limit + 1), limit, afterSession);
+    const items = page.items.map((session) => ({
+      session: copy(session),
+      evidence: this.evidence.filter((e) => e.sessionId === session.value.sessionId).map(copy),
+    }));
+    return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+  }
+
+  async removeSessions(sessions: readonly SessionVersion[]): Promise<number> {
+    this.check();
+    const removed = new Set<string>();
+    for (const { sessionId, version } of sessions) {
+      const stored = this.sessions.get(sessionId);
+      if (stored?.version !== version || !isTerminal(stored.value.status)) continue;
+      this.sessions.delete(sessionId);
+      this.walletSessions.get(stored.value.walletId)?.delete(sessionId);
+      removed.add(sessionId);
+    }
+    for (let i = this.evidence.length - 1; i >= 0; i--) {
+      if (removed.has(this.evidence[i]!.sessionId)) this.evidence.splice(i, 1);
+    }
+    return removed.size;
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -19,6 +19,16 @@ import {
   staleVersion,
   type StoreClock,
 } from './lease.ts';
+import {
+  afterSession,
+  checkPageLimit,
+  intentArchived,
+  pageOf,
+  parseSessionCursor,
+  parseWalletCursor,
+  sessionPageStart,
+  walletPage,
+} from './paging.ts';
 import { checkPartyRecordsRoom, judgeRedeem } from './party-records.ts';
 import type {
   ClaimOptions,
@@ -27,11 +37,17 @@ import type {
   EvidenceRecord,
   Lease,
   LeaseGuard,
+  Page,
   PartyInvitation,
   PartyRecord,
+  RetainedSession,
+  SessionHead,
+  SessionPageQuery,
+  SessionVersion,
   Store,
   Versioned,
   WalletRecord,
+  WalletPageQuery,
   WalletSessions,
 } from './store.ts';
 import { countedAtMs } from './store.ts';
@@ -186,6 +202,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The SQL of every statement this store has prepared (the query-plan test reads them). */
+  preparedStatements(): string[] {
+    return [...this.statements.keys()];
+  }
+
   /** The prepared statement for `text`, prepared once per store. */
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
@@ -309,13 +330,15 @@ export class SqliteStore implements Store {
     const { lease } = options;
     const txn = this.db.transaction((): CreateSessionResult => {
       const lock = this.sql(
-        'SELECT session_id FROM intents WHERE wallet_id = ? AND intent_key = ?',
-      ).get(record.walletId, record.intentKey) as { session_id: string } | undefined;
+        'SELECT session_id, message_hash FROM intents WHERE wallet_id = ? AND intent_key = ?',
+      ).get(record.walletId, record.intentKey) as
+        { session_id: string; message_hash: string } | undefined;
       if (lock) {
         const row = this.sql('SELECT version, body FROM sessions WHERE session_id = ?').get(
           lock.session_id,
         ) as SessionRow | undefined;
-        if (!row) throw new QuorateError('QUORATE_E_INTERNAL', 'intent lock without session');
+        // A lock without its session is retention's tombstone: that intent is spent for good.
+        if (!row) throw intentArchived(record, lock.session_id, lock.message_hash);
         return { created: false, session: parseSession(row) };
       }
       if (lease && !this.leaseLive(lease.leaseId, lease.ownerId)) {
@@ -487,6 +510,96 @@ export class SqliteStore implements Store {
     return { sessions, complete: rows.length <= limit };
   }
 
+  async listTakeoverCandidates(lease: Lease, limit: number): Promise<SessionHead[]> {
+    const nowMs = requireClock(this.clock, 'sqlite').nowMs();
+    const rows = this.sql(
+      `SELECT session_id, owner_id, owner_lease FROM sessions
+       WHERE active = 1 AND (owner_lease IS NULL OR owner_id = ? OR owner_lease NOT IN
+         (SELECT lease_id FROM leases WHERE expires_ms > ?))
+       ORDER BY created_ms LIMIT ?`,
+    ).all(lease.ownerId, nowMs, limit) as (SessionHeadRow & { session_id: string })[];
+    return rows.map((row) => {
+      const owner = ownerOfRow(row);
+      return owner ? { sessionId: row.session_id, owner } : { sessionId: row.session_id };
+    });
+  }
+
+  async listSessionsPage(query: SessionPageQuery): Promise<Page<Versioned<SessionRecord>>> {
+    const start = sessionPageStart(query);
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.walletId !== undefined) {
+      where.push('wallet_id = ?');
+      args.push(query.walletId);
+    }
+    if (query.status !== undefined) {
+      where.push('status = ?');
+      args.push(query.status);
+    }
+    if (start) {
+      where.push('(created_ms, session_id) < (?, ?)');
+      args.push(start.createdMs, start.sessionId);
+    }
+    // One of eight constant texts (filters present or not), so the statement cache stays small.
+    const rows = this.sql(
+      `SELECT version, body FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_ms DESC, session_id DESC LIMIT ?`,
+    ).all(...args, query.limit + 1) as SessionRow[];
+    return pageOf(rows.map(parseSession), query.limit, afterSession);
+  }
+
+  async listWalletsPage(query: WalletPageQuery): Promise<Page<WalletRecord>> {
+    checkPageLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : parseWalletCursor(query.cursor);
+    const rows = (
+      after === undefined
+        ? this.sql('SELECT body FROM wallets ORDER BY wallet_id LIMIT ?').all(query.limit + 1)
+        : this.sql('SELECT body FROM wallets WHERE wallet_id > ? ORDER BY wallet_id LIMIT ?').all(
+            after,
+            query.limit + 1,
+          )
+    ) as { body: string }[];
+    const wallets = rows.map((r) => JSON.parse(r.body) as WalletRecord);
+    return walletPage(wallets, query.limit);
+  }
+
+  async listRetainable(
+    beforeMs: number,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<RetainedSession>> {
+    const start =
+      cursor === undefined ? { createdMs: -1, sessionId: '' } : parseSessionCursor(cursor);
+    const rows = this.sql(
+      `SELECT version, body FROM sessions
+       WHERE active = 0 AND (created_ms, session_id) > (?, ?) AND created_ms < ? AND counted_ms < ?
+       ORDER BY created_ms, session_id LIMIT ?`,
+    ).all(start.createdMs, start.sessionId, beforeMs, beforeMs, limit + 1) as SessionRow[];
+    // Evidence is read for the page's sessions only, not for the look-ahead row.
+    const page = pageOf(rows.map(parseSession), limit, afterSession);
+    const items = page.items.map((session) => ({
+      session,
+      evidence: this.evidenceOf(session.value.sessionId),
+    }));
+    return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+  }
+
+  async removeSessions(sessions: readonly SessionVersion[]): Promise<number> {
+    const txn = this.db.transaction((): number => {
+      let removed = 0;
+      for (const { sessionId, version } of sessions) {
+        const info = this.sql(
+          'DELETE FROM sessions WHERE session_id = ? AND version = ? AND active = 0',
+        ).run(sessionId, version);
+        if (info.changes !== 1) continue;
+        this.sql('DELETE FROM evidence WHERE session_id = ?').run(sessionId);
+        removed += 1;
+      }
+      return removed;
+    });
+    return txn.immediate();
+  }
+
   async getMeta(key: string): Promise<string | undefined> {
     const row = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as
       { value: string } | undefined;
@@ -508,6 +621,10 @@ export class SqliteStore implements Store {
   }
 
   async listEvidence(sessionId: string): Promise<EvidenceRecord[]> {
+    return this.evidenceOf(sessionId);
+  }
+
+  private evidenceOf(sessionId: string): EvidenceRecord[] {
     const rows = this.sql('SELECT body FROM evidence WHERE session_id = ? ORDER BY rowid').all(
       sessionId,
     ) as {

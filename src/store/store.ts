@@ -7,7 +7,7 @@
  * (test/helpers/store-contract.ts).
  */
 import type { Payload, Scheme } from '../protocol/engine.ts';
-import type { SessionRecord } from '../session/record.ts';
+import type { SessionOwner, SessionRecord, SessionStatus } from '../session/record.ts';
 
 /** An enrolled party: identity pinned on first contact. */
 export interface PartyRecord {
@@ -130,6 +130,50 @@ export interface WalletSessions {
   complete: boolean;
 }
 
+/** An active session's id and owner, read without its body (what the takeover scan needs). */
+export interface SessionHead {
+  sessionId: string;
+  owner?: SessionOwner;
+}
+
+/** One page of a listing; `nextCursor` is absent at the end. */
+export interface Page<T> {
+  items: T[];
+  /**
+   * Where the next page starts. A page may hold fewer than `limit` items (even none) and still
+   * have a `nextCursor`: the store stopped after reading `limits.storePageScanMax` entries.
+   */
+  nextCursor?: string;
+}
+
+/** A page request of {@link Store.listSessionsPage}. */
+export interface SessionPageQuery {
+  /** From an earlier page's `nextCursor`; absent for the first page. */
+  cursor?: string;
+  /** 1..`limits.storePageSizeMax`; beyond it `QUORATE_E_BAD_REQUEST`. */
+  limit: number;
+  walletId?: string;
+  status?: SessionStatus;
+}
+
+/** A page request of {@link Store.listWalletsPage}. */
+export interface WalletPageQuery {
+  cursor?: string;
+  limit: number;
+}
+
+/** A finished session as retention archives it: the record, its version and its evidence. */
+export interface RetainedSession {
+  session: Versioned<SessionRecord>;
+  evidence: EvidenceRecord[];
+}
+
+/** A session retention removes iff it is still at `version`. */
+export interface SessionVersion {
+  sessionId: string;
+  version: number;
+}
+
 /** The store contract. All methods are linearizable. */
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'etcd';
@@ -233,6 +277,44 @@ export interface Store {
    * (the existing one wins), so racing replicas all end up with the same one.
    */
   putMetaIfAbsent(key: string, value: string): Promise<string>;
+  /**
+   * The active sessions the takeover scan of `lease`'s holder may act on, oldest first, at most
+   * `limit`: those with no owner, owned by `lease.ownerId` (this lease or an earlier one of the
+   * same replica), or whose owner's lease is no longer live. Read from an index, never by
+   * parsing every active session; a live foreign owner's sessions are not returned.
+   */
+  listTakeoverCandidates(lease: Lease, limit: number): Promise<SessionHead[]>;
+  /**
+   * Sessions newest first by (createdMs, sessionId), optionally of one wallet and/or status,
+   * after `cursor`. Refuses a limit outside 1..`limits.storePageSizeMax` or a malformed cursor
+   * with `QUORATE_E_BAD_REQUEST`. See {@link Page} for short pages.
+   */
+  listSessionsPage(query: SessionPageQuery): Promise<Page<Versioned<SessionRecord>>>;
+  /** Wallets by id ascending after `cursor`; the same limit and cursor rules. */
+  listWalletsPage(query: WalletPageQuery): Promise<Page<WalletRecord>>;
+  /**
+   * Retention's walk: finished (signed or failed) sessions whose counted time and creation time
+   * are before `beforeMs`, by (createdMs, sessionId) ascending after `cursor`, with evidence.
+   * At most `limit` items; `nextCursor` is absent once no session created before `beforeMs`
+   * remains after the page.
+   */
+  listRetainable(
+    beforeMs: number,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<Page<RetainedSession>>;
+  /**
+   * Removes each session that is still finished and at the given version: the session, its
+   * index entries and its evidence. Its intent lock stays for good, as the tombstone that keeps
+   * I1: `createSession` on that intent then throws `QUORATE_E_INTENT_ARCHIVED`. Returns the
+   * number removed (a session that moved is skipped, not an error).
+   */
+  removeSessions(sessions: readonly SessionVersion[]): Promise<number>;
+  /**
+   * etcd only: drops old revisions of every key (see {@link EtcdStore.compactHistory}); the
+   * other stores keep no history. Returns the revision compacted to, if any.
+   */
+  compactHistory?(): Promise<number | undefined>;
   putEvidence(record: EvidenceRecord): Promise<void>;
   listEvidence(sessionId: string): Promise<EvidenceRecord[]>;
   close(): Promise<void>;

@@ -16,6 +16,7 @@ import type {
   Store,
 } from '../../src/store/store.ts';
 import type { SessionRecord } from '../../src/session/record.ts';
+import { historyTests } from './store-contract-history.ts';
 
 /** One opened store under test. */
 export interface StoreUnderTest {
@@ -109,6 +110,7 @@ export function storeContract(factory: StoreFactory): void {
     metaTests(factory);
     partyLifecycleTests(factory);
     walletIndexTests(factory);
+    historyTests(factory);
   });
 }
 
