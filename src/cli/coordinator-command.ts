@@ -53,6 +53,8 @@ const coordinatorFlags = {
   'etcd-cert': { type: 'string' },
   'etcd-key': { type: 'string' },
   'operator-key': { type: 'string' },
+  'retention-days': { type: 'string' },
+  'archive-dir': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -79,6 +81,8 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
     limits.storeLeaseTtlMsMin,
     limits.storeLeaseTtlMsMax,
   );
+  const retentionDays = retentionDaysOption(values);
+  const archiveDir = opt(values, 'archive-dir', 'QUORATE_ARCHIVE_DIR');
   const principals = await principalsOption(values);
   const partySecret = partySecretOption(values);
   const tls = await listenerTlsOption(values);
@@ -95,6 +99,8 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
   const node = await startCoordinatorNode(env, {
     ...(store === undefined ? {} : { store }),
     ...(leaseTtlMs === undefined ? {} : { leaseTtlMs: Math.round(leaseTtlMs) }),
+    ...(retentionDays === undefined ? {} : { retentionDays }),
+    ...(archiveDir === undefined ? {} : { archiveDir }),
     detector,
     ...(policy === undefined ? {} : { policy }),
     ...listen,
@@ -119,6 +125,32 @@ export async function runCoordinatorCommand(argv: string[], adapt?: AdaptProcess
   await waitForSignal();
   await node.stop();
   return 0;
+}
+
+/**
+ * `--retention-days N` (QUORATE_RETENTION_DAYS): finished sessions older than N days are
+ * archived and removed; 0 disables; else limits.retentionDaysMin..Max (docs/scale.md).
+ */
+function retentionDaysOption(values: Record<string, unknown>): number | undefined {
+  const days = numberOption(
+    values,
+    'retention-days',
+    'QUORATE_RETENTION_DAYS',
+    0,
+    limits.retentionDaysMax,
+  );
+  if (
+    days !== undefined &&
+    days !== 0 &&
+    (!Number.isInteger(days) || days < limits.retentionDaysMin)
+  ) {
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `--retention-days must be 0 (off) or a whole number ${limits.retentionDaysMin}..${limits.retentionDaysMax}: shorter would drop sessions a velocity window still counts`,
+      { retentionDays: days },
+    );
+  }
+  return days;
 }
 
 /** `--listen HOST:PORT` (or QUORATE_LISTEN), default 127.0.0.1:7420; `[v6]:port` allowed. */

@@ -20,6 +20,8 @@ import {
 import type { DetectorOptions } from '../coordinator/party-registry.ts';
 import { loadSharedIdentity } from '../coordinator/shared-identity.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
+import { limits } from '../core/limits.ts';
+import { Retention } from '../coordinator/retention.ts';
 import { Keystore } from '../store/keystore.ts';
 import { secureDataDir, tightenDataDir } from '../store/data-dir.ts';
 import { SqliteStore } from '../store/sqlite.ts';
@@ -48,6 +50,10 @@ export interface CoordinatorNodeOptions {
   tls?: TlsKeyPair;
   /** The operator key (32 bytes) party certificates must verify under at enrolment. */
   operatorKey?: Uint8Array;
+  /** Finished sessions older than this are archived and removed (default limits.retentionDaysDefault; 0: off). */
+  retentionDays?: number;
+  /** Where retention writes its day files (default `<dataDir>/archive`). */
+  archiveDir?: string;
 }
 
 /** A running coordinator. */
@@ -167,6 +173,14 @@ export async function startCoordinatorNode(
   if (options.wrapLink !== undefined) apiOptions.wrapLink = options.wrapLink;
   const app = buildApi(coordinator, apiOptions);
   await coordinator.start();
+  const retention = new Retention({
+    env,
+    store,
+    log: env.log.child({ component: 'retention' }),
+    archiveDir: options.archiveDir ?? join(options.dataDir, 'archive'),
+    retentionDays: options.retentionDays ?? limits.retentionDaysDefault,
+  });
+  retention.start();
   const { url, https } = await listen(app, coordinator, store, options);
   env.log.info({ url, ownerId, store: store.kind }, 'coordinator listening');
   return {
@@ -175,6 +189,7 @@ export async function startCoordinatorNode(
     url,
     coordinatorKey: bytesToHex(identity.signPublic),
     async stop() {
+      retention.stop();
       await coordinator.stop();
       if (https !== undefined) await closeHttps(https);
       await app.close();
