@@ -31,6 +31,7 @@ const clockTicksPerS = 100; // USER_HZ on Linux
 const walletParties = ['mobile', 'backend', 'guardian'];
 
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round3 = (x: number) => Math.round(x * 1_000) / 1_000;
 
 /** CPU seconds (user + system) of a process so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
@@ -172,8 +173,8 @@ async function oneRun(count: number, heartbeatMs: number, log: (line: string) =>
       welcomed: connect.welcomed,
       connectS: connect.readyS,
       loadAliveAtListing: aliveLoad,
-      coordinatorCpuShare: round2(cpuShare),
-      coordinatorCpuSharePer1000Parties: count > 0 ? round2((cpuShare * 1_000) / count) : null,
+      coordinatorCpuShare: round3(cpuShare),
+      coordinatorCpuSharePer1000Parties: count > 0 ? round3((cpuShare * 1_000) / count) : null,
       coordinatorRssMiB: rss,
       coordinatorRssIdleMiB: rssIdleMiB,
       listPartiesMsP50: round2(percentile(listings, 50)),

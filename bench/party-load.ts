@@ -55,6 +55,7 @@ if (!Number.isInteger(count) || count < 1 || count > limits.connectionsMax)
 if (heartbeatMs !== undefined && !isHeartbeatClass(heartbeatMs))
   throw new Error('--heartbeat-ms must be a heartbeat class');
 if (partySecret === undefined) throw new Error('QUORATE_PARTY_SECRET is required');
+const secret: string = partySecret;
 
 const env = realEnv({ logLevel: 'silent' });
 // One journal for all: the handshake pins the coordinator key there, and every load party
@@ -70,7 +71,7 @@ function dial(index: number): Promise<boolean> {
     partyId,
     identity: generateIdentity(new Uint8Array(randomBytes(64))),
     journal,
-    partySecret,
+    partySecret: secret,
     ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
   };
   const ws = new WebSocket(url, { maxPayload: limits.frameBytesMax });

@@ -137,6 +137,8 @@ type HeartbeatPlan =
 interface PartyLink {
   partyId: string;
   plan: HeartbeatPlan;
+  /** True once the link answered a ping (its detector learns intervals from then on). */
+  answered: boolean;
   /** On-demand links: when the oldest unanswered ping was sent (monotonic), if any. */
   awaitingSinceMono: number | undefined;
   /** The identity key (hex) this link proved: it must stay the pinned one. */
@@ -218,6 +220,10 @@ export class PartyRegistry {
    */
   private readonly due = new Map<number, PartyLink[]>();
   private tickNo = 0;
+  /** Spreads new links over the wheel's slots (round robin). */
+  private spreadNext = 0;
+  /** The wheel turns every heartbeatIntervalMs / heartbeatSpreadSlots. */
+  private readonly tickMs: number;
   /** Policy hash each party announced on its current connection. */
   private readonly policyHashes = new Map<string, string>();
   /** X25519 box key each party proved on its current connection (equal to its pinned key). */
@@ -249,6 +255,7 @@ export class PartyRegistry {
     this.connectionsMax = extra.connectionsMax ?? limits.connectionsMax;
     this.connectionsPerPartyMax = extra.connectionsPerPartyMax ?? limits.connectionsPerPartyMax;
     this.handshakesPendingMax = extra.handshakesPendingMax ?? limits.handshakesPendingMax;
+    this.tickMs = options.heartbeatIntervalMs / limits.heartbeatSpreadSlots;
   }
 
   /** Loads enrolled parties (so down parties are listed) and starts heartbeats. */
@@ -256,7 +263,7 @@ export class PartyRegistry {
     for (const p of await this.store.listParties()) this.addKnown(p.partyId);
     const tick = () => {
       this.heartbeat();
-      this.stopHeartbeats = this.env.setTimer(this.options.heartbeatIntervalMs, tick);
+      this.stopHeartbeats = this.env.setTimer(this.tickMs, tick);
     };
     tick();
   }
@@ -564,11 +571,20 @@ export class PartyRegistry {
     const old = this.links.get(partyId);
     if (old) this.closeLink(old, 'replaced', 'replaced by a newer connection');
     const plan = this.planFor(announced);
-    const detector = new PhiAccrualDetector({ ...this.options.phi, firstIntervalMs: plan.beatMs });
+    // The detector scales with the party's interval: a 30 s mobile whose pong comes 1 s late
+    // is as normal as a 1 s backend's 33 ms late.
+    const scale = plan.beatMs / this.options.heartbeatIntervalMs;
+    const detector = new PhiAccrualDetector({
+      ...this.options.phi,
+      firstIntervalMs: plan.beatMs,
+      minStdDevMs: this.options.phi.minStdDevMs * scale,
+      acceptablePauseMs: this.options.phi.acceptablePauseMs * scale,
+    });
     detector.heartbeat(this.env.monoMs());
     const l: PartyLink = {
       partyId,
       plan,
+      answered: false,
       awaitingSinceMono: undefined,
       identityKey: bytesToHex(identityKey),
       link,
@@ -578,7 +594,7 @@ export class PartyRegistry {
       pingsSent: new Map(),
     };
     this.links.set(partyId, l);
-    this.schedule(l);
+    this.schedule(l, this.spreadNext++ % limits.heartbeatSpreadSlots);
     this.addKnown(partyId);
     const s = this.statsOf(partyId);
     s.lastSeenWallMs = this.env.nowMs();
@@ -649,7 +665,12 @@ export class PartyRegistry {
     // interval), and only answers to pings sent after the last counted one: the backlog a
     // resumed party answers all at once counts as one heartbeat, not as tiny intervals.
     const last = l.detector.lastHeartbeatMs;
-    if (sentAt !== undefined && (last === undefined || sentAt >= last)) l.detector.heartbeat(now);
+    if (sentAt !== undefined && (last === undefined || sentAt >= last)) {
+      // The first answer on a link ends a partial interval (its first ping is spread): not
+      // learned, so a slow class does not learn a sub-second interval and turn suspect.
+      l.detector.heartbeat(now, l.answered);
+      l.answered = true;
+    }
     if (pong.ok && sentAt !== undefined) {
       l.pingsSent.delete(pong.value.echo);
       s.rtt.push(now - sentAt);
@@ -674,9 +695,13 @@ export class PartyRegistry {
     return true;
   }
 
-  /** Puts `l` in the wheel slot of its next ping (one plan interval from this tick). */
-  private schedule(l: PartyLink): void {
-    const ticks = Math.max(1, Math.round(l.plan.beatMs / this.options.heartbeatIntervalMs));
+  /**
+   * Puts `l` in the wheel slot of its next ping: one plan interval from this tick, or, for a new
+   * link, `spread` slots from now (within one coordinator interval).
+   */
+  private schedule(l: PartyLink, spread?: number): void {
+    const ticks =
+      spread === undefined ? Math.max(1, Math.round(l.plan.beatMs / this.tickMs)) : 1 + spread;
     const slot = this.tickNo + ticks;
     const links = this.due.get(slot);
     if (links === undefined) this.due.set(slot, [l]);

@@ -137,6 +137,10 @@ export const transportLimits = {
   heartbeatOnDemandKeepaliveMs: 120_000,
   // An on-demand party not heard from for this long is probed when it is a quorum candidate.
   heartbeatOnDemandProbeAfterMs: 10_000,
+  // The heartbeat wheel turns this many times per coordinator interval and new links are spread
+  // over its slots, so 1 000 backends get 100 pings every 100 ms, not 1 000 in one burst that
+  // blocks the event loop (and every request) for a tenth of a second.
+  heartbeatSpreadSlots: 10,
   // How often each coordinator replica checks its registered parties' pins in the store, so a
   // revoke or unpin served by another replica closes the link here too (one listParties read,
   // at most storePartyRecordsMax rows; skipped while no party is connected).

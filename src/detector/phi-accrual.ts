@@ -46,9 +46,13 @@ export class PhiAccrualDetector {
 
   constructor(private readonly options: PhiOptions = defaultPhiOptions) {}
 
-  /** Records a heartbeat arrival at `nowMs` (monotonic). */
-  heartbeat(nowMs: number): void {
-    if (this.lastArrivalMs !== undefined) {
+  /**
+   * Records a heartbeat arrival at `nowMs` (monotonic). With `learn` false the arrival only
+   * restarts the silence, and the interval since the previous one is not learned (the first
+   * answer on a new connection comes after an arbitrary part of an interval).
+   */
+  heartbeat(nowMs: number, learn = true): void {
+    if (this.lastArrivalMs !== undefined && learn) {
       const interval = nowMs - this.lastArrivalMs;
       // An interval far beyond the expected one is an outage (a pause, a partition), not
       // jitter: learning it would make the next outage take ever longer to detect.
@@ -57,7 +61,7 @@ export class PhiAccrualDetector {
         interval > this.options.firstIntervalMs * this.options.outageFactor ||
         this.phi(nowMs) >= this.options.threshold;
       if (interval > 0 && !outage) this.learn(interval);
-    } else {
+    } else if (this.lastArrivalMs === undefined) {
       // Seed with the expected interval so phi is meaningful after the first heartbeat.
       this.learn(this.options.firstIntervalMs);
     }
