@@ -13,6 +13,12 @@ export interface SignVerdict {
   permitted: boolean;
   /** Why not, or which rule allowed it. */
   reason: string;
+  /**
+   * True if what refuses it is the party's own check of the final signer set (hedged first
+   * round: a subset of the parties asked, itself included, the agreed size), which applies to
+   * every wallet, governed or not.
+   */
+  structural?: boolean;
 }
 
 /** One signature share a party sent (observed on its link). */

@@ -6,7 +6,8 @@
  *   matched the group key, no signature it made verifies on a message no honest party agreed to
  *   (released a share for).
  * - **A2** no honest party released a signature share for a governed wallet that its own rules
- *   refuse (the judge's verdict on the request as the party received it).
+ *   refuse (the judge's verdict on the request as the party received it, on the final signer
+ *   set of a hedged round), nor under a final signer set its own check refuses (any wallet).
  * - **I2** no honest party released two shares under one commitment (nonce).
  * - **A3** no wallet is active (stored) at two honest parties with different public keys or
  *   public packages.
@@ -66,7 +67,7 @@ function checkA1(input: AdversaryCheckInput): AdversaryViolation[] {
 /** A2: every share an honest party released for a governed wallet passed its own rules. */
 function checkA2(input: AdversaryCheckInput): AdversaryViolation[] {
   return input.releases
-    .filter((r) => r.honest && r.governed && !r.permitted)
+    .filter((r) => r.honest && !r.permitted && (r.governed || r.structural === true))
     .map((r) => ({
       invariant: 'A2' as const,
       message: 'an honest party released a share its own rules refuse',

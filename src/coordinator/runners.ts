@@ -84,6 +84,11 @@ export class SessionRunners {
         threshold: wallet.threshold,
         parties: wallet.parties,
         governed: wallet.tier !== undefined,
+        // Hedged first round where the engine can fix its signer set after round 1.
+        hedgeExtraParties:
+          this.deps.engines[wallet.scheme].hedgesFirstRound === true
+            ? limits.hedgeExtraPartiesDefault
+            : 0,
       }),
     );
     this.runners.set(s.value.sessionId, runner);

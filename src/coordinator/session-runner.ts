@@ -165,7 +165,7 @@ export class SessionRunner {
       case 'persist':
         return this.persist(effect.expectedVersion, effect.record);
       case 'run-attempt':
-        this.runAttempt(effect.attempt, effect.token, effect.parties);
+        this.runAttempt(effect);
         return;
       case 'discard-attempt':
         this.closeAttempt();
@@ -244,25 +244,22 @@ export class SessionRunner {
     );
   }
 
-  private runAttempt(attempt: number, token: number, parties: string[]): void {
+  private runAttempt(effect: Extract<SessionEffect, { type: 'run-attempt' }>): void {
+    const { attempt, token, parties, asked } = effect;
     const { env, registry, engine, wallet, metrics, timeoutPolicy } = this.deps;
     const deps = { env, registry, engine, wallet, metrics, timeoutPolicy, log: this.log };
     const live = new SigningAttempt(
       deps,
       this.state.record,
-      { attempt, token, parties },
+      { attempt, token, parties, ...(asked === undefined ? {} : { asked }) },
       {
-        failed: (cause, reason, at, evidence, code) =>
+        failed: (failure) =>
           this.dispatch({
             type: 'attempt-failed',
             attempt,
             nowMs: env.nowMs(),
-            cause,
-            reason,
-            parties: at,
+            ...failure,
             candidates: this.candidates(),
-            ...(evidence === undefined ? {} : { evidence }),
-            ...(code === undefined ? {} : { code }),
           }),
         signed: (signature, signers) =>
           this.dispatch({
@@ -348,15 +345,21 @@ export class SessionRunner {
   /**
    * The discard sent when an attempt aborted may have been lost (partition, loss): repeat it,
    * with the session's latest token, to every party of an aborted attempt, so state does not
-   * linger until the party's local TTL (I6; found by `quorate sim --seed 456`).
+   * linger until the party's local TTL (I6; found by `quorate sim --seed 456`). The same for
+   * the candidates a hedged attempt asked and did not choose.
    */
   private resendDiscards(): void {
     const attempts = this.state.record.attempts;
     const last = attempts[attempts.length - 1];
     if (!last) return;
     const parties = new Set(
-      attempts.filter((a) => a.outcome === 'aborted').flatMap((a) => a.parties),
+      attempts.flatMap((a) =>
+        a.outcome === 'aborted'
+          ? (a.asked ?? a.parties)
+          : (a.asked ?? []).filter((p) => !a.parties.includes(p)),
+      ),
     );
+    if (parties.size === 0) return;
     this.sendDiscard(parties, last.attempt, last.token, 'session finished');
   }
 

@@ -4,17 +4,25 @@
  * to each party), times every round, and reports exactly one outcome — signed, or failed with a
  * cause and the parties at fault. It never writes the session record: the session runner feeds
  * the outcome into the machine.
+ *
+ * Hedged first round (src/session/hedge.ts): sign-start goes to the quorum and a few extra
+ * candidates; the signer set is the first that answer and satisfy the session's requirement,
+ * and the others are told at once to discard their nonces. Until the set is fixed, losing a
+ * candidate fails the attempt only if no set can be made without it.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
+import { assert } from '../core/assert.ts';
 import type { Env, Log } from '../core/env.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import type { AttemptFailureCause } from '../session/machine.ts';
+import { chooseSigners } from '../session/hedge.ts';
 import type { SessionRecord } from '../session/record.ts';
 import { roundTimeoutMs, type TimeoutPolicy } from '../session/timeouts.ts';
 import type { WalletRecord } from '../store/store.ts';
 import type { Payload } from '../protocol/engine.ts';
 import {
+  buildDiscard,
   buildProtocol,
   buildSignStart,
   validateProtocol,
@@ -37,15 +45,21 @@ export interface AttemptDeps {
   log: Log;
 }
 
+/** Why an attempt failed, as the attempt reports it. */
+export interface AttemptFailure {
+  cause: AttemptFailureCause;
+  reason: string;
+  /** The parties at fault (slow, blamed, refusing or gone). */
+  parties: string[];
+  evidence?: Record<string, unknown>;
+  code?: ErrorCode;
+  /** The signer set the attempt had fixed (hedged first round), if it got that far. */
+  signers?: string[];
+}
+
 /** Where the attempt reports its one outcome. */
 export interface AttemptOutcome {
-  failed(
-    cause: AttemptFailureCause,
-    reason: string,
-    parties: string[],
-    evidence?: Record<string, unknown>,
-    code?: ErrorCode,
-  ): void;
+  failed(failure: AttemptFailure): void;
   signed(signature: string, signers: string[]): void;
 }
 
@@ -53,7 +67,10 @@ export interface AttemptOutcome {
 export interface AttemptId {
   attempt: number;
   token: number;
+  /** The quorum selection chose (its size is the number of signers). */
   parties: string[];
+  /** Hedged first round: every party to ask, the quorum first. Absent: the quorum alone. */
+  asked?: string[];
 }
 
 /** One attempt in flight. */
@@ -65,6 +82,12 @@ export class SigningAttempt {
   private readonly aggregator: ProtocolRole<{ signature: string }>;
   private cancelRoundTimer: () => void = () => {};
   private closed = false;
+  /** Every party asked for round 1 (the quorum, then any hedge candidates). */
+  private readonly asked: string[];
+  /** The signer set: the quorum when not hedged, else fixed once enough have answered. */
+  private signers: string[] | undefined;
+  /** Candidates lost (disconnected, unreachable) before the signer set was fixed. */
+  private readonly gone = new Set<string>();
 
   constructor(
     private readonly deps: AttemptDeps,
@@ -72,36 +95,81 @@ export class SigningAttempt {
     readonly id: AttemptId,
     private readonly outcome: AttemptOutcome,
   ) {
+    this.asked = id.asked ?? id.parties;
+    const hedged = this.asked.length > id.parties.length;
+    assert(
+      !hedged || deps.engine.hedgesFirstRound === true,
+      'only an engine that can hedge is asked to',
+    );
+    this.signers = hedged ? undefined : id.parties;
     this.aggregator = deps.engine.aggregator({
       publicPackage: deps.wallet.publicPackage,
       message: hexToBytes(record.messageHex),
-      signers: id.parties,
+      signers: this.asked,
+      ...(hedged ? { chooseSigners: (answered) => this.fixSigners(answered) } : {}),
     });
   }
 
-  /** Sends sign-start to every party of the quorum and starts round 1's clock. */
+  /** The signer set, once fixed. */
+  get fixedSigners(): readonly string[] | undefined {
+    return this.signers;
+  }
+
+  /** Hedged: the aggregator asks which answered parties sign; fixing the set is final. */
+  private fixSigners(answered: readonly string[]): string[] | undefined {
+    const chosen = this.choose(answered);
+    if (!chosen) return undefined;
+    this.signers = chosen;
+    return chosen;
+  }
+
+  private choose(answered: readonly string[]): string[] | undefined {
+    const { threshold } = this.deps.wallet;
+    return chooseSigners(this.record.policy, threshold, this.id.parties.length, answered);
+  }
+
+  /** Sends sign-start to every party asked and starts round 1's clock. */
   start(): void {
     this.aggregator.start();
     this.armRoundTimer();
     const { attempt, token, parties } = this.id;
-    this.deps.log.debug({ attempt, token, parties }, 'attempt started');
-    const body = signStartBody(this.record, parties, this.deps.env.nowMs());
+    const asked = this.asked;
+    this.deps.log.debug({ attempt, token, parties, asked }, 'attempt started');
+    const body = signStartBody(this.record, asked, this.deps.env.nowMs());
+    if (asked.length > parties.length) body.quorumSize = parties.length;
     if (this.deps.engine.signingSealsPeerMessages === true) {
       // Sealing needs every signer's key; without one the attempt cannot run here.
-      const boxKeys = this.deps.registry.boxKeysOf(parties);
-      if (!boxKeys) return this.fail('disconnected', 'a signer has no proven box key', parties);
+      const boxKeys = this.deps.registry.boxKeysOf(asked);
+      if (!boxKeys) return this.fail('disconnected', 'a signer has no proven box key', asked);
       body.boxKeys = boxKeys;
     }
     const start = buildSignStart(this.addressing(), body);
-    const unreachable = parties.filter((partyId) => !this.send(partyId, start));
-    if (unreachable.length > 0) this.fail('disconnected', 'party not connected', unreachable);
+    const unreachable = asked.filter((partyId) => !this.send(partyId, start));
+    if (unreachable.length > 0) this.lose(unreachable, 'party not connected');
+  }
+
+  /**
+   * Candidates lost before they answered. Without hedging, or once the signer set is fixed,
+   * the attempt needs every one of them; a hedged round 1 fails only once no signer set can
+   * be made of the candidates left.
+   */
+  private lose(partyIds: string[], reason: string): void {
+    if (this.signers !== undefined) {
+      this.fail('disconnected', reason, partyIds);
+      return;
+    }
+    for (const p of partyIds) this.gone.add(p);
+    const left = this.asked.filter((p) => !this.gone.has(p));
+    if (!this.choose(left)) this.fail('disconnected', reason, [...this.gone]);
   }
 
   /** An envelope from a party for this session (any attempt: others are ignored). */
   onEnvelope(partyId: string, e: Envelope): void {
-    const { attempt, token, parties } = this.id;
-    if (this.closed || e.attempt !== attempt || e.token !== token || !parties.includes(partyId))
+    const { attempt, token } = this.id;
+    if (this.closed || e.attempt !== attempt || e.token !== token || !this.asked.includes(partyId))
       return;
+    // A candidate not chosen has nothing more to say in this attempt (its discard is sent).
+    if (this.signers !== undefined && !this.signers.includes(partyId)) return;
     if (e.kind === 'refuse') {
       this.onRefuse(partyId, e);
       return;
@@ -147,11 +215,27 @@ export class SigningAttempt {
     this.round += 1;
     this.responded = new Set();
     this.roundEnvelopes = new Map();
+    if (this.round === 2) this.discardUnchosen();
     this.armRoundTimer();
     const unreachable = outgoing
       .filter((out) => !this.send(out.to, buildProtocol(this.addressing(), out.round, out.payload)))
       .map((out) => out.to);
     if (unreachable.length > 0) this.fail('disconnected', 'party not connected', unreachable);
+  }
+
+  /**
+   * Hedged: the signer set is fixed, so the candidates left out discard their nonces now, through
+   * the same discard the session sends for an aborted attempt (I2, I6). A candidate that has not
+   * answered yet holds one as soon as its sign-start arrives; this discard follows it.
+   */
+  private discardUnchosen(): void {
+    const signers = this.signers;
+    assert(signers !== undefined, 'round 2 runs with a fixed signer set');
+    const unchosen = this.asked.filter((p) => !signers.includes(p));
+    if (unchosen.length === 0) return;
+    const discard = buildDiscard(this.addressing(), 'not chosen: the signer set is fixed');
+    for (const p of unchosen) this.deps.registry.send(p, discard);
+    this.deps.log.debug({ attempt: this.id.attempt, signers, unchosen }, 'signer set fixed');
   }
 
   private onAbort(blamed: string[], reason: string, evidence: Record<string, unknown>): void {
@@ -178,9 +262,11 @@ export class SigningAttempt {
       this.fail('blame', 'aggregated signature does not verify', [], { signature });
       return;
     }
-    for (const p of this.id.parties) registry.recordSuccess(p);
+    const signers = this.signers;
+    assert(signers !== undefined, 'a signature comes from a fixed signer set');
+    for (const p of signers) registry.recordSuccess(p);
     this.close();
-    this.outcome.signed(signature, this.id.parties);
+    this.outcome.signed(signature, signers);
   }
 
   /**
@@ -189,14 +275,22 @@ export class SigningAttempt {
    * a send to a party that is gone fails the attempt then.
    */
   onDisconnect(partyId: string): void {
-    if (this.closed || !this.id.parties.includes(partyId) || this.responded.has(partyId)) return;
-    this.fail('disconnected', 'party disconnected', [partyId]);
+    if (this.closed || !this.roundParties().includes(partyId) || this.responded.has(partyId))
+      return;
+    this.lose([partyId], 'party disconnected');
+  }
+
+  /** The parties the current round waits on: the signer set, or every candidate before it. */
+  private roundParties(): readonly string[] {
+    return this.signers ?? this.asked.filter((p) => !this.gone.has(p));
   }
 
   private armRoundTimer(): void {
     this.cancelRoundTimer();
     const { env, registry, timeoutPolicy, metrics } = this.deps;
-    const rtts = this.id.parties.map((p) => registry.rttPercentile(p, 99));
+    const rtts = this.roundParties().map((p) => registry.rttPercentile(p, 99));
+    // Hedged round 1 waits for the fastest quorum, not for every candidate.
+    if (this.signers === undefined) rtts.sort(byRttUnknownLast).splice(this.id.parties.length);
     const timeoutMs = roundTimeoutMs(timeoutPolicy, rtts, this.record.deadlineMs - env.nowMs());
     metrics.roundTimeoutMs.set(timeoutMs);
     const round = this.round;
@@ -206,7 +300,7 @@ export class SigningAttempt {
 
   private onRoundTimeout(round: number): void {
     if (this.closed || this.round !== round) return;
-    const missing = this.id.parties.filter((p) => !this.responded.has(p));
+    const missing = this.roundParties().filter((p) => !this.responded.has(p));
     for (const p of missing) this.deps.registry.markSuspect(p);
     this.deps.log.warn({ attempt: this.id.attempt, round, missing }, 'round deadline missed');
     this.fail('timeout', `round ${round} deadline missed`, missing);
@@ -221,7 +315,15 @@ export class SigningAttempt {
   ): void {
     if (this.closed) return;
     this.close();
-    this.outcome.failed(cause, reason, parties, evidence, code);
+    const hedged = this.asked.length > this.id.parties.length;
+    this.outcome.failed({
+      cause,
+      reason,
+      parties,
+      ...(evidence === undefined ? {} : { evidence }),
+      ...(code === undefined ? {} : { code }),
+      ...(hedged && this.signers !== undefined ? { signers: this.signers } : {}),
+    });
   }
 
   private addressing(): { sessionId: string; attempt: number; token: number } {
@@ -229,9 +331,9 @@ export class SigningAttempt {
     return { sessionId: this.record.sessionId, attempt, token };
   }
 
-  /** Sends to a party of the quorum only: false (unreachable, so the attempt fails) otherwise. */
+  /** Sends to a party of the attempt only: false (unreachable) otherwise. */
   private send(partyId: string, fields: EnvelopeFields): boolean {
-    if (!this.id.parties.includes(partyId)) return false;
+    if (!this.asked.includes(partyId)) return false;
     return this.deps.registry.send(partyId, fields);
   }
 
@@ -267,4 +369,11 @@ function signStartBody(record: SessionRecord, signers: string[], nowMs: number):
           },
         }),
   };
+}
+
+/** Known RTTs ascending, unknown ones last (an unknown RTT means the default round deadline). */
+function byRttUnknownLast(a: number | undefined, b: number | undefined): number {
+  if (a === undefined) return b === undefined ? 0 : 1;
+  if (b === undefined) return -1;
+  return a - b;
 }

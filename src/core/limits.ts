@@ -55,8 +55,9 @@ export const sessionLimits = {
   blameCooldownMsDefault: 600_000,
   // Hedged first round (issue 13 part 2, task H3): extra parties each attempt asks for round-1
   // commitments besides its quorum. One covers any single silent party (the fault the chaos
-  // scenarios inject one at a time) for one extra nonce and three extra envelopes per
-  // signature; asking every eligible party would cost n - t of each on every signature.
+  // scenarios inject one at a time) for one extra nonce and four extra envelopes per signature
+  // (sign-start, commitment, discard, the discard repeated at the end); asking every eligible
+  // party would cost n - t times that on every signature.
   hedgeExtraPartiesDefault: 1,
   hedgeExtraPartiesMax: 4,
 } as const;

@@ -30,7 +30,7 @@ import type { SecretLedger } from './secret-ledger.ts';
 /** What the driver does per kind of session, around the role's steps. */
 export interface SessionHooks<Result = unknown> {
   /** Checks before each incoming message reaches the role; throws a Refusal to refuse it. */
-  beforeStep?(): void;
+  beforeStep?(message: ProtocolMessage): void;
   /** The role finished: keep its result (before its last messages leave). */
   onDone?(result: Result): void;
   /** The role's last messages left (signing: count the release for the velocity rules). */
@@ -119,13 +119,13 @@ export class ProtocolDriver {
 
   /** Hands one message to the role: checks, then the secret it spends, then the step. */
   private step(session: Session, e: Envelope, payload: Payload): void {
-    session.hooks.beforeStep?.();
     const message: ProtocolMessage = {
       from: coordinatorRole,
       to: this.deps.partyId,
       round: e.round,
       payload,
     };
+    session.hooks.beforeStep?.(message);
     const secret = session.oneTimeSecret?.();
     const { ledger } = session;
     if (ledger?.spends(secret, message)) {

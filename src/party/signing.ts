@@ -15,7 +15,13 @@ import { canonicalJson, sha256Hex, utf8ToBytes } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
-import type { KeyShare, PartyEngine, Scheme } from '../protocol/engine.ts';
+import type {
+  KeyShare,
+  PartyEngine,
+  PartySignerRole,
+  ProtocolMessage,
+  Scheme,
+} from '../protocol/engine.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Envelope, SignPolicyBlock, SignStartBody } from '../transport/wire.ts';
@@ -106,9 +112,30 @@ function checkRequest(partyId: string, key: KeyShare, body: SignStartBody): Uint
       'signer set is not a subset of the wallet parties',
       true,
     );
-  if (body.signers.length < key.threshold)
+  if ((body.quorumSize ?? body.signers.length) < key.threshold)
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'signer set below threshold', true);
   return message;
+}
+
+/**
+ * The signer set a round fixes (hedged first round), checked as hostile input before this
+ * party's share can leave: the parties named once each, all among those it was asked with,
+ * itself included, exactly the agreed number. Its own rules are then re-evaluated on this set.
+ */
+export function checkFinalSigners(
+  partyId: string,
+  body: Pick<SignStartBody, 'signers' | 'quorumSize'>,
+  final: readonly string[],
+): string[] {
+  const refuse = (reason: string): never => {
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', `final signer set: ${reason}`, true);
+  };
+  if (new Set(final).size !== final.length) refuse('names a party twice');
+  if (final.some((p) => !body.signers.includes(p))) refuse('names a party that was not asked');
+  if (!final.includes(partyId)) refuse('leaves this party out');
+  const size = body.quorumSize ?? body.signers.length;
+  if (final.length !== size) refuse(`${final.length} signers, ${size} agreed`);
+  return [...final];
 }
 
 /**
@@ -162,6 +189,7 @@ export function openSigning(
     key,
     message,
     signers: body.signers,
+    ...(body.quorumSize === undefined ? {} : { quorumSize: body.quorumSize }),
     rng: env.randomBytes,
     sealer,
   });
@@ -177,23 +205,44 @@ export function openSigning(
     role,
     oneTimeSecret: () => role.oneTimeSecret(),
     ledger: new SecretLedger(deps.journal, e, () => env.nowMs()),
-    hooks: signingHooks(deps, e, policyInput),
+    hooks: signingHooks(deps, e, policyInput, (m) => finalSet(partyId, body, role, m)),
     cancelTtl,
   };
 }
 
-/** The checks before every later step, and the velocity count once the share has left. */
-function signingHooks(deps: SigningDeps, e: Envelope, policyInput: PolicyCheckInput): SessionHooks {
+/** The signer set `message` fixes, checked (throws a Refusal); undefined if it fixes none. */
+function finalSet(
+  partyId: string,
+  body: SignStartBody,
+  role: PartySignerRole,
+  message: ProtocolMessage,
+): string[] | undefined {
+  const final = role.finalSigners?.(message);
+  return final === undefined ? undefined : checkFinalSigners(partyId, body, final);
+}
+
+/**
+ * The checks before every later step, and the velocity count once the share has left. The rules
+ * run on the signer set the step's message fixes, if it fixes one (hedged first round), else on
+ * the set sign-start named. Any refusal here drops the session: its nonce is discarded.
+ */
+function signingHooks(
+  deps: SigningDeps,
+  e: Envelope,
+  policyInput: PolicyCheckInput,
+  finalSigners: (message: ProtocolMessage) => string[] | undefined,
+): SessionHooks {
   const { journal, env } = deps;
   return {
-    beforeStep() {
+    beforeStep(message) {
       if (journal.highestToken(e.sessionId) > e.token)
         throw new Refusal('QUORATE_E_STALE_TOKEN', 'a newer attempt exists', false);
       lockIntent(deps, policyInput);
       try {
-        enforcePolicy(deps, { ...policyInput, nowMs: env.nowMs() });
+        const signers = finalSigners(message) ?? policyInput.signers;
+        enforcePolicy(deps, { ...policyInput, signers, nowMs: env.nowMs() });
       } catch (refusal) {
-        deps.drop(e.sessionId, 'policy re-check refused');
+        deps.drop(e.sessionId, 'signer set or policy re-check refused');
         throw refusal;
       }
     },

@@ -97,7 +97,13 @@ export interface KeygenParticipantArgs {
 export interface SignerArgs {
   key: KeyShare;
   message: Uint8Array;
+  /**
+   * The parties asked to take part. For an engine that hedges its first round these are the
+   * candidates, and the round that spends the one-time secret fixes which of them sign.
+   */
   signers: string[];
+  /** How many of `signers` sign (hedged first round); absent: all of them. */
+  quorumSize?: number;
   rng: (length: number) => Uint8Array;
   /** Seals messages to other signers (for engines whose rounds need it; FROST does not). */
   sealer: ShareSealer;
@@ -123,6 +129,8 @@ export interface SignerResult {
 export interface SignerRole extends ProtocolRole<SignerResult> {
   /** The one-time secret this role holds now (after `start()`), if any. */
   oneTimeSecret(): OneTimeSecret | undefined;
+  /** See {@link PartySignerRole.finalSigners}. */
+  finalSigners?(message: ProtocolMessage): string[] | undefined;
 }
 
 /** A value, or a promise of it. */
@@ -147,6 +155,13 @@ export interface PartyRole<Result> {
 /** A signing participant as a party drives it (see {@link SignerRole}). */
 export interface PartySignerRole extends PartyRole<SignerResult> {
   oneTimeSecret(): OneTimeSecret | undefined;
+  /**
+   * The signer set `message` fixes, as the message claims it (only its shape is read), or
+   * undefined if it fixes none. The party re-checks this set (a subset of the parties it was
+   * asked with, itself included, of the agreed size, and its own rules) before the step runs:
+   * it is hostile input until then.
+   */
+  finalSigners?(message: ProtocolMessage): string[] | undefined;
 }
 
 /** The party's half of an engine. Every {@link SignatureEngine} is one. */
@@ -160,7 +175,15 @@ export interface PartyEngine {
 export interface AggregatorArgs {
   publicPackage: Payload;
   message: Uint8Array;
+  /** The parties asked for round 1 (hedged: the candidates). */
   signers: string[];
+  /**
+   * Hedged first round: given the parties whose round-1 answers arrived (in arrival order),
+   * the signer set to continue with, or undefined to wait for more. The role sends the next
+   * round to exactly that set and ignores the others from then on. Absent: every party of
+   * `signers` must answer.
+   */
+  chooseSigners?: (answered: readonly string[]) => string[] | undefined;
 }
 
 /** The outcome of DKG, as the coordinator sees it. */
@@ -182,6 +205,13 @@ export interface SignatureEngine extends PartyEngine {
    * key of the public package: the coordinator then does not verify it a second time (I4).
    */
   readonly aggregateVerifies?: boolean;
+  /**
+   * True if the signer set may be fixed after round 1 (the first round hedges: more parties
+   * than needed are asked, and the next round names who signs). An engine whose set is fixed
+   * from its first phase on (threshold ECDSA) leaves it unset: its attempts ask exactly the
+   * quorum, as before.
+   */
+  readonly hedgesFirstRound?: boolean;
   keygenParticipant(args: KeygenParticipantArgs): ProtocolRole<KeyShare>;
   keygenCoordinator(args: { parties: string[]; threshold: number }): ProtocolRole<KeygenResult>;
   signer(args: SignerArgs): SignerRole;

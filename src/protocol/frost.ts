@@ -246,7 +246,9 @@ class FrostSigner implements SignerRole {
         binding: hexField(e, 'binding', message.from),
       });
     }
-    if (list.length !== this.args.signers.length) {
+    // Hedged first round: the list names the final signer set, a subset of the parties asked
+    // of the agreed size (the party's own rules re-check it before this step: finalSigners).
+    if (list.length !== (this.args.quorumSize ?? this.args.signers.length)) {
       throw new PeerFault(message.from, 'commitment list does not match the signer set');
     }
     const mine = list.find((c) => c.identifier === this.own?.identifier);
@@ -254,6 +256,14 @@ class FrostSigner implements SignerRole {
       throw new PeerFault(message.from, 'our commitment was altered or omitted');
     }
     return list;
+  }
+
+  /** The round-2 message fixes the signer set: the parties its commitment list names. */
+  finalSigners(message: ProtocolMessage): string[] | undefined {
+    if (message.round !== 2) return undefined;
+    const raw = message.payload['commitments'];
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+    return Object.keys(raw);
   }
 
   wipe(): void {
@@ -282,12 +292,18 @@ function isCommitmentPoint(scheme: Scheme, bytes: Uint8Array): boolean {
   }
 }
 
-/** Coordinator aggregation: collect commitments, distribute them, collect and aggregate shares. */
+/**
+ * Coordinator aggregation: collect commitments, distribute them, collect and aggregate shares.
+ * Hedged (`chooseSigners`): commitments are collected from every party asked until the chooser
+ * names a signer set among those that answered; round 2 goes to that set only.
+ */
 class FrostAggregator implements ProtocolRole<{ signature: string }> {
   round = 0;
   private readonly commitments = new Map<string, CommitmentRaw>();
   private readonly shares = new Map<string, Uint8Array>();
   private readonly pub: FrostPublicRaw;
+  /** The signer set: fixed at once without a chooser, else once the chooser names it. */
+  private signers: string[] | undefined;
 
   constructor(
     private readonly frost: Frost,
@@ -295,6 +311,7 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
     private readonly args: AggregatorArgs,
   ) {
     this.pub = decodePublic(args.publicPackage);
+    this.signers = args.chooseSigners ? undefined : args.signers;
   }
 
   start(): ProtocolStep<{ signature: string }> {
@@ -325,15 +342,19 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
     if (!isCommitmentPoint(this.scheme, hiding) || !isCommitmentPoint(this.scheme, binding))
       throw new PeerFault(message.from, 'invalid commitment: not a point of the group');
     this.commitments.set(message.from, { identifier, hiding, binding });
-    if (this.commitments.size < this.args.signers.length) return { kind: 'continue', outgoing: [] };
+    const signers = this.signers ?? this.args.chooseSigners?.([...this.commitments.keys()]);
+    if (!signers || signers.some((p) => !this.commitments.has(p)))
+      return { kind: 'continue', outgoing: [] };
+    assert(new Set(signers).size === signers.length, 'a signer set names each party once');
+    this.signers = signers;
     this.round = 2;
     const all = Object.fromEntries(
-      [...this.commitments].map(([p, c]) => [
-        p,
-        { hiding: bytesToHex(c.hiding), binding: bytesToHex(c.binding) },
-      ]),
+      signers.map((p) => {
+        const c = this.commitments.get(p) as CommitmentRaw; // every signer committed (above)
+        return [p, { hiding: bytesToHex(c.hiding), binding: bytesToHex(c.binding) }];
+      }),
     );
-    const outgoing = this.args.signers.map((to) => ({
+    const outgoing = signers.map((to) => ({
       from: coordinatorRole,
       to,
       round: 2,
@@ -343,13 +364,17 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
   }
 
   private onShare(message: ProtocolMessage): ProtocolStep<{ signature: string }> {
+    const signers = this.signers;
+    assert(signers !== undefined, 'round 2 runs with a fixed signer set');
+    // A party asked for round 1 but not chosen has no share to give: ignored.
+    if (!signers.includes(message.from)) return { kind: 'continue', outgoing: [] };
     this.shares.set(
       frostIdentifier(this.scheme, message.from),
       hexField(message.payload, 'share', message.from),
     );
-    if (this.shares.size < this.args.signers.length) return { kind: 'continue', outgoing: [] };
-    const list = this.args.signers.map((p) => this.commitments.get(p) as CommitmentRaw);
-    const byId = identifierMap(this.scheme, this.args.signers);
+    if (this.shares.size < signers.length) return { kind: 'continue', outgoing: [] };
+    const list = signers.map((p) => this.commitments.get(p) as CommitmentRaw);
+    const byId = identifierMap(this.scheme, signers);
     try {
       const sig = this.frost.aggregate(
         this.pub,
@@ -369,7 +394,7 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
           [...this.shares].map(([id, s]) => [byId.get(id) ?? id, bytesToHex(s)]),
         ),
         commitments: Object.fromEntries(
-          [...this.commitments].map(([p, c]) => [p, commitmentId(c)]),
+          signers.map((p) => [p, commitmentId(this.commitments.get(p) as CommitmentRaw)]),
         ),
         verification: 'frost verifyShare failed for the blamed parties',
       };
@@ -614,6 +639,8 @@ export function frostEngine(scheme: Scheme): SignatureEngine {
     // noble's `aggregate` verifies the sum under the group key before it returns (RFC 9591
     // §5.3), and blames by share only when that fails.
     aggregateVerifies: true,
+    // Round 2's commitment list names the signers, so round 1 can ask more than it needs.
+    hedgesFirstRound: true,
   };
 }
 

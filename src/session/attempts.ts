@@ -9,6 +9,7 @@ import type { SessionEffect, SessionState, Transition } from './machine.ts';
 import { rankEligible, unavailableParties, type CandidateInfo } from './quorum.ts';
 import type { AttemptRecord, SessionError, SessionRecord } from './record.ts';
 import { selectQuorumUnderRequirement } from './quorum-requirement.ts';
+import { hedgeExtras } from './hedge.ts';
 
 /** Below this much time left, no new attempt is started: the session fails explicitly. */
 export const attemptMinRemainingMs = 200;
@@ -34,16 +35,26 @@ export function currentAttempt(record: SessionRecord): AttemptRecord | undefined
   return last?.outcome === 'running' ? last : undefined;
 }
 
-/** The record with its running attempt (if any) closed with `outcome`. */
+/**
+ * The record with its running attempt (if any) closed with `outcome`; `parties`, when given, is
+ * the signer set the attempt fixed (hedged first round).
+ */
 export function closeAttempt(
   record: SessionRecord,
   outcome: 'signed' | 'aborted',
   nowMs: number,
   reason?: string,
+  parties?: string[],
 ): SessionRecord {
   const attempts = record.attempts.map((a, i) =>
     i === record.attempts.length - 1 && a.outcome === 'running'
-      ? { ...a, outcome, endedMs: nowMs, ...(reason === undefined ? {} : { reason }) }
+      ? {
+          ...a,
+          outcome,
+          endedMs: nowMs,
+          ...(reason === undefined ? {} : { reason }),
+          ...(parties === undefined ? {} : { parties }),
+        }
       : a,
   );
   return { ...record, attempts };
@@ -73,7 +84,8 @@ export function discardRunning(record: SessionRecord, reason: string): SessionEf
       type: 'discard-attempt',
       attempt: running.attempt,
       token: running.token,
-      parties: running.parties,
+      // Every party asked holds a nonce or may: a hedged attempt's candidates too.
+      parties: running.asked ?? running.parties,
       reason,
     },
   ];
@@ -102,6 +114,7 @@ export function nextAttempt(
       extra,
     );
   const { threshold, parties } = state.wallet;
+  const hedge = state.wallet.hedgeExtraParties ?? 0;
   const fresh = rankEligible(parties, candidates, [...record.excluded, ...record.slow]);
   const fallback = rankEligible(parties, candidates, record.excluded).filter(
     (c) => !fresh.includes(c),
@@ -110,7 +123,10 @@ export function nextAttempt(
   const attemptNo = record.attempts.length + 1;
   if (record.policy) {
     const governed = selectGoverned(record, parties, threshold, ranked);
-    if (governed.ok) return openAttempt(state, record, nowMs, attemptNo, governed.parties, extra);
+    if (governed.ok) {
+      const asked = [...governed.parties, ...hedgeExtras(governed.parties, fresh, hedge)];
+      return openAttempt(state, record, nowMs, attemptNo, governed.parties, asked, extra);
+    }
     if (excludedBlock(record, parties, threshold, candidates))
       return noHonestQuorum(state, record, threshold, extra, refusal);
     const down = unavailableParties(parties, candidates);
@@ -124,8 +140,10 @@ export function nextAttempt(
     );
   }
   const chosen = ranked.slice(0, threshold).map((c) => c.partyId);
-  if (chosen.length >= threshold)
-    return openAttempt(state, record, nowMs, attemptNo, chosen, extra);
+  if (chosen.length >= threshold) {
+    const asked = [...chosen, ...hedgeExtras(chosen, fresh, hedge)];
+    return openAttempt(state, record, nowMs, attemptNo, chosen, asked, extra);
+  }
   return noQuorum(state, record, candidates, extra, refusal);
 }
 
@@ -248,13 +266,16 @@ function openAttempt(
   nowMs: number,
   attemptNo: number,
   chosen: string[],
+  asked: string[],
   extra: SessionEffect[],
 ): Transition {
   const token = state.version + 1;
+  const hedged = asked.length > chosen.length;
   const attempt: AttemptRecord = {
     attempt: attemptNo,
     token,
     parties: chosen,
+    ...(hedged ? { asked } : {}),
     outcome: 'running',
     startedMs: nowMs,
   };
@@ -265,6 +286,12 @@ function openAttempt(
   };
   return withRecord(state, next, [
     ...extra,
-    { type: 'run-attempt', attempt: attemptNo, token, parties: chosen },
+    {
+      type: 'run-attempt',
+      attempt: attemptNo,
+      token,
+      parties: chosen,
+      ...(hedged ? { asked } : {}),
+    },
   ]);
 }

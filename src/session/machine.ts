@@ -12,6 +12,7 @@
  */
 import { assert, unreachable } from '../core/assert.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
 import {
   closeAttempt,
   currentAttempt,
@@ -42,6 +43,11 @@ export interface WalletFacts {
   parties: string[];
   /** True when signing-time rules govern the wallet (it has a policy tier). */
   governed?: boolean;
+  /**
+   * Extra parties each attempt asks for round 1 besides its quorum (hedged first round;
+   * src/session/hedge.ts). 0 or absent: the engine cannot hedge, the quorum alone is asked.
+   */
+  hedgeExtraParties?: number;
 }
 
 /** Machine state: the durable record, its store version, and the wallet. */
@@ -66,6 +72,8 @@ export type SessionEvent =
       reason: string;
       /** The parties at fault (slow, blamed or refusing). */
       parties: string[];
+      /** The signer set the attempt had fixed (hedged first round), if it got that far. */
+      signers?: string[];
       /** For a refusal: the code the party refused with. */
       code?: ErrorCode;
       evidence?: Record<string, unknown>;
@@ -89,7 +97,14 @@ export type SessionEvent =
 /** Outputs of the machine, carried out by the runtime in order. */
 export type SessionEffect =
   | { type: 'persist'; expectedVersion: number; record: SessionRecord }
-  | { type: 'run-attempt'; attempt: number; token: number; parties: string[] }
+  | {
+      type: 'run-attempt';
+      attempt: number;
+      token: number;
+      parties: string[];
+      /** Hedged first round: every party to ask (the quorum `parties` first, then extras). */
+      asked?: string[];
+    }
   | { type: 'discard-attempt'; attempt: number; token: number; parties: string[]; reason: string }
   | {
       type: 'store-evidence';
@@ -118,7 +133,13 @@ function onAttemptFailed(
   if (!running || running.attempt !== event.attempt) return unchanged(state);
   const hard = event.cause === 'blame' || event.cause === 'refused';
   const record: SessionRecord = {
-    ...closeAttempt(state.record, 'aborted', event.nowMs, `${event.cause}: ${event.reason}`),
+    ...closeAttempt(
+      state.record,
+      'aborted',
+      event.nowMs,
+      `${event.cause}: ${event.reason}`,
+      event.signers,
+    ),
     excluded: hard ? union(state.record.excluded, event.parties) : state.record.excluded,
     slow: hard ? state.record.slow : union(state.record.slow, event.parties),
   };
@@ -149,7 +170,7 @@ function onSigned(
   const running = currentAttempt(state.record);
   if (!running || running.attempt !== event.attempt) return unchanged(state);
   const record: SessionRecord = {
-    ...closeAttempt(state.record, 'signed', event.nowMs),
+    ...closeAttempt(state.record, 'signed', event.nowMs, undefined, event.signers),
     status: 'signed',
     signature: event.signature,
     signers: event.signers,
@@ -237,6 +258,11 @@ export function initialState(
   assert(
     wallet.threshold >= 1 && wallet.threshold <= wallet.parties.length,
     'valid wallet threshold',
+  );
+  const hedge = wallet.hedgeExtraParties ?? 0;
+  assert(
+    Number.isInteger(hedge) && hedge >= 0 && hedge <= limits.hedgeExtraPartiesMax,
+    'hedge width within its limit',
   );
   return { record, version, wallet };
 }

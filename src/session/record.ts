@@ -13,7 +13,17 @@ export type AttemptOutcome = 'running' | 'signed' | 'aborted';
 export interface AttemptRecord {
   attempt: number;
   token: number;
+  /**
+   * The attempt's quorum: while it runs, the one selection chose; once it ends, the parties
+   * that signed, or the signer set it had fixed when it aborted (a hedged attempt that aborted
+   * in round 1 keeps the selection).
+   */
   parties: string[];
+  /**
+   * Hedged first round only: every party asked for a round-1 commitment (the quorum and the
+   * extra candidates); the ones not chosen were told to discard their nonces.
+   */
+  asked?: string[];
   outcome: AttemptOutcome;
   reason?: string;
   startedMs: number;

@@ -44,11 +44,20 @@ export interface SimGovernance {
   approvers: SimApprover[];
 }
 
-/** Builds the run's policy over `partyIds` (a `threshold`-of-n tier), keys drawn from `rng`. */
+/** The asset of the custody rule (adversarial runs only): its transfers need one named party. */
+export const custodyAsset = 'EURC';
+
+/**
+ * Builds the run's policy over `partyIds` (a `threshold`-of-n tier), keys drawn from `rng`.
+ * With `custodyShare` (the adversarial runs), one more allow rule: a {@link custodyAsset}
+ * transfer needs that party among the signers, so a final signer set without it is one the
+ * parties' own rules refuse. The workloads never send that asset.
+ */
 export function simGovernance(
   rng: SeededRandom,
   partyIds: readonly string[],
   threshold: number,
+  custodyShare?: string,
 ): SimGovernance {
   const approvers = ['alice', 'bob', 'carol'].map((id) => {
     const secretKey = rng.bytes(32);
@@ -63,10 +72,14 @@ export function simGovernance(
     })),
     policies: [{ id: simTier, threshold, shares: [...partyIds] }],
     rules: {
-      assets: { USDC: { decimals: 6 }, BTC: { decimals: 8 } },
+      assets: {
+        USDC: { decimals: 6 },
+        BTC: { decimals: 8 },
+        ...(custodyShare === undefined ? {} : { [custodyAsset]: { decimals: 2 } }),
+      },
       lists: { blocked: [blockedDestination] },
       approvers: approvers.map((a) => ({ id: a.id, publicKey: a.publicKey })),
-      tiers: { [simTier]: rules(approvers.map((a) => a.id)) },
+      tiers: { [simTier]: [...rules(approvers.map((a) => a.id)), ...custodyRule(custodyShare)] },
     },
   };
   return { policy: loadPolicyDocumentWithRules(document), tier: simTier, approvers };
@@ -96,6 +109,18 @@ function rules(approverIds: string[]): Record<string, unknown>[] {
       effect: 'allow',
       when: "asset == 'BTC'",
       velocity: [{ window: '24h', maxCount: meteredMaxCount }],
+    },
+  ];
+}
+
+function custodyRule(custodyShare: string | undefined): Record<string, unknown>[] {
+  if (custodyShare === undefined) return [];
+  return [
+    {
+      id: 'custody-transfer',
+      effect: 'allow',
+      when: `asset == '${custodyAsset}'`,
+      quorum: { requireShares: [custodyShare] },
     },
   ];
 }

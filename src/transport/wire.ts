@@ -441,7 +441,13 @@ export interface SignStartBody {
   intentKey: string;
   messageHex: string;
   messageHash: string;
+  /** The parties asked (hedged first round: the candidates, of which `quorumSize` sign). */
   signers: string[];
+  /**
+   * Hedged first round: how many of `signers` sign; the round-2 message names them, and each
+   * party checks that set before it releases its share. Absent: all of `signers`, fixed now.
+   */
+  quorumSize?: number;
   /** The session's absolute deadline on the coordinator's wall clock (ms). */
   deadlineMs: number;
   /** Time left until the session deadline when the coordinator sent this (ms). */
@@ -511,6 +517,16 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
   if (!isHexOf(messageHash, 64)) return bad('messageHash invalid');
   const signers = partyList(b['signers']);
   if (!signers) return bad('signers invalid');
+  const quorumSize = b['quorumSize'];
+  if (
+    quorumSize !== undefined &&
+    !(
+      Number.isInteger(quorumSize) &&
+      Number(quorumSize) >= 1 &&
+      Number(quorumSize) <= signers.length
+    )
+  )
+    return bad('quorumSize invalid');
   const policy = b['policy'] === undefined ? undefined : validatePolicyBlock(b['policy']);
   if (policy?.ok === false) return policy;
   const boxKeys = b['boxKeys'] === undefined ? undefined : boxKeyMap(b['boxKeys']);
@@ -521,6 +537,7 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
     messageHex,
     messageHash,
     signers,
+    ...(typeof quorumSize === 'number' ? { quorumSize } : {}),
     deadlineMs,
     remainingMs,
     ...(policy === undefined ? {} : { policy: policy.value }),

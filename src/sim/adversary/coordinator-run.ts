@@ -35,7 +35,12 @@ export function governanceFor(parties: string[], threshold: number): SimGovernan
   const label = `${threshold}/${parties.join(',')}`;
   const cached = governances.get(label);
   if (cached) return cached;
-  const made = simGovernance(seededRandom(0, `adversary-governance/${label}`), parties, threshold);
+  const made = simGovernance(
+    seededRandom(0, `adversary-governance/${label}`),
+    parties,
+    threshold,
+    parties[0],
+  );
   governances.set(label, made);
   return made;
 }

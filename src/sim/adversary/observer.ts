@@ -24,8 +24,16 @@ import type {
   SignVerdict,
 } from '../../checker/adversary-types.ts';
 
-/** Judges a sign-start as the party's own rules would (governed, permitted, why). */
-export type SignJudge = (body: SignStartBody, sessionId: string) => SignVerdict;
+/**
+ * Judges a sign-start as `partyId`'s own rules would (governed, permitted, why), on the final
+ * signer set its round-2 message named when there is one.
+ */
+export type SignJudge = (
+  body: SignStartBody,
+  sessionId: string,
+  partyId: string,
+  finalSigners?: readonly string[],
+) => SignVerdict;
 
 interface SignSeen {
   body: SignStartBody;
@@ -40,17 +48,26 @@ export class PartyObservations {
   readonly refusals: Record<string, number> = {};
   private readonly signs = new Map<string, SignSeen>();
   private readonly commitments = new Map<string, string>();
+  /** The signer set the latest round-2 message to a party named (its commitment list). */
+  private readonly finalSets = new Map<string, string[]>();
 
   constructor(private readonly judge: SignJudge) {}
 
   /** A frame reached `partyId`'s runtime. */
   incoming(partyId: string, raw: unknown): void {
     const frame = validateFrame(raw);
-    if (!frame.ok || frame.value.t !== 'env' || frame.value.e.kind !== 'sign-start') return;
+    if (!frame.ok || frame.value.t !== 'env') return;
     const e = frame.value.e;
+    if (e.kind === 'protocol' && e.round === 2) {
+      const list = e.body['commitments'];
+      if (typeof list === 'object' && list !== null && !Array.isArray(list))
+        this.finalSets.set(keyOf(partyId, e), Object.keys(list));
+      return;
+    }
+    if (e.kind !== 'sign-start') return;
     const body = validateSignStart(e.body);
     if (!body.ok) return;
-    const verdict = this.judge(body.value, e.sessionId);
+    const verdict = this.judge(body.value, e.sessionId, partyId);
     this.signs.set(keyOf(partyId, e), { body: body.value, verdict });
   }
 
@@ -71,6 +88,8 @@ export class PartyObservations {
     if (e.round === 1 && typeof hiding === 'string' && typeof binding === 'string')
       this.commitments.set(keyOf(partyId, e), hiding + binding);
     if (e.round !== 2 || typeof share !== 'string') return;
+    const finalSet = this.finalSets.get(keyOf(partyId, e));
+    const verdict = finalSet ? this.judge(seen.body, e.sessionId, partyId, finalSet) : seen.verdict;
     this.releases.push({
       partyId,
       honest,
@@ -80,7 +99,7 @@ export class PartyObservations {
       messageHash: seen.body.messageHash,
       commitment: this.commitments.get(keyOf(partyId, e)) ?? '',
       share,
-      ...seen.verdict,
+      ...verdict,
     });
   }
 

@@ -18,7 +18,12 @@ import {
   type SignPolicyBlock,
   type SignStartBody,
 } from '../../transport/wire.ts';
-import { allowedDestination, blockedDestination, type SimGovernance } from '../governed-policy.ts';
+import {
+  allowedDestination,
+  blockedDestination,
+  custodyAsset,
+  type SimGovernance,
+} from '../governed-policy.ts';
 import { fakeCommitment, type Loot, type TargetWallet } from './loot.ts';
 import type { RogueCoordinator } from './rogue-coordinator.ts';
 import type { AdversaryWorld } from './world.ts';
@@ -66,6 +71,7 @@ export class RogueSigning {
     'reorder-rounds': () => this.reorder(),
     'forged-token': () => this.tokens(),
     'bad-signer-set': () => this.badSignerSets(),
+    'hedged-final-set': () => this.hedgedFinalSets(),
     'governed-policy': () => this.governedRequests(),
   };
 
@@ -268,6 +274,74 @@ export class RogueSigning {
         await this.askShare(a, at, body, {
           [a]: { hiding: entry['hiding'], binding: entry['binding'] },
         });
+    }
+  }
+
+  /**
+   * Hedged first round: every party asked for round 1 (`quorumSize` t), then round 2 names a
+   * final signer set each party must refuse (a party not asked, without the party, the wrong
+   * size, one its own rules refuse), or different valid sets to different parties (each
+   * share is then useless with the others). A valid governed set is the positive control.
+   */
+  private async hedgedFinalSets(): Promise<void> {
+    const kinds = [
+      'final-set-foreign',
+      'final-set-without-party',
+      'final-set-size',
+      'final-set-split',
+      'final-set-policy',
+    ];
+    const kind = kinds[this.rng.int(0, kinds.length - 1)] ?? 'final-set-split';
+    this.counts.add(kind);
+    if (kind === 'final-set-policy') return this.hedgedPolicy();
+    const at = this.nextAt();
+    const asked = [...this.wallet.parties].sort();
+    const t = this.wallet.threshold;
+    const body = this.body(this.wallet, asked, { quorumSize: t });
+    const list = await this.commit(at, body);
+    const [victim, ...others] = asked;
+    if (victim === undefined || others.length < t) return;
+    const pick = (ids: string[]): CommitmentList =>
+      Object.fromEntries(ids.flatMap((p) => (list[p] ? [[p, list[p]]] : [])));
+    if (kind === 'final-set-foreign') {
+      const foreign = { ...pick([victim, ...others.slice(0, t - 2)]) };
+      foreign['mallory'] = this.fakeCommitment('mallory');
+      return this.askShare(victim, at, body, foreign);
+    }
+    if (kind === 'final-set-without-party')
+      return this.askShare(victim, at, body, pick(others.slice(0, t)));
+    if (kind === 'final-set-size') return this.askShare(victim, at, body, pick(asked));
+    // Split: the first t to some parties, the last t to the others; each party gets one set.
+    const first = pick(asked.slice(0, t));
+    const last = pick(asked.slice(-t));
+    for (const [i, p] of asked.entries()) {
+      const mine = i % 2 === 0 ? first : last;
+      await this.askShare(p, at, body, p in mine ? mine : p in first ? first : last);
+    }
+  }
+
+  /** A governed custody transfer: its rule requires the custody party among the signers. */
+  private async hedgedPolicy(): Promise<void> {
+    if (!this.governed) return;
+    const { wallet, governance } = this.governed;
+    const custody = [...wallet.parties].sort()[0];
+    if (custody === undefined) return;
+    const block: SignPolicyBlock = {
+      tier: governance.tier,
+      policyHash: governance.policy.policyHash,
+      context: { asset: custodyAsset, amount: '10', destination: allowedDestination },
+      approvals: [],
+    };
+    for (const withCustody of [false, true]) {
+      const at = this.nextAt();
+      const asked = [...wallet.parties].sort();
+      const body = { ...this.body(wallet, asked, { quorumSize: wallet.threshold }), policy: block };
+      const list = await this.commit(at, body);
+      const pool = asked.filter((p) => withCustody || p !== custody);
+      const chosen = Object.fromEntries(
+        pool.slice(0, wallet.threshold).flatMap((p) => (list[p] ? [[p, list[p]]] : [])),
+      );
+      for (const p of Object.keys(chosen)) await this.askShare(p, at, body, chosen);
     }
   }
 
