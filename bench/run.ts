@@ -14,6 +14,7 @@ import { runPolicyBench } from './policy-bench.ts';
 import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
 import { runStartupBench } from './startup-bench.ts';
+import { runTailBench } from './tail-bench.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(benchDir, 'results');
@@ -44,6 +45,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   policy: () => runPolicyBench(),
   startup: () => runStartupBench(log),
   parties: () => runPartiesBench(log),
+  tail: () => runTailBench(log),
 };
 
 const args = process.argv.slice(2);
