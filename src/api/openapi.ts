@@ -1,5 +1,6 @@
 /** The OpenAPI 3 document, assembled from the same schemas Fastify validates with. */
 import { errorTable } from '../core/errors.ts';
+import { limits } from '../core/limits.ts';
 import { accessOf } from './roles.ts';
 import * as s from './schemas.ts';
 
@@ -51,6 +52,16 @@ function withRoles(paths: Record<string, unknown>): Record<string, unknown> {
   );
 }
 
+function queryParameter(name: string, schema: Record<string, unknown>): Record<string, unknown> {
+  return { name, in: 'query', required: false, schema };
+}
+
+/** `cursor` and `limit` of every paged listing. */
+const pageParameters = [
+  queryParameter('cursor', { type: 'string' }),
+  queryParameter('limit', { type: 'integer', minimum: 1, maximum: limits.storePageSizeMax }),
+];
+
 function walletPaths(): Record<string, unknown> {
   return {
     '/v1/wallets': {
@@ -59,6 +70,14 @@ function walletPaths(): Record<string, unknown> {
         requestBody: { required: true, ...json(s.createWalletBody) },
         responses: {
           '201': { description: 'Wallet created', ...json(s.walletSchema) },
+          ...errors,
+        },
+      },
+      get: {
+        summary: 'List wallets by id, one page at a time (cursor pagination)',
+        parameters: pageParameters,
+        responses: {
+          '200': { description: 'A page of wallets', ...json(s.walletsPageSchema) },
           ...errors,
         },
       },
@@ -90,6 +109,24 @@ function walletPaths(): Record<string, unknown> {
 
 function sessionPaths(): Record<string, unknown> {
   return {
+    '/v1/sessions': {
+      get: {
+        summary:
+          'List sessions newest first, optionally of one wallet and/or status (cursor pagination; a signer sees only its own)',
+        parameters: [
+          ...pageParameters,
+          queryParameter('walletId', { type: 'string' }),
+          queryParameter('status', {
+            type: 'string',
+            enum: ['pending', 'running', 'signed', 'failed'],
+          }),
+        ],
+        responses: {
+          '200': { description: 'A page of sessions', ...json(s.sessionsPageSchema) },
+          ...errors,
+        },
+      },
+    },
     '/v1/sessions/{sessionId}': {
       get: {
         summary: 'Get a signing session',

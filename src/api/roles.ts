@@ -47,9 +47,14 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /metrics': { roles: readers },
   'GET /openapi.json': { roles: apiRoles },
   'POST /v1/wallets': { roles: ['admin'] },
+  'GET /v1/wallets': { roles: apiRoles },
   'GET /v1/wallets/:walletId': { roles: apiRoles },
   'POST /v1/wallets/:walletId/signatures': { roles: ['signer'] },
   'GET /v1/sessions/:sessionId': {
+    roles: ['auditor', 'admin', 'approver', 'signer'],
+    ownOnly: ['signer'],
+  },
+  'GET /v1/sessions': {
     roles: ['auditor', 'admin', 'approver', 'signer'],
     ownOnly: ['signer'],
   },

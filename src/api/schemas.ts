@@ -246,3 +246,51 @@ export const partyIdParams = {
 } as const;
 
 export { idPattern };
+
+/** Query of the paged listings (`GET /v1/wallets`, `GET /v1/sessions`): cursor pagination. */
+const pageQueryProperties = {
+  cursor: { type: 'string', maxLength: 512 },
+  // A query string is text (the API does not coerce types); the store checks 1..max.
+  limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
+} as const;
+
+export const walletsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: pageQueryProperties,
+} as const;
+
+export const sessionsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...pageQueryProperties,
+    walletId: { type: 'string', maxLength: 64 },
+    status: { type: 'string', enum: ['pending', 'running', 'signed', 'failed'] },
+  },
+} as const;
+
+export const walletsPageSchema = {
+  type: 'object',
+  required: ['wallets'],
+  properties: {
+    wallets: { type: 'array', items: walletSchema },
+    nextCursor: {
+      type: 'string',
+      description: 'Where the next page starts; absent on the last page. A page may be short.',
+    },
+  },
+} as const;
+
+export const sessionsPageSchema = {
+  type: 'object',
+  required: ['sessions'],
+  properties: {
+    sessions: { type: 'array', items: sessionSchema },
+    nextCursor: {
+      type: 'string',
+      description:
+        'Where the next page starts; absent on the last page. A page may be short (even empty) and still have one.',
+    },
+  },
+} as const;

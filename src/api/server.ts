@@ -21,7 +21,7 @@ import { limits } from '../core/limits.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { schemes } from '../protocol/engine.ts';
 import type { WalletRecord } from '../store/store.ts';
-import type { SessionRecord, SigningContext } from '../session/record.ts';
+import type { SessionRecord, SessionStatus, SigningContext } from '../session/record.ts';
 import { partyWsPath, type Link } from '../transport/link.ts';
 import { wsLink } from '../transport/ws-link.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -359,6 +359,18 @@ function addWalletRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     },
   );
 
+  app.get<{ Querystring: { cursor?: string; limit?: string } }>(
+    '/v1/wallets',
+    { schema: { querystring: s.walletsQuery } },
+    async (req) => {
+      const page = await coordinator.listWallets(pageQuery(req.query));
+      return {
+        wallets: page.items.map(walletView),
+        ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+      };
+    },
+  );
+
   app.get<{ Params: { walletId: string } }>(
     '/v1/wallets/:walletId',
     { schema: { params: s.walletIdParams } },
@@ -436,7 +448,35 @@ function callerOf(callers: Callers, req: FastifyRequest): Caller {
   return caller;
 }
 
+/** A listing's `cursor` and `limit` (default `limits.storePageSizeDefault`). */
+function pageQuery(q: { cursor?: string; limit?: string }): { cursor?: string; limit: number } {
+  return {
+    limit: q.limit === undefined ? limits.storePageSizeDefault : Number(q.limit),
+    ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+  };
+}
+
 function addSessionRoutes(app: FastifyInstance, coordinator: Coordinator, callers: Callers): void {
+  app.get<{
+    Querystring: { cursor?: string; limit?: string; walletId?: string; status?: SessionStatus };
+  }>('/v1/sessions', { schema: { querystring: s.sessionsQuery } }, async (req) => {
+    const caller = callerOf(callers, req);
+    const { walletId, status } = req.query;
+    const page = await coordinator.listSessions({
+      ...pageQuery(req.query),
+      ...(walletId === undefined ? {} : { walletId }),
+      ...(status === undefined ? {} : { status }),
+    });
+    // A signer sees its own requests only: the page may come back short, the cursor goes on.
+    const shown = caller.ownSessionsOnly
+      ? page.items.filter((v) => v.value.context?.initiator === caller.principal.name)
+      : page.items;
+    return {
+      sessions: shown.map((v) => sessionView(v.value)),
+      ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+    };
+  });
+
   app.get<{ Params: { sessionId: string } }>(
     '/v1/sessions/:sessionId',
     { schema: { params: s.sessionIdParams } },

@@ -13,7 +13,15 @@ import { engines as frostEngines } from '../protocol/frost.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { SessionApproval } from '../session/session-policy.ts';
 import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
-import type { Lease, Store, WalletRecord } from '../store/store.ts';
+import type {
+  Lease,
+  Page,
+  SessionPageQuery,
+  Store,
+  Versioned,
+  WalletPageQuery,
+  WalletRecord,
+} from '../store/store.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';
 import { Admission, type SignRequest } from './admission.ts';
@@ -70,6 +78,7 @@ export class Coordinator {
   readonly metrics = new CoordinatorMetrics();
   readonly registry: PartyRegistry;
   private readonly env: Env;
+  private readonly store: Store;
   private readonly log;
   /** Ownership: every session this replica drives is owned by this lease in the store. */
   private readonly replica: ReplicaLease;
@@ -86,6 +95,7 @@ export class Coordinator {
   constructor(options: CoordinatorOptions) {
     const { env, store } = options;
     this.env = env;
+    this.store = store;
     this.log = env.log.child({ component: 'coordinator' });
     this.registry = this.makeRegistry(options);
     this.replica = this.makeReplicaLease(options);
@@ -259,6 +269,16 @@ export class Coordinator {
   /** The session as this replica knows it (`QUORATE_E_SESSION_NOT_FOUND` if unknown). */
   getSession(sessionId: string): Promise<SessionRecord> {
     return this.runners.read(sessionId);
+  }
+
+  /** One page of wallets by id (cursor pagination, bounded by `limits.storePageSizeMax`). */
+  listWallets(query: WalletPageQuery): Promise<Page<WalletRecord>> {
+    return this.store.listWalletsPage(query);
+  }
+
+  /** One page of sessions, newest first, as stored (cursor pagination, bounded). */
+  listSessions(query: SessionPageQuery): Promise<Page<Versioned<SessionRecord>>> {
+    return this.store.listSessionsPage(query);
   }
 
   /** Snapshot of every known party's liveness. */
