@@ -161,9 +161,10 @@ async function oneRun(count: number, heartbeatMs: number, log: (line: string) =>
       listings.push(ms);
       listed = rows.length;
     }
-    const aliveLoad = (await listParties(cluster)).rows.filter(
-      (r) => r.partyId.startsWith('load-') && r.state === 'alive',
-    ).length;
+    const loadStates: Record<string, number> = {};
+    for (const r of (await listParties(cluster)).rows) {
+      if (r.partyId.startsWith('load-')) loadStates[r.state] = (loadStates[r.state] ?? 0) + 1;
+    }
     const sign = await signP50(cluster, `n${count}-h${heartbeatMs}`);
     const detections: number[] = [];
     for (let i = 0; i < detectRuns; i++) detections.push(await detection(cluster, `victim-${i}`));
@@ -172,7 +173,7 @@ async function oneRun(count: number, heartbeatMs: number, log: (line: string) =>
       loadHeartbeatMs: heartbeatMs,
       welcomed: connect.welcomed,
       connectS: connect.readyS,
-      loadAliveAtListing: aliveLoad,
+      loadStatesAtListing: loadStates,
       coordinatorCpuShare: round3(cpuShare),
       coordinatorCpuSharePer1000Parties: count > 0 ? round3((cpuShare * 1_000) / count) : null,
       coordinatorRssMiB: rss,
