@@ -15,11 +15,14 @@ const signRuns = Number(process.env['QUORATE_BENCH_HA_RUNS'] ?? 100);
 const warmup = 10;
 const failoverTrials = Number(process.env['QUORATE_BENCH_HA_FAILOVERS'] ?? 3);
 const sessionsPerFailover = 4;
-const parties = ['p1', 'p2', 'p3'];
+/** The parties of the benchmark wallets (2-of-3 bip340); the scale benchmark uses them too. */
+export const haBenchParties = ['p1', 'p2', 'p3'];
+const parties = haBenchParties;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function walletOn(cluster: LocalCluster): Promise<string> {
+/** Creates a 2-of-3 bip340 wallet on the benchmark parties. */
+export async function walletOn(cluster: LocalCluster): Promise<string> {
   const r = await cluster.request('POST', '/v1/wallets', {
     scheme: 'bip340',
     threshold: 2,
@@ -29,7 +32,12 @@ async function walletOn(cluster: LocalCluster): Promise<string> {
   return r.json['walletId'] as string;
 }
 
-async function signOnce(cluster: LocalCluster, walletId: string, i: number): Promise<number> {
+/** One sign request (message and intent from `i`); its latency in ms, or throws unless 200. */
+export async function signOnce(
+  cluster: LocalCluster,
+  walletId: string,
+  i: number,
+): Promise<number> {
   const t0 = performance.now();
   const r = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
     message: `${'aa'.repeat(16)}${i.toString(16).padStart(8, '0')}`,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { runHaBench } from './ha-bench.ts';
 import { runPartiesBench } from './parties-bench.ts';
 import { runPolicyBench } from './policy-bench.ts';
+import { runScaleBench } from './scale-bench.ts';
 import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
 import { runStartupBench } from './startup-bench.ts';
@@ -45,6 +46,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   policy: () => runPolicyBench(),
   startup: () => runStartupBench(log),
   parties: () => runPartiesBench(log),
+  scale: () => runScaleBench(log),
   tail: () => runTailBench(log),
 };
 

@@ -179,6 +179,7 @@ export async function startCoordinatorNode(
     log: env.log.child({ component: 'retention' }),
     archiveDir: options.archiveDir ?? join(options.dataDir, 'archive'),
     retentionDays: options.retentionDays ?? limits.retentionDaysDefault,
+    metrics: coordinator.metrics,
   });
   retention.start();
   const { url, https } = await listen(app, coordinator, store, options);

@@ -82,6 +82,43 @@ export class CoordinatorMetrics {
     labelNames: ['method'] as const,
     registers: [this.registry],
   });
+  readonly takeoverScanSeconds = new Histogram({
+    name: 'quorate_takeover_scan_seconds',
+    help: 'Duration of one takeover scan pass (candidates from the store index, then claims)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly takeoverScanLastMs = new Gauge({
+    name: 'quorate_takeover_scan_ms',
+    help: 'Duration of the most recent takeover scan pass, in ms',
+    registers: [this.registry],
+  });
+  readonly takeoverScanCandidates = new Gauge({
+    name: 'quorate_takeover_scan_candidates',
+    help: 'Sessions the store returned as takeover candidates in the most recent scan pass',
+    registers: [this.registry],
+  });
+  readonly retentionArchivedTotal = new Counter({
+    name: 'quorate_retention_archived_total',
+    help: 'Finished sessions retention wrote to the archive (a batch re-archived after a crash counts again)',
+    registers: [this.registry],
+  });
+  readonly retentionRemovedTotal = new Counter({
+    name: 'quorate_retention_removed_total',
+    help: 'Finished sessions retention removed from the store after archiving them',
+    registers: [this.registry],
+  });
+  readonly retentionPassSeconds = new Histogram({
+    name: 'quorate_retention_pass_seconds',
+    help: 'Duration of one retention pass (archive, removal and etcd compaction)',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly retentionPassesFailedTotal = new Counter({
+    name: 'quorate_retention_passes_failed_total',
+    help: 'Retention passes that stopped on an error (the next pass starts again from the oldest)',
+    registers: [this.registry],
+  });
 
   /** Sets the one-hot party state gauge. */
   setPartyState(partyId: string, state: string): void {

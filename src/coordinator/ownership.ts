@@ -78,6 +78,7 @@ export class Ownership {
         lease,
         limits.sessionsActiveMax,
       );
+      this.deps.metrics.takeoverScanCandidates.set(candidates.length);
       const liveForeign = new Set<string>();
       for (const head of candidates) {
         const verdict = await this.visit(head, liveForeign);
@@ -86,6 +87,8 @@ export class Ownership {
     } finally {
       this.scanning = false;
       this.lastScanMs = this.deps.env.monoMs() - startedMs;
+      this.deps.metrics.takeoverScanLastMs.set(this.lastScanMs);
+      this.deps.metrics.takeoverScanSeconds.observe(this.lastScanMs / 1_000);
     }
   }
 

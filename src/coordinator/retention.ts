@@ -18,6 +18,7 @@ import type { Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { RetainedSession, Store } from '../store/store.ts';
 import { countedAtMs } from '../store/store.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
 
 const dayMs = 86_400_000;
 
@@ -31,7 +32,18 @@ export interface RetentionOptions {
   /** Finished sessions older than this many days go; 0 disables retention. */
   retentionDays: number;
   intervalMs?: number;
+  /** Where each pass's counts and duration go (GET /metrics), when given. */
+  metrics?: RetentionMetrics;
 }
+
+/** The coordinator metrics retention reports to. */
+export type RetentionMetrics = Pick<
+  CoordinatorMetrics,
+  | 'retentionArchivedTotal'
+  | 'retentionRemovedTotal'
+  | 'retentionPassSeconds'
+  | 'retentionPassesFailedTotal'
+>;
 
 /** What one pass did. */
 export interface RetentionPass {
@@ -107,33 +119,46 @@ export class Retention {
     const result: RetentionPass = { archived: 0, removed: 0 };
     if (this.running || this.options.retentionDays === 0) return result;
     this.running = true;
+    const { env, metrics } = this.options;
+    const startedMs = env.monoMs();
     try {
-      const { env, store, log } = this.options;
-      const beforeMs = env.nowMs() - this.options.retentionDays * dayMs;
-      let cursor: string | undefined;
-      for (let batch = 0; batch < limits.retentionBatchesPerPassMax && !this.stopped; batch++) {
-        const page = await store.listRetainable(beforeMs, cursor, limits.retentionBatchSessionsMax);
-        if (page.items.length > 0) {
-          this.archive(page.items);
-          result.archived += page.items.length;
-          result.removed += await store.removeSessions(
-            page.items.map(({ session }) => ({
-              sessionId: session.value.sessionId,
-              version: session.version,
-            })),
-          );
-        }
-        if (page.nextCursor === undefined) break;
-        cursor = page.nextCursor;
-      }
-      const compacted = await store.compactHistory?.();
-      if (compacted !== undefined) result.compactedRevision = compacted;
-      if (result.archived > 0 || compacted !== undefined) {
-        log.info({ ...result, beforeMs }, 'retention pass');
-      }
+      await this.walk(result);
       return result;
+    } catch (error) {
+      metrics?.retentionPassesFailedTotal.inc();
+      throw error;
     } finally {
       this.running = false;
+      metrics?.retentionArchivedTotal.inc(result.archived);
+      metrics?.retentionRemovedTotal.inc(result.removed);
+      metrics?.retentionPassSeconds.observe((env.monoMs() - startedMs) / 1_000);
+    }
+  }
+
+  /** The batches of one pass, counted into `result` as they go (a failed pass keeps its counts). */
+  private async walk(result: RetentionPass): Promise<void> {
+    const { env, store, log } = this.options;
+    const beforeMs = env.nowMs() - this.options.retentionDays * dayMs;
+    let cursor: string | undefined;
+    for (let batch = 0; batch < limits.retentionBatchesPerPassMax && !this.stopped; batch++) {
+      const page = await store.listRetainable(beforeMs, cursor, limits.retentionBatchSessionsMax);
+      if (page.items.length > 0) {
+        this.archive(page.items);
+        result.archived += page.items.length;
+        result.removed += await store.removeSessions(
+          page.items.map(({ session }) => ({
+            sessionId: session.value.sessionId,
+            version: session.version,
+          })),
+        );
+      }
+      if (page.nextCursor === undefined) break;
+      cursor = page.nextCursor;
+    }
+    const compacted = await store.compactHistory?.();
+    if (compacted !== undefined) result.compactedRevision = compacted;
+    if (result.archived > 0 || compacted !== undefined) {
+      log.info({ ...result, beforeMs }, 'retention pass');
     }
   }
 

@@ -217,6 +217,8 @@ export const storeLimits = {
   retentionIntervalMsDefault: 60_000,
   // etcd revisions kept behind the head when the retention pass compacts.
   etcdCompactKeepRevisions: 10_000,
+  // Task H4 (scale benchmark): unconditional txns one bulk history import keeps in flight.
+  etcdImportTxnsInFlightMax: 8,
 } as const;
 
 /** Processes and the CLI: graceful shutdown, start-up waits, polling. */

@@ -54,6 +54,7 @@ import {
   type SessionPosition,
 } from './paging.ts';
 import { checkPartyRecordsRoom, invitationExpired, judgeRedeem } from './party-records.ts';
+import { historyRevisions, type HistoryBatch, type HistoryImporter } from './seed.ts';
 import { isTerminal } from '../session/record.ts';
 import type {
   ClaimOptions,
@@ -126,7 +127,7 @@ const ownerOf = (lease: Lease): SessionOwner => ({
 });
 
 /** etcd implementation of {@link Store}. */
-export class EtcdStore implements Store {
+export class EtcdStore implements Store, HistoryImporter {
   readonly kind = 'etcd' as const;
   private readonly gateway: EtcdGateway;
   private readonly env: Env;
@@ -772,14 +773,80 @@ export class EtcdStore implements Store {
   }
 
   /**
-   * Compacts etcd's key history up to `limits.etcdCompactKeepRevisions` behind the current
-   * revision, so the space of overwritten and deleted values (every CAS writes a new revision
+   * Bulk load of finished history (src/store/seed.ts), for an offline store: the keys
+   * {@link createSession} and the CAS would have left, and every revision of each session
+   * ({@link historyRevisions}), so its etcd version matches the SQLite import's. Puts go in
+   * unconditional txns within etcd's op and request-size limits, `etcdImportTxnsInFlightMax` at
+   * a time; a revision is written only after the previous revision of every session.
+   */
+  async importHistory(batch: HistoryBatch): Promise<void> {
+    this.check();
+    const stages = batch.sessions.map(historyRevisions);
+    const first: EtcdOp[] = batch.wallets.map((w) =>
+      etcd.put(
+        this.key.wallet(w.walletId),
+        JSON.stringify({ writeId: this.newWriteId(), record: w }),
+      ),
+    );
+    for (const [created] of stages) {
+      assert(created, 'a session has a first revision');
+      const lock = { sessionId: created.sessionId, messageHash: created.messageHash };
+      first.push(
+        etcd.put(this.key.intent(created.walletId, created.intentKey), JSON.stringify(lock)),
+        etcd.put(this.key.created(created.createdMs, created.sessionId), ''),
+        etcd.put(this.key.walletSession(created), ''),
+      );
+    }
+    const revisions = Math.max(0, ...stages.map((st) => st.length));
+    for (let r = 0; r < revisions; r++) {
+      const ops = r === 0 ? first : [];
+      for (const stage of stages) {
+        const record = stage[r];
+        if (!record) continue;
+        const stored: StoredSession = { writeId: this.newWriteId(), record };
+        ops.push(etcd.put(this.key.session(record.sessionId), JSON.stringify(stored)));
+      }
+      await this.putUnconditionally(ops);
+    }
+  }
+
+  /** Puts `ops` in txns of at most etcdTxnOpsMax ops and half the request size limit. */
+  private async putUnconditionally(ops: readonly EtcdOp[]): Promise<void> {
+    const txns: EtcdOp[][] = [];
+    let current: EtcdOp[] = [];
+    let bytes = 0;
+    for (const op of ops) {
+      // base64 in the gateway's JSON: 4/3 of the key and value, plus field names.
+      const opBytes = Math.ceil((JSON.stringify(op).length * 4) / 3);
+      const full =
+        current.length >= limits.etcdTxnOpsMax || bytes + opBytes > limits.etcdRequestBytesMax / 2;
+      if (full && current.length > 0) {
+        txns.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(op);
+      bytes += opBytes;
+    }
+    if (current.length > 0) txns.push(current);
+    for (let i = 0; i < txns.length; i += limits.etcdImportTxnsInFlightMax) {
+      const window = txns.slice(i, i + limits.etcdImportTxnsInFlightMax);
+      await Promise.all(window.map((success) => this.gateway.txn([], success, [])));
+    }
+  }
+
+  /**
+   * Compacts etcd's key history up to `keepRevisions` behind the current revision (default
+   * `etcdCompactKeepRevisions`, what the retention pass keeps; 0 compacts to the head), so the space of overwritten and deleted values (every CAS writes a new revision
    * of a session) can be reused. Returns the revision compacted to, or undefined if too young.
    */
-  async compactHistory(): Promise<number | undefined> {
+  async compactHistory(
+    keepRevisions: number = limits.etcdCompactKeepRevisions,
+  ): Promise<number | undefined> {
     this.check();
+    assert(Number.isSafeInteger(keepRevisions) && keepRevisions >= 0, 'revisions kept >= 0');
     const head = await this.gateway.revision(this.key.meta(walletIndexSinceMeta));
-    const target = head - limits.etcdCompactKeepRevisions;
+    const target = head - keepRevisions;
     if (target <= 0) return undefined;
     await this.gateway.compact(target);
     return target;

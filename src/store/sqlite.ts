@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { assert } from '../core/assert.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import {
@@ -30,6 +31,7 @@ import {
   walletPage,
 } from './paging.ts';
 import { checkPartyRecordsRoom, judgeRedeem } from './party-records.ts';
+import { historyRevisions, type HistoryBatch, type HistoryImporter } from './seed.ts';
 import type {
   ClaimOptions,
   ClaimResult,
@@ -171,7 +173,7 @@ interface LeaseRow {
 }
 
 /** SQLite implementation of {@link Store}. */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, HistoryImporter {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly clock: StoreClock | undefined;
@@ -598,6 +600,37 @@ export class SqliteStore implements Store {
       return removed;
     });
     return txn.immediate();
+  }
+
+  /**
+   * Bulk load of finished history (src/store/seed.ts): one immediate transaction for the whole
+   * batch, the same rows and columns {@link createSession} and the CAS would have left.
+   */
+  async importHistory(batch: HistoryBatch): Promise<void> {
+    const txn = this.db.transaction((): void => {
+      for (const wallet of batch.wallets) {
+        this.sql('INSERT INTO wallets (wallet_id, body) VALUES (?, ?)').run(
+          wallet.walletId,
+          JSON.stringify(wallet),
+        );
+      }
+      for (const record of batch.sessions) {
+        assert(isActive(record) === 0, 'imported history is finished');
+        this.sql(
+          'INSERT INTO intents (wallet_id, intent_key, session_id, message_hash) VALUES (?, ?, ?, ?)',
+        ).run(record.walletId, record.intentKey, record.sessionId, record.messageHash);
+        this.sql(
+          'INSERT INTO sessions (session_id, wallet_id, created_ms, version, active, counted_ms, status, owner_id, owner_lease, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run(
+          record.sessionId,
+          record.walletId,
+          record.createdMs,
+          historyRevisions(record).length,
+          ...sessionColumns(record),
+        );
+      }
+    });
+    txn.immediate();
   }
 
   async getMeta(key: string): Promise<string | undefined> {
