@@ -87,10 +87,25 @@ export class SqliteJournal implements PartyJournal {
     try {
       this.db.exec('COMMIT');
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.abandon();
       throw error;
     }
     if (failure !== undefined) throw failure.error;
+  }
+
+  /**
+   * After a failed commit: roll back, and if that fails too (the transaction would stay open,
+   * and every later `atomically` would nest in it and never commit) close the journal, so that
+   * every later call throws and the party refuses everything rather than acting on writes that
+   * never reach the disk.
+   */
+  private abandon(): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // Closed below.
+    }
+    if (this.db.inTransaction) this.db.close();
   }
 
   /** Appends to the bounded op log; called inside the transaction of the change it records. */

@@ -112,10 +112,10 @@ export class PartyRuntime {
         ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
       },
       {
-        signStart: (e, body) => this.inOneCommit(() => this.onSignStart(e, body)),
-        keygenStart: (e, body) => this.inOneCommit(() => this.onKeygenStart(e, body)),
-        protocol: (e, payload) => this.inOneCommit(() => this.onProtocol(e, payload)),
-        discard: (e, body) => this.inOneCommit(() => this.onDiscard(e, body)),
+        signStart: (e, body) => this.inOneCommit(e, () => this.onSignStart(e, body)),
+        keygenStart: (e, body) => this.inOneCommit(e, () => this.onKeygenStart(e, body)),
+        protocol: (e, payload) => this.inOneCommit(e, () => this.onProtocol(e, payload)),
+        discard: (e, body) => this.inOneCommit(e, () => this.onDiscard(e, body)),
         connectionLost: (conn) => this.onConnectionLost(conn),
       },
     );
@@ -155,7 +155,7 @@ export class PartyRuntime {
    * write is durable (I2, I3); if the commit fails, nothing leaves. A journal without
    * `atomically` (the simulator's memory journal) commits each write and sends at once.
    */
-  private inOneCommit(handle: () => void): void {
+  private inOneCommit(e: Envelope, handle: () => void): void {
     const { journal } = this.options;
     if (journal.atomically === undefined || this.outbox !== undefined) return handle();
     const outbox: (() => void)[] = [];
@@ -169,6 +169,16 @@ export class PartyRuntime {
           failure = { error };
         }
       });
+    } catch (commitError) {
+      // The frame's writes are gone (a consumed nonce is `issued` again on disk): its session
+      // must never step again, or an asynchronous step still computing would send a share
+      // whose consumption was never durable (found by review of this change).
+      try {
+        this.driver.drop(e.sessionId, 'journal commit failed');
+      } catch {
+        // The journal is failing: the session is closed in memory before the drop writes.
+      }
+      throw commitError;
     } finally {
       this.outbox = undefined;
     }

@@ -17,15 +17,18 @@ import { MemoryJournal } from '../../src/party/journal-memory.ts';
 import { SqliteJournal } from '../../src/party/journal-sqlite.ts';
 import { PartyRuntime } from '../../src/party/runtime.ts';
 import { coordinatorRole } from '../../src/protocol/engine.ts';
+import { engines } from '../../src/protocol/frost.ts';
 import { runKeygen } from '../../src/protocol/local-run.ts';
 import { EnvelopeSender } from '../../src/transport/envelope.ts';
 import { generateIdentity } from '../../src/transport/identity.ts';
 import {
   buildEnvelopeFrame,
+  buildProtocol,
   buildSignStart,
   validateEnvelopeFrame,
   type Envelope,
 } from '../../src/transport/wire.ts';
+import { faultyEngines } from '../helpers/faulty-engine.ts';
 import { handshake, plainSealer, testRng as rng } from '../helpers/party-harness.ts';
 
 const walletId = 'w_0000000000000000000000c1';
@@ -72,7 +75,7 @@ class CountingJournal extends MemoryJournal {
   }
 }
 
-function start(journal: CountingJournal) {
+function start(journal: CountingJournal, options: { delaySignMs?: number } = {}) {
   const env = realEnv({ logLevel: 'silent' });
   const share = keys.find((k) => k.partyId === 'mobile')!;
   journal.putSealedShare(walletId, plainSealer.seal('', utf8ToBytes(JSON.stringify(share))));
@@ -82,6 +85,9 @@ function start(journal: CountingJournal) {
     journal,
     sealer: plainSealer,
     identity: generateIdentity(rng(64)),
+    ...(options.delaySignMs === undefined
+      ? {}
+      : { engines: faultyEngines(engines, env, { delaySignMs: options.delaySignMs }) }),
   });
   const arrivals: { e: Envelope; commitOpen: boolean; commitsBefore: number }[] = [];
   const { coordSide, challenge, coordinator } = handshake(party, 'mobile', (frame) => {
@@ -118,7 +124,29 @@ function start(journal: CountingJournal) {
         ),
       ),
     );
-  return { party, arrivals, signStart };
+  /** Round 2 of `sessionId` with our commitment (the last one we sent) and backend's. */
+  const roundTwo = (sessionId: string) => {
+    const ours = arrivals.at(-1)!.e.body;
+    const backend = engines.bip340
+      .signer({
+        key: keys.find((k) => k.partyId === 'backend')!,
+        message,
+        signers: ['mobile', 'backend'],
+        rng,
+        sealer: plainSealer,
+      })
+      .start().outgoing[0]!.payload;
+    coordSide.send(
+      buildEnvelopeFrame(
+        sender.build(
+          buildProtocol({ sessionId, attempt: 1, token: 1 }, 2, {
+            commitments: { mobile: { hiding: ours['hiding'], binding: ours['binding'] }, backend },
+          }),
+        ),
+      ),
+    );
+  };
+  return { party, arrivals, signStart, roundTwo };
 }
 
 describe('a party commits each frame once, before anything it sends', () => {
@@ -144,6 +172,25 @@ describe('a party commits each frame once, before anything it sends', () => {
     const sent = arrivals.slice(before).map((a) => a.e.kind);
     assert.deepEqual(sent, ['refuse'], 'the commitment made under the failed commit never left');
   });
+});
+
+test('an asynchronous step whose nonce consumption failed to commit never sends its share', async () => {
+  // Found by review: the consumption was rolled back with the failed commit, yet the session
+  // lived on, and the share the engine was still computing left when it resolved.
+  const journal = new CountingJournal(Date.now());
+  const { party, arrivals, signStart, roundTwo } = start(journal, { delaySignMs: 20 });
+  try {
+    signStart('s_async_commit');
+    assert.equal(arrivals.at(-1)?.e.kind, 'protocol', 'round 1 answered');
+    const before = arrivals.length;
+    journal.failNextCommit = true;
+    roundTwo('s_async_commit');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const sent = arrivals.slice(before).map((a) => (a.e.body['share'] ? 'share' : a.e.kind));
+    assert.deepEqual(sent, ['refuse'], 'a refusal, and no share after it');
+  } finally {
+    party.close();
+  }
 });
 
 test('SQLite: atomically is one transaction, kept when the work throws, nested calls join it', () => {
