@@ -26,7 +26,7 @@ export interface OwnershipDeps {
 
 /** The takeover scan and the revocation of this replica's earlier leases. */
 export class Ownership {
-  /** Leases of earlier incarnations of this replica, revoked once each. */
+  /** Leases of earlier incarnations of this replica, revoked once each (the latest few). */
   private readonly revokedOwn = new Set<string>();
   private stopScan: () => void = () => {};
   private scanning = false;
@@ -54,6 +54,11 @@ export class Ownership {
   /** Frees the sessions of an earlier lease of this replica for a claim now (once per lease). */
   async revokeOwn(lease: { leaseId: string; ownerId: string }): Promise<void> {
     if (this.revokedOwn.has(lease.leaseId)) return;
+    // Bounded: a process that loses its lease often would otherwise grow this for its life.
+    if (this.revokedOwn.size >= limits.ownLeasesRevokedMax) {
+      const oldest = this.revokedOwn.values().next();
+      if (!oldest.done) this.revokedOwn.delete(oldest.value);
+    }
     this.revokedOwn.add(lease.leaseId);
     await this.deps.store
       .revokeLease({ leaseId: lease.leaseId, ownerId: lease.ownerId, ttlMs: 0 })

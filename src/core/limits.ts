@@ -219,6 +219,9 @@ export const storeLimits = {
   etcdCompactKeepRevisions: 10_000,
   // Task H4 (scale benchmark): unconditional txns one bulk history import keeps in flight.
   etcdImportTxnsInFlightMax: 8,
+  // Task H4: earlier leases of this replica the takeover scan remembers having revoked (one per
+  // lease lost in this process's life; forgetting one costs at most a second revoke call).
+  ownLeasesRevokedMax: 64,
 } as const;
 
 /** Processes and the CLI: graceful shutdown, start-up waits, polling. */
