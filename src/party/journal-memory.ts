@@ -208,6 +208,15 @@ export class MemoryJournal implements PartyJournal {
     return n;
   }
 
+  /**
+   * Memory writes are durable the moment they happen here (the simulator keeps the journal
+   * across a crash), so this only runs `fn`; having it puts simulated parties on the same path
+   * as real ones, which hold every message of a frame until its commit returns.
+   */
+  atomically(fn: () => void): void {
+    fn();
+  }
+
   /** Closes this handle; {@link reopen} opens it again (a restarted process). */
   close(): void {
     this.closed = true;
