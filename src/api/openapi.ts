@@ -150,11 +150,17 @@ function sessionPaths(): Record<string, unknown> {
 }
 
 function partyPaths(): Record<string, unknown> {
+  const admin = partyAdminPaths();
   return {
     '/v1/parties': {
       get: {
-        summary: 'Party liveness',
-        responses: { '200': { description: 'Parties', ...json(s.partiesSchema) } },
+        summary:
+          'Party liveness by party id: every party, or one page with limit or cursor (cursor pagination), optionally of one state',
+        parameters: [
+          ...pageParameters,
+          queryParameter('state', { type: 'string', enum: ['alive', 'suspect', 'down'] }),
+        ],
+        responses: { '200': { description: 'Parties', ...json(s.partiesSchema) }, ...errors },
       },
     },
     '/v1/parties/{partyId}/clear-blame': {
@@ -164,12 +170,21 @@ function partyPaths(): Record<string, unknown> {
         responses: { '200': { description: 'Blame cleared; current state' }, ...errors },
       },
     },
-    ...partyAdminPaths(),
+    ...admin,
+    // One path item, two operations: everyone's read here, the admin's unpin (delete) there.
+    '/v1/parties/{partyId}': {
+      get: {
+        summary: "One party's liveness and enrolment (the row the listing shows)",
+        parameters: [pathParameter('partyId')],
+        responses: { '200': { description: 'Party', ...json(s.partySchema) }, ...errors },
+      },
+      ...admin['/v1/parties/{partyId}'],
+    },
   };
 }
 
 /** Enrolment tokens, unpin, revoke (role admin). */
-function partyAdminPaths(): Record<string, unknown> {
+function partyAdminPaths(): Record<string, Record<string, unknown>> {
   return {
     '/v1/parties/{partyId}/enrolment': {
       post: {

@@ -60,6 +60,7 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   },
   'POST /v1/sessions/:sessionId/approvals': { roles: ['approver'] },
   'GET /v1/parties': { roles: readers },
+  'GET /v1/parties/:partyId': { roles: readers },
   'POST /v1/parties/:partyId/clear-blame': { roles: ['admin'] },
   'POST /v1/parties/:partyId/enrolment': { roles: ['admin'] },
   'POST /v1/parties/:partyId/revoke': { roles: ['admin'] },

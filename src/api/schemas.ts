@@ -156,30 +156,35 @@ export const sessionSchema = {
   },
 } as const;
 
+/** One party's row: `GET /v1/parties/{partyId}`, and each row of `GET /v1/parties`. */
+export const partySchema = {
+  type: 'object',
+  required: ['partyId', 'state', 'lastSeenMs', 'enrolment'],
+  properties: {
+    partyId: { type: 'string' },
+    state: { type: 'string', enum: ['alive', 'suspect', 'down'] },
+    lastSeenMs: { type: 'number' },
+    rttMs: { type: 'number' },
+    reason: { type: 'string', enum: ['blamed', 'missed-round', 'detector'] },
+    blame: { type: 'string' },
+    enrolment: {
+      type: 'string',
+      enum: ['enrolled', 'revoked', 'invited', 'unknown'],
+      description:
+        'enrolled: identity pinned; revoked: pinned but refused until it redeems a new token; invited: a live enrolment token, not redeemed yet; unknown: neither',
+    },
+  },
+} as const;
+
 export const partiesSchema = {
   type: 'object',
   required: ['parties'],
   properties: {
-    parties: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['partyId', 'state', 'lastSeenMs'],
-        properties: {
-          partyId: { type: 'string' },
-          state: { type: 'string', enum: ['alive', 'suspect', 'down'] },
-          lastSeenMs: { type: 'number' },
-          rttMs: { type: 'number' },
-          reason: { type: 'string', enum: ['blamed', 'missed-round', 'detector'] },
-          blame: { type: 'string' },
-          enrolment: {
-            type: 'string',
-            enum: ['enrolled', 'revoked', 'invited', 'unknown'],
-            description:
-              'enrolled: identity pinned; revoked: pinned but refused until it redeems a new token; invited: a live enrolment token, not redeemed yet; unknown: neither',
-          },
-        },
-      },
+    parties: { type: 'array', items: partySchema },
+    nextCursor: {
+      type: 'string',
+      description:
+        'Only with limit or cursor: where the next page starts; absent on the last page.',
     },
   },
 } as const;
@@ -258,6 +263,16 @@ export const walletsQuery = {
   type: 'object',
   additionalProperties: false,
   properties: pageQueryProperties,
+} as const;
+
+/** The party listing's query: all optional; without `limit` and `cursor` it lists every party. */
+export const partiesQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...pageQueryProperties,
+    state: { type: 'string', enum: ['alive', 'suspect', 'down'] },
+  },
 } as const;
 
 export const sessionsQuery = {

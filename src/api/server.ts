@@ -19,6 +19,9 @@ import type { Log } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
+import type { PartyLiveness, PartyPage } from '../coordinator/party-registry.ts';
+import { isPartyId } from '../core/ids.ts';
+import { checkPageLimit } from '../store/paging.ts';
 import { schemes } from '../protocol/engine.ts';
 import type { WalletRecord } from '../store/store.ts';
 import type { SessionRecord, SessionStatus, SigningContext } from '../session/record.ts';
@@ -507,12 +510,71 @@ function addSessionRoutes(app: FastifyInstance, coordinator: Coordinator, caller
   );
 }
 
-function addPartyRoutes(app: FastifyInstance, coordinator: Coordinator): void {
-  app.get('/v1/parties', async () => {
-    const rows = coordinator.parties();
-    const enrolment = await coordinator.registry.enrolmentOf(rows.map((r) => r.partyId));
-    return { parties: rows.map((r) => ({ ...r, enrolment: enrolment[r.partyId] ?? 'unknown' })) };
+/** The party listing's cursor: base64url of `p:` and the last party id a page returned. */
+const partyCursor = (partyId: string): string =>
+  Buffer.from(`p:${partyId}`, 'utf8').toString('base64url');
+
+/** The party id a party cursor names (`QUORATE_E_BAD_REQUEST` if it is not a party cursor). */
+function parsePartyCursor(cursor: string): string {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const partyId = text.startsWith('p:') ? text.slice(2) : '';
+  if (!isPartyId(partyId)) {
+    throw new QuorateError('QUORATE_E_BAD_REQUEST', 'bad page cursor: not a party position', {
+      reason: 'bad-cursor',
+    });
+  }
+  return partyId;
+}
+
+type PartiesQuery = { cursor?: string; limit?: string; state?: PartyLiveness };
+
+/** The rows a listing query selects: every party (filtered by state) unless it pages. */
+function partiesPage(coordinator: Coordinator, q: PartiesQuery): PartyPage {
+  const state = q.state === undefined ? {} : { state: q.state };
+  if (q.cursor === undefined && q.limit === undefined) {
+    return coordinator.registry.snapshotPage({ limit: Infinity, ...state });
+  }
+  const { cursor, limit } = pageQuery(q);
+  checkPageLimit(limit);
+  return coordinator.registry.snapshotPage({
+    limit,
+    ...state,
+    ...(cursor === undefined ? {} : { after: parsePartyCursor(cursor) }),
   });
+}
+
+/** Rows with their enrolment column (read from the store for these rows only). */
+async function withEnrolment(coordinator: Coordinator, rows: PartyPage['rows']) {
+  const enrolment = await coordinator.registry.enrolmentOf(rows.map((r) => r.partyId));
+  return rows.map((r) => ({ ...r, enrolment: enrolment[r.partyId] ?? 'unknown' }));
+}
+
+function addPartyRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  // No response schema: for these rows fast-json-stringify measured slower than JSON.stringify
+  // (8.6 against 6.5 ms for 10 003 rows), so the listing's cost is the enrolment read.
+  app.get<{ Querystring: PartiesQuery }>(
+    '/v1/parties',
+    { schema: { querystring: s.partiesQuery } },
+    async (req) => {
+      const page = partiesPage(coordinator, req.query);
+      const last = page.rows[page.rows.length - 1];
+      return {
+        parties: await withEnrolment(coordinator, page.rows),
+        ...(page.more && last !== undefined ? { nextCursor: partyCursor(last.partyId) } : {}),
+      };
+    },
+  );
+
+  app.get<{ Params: { partyId: string } }>(
+    '/v1/parties/:partyId',
+    { schema: { params: s.partyIdParams } },
+    async (req) => {
+      const row = coordinator.registry.snapshotOf(req.params.partyId);
+      if (row === undefined) throw partyNotFound(req.params.partyId);
+      const [shown] = await withEnrolment(coordinator, [row]);
+      return shown;
+    },
+  );
 
   app.post<{ Params: { partyId: string } }>(
     '/v1/parties/:partyId/clear-blame',

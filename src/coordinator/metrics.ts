@@ -1,5 +1,9 @@
 /** Prometheus metrics of one coordinator (its own registry, so tests can run several). */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { limits } from '../core/limits.ts';
+
+/** The liveness states a party is counted in. */
+const partyStates = ['alive', 'suspect', 'down'] as const;
 
 /** The coordinator's metric set. */
 export class CoordinatorMetrics {
@@ -49,9 +53,23 @@ export class CoordinatorMetrics {
   });
   readonly partyState = new Gauge({
     name: 'quorate_party_state',
-    help: 'Party liveness: 1 for the current state label, 0 otherwise',
+    help: `Party liveness: 1 for the current state label, 0 otherwise; only the first ${limits.partyStateSeriesMax} parties to change state (quorate_parties counts every party)`,
     labelNames: ['party', 'state'] as const,
     registers: [this.registry],
+  });
+  /** Where `quorate_parties` reads its counts at scrape time (the party registry). */
+  private partyCounts: (() => Readonly<Record<string, number>>) | undefined;
+  /** Parties holding a `quorate_party_state` series (at most partyStateSeriesMax). */
+  private readonly partiesWithSeries = new Set<string>();
+  readonly parties = new Gauge({
+    name: 'quorate_parties',
+    help: 'Parties this coordinator knows, by liveness state (alive, suspect, down)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const counts = this.partyCounts?.();
+      for (const state of partyStates) this.parties.set({ state }, counts?.[state] ?? 0);
+    },
   });
   readonly roundTimeoutMs = new Gauge({
     name: 'quorate_round_timeout_ms',
@@ -120,9 +138,27 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
 
-  /** Sets the one-hot party state gauge. */
+  /**
+   * Sets the one-hot party state gauge of a party that has a series, or gets one while fewer
+   * than partyStateSeriesMax parties do: 10 000 parties would otherwise be 30 000 series.
+   */
   setPartyState(partyId: string, state: string): void {
-    for (const s of ['alive', 'suspect', 'down'])
+    if (!this.partiesWithSeries.has(partyId)) {
+      if (this.partiesWithSeries.size >= limits.partyStateSeriesMax) return;
+      this.partiesWithSeries.add(partyId);
+    }
+    for (const s of partyStates)
       this.partyState.set({ party: partyId, state: s }, s === state ? 1 : 0);
+  }
+
+  /** Removes a forgotten (unpinned) party's series, freeing its place. */
+  forgetPartyState(partyId: string): void {
+    if (!this.partiesWithSeries.delete(partyId)) return;
+    for (const state of partyStates) this.partyState.remove({ party: partyId, state });
+  }
+
+  /** Makes `quorate_parties{state}` read its counts from `count` at each scrape. */
+  countPartiesWith(count: () => Readonly<Record<string, number>>): void {
+    this.partyCounts = count;
   }
 }

@@ -181,6 +181,38 @@ export interface PartySnapshot {
   blame?: string;
 }
 
+/**
+ * Which rows of the listing to return: party ids after `after` (in id order), at most `limit`,
+ * only those in `state` if it is set.
+ */
+export interface PartyPageQuery {
+  after?: string;
+  limit: number;
+  state?: PartyLiveness;
+}
+
+/** One page of the listing; `more` iff a row matching the query follows its last one. */
+export interface PartyPage {
+  rows: PartySnapshot[];
+  more: boolean;
+}
+
+/** The index of the first id in `sorted` greater than `after` (binary search). */
+function firstAfter(sorted: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] ?? '') <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A pinned party's enrolment: `revoked` once an admin revoked it, else `enrolled`. */
+const pinState = (pinned: PartyRecord): EnrolmentState =>
+  pinned.revokedMs === undefined ? 'enrolled' : 'revoked';
+
 /** One connection's handshake: the challenge sent, then hello → enrolling → registered. */
 interface Handshake {
   challenge: ChallengeFrame;
@@ -256,6 +288,7 @@ export class PartyRegistry {
     this.connectionsPerPartyMax = extra.connectionsPerPartyMax ?? limits.connectionsPerPartyMax;
     this.handshakesPendingMax = extra.handshakesPendingMax ?? limits.handshakesPendingMax;
     this.tickMs = options.heartbeatIntervalMs / limits.heartbeatSpreadSlots;
+    extra.metrics?.countPartiesWith(() => this.stateCounts());
   }
 
   /** Loads enrolled parties (so down parties are listed) and starts heartbeats. */
@@ -885,22 +918,60 @@ export class PartyRegistry {
     this.knownSorted = undefined;
   }
 
-  /** Snapshot for `GET /v1/parties` (`reason` says why a connected party is suspect). */
+  /** Every known party's row for `GET /v1/parties`, in id order. */
   snapshot(): PartySnapshot[] {
+    return this.snapshotPage({ limit: Infinity }).rows;
+  }
+
+  /**
+   * One page of the listing: a binary search to the cursor, then only the rows it returns (and
+   * those a state filter skips) are assessed, so a page of 100 among 10 000 parties costs 100.
+   */
+  snapshotPage(query: PartyPageQuery): PartyPage {
     this.knownSorted ??= [...this.known].sort();
-    return this.knownSorted.map((partyId) => {
-      const s = this.statsOf(partyId);
-      const rtt = this.rttPercentile(partyId, 50);
-      const { state, reason } = this.assess(partyId);
-      return {
-        partyId,
-        state,
-        lastSeenMs: s.lastSeenWallMs,
-        ...(rtt === undefined ? {} : { rttMs: Math.round(rtt * 100) / 100 }),
-        ...(reason === undefined ? {} : { reason }),
-        ...(reason === 'blamed' && s.blamedReason !== undefined ? { blame: s.blamedReason } : {}),
-      };
-    });
+    const ids = this.knownSorted;
+    const rows: PartySnapshot[] = [];
+    for (
+      let i = query.after === undefined ? 0 : firstAfter(ids, query.after);
+      i < ids.length;
+      i++
+    ) {
+      const partyId = ids[i] ?? '';
+      const assessed = this.assess(partyId);
+      if (query.state !== undefined && assessed.state !== query.state) continue;
+      if (rows.length >= query.limit) return { rows, more: true };
+      rows.push(this.row(partyId, assessed));
+    }
+    return { rows, more: false };
+  }
+
+  /** One party's row, or undefined if this replica does not know the party. */
+  snapshotOf(partyId: string): PartySnapshot | undefined {
+    return this.known.has(partyId) ? this.row(partyId, this.assess(partyId)) : undefined;
+  }
+
+  /** A listing row (`reason` says why a connected party is suspect). */
+  private row(
+    partyId: string,
+    { state, reason }: { state: PartyLiveness; reason?: SuspectReason },
+  ): PartySnapshot {
+    const s = this.statsOf(partyId);
+    const rtt = this.rttPercentile(partyId, 50);
+    return {
+      partyId,
+      state,
+      lastSeenMs: s.lastSeenWallMs,
+      ...(rtt === undefined ? {} : { rttMs: Math.round(rtt * 100) / 100 }),
+      ...(reason === undefined ? {} : { reason }),
+      ...(reason === 'blamed' && s.blamedReason !== undefined ? { blame: s.blamedReason } : {}),
+    };
+  }
+
+  /** Known parties by current state (the `quorate_parties{state}` gauge, read at scrape time). */
+  private stateCounts(): Record<PartyLiveness, number> {
+    const counts = { alive: 0, suspect: 0, down: 0 };
+    for (const partyId of this.known) counts[this.assess(partyId).state] += 1;
+    return counts;
   }
 
   /**
@@ -986,22 +1057,34 @@ export class PartyRegistry {
     return revokedMs;
   }
 
-  /** How each of `partyIds` stands with enrolment, from the store. */
+  /**
+   * How each of `partyIds` stands with enrolment, from the store. Up to a page
+   * (`storePageSizeMax`) reads each party's pin; more reads every pin at once (bounded by
+   * storePartyRecordsMax), so the whole listing of 10 000 parties costs one query, while one
+   * party or one page does not pay for 10 000 rows. An unpinned party costs one more read.
+   */
   async enrolmentOf(partyIds: readonly string[]): Promise<Record<string, EnrolmentState>> {
-    // One read of every pin (bounded by storePartyRecordsMax) instead of one per party: the
-    // listing of 10 000 parties costs one query, plus one per party that is not pinned.
+    const states: Record<string, EnrolmentState> = {};
+    if (partyIds.length <= limits.storePageSizeMax) {
+      await Promise.all(
+        partyIds.map(async (partyId) => {
+          const pinned = await this.store.getParty(partyId);
+          states[partyId] = pinned === undefined ? await this.invitedOr(partyId) : pinState(pinned);
+        }),
+      );
+      return states;
+    }
     const pins = new Map((await this.store.listParties()).map((r) => [r.partyId, r]));
-    const states: [string, EnrolmentState][] = [];
     for (const partyId of partyIds) {
       const pinned = pins.get(partyId);
-      if (pinned !== undefined) {
-        states.push([partyId, pinned.revokedMs === undefined ? 'enrolled' : 'revoked']);
-        continue;
-      }
-      const invited = (await this.liveInvitation(partyId)) !== undefined;
-      states.push([partyId, invited ? 'invited' : 'unknown']);
+      states[partyId] = pinned === undefined ? await this.invitedOr(partyId) : pinState(pinned);
     }
-    return Object.fromEntries(states);
+    return states;
+  }
+
+  /** An unpinned party's enrolment: `invited` while it holds a live invitation. */
+  private async invitedOr(partyId: string): Promise<EnrolmentState> {
+    return (await this.liveInvitation(partyId)) === undefined ? 'unknown' : 'invited';
   }
 
   /** Drops everything this replica remembers of a party (after an unpin). */
@@ -1012,6 +1095,7 @@ export class PartyRegistry {
     this.boxKeys.delete(partyId);
     this.certificates.delete(partyId);
     this.policyHashes.delete(partyId);
+    this.extra.metrics?.forgetPartyState(partyId);
   }
 
   /** The parties among `partyIds` that announced `policyHash` (accepted that policy version). */

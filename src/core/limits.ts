@@ -147,6 +147,10 @@ export const transportLimits = {
   // at most storePartyRecordsMax rows; skipped while no party is connected).
   partyPinSweepMs: 2_000,
   // --- end of issue 13, scale of parties ---
+  // --- Issue 13, scale of parties (task H5): /metrics stays bounded at 10 000 parties. ---
+  // Parties with their own `quorate_party_state{party,state}` series (three each, one per
+  // state): the first to change state; every party counts in `quorate_parties{state}`.
+  partyStateSeriesMax: 256,
 } as const;
 
 /**

@@ -15,6 +15,7 @@ import {
   defaultDetectorOptions,
   type RegistryOptions,
 } from '../../src/coordinator/party-registry.ts';
+import { CoordinatorMetrics } from '../../src/coordinator/metrics.ts';
 import { seededRandom } from '../../src/core/seeded-random.ts';
 import { limits } from '../../src/core/limits.ts';
 import { PhiAccrualDetector, defaultPhiOptions } from '../../src/detector/phi-accrual.ts';
@@ -311,4 +312,54 @@ test('phi and RTT percentiles from running sums equal the direct computation', (
       sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))],
     );
   }
+});
+
+test('pages of the listing by state: every party of the state exactly once, rows as listed, counts for /metrics', async () => {
+  const metrics = new CoordinatorMetrics();
+  const w = world(6, { metrics });
+  await w.registry.start();
+  const parties = Array.from({ length: 30 }, (_, i) =>
+    w.connect(`q-${String(i).padStart(2, '0')}`),
+  );
+  await w.advance(3_000);
+  // Every third one goes away: down at once; the others stay alive.
+  for (const p of parties.filter((_, i) => i % 3 === 0)) p.link.close('gone');
+  const all = w.registry.snapshot();
+  const pagesOf = (state: 'alive' | 'down') => {
+    const rows = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 20; pages++) {
+      const page = w.registry.snapshotPage({ limit: 4, state, ...(after ? { after } : {}) });
+      assert.ok(page.rows.length <= 4 && page.rows.every((r) => r.state === state));
+      rows.push(...page.rows);
+      if (!page.more) break;
+      after = page.rows[page.rows.length - 1]?.partyId;
+    }
+    return rows;
+  };
+  const alive = pagesOf('alive');
+  const down = pagesOf('down');
+  assert.equal(alive.length, 20);
+  assert.equal(down.length, 10);
+  assert.deepEqual(
+    alive,
+    all.filter((r) => r.state === 'alive'),
+  );
+  assert.deepEqual(
+    down,
+    all.filter((r) => r.state === 'down'),
+  );
+  // A page that ends exactly on the last match says there is no more.
+  assert.equal(w.registry.snapshotPage({ limit: 10, state: 'down' }).more, false);
+  assert.equal(w.registry.snapshotPage({ limit: 9, state: 'down' }).more, true);
+  assert.deepEqual(
+    w.registry.snapshotOf('q-01'),
+    all.find((r) => r.partyId === 'q-01'),
+  );
+  assert.equal(w.registry.snapshotOf('nobody'), undefined);
+  const counts = Object.fromEntries(
+    (await metrics.parties.get()).values.map((v) => [String(v.labels.state), v.value]),
+  );
+  assert.deepEqual(counts, { alive: 20, suspect: 0, down: 10 });
+  w.registry.stop();
 });
