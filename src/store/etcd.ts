@@ -655,20 +655,23 @@ export class EtcdStore implements Store, HistoryImporter {
   /**
    * Reads the `by-created/` index from `position` (exclusive) in `order`, at most
    * `limits.storePageScanMax` entries, and returns the sessions `keep` accepts, up to `limit`.
-   * `nextCursor` is the last entry examined whenever the scan stopped before the index end.
+   * `nextCursor` is the last entry examined whenever the scan stopped before the index end
+   * (`endKey`, exclusive, when given).
    */
   private async scanByCreation(
     position: SessionPosition | undefined,
     order: 'ASCEND' | 'DESCEND',
     limit: number,
     keep: (s: SessionRecord) => boolean,
+    endKey?: string,
   ): Promise<Page<Versioned<SessionRecord>>> {
     const all = this.key.createdAll();
     const at = position && this.key.created(position.createdMs, position.sessionId);
+    const indexEnd = endKey ?? `${all.slice(0, -1)}0`;
     const bounds =
       order === 'DESCEND'
-        ? { end: at ?? `${all.slice(0, -1)}0` }
-        : { end: `${all.slice(0, -1)}0`, from: at === undefined ? all : `${at}\u0000` };
+        ? { end: at ?? indexEnd }
+        : { end: indexEnd, from: at === undefined ? all : `${at}\u0000` };
     const items: Versioned<SessionRecord>[] = [];
     let from = order === 'DESCEND' ? all : (bounds.from ?? all);
     let end = bounds.end;
@@ -735,7 +738,11 @@ export class EtcdStore implements Store, HistoryImporter {
     this.check();
     const start = cursor === undefined ? undefined : parseSessionCursor(cursor);
     if (start && start.createdMs >= beforeMs) return { items: [] };
-    const page = await this.scanByCreation(start, 'ASCEND', limit, (s) => retainable(s, beforeMs));
+    // The index ends at beforeMs: once nothing older is left, a pass reads no session at all
+    // (reading on would fetch storePageScanMax bodies of recent sessions every pass).
+    const endKey = this.key.created(beforeMs, '');
+    const keep = (s: SessionRecord) => retainable(s, beforeMs);
+    const page = await this.scanByCreation(start, 'ASCEND', limit, keep, endKey);
     const items: RetainedSession[] = [];
     for (const session of page.items) {
       items.push({ session, evidence: await this.listEvidence(session.value.sessionId) });

@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { realEnv } from '../../src/core/env.ts';
 import { QuorateError } from '../../src/core/errors.ts';
 import { limits } from '../../src/core/limits.ts';
+import { CoordinatorMetrics } from '../../src/coordinator/metrics.ts';
 import { archiveFileName, checkRetentionDays, Retention } from '../../src/coordinator/retention.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
@@ -52,9 +53,21 @@ for (const [name, open] of stores) {
       await store.casSession('recent', 1, { ...recent, status: 'signed' });
 
       const archiveDir = join(dir, 'archive');
-      const retention = new Retention({ env, store, log: env.log, archiveDir, retentionDays: 35 });
+      const metrics = new CoordinatorMetrics();
+      const retention = new Retention({
+        env,
+        store,
+        log: env.log,
+        archiveDir,
+        retentionDays: 35,
+        metrics,
+      });
       const pass = await retention.pass();
       assert.deepEqual([pass.archived, pass.removed], [count, count]);
+      const counted = async (name: string) =>
+        (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value;
+      assert.equal(await counted('quorate_retention_archived_total'), count);
+      assert.equal(await counted('quorate_retention_removed_total'), count);
       assert.deepEqual(readdirSync(archiveDir), [archiveFileName(oldMs)]);
       const lines = gunzipSync(readFileSync(join(archiveDir, archiveFileName(oldMs))))
         .toString('utf8')
@@ -79,6 +92,10 @@ for (const [name, open] of stores) {
         (e: unknown) => e instanceof QuorateError && e.code === 'QUORATE_E_INTENT_ARCHIVED',
       );
       assert.deepEqual(await retention.pass(), { archived: 0, removed: 0 }, 'nothing left to do');
+      const passes = (await metrics.retentionPassSeconds.get()).values.find(
+        (v) => v.metricName === 'quorate_retention_pass_seconds_count',
+      );
+      assert.equal(passes?.value, 2, 'each pass timed');
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
