@@ -114,6 +114,8 @@ function checkRequest(partyId: string, key: KeyShare, body: SignStartBody): Uint
     );
   if ((body.quorumSize ?? body.signers.length) < key.threshold)
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'signer set below threshold', true);
+  if ((body.quorumSize ?? 0) > body.signers.length)
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'quorum size above the parties asked', true);
   return message;
 }
 
@@ -193,6 +195,18 @@ export function openSigning(
     rng: env.randomBytes,
     sealer,
   });
+  const hedged = isHedged(body);
+  if (hedged && role.finalSigners === undefined) {
+    // Fail closed (A2): this party's rules must run on the set that signs, and a role that
+    // cannot name it (an engine wrapper, an HSM engine) would leave only the candidates.
+    // Refused before start(), so no nonce is drawn.
+    role.wipe();
+    throw new Refusal(
+      'QUORATE_E_PARTY_REFUSED',
+      'hedged sign-start: this party engine cannot report the final signer set',
+      true,
+    );
+  }
   const cancelTtl = env.setTimer(ttlMsFor(env, body), () =>
     deps.drop(e.sessionId, 'local TTL expired', e.attempt),
   );
@@ -205,32 +219,66 @@ export function openSigning(
     role,
     oneTimeSecret: () => role.oneTimeSecret(),
     ledger: new SecretLedger(deps.journal, e, () => env.nowMs()),
-    hooks: signingHooks(deps, e, policyInput, (m) => finalSet(partyId, body, role, m)),
+    hooks: signingHooks(deps, e, policyInput, finalSetTracker(partyId, body, role)),
     cancelTtl,
   };
 }
 
-/** The signer set `message` fixes, checked (throws a Refusal); undefined if it fixes none. */
-function finalSet(
-  partyId: string,
-  body: SignStartBody,
-  role: PartySignerRole,
-  message: ProtocolMessage,
-): string[] | undefined {
-  const final = role.finalSigners?.(message);
-  return final === undefined ? undefined : checkFinalSigners(partyId, body, final);
+/** True if sign-start asks more candidates than sign (a hedged first round). */
+function isHedged(body: Pick<SignStartBody, 'signers' | 'quorumSize'>): boolean {
+  return body.quorumSize !== undefined && body.quorumSize < body.signers.length;
 }
 
 /**
+ * The signer set each later step runs under, for this party's rules. A step whose message fixes
+ * a set (the role reports it) has it checked ({@link checkFinalSigners}); a later step keeps the
+ * set an earlier one fixed and may not name another. Not hedged: the set sign-start named. Hedged
+ * and no set fixed yet: a hard refusal, never the candidates (A2: the candidates may hold a
+ * party the rules require that the final set leaves out).
+ */
+function finalSetTracker(
+  partyId: string,
+  body: SignStartBody,
+  role: PartySignerRole,
+): (message: ProtocolMessage) => readonly string[] {
+  const hedged = isHedged(body);
+  let fixed: string[] | undefined;
+  return (message) => {
+    const named = role.finalSigners?.(message);
+    if (named !== undefined) {
+      const checked = checkFinalSigners(partyId, body, named);
+      if (fixed !== undefined && !sameSet(fixed, checked))
+        throw new Refusal(
+          'QUORATE_E_BAD_ENVELOPE',
+          'final signer set: changed by a later round',
+          true,
+        );
+      fixed = checked;
+    }
+    if (fixed !== undefined) return fixed;
+    if (hedged)
+      throw new Refusal(
+        'QUORATE_E_BAD_ENVELOPE',
+        'final signer set: not named by this round',
+        true,
+      );
+    return body.signers;
+  };
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((p) => b.includes(p));
+
+/**
  * The checks before every later step, and the velocity count once the share has left. The rules
- * run on the signer set the step's message fixes, if it fixes one (hedged first round), else on
- * the set sign-start named. Any refusal here drops the session: its nonce is discarded.
+ * run on the signer set `signersOf` gives for the step (the final set of a hedged first round,
+ * else the set sign-start named). Any refusal here drops the session: its nonce is discarded.
  */
 function signingHooks(
   deps: SigningDeps,
   e: Envelope,
   policyInput: PolicyCheckInput,
-  finalSigners: (message: ProtocolMessage) => string[] | undefined,
+  signersOf: (message: ProtocolMessage) => readonly string[],
 ): SessionHooks {
   const { journal, env } = deps;
   return {
@@ -239,7 +287,7 @@ function signingHooks(
         throw new Refusal('QUORATE_E_STALE_TOKEN', 'a newer attempt exists', false);
       lockIntent(deps, policyInput);
       try {
-        const signers = finalSigners(message) ?? policyInput.signers;
+        const signers = [...signersOf(message)];
         enforcePolicy(deps, { ...policyInput, signers, nowMs: env.nowMs() });
       } catch (refusal) {
         deps.drop(e.sessionId, 'signer set or policy re-check refused');

@@ -100,6 +100,10 @@ function faultySigner(role: PartySignerRole, env: Env, faults: PartyFaults): Par
     },
     wipe: () => role.wipe(),
     oneTimeSecret: () => role.oneTimeSecret(),
+    // A wrapper must forward the final signer set, or the party refuses hedged sign-starts.
+    ...(role.finalSigners === undefined
+      ? {}
+      : { finalSigners: (message) => role.finalSigners?.(message) }),
   };
 }
 

@@ -20,10 +20,12 @@ import {
   loadPolicyWithRules,
   type ApprovalSubject,
 } from '../../src/policy/rules/index.ts';
-import type { KeyShare } from '../../src/protocol/engine.ts';
+import { realEnv } from '../../src/core/env.ts';
+import type { KeyShare, PartyEngine, PartySignerRole } from '../../src/protocol/engine.ts';
 import { engines } from '../../src/protocol/frost.ts';
 import { runKeygen } from '../../src/protocol/local-run.ts';
 import { validateRefuse, type Envelope, type SignStartBody } from '../../src/transport/wire.ts';
+import { faultyEngines } from '../helpers/faulty-engine.ts';
 import { connectedParty, testRng as rng, type PartyHarness } from '../helpers/party-harness.ts';
 
 type Commitment = { hiding: string; binding: string };
@@ -209,5 +211,77 @@ describe('a party re-evaluates its own rules on the final set, not on the candid
     const r = run('s_g_guard', members, ['mobile', 'guardian'], blockFor('s_g_guard'));
     assert.equal(r.round2?.kind, 'protocol', JSON.stringify(r.round2?.body));
     assert.equal(typeof r.round2?.body['share'], 'string');
+  });
+
+  // Review finding (A2): a party whose engine is wrapped (an asynchronous or HSM engine, the
+  // test's faulty engine) re-ran its rules on the candidates when the wrapper did not pass on
+  // the final set, and the guardian-less set above got a share.
+  const mobileKey = keys.find((k) => k.partyId === 'mobile')!;
+  const wrappedParty = (wrap: (role: PartySignerRole) => PartySignerRole) => {
+    const wrapped = (engine: PartyEngine): PartyEngine => ({
+      scheme: engine.scheme,
+      keygenParticipant: (args) => engine.keygenParticipant(args),
+      signer: (args) => wrap(engine.signer(args)),
+    });
+    const h = connectedParty('mobile', [mobileKey], {
+      policy,
+      engines: {
+        ed25519: wrapped(engines.ed25519),
+        bip340: wrapped(engines.bip340),
+        secp256k1: wrapped(engines.secp256k1),
+      },
+    });
+    after(() => h.close());
+    return h;
+  };
+  const forwardAllBut = (role: PartySignerRole): PartySignerRole => ({
+    start: () => role.start(),
+    handle: (message) => role.handle(message),
+    wipe: () => role.wipe(),
+    oneTimeSecret: () => role.oneTimeSecret(),
+  });
+
+  test('an engine that cannot name the final set: a hedged sign-start is refused before any nonce', () => {
+    const w = wrappedParty(forwardAllBut);
+    const r = hedgedRun(w, keys, walletId)('s_w_bare', members, ['mobile', 'backend'], {
+      ...blockFor('s_w_bare'),
+    });
+    assert.equal(r.round1?.kind, 'refuse', JSON.stringify(r.round1?.body));
+    assert.equal(codeOf(r.round1)?.code, 'QUORATE_E_PARTY_REFUSED');
+    assert.equal(codeOf(r.round1)?.hard, true);
+    assert.equal(w.journal.nonces().filter((n) => n.sessionId === 's_w_bare').length, 0);
+    assert.equal(w.party.activeSessions, 0);
+  });
+
+  test('the same engine still signs a sign-start that is not hedged', () => {
+    const w = wrappedParty(forwardAllBut);
+    const asked = ['mobile', 'guardian'];
+    const r = hedgedRun(w, keys, walletId)('s_w_plain', asked, asked, {
+      ...blockFor('s_w_plain'),
+      quorumSize: 2,
+    });
+    assert.equal(r.round2?.kind, 'protocol', JSON.stringify(r.round2?.body));
+  });
+
+  test('a round that names no final set in a hedged session: refused, never the candidates', () => {
+    const w = wrappedParty((role) => ({ ...forwardAllBut(role), finalSigners: () => undefined }));
+    const r = hedgedRun(w, keys, walletId)('s_w_silent', members, ['mobile', 'backend'], {
+      ...blockFor('s_w_silent'),
+    });
+    assertRefusedAndDropped(w, 's_w_silent', r, 'QUORATE_E_BAD_ENVELOPE', /not named/);
+  });
+
+  test('the faulty-engine wrapper passes the final set on: the guardian-less set is refused', () => {
+    const env = realEnv({ logLevel: 'silent' });
+    const w = connectedParty('mobile', [mobileKey], {
+      policy,
+      env,
+      engines: faultyEngines(engines, env, {}),
+    });
+    after(() => w.close());
+    const r = hedgedRun(w, keys, walletId)('s_w_faulty', members, ['mobile', 'backend'], {
+      ...blockFor('s_w_faulty'),
+    });
+    assertRefusedAndDropped(w, 's_w_faulty', r, 'QUORATE_E_POLICY_DENIED', /guardian/);
   });
 });
