@@ -287,20 +287,58 @@ export class SigningAttempt {
 
   private armRoundTimer(): void {
     this.cancelRoundTimer();
-    const { env, registry, timeoutPolicy, metrics } = this.deps;
-    const rtts = this.roundParties().map((p) => registry.rttPercentile(p, 99));
-    // Hedged round 1 waits for the fastest quorum, not for every candidate.
-    if (this.signers === undefined) rtts.sort(byRttUnknownLast).splice(this.id.parties.length);
-    const timeoutMs = roundTimeoutMs(timeoutPolicy, rtts, this.record.deadlineMs - env.nowMs());
+    const { env, timeoutPolicy, metrics } = this.deps;
+    const remainingMs = this.record.deadlineMs - env.nowMs();
+    const deadline = (parties: readonly string[]): number =>
+      roundTimeoutMs(timeoutPolicy, parties.map(this.rttOf), remainingMs);
+    // Hedged round 1 does not wait for every candidate, but never gives less time than the
+    // quorum alone would get: a slow party the requirement needs keeps its own deadline (the
+    // review found a required party with p99 600 ms cut to the 1 s floor, then marked suspect).
+    const timeoutMs =
+      this.signers === undefined
+        ? Math.max(deadline(this.id.parties), deadline(this.fastestSignerSet() ?? []))
+        : deadline(this.signers);
     metrics.roundTimeoutMs.set(timeoutMs);
     const round = this.round;
     // Fixed when the round starts; traffic does not restart it.
     this.cancelRoundTimer = env.setTimer(timeoutMs, () => this.onRoundTimeout(round));
   }
 
+  private readonly rttOf = (partyId: string): number | undefined =>
+    this.deps.registry.rttPercentile(partyId, 99);
+
+  /**
+   * Hedged round 1: the signer set the chooser would accept soonest if every candidate left
+   * answered at its RTT p99 (known RTTs ascending, unknown last), or undefined if none is left.
+   */
+  private fastestSignerSet(): string[] | undefined {
+    const byRtt = this.roundParties()
+      .map((p) => ({ p, rtt: this.rttOf(p) }))
+      .sort((x, y) => byRttUnknownLast(x.rtt, y.rtt))
+      .map((x) => x.p);
+    for (let n = this.id.parties.length; n <= byRtt.length; n++) {
+      const chosen = this.choose(byRtt.slice(0, n));
+      if (chosen) return chosen;
+    }
+    return undefined;
+  }
+
+  /**
+   * The parties a missed round is blamed on. Once the signer set is fixed, every signer that did
+   * not answer. Hedged round 1: the quorum's missing members (the parties the attempt needed);
+   * an extra candidate's silence is no fault, unless the quorum is complete (then it is what the
+   * requirement waited for).
+   */
+  private missedBy(): string[] {
+    const missing = this.roundParties().filter((p) => !this.responded.has(p));
+    if (this.signers !== undefined) return missing;
+    const needed = missing.filter((p) => this.id.parties.includes(p));
+    return needed.length > 0 ? needed : missing;
+  }
+
   private onRoundTimeout(round: number): void {
     if (this.closed || this.round !== round) return;
-    const missing = this.roundParties().filter((p) => !this.responded.has(p));
+    const missing = this.missedBy();
     for (const p of missing) this.deps.registry.markSuspect(p);
     this.deps.log.warn({ attempt: this.id.attempt, round, missing }, 'round deadline missed');
     this.fail('timeout', `round ${round} deadline missed`, missing);

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256Hex } from '../../src/core/encoding.ts';
-import { realEnv } from '../../src/core/env.ts';
+import { realEnv, type Env } from '../../src/core/env.ts';
 import type { CoordinatorMetrics } from '../../src/coordinator/metrics.ts';
 import type { PartyRegistry } from '../../src/coordinator/party-registry.ts';
 import {
@@ -38,8 +38,13 @@ const keys: KeyShare[] = runKeygen('ed25519', members, 2, rng).map((k) => ({ ...
 const message = utf8ToBytes('hedge me');
 const at = { sessionId: 's_hedge', attempt: 1, token: 7 };
 
-/** Every envelope the attempt sent, by recipient, in order. */
-function fakeRegistry(sent: { to: string; fields: EnvelopeFields }[], down: Set<string>) {
+/** Every envelope the attempt sent, by recipient, in order; parties marked suspect. */
+function fakeRegistry(
+  sent: { to: string; fields: EnvelopeFields }[],
+  down: Set<string>,
+  rttP99: Record<string, number>,
+  suspects: string[],
+) {
   const registry = {
     send: (to: string, fields: EnvelopeFields) => {
       if (down.has(to)) return false;
@@ -48,9 +53,9 @@ function fakeRegistry(sent: { to: string; fields: EnvelopeFields }[], down: Set<
     },
     boxKeysOf: () => ({}),
     markBlamed: () => {},
-    markSuspect: () => {},
+    markSuspect: (partyId: string) => suspects.push(partyId),
     recordSuccess: () => {},
-    rttPercentile: () => undefined,
+    rttPercentile: (partyId: string) => rttP99[partyId],
   };
   return registry as unknown as PartyRegistry; // only what SigningAttempt calls
 }
@@ -72,16 +77,33 @@ function recordOf(policy?: SessionPolicy): SessionRecord {
   };
 }
 
-/** An attempt over the 2-of-3 wallet, with each party's real signer role. */
-function harness(id: AttemptId, policy?: SessionPolicy, down = new Set<string>()) {
+/**
+ * An attempt over the 2-of-3 wallet, with each party's real signer role. Its round timers are
+ * held, not run: `timers` has each one's delay, and `fireTimer` runs the last one armed.
+ */
+function harness(
+  id: AttemptId,
+  policy?: SessionPolicy,
+  down = new Set<string>(),
+  rttP99: Record<string, number> = {},
+) {
   const sent: { to: string; fields: EnvelopeFields }[] = [];
+  const suspects: string[] = [];
+  const timers: { delayMs: number; fn: () => void }[] = [];
+  const heldTimers: Env = {
+    ...env,
+    setTimer: (delayMs, fn) => {
+      timers.push({ delayMs, fn });
+      return () => {};
+    },
+  };
   const outcome: { signed?: { signature: string; signers: string[] }; failed?: AttemptFailure } =
     {};
   const key0 = keys[0]!;
   const attempt = new SigningAttempt(
     {
-      env,
-      registry: fakeRegistry(sent, down),
+      env: heldTimers,
+      registry: fakeRegistry(sent, down, rttP99, suspects),
       engine: engines.ed25519,
       wallet: {
         walletId,
@@ -117,6 +139,9 @@ function harness(id: AttemptId, policy?: SessionPolicy, down = new Set<string>()
     attempt,
     sent,
     outcome,
+    suspects,
+    timers,
+    fireTimer: () => timers[timers.length - 1]?.fn(),
     /** The party's role answers its sign-start: its commitment reaches the attempt. */
     commit(partyId: string): void {
       const start = sent.find((s) => s.to === partyId && s.fields.kind === 'sign-start');
@@ -153,6 +178,19 @@ function harness(id: AttemptId, policy?: SessionPolicy, down = new Set<string>()
   };
 }
 
+/** A governed session's policy: two signers, one of them a guardian. */
+function guardianRequired(shareTypes: Record<string, string>): SessionPolicy {
+  return {
+    tier: 't',
+    policyHash: '0'.repeat(64),
+    ruleIds: ['r'],
+    requirement: { minSigners: 2, requiredTypes: ['guardian'], requiredShares: [], approvals: [] },
+    shareTypes,
+    approvals: [],
+    signingDeadlineMs: 30_000,
+  };
+}
+
 describe('hedged first round on the coordinator', () => {
   test('asks every candidate, continues with the first t that answer, discards the rest', () => {
     const h = harness({ ...at, parties: ['a', 'b'], asked: ['a', 'b', 'c'] });
@@ -182,20 +220,7 @@ describe('hedged first round on the coordinator', () => {
   });
 
   test('governed: waits for a set that satisfies the requirement, not the first t', () => {
-    const policy: SessionPolicy = {
-      tier: 't',
-      policyHash: '0'.repeat(64),
-      ruleIds: ['r'],
-      requirement: {
-        minSigners: 2,
-        requiredTypes: ['guardian'],
-        requiredShares: [],
-        approvals: [],
-      },
-      shareTypes: { a: 'backend', b: 'guardian', c: 'mobile' },
-      approvals: [],
-      signingDeadlineMs: 30_000,
-    };
+    const policy = guardianRequired({ a: 'backend', b: 'guardian', c: 'mobile' });
     const h = harness({ ...at, parties: ['b', 'a'], asked: ['b', 'a', 'c'] }, policy);
     h.attempt.start();
     h.commit('c');
@@ -247,5 +272,57 @@ describe('hedged first round on the coordinator', () => {
     assert.deepEqual(h.to('sign-start'), ['a', 'b']);
     h.attempt.onDisconnect('a');
     assert.equal(h.outcome.failed?.cause, 'disconnected');
+  });
+});
+
+// Review finding: the hedged round-1 deadline came from the fastest quorumSize RTTs, so a slow
+// party the requirement needs (p99 600 ms: 2 900 ms on its own) got the 1 000 ms floor, and a
+// timeout marked every candidate missing, the silent extra included.
+describe('hedged round-1 deadline and blame', () => {
+  const rttP99 = { a: 600, b: 5, c: 5 };
+  const hedgedId = { ...at, parties: ['a', 'b'], asked: ['a', 'b', 'c'] };
+
+  test('never shorter than the quorum alone would get', () => {
+    const plain = harness({ ...at, parties: ['a', 'b'] }, undefined, new Set(), rttP99);
+    plain.attempt.start();
+    plain.attempt.close();
+    const hedged = harness(hedgedId, undefined, new Set(), rttP99);
+    hedged.attempt.start();
+    hedged.attempt.close();
+    assert.equal(plain.timers[0]?.delayMs, 600 * 4 + 500, 'the quorum: from its slowest party');
+    assert.equal(hedged.timers[0]?.delayMs, plain.timers[0]?.delayMs);
+  });
+
+  test('a slow quorum party answering within its deadline, an extra silent: signed', () => {
+    const h = harness(hedgedId, undefined, new Set(), rttP99);
+    h.attempt.start();
+    h.commit('b');
+    h.commit('a'); // late for the fastest pair, in time for its own deadline
+    h.share('a');
+    h.share('b');
+    assert.deepEqual(h.outcome.signed?.signers.sort(), ['a', 'b']);
+    assert.deepEqual(h.suspects, []);
+    h.attempt.close();
+  });
+
+  test('a round-1 timeout blames the quorum member missing, not the silent extra', () => {
+    const h = harness(hedgedId, undefined, new Set(), rttP99);
+    h.attempt.start();
+    h.commit('b');
+    h.fireTimer();
+    assert.equal(h.outcome.failed?.cause, 'timeout');
+    assert.deepEqual(h.outcome.failed?.parties, ['a']);
+    assert.deepEqual(h.suspects, ['a']);
+  });
+
+  test('the quorum answered but makes no set: the extra the requirement waited for is blamed', () => {
+    const policy = guardianRequired({ a: 'backend', b: 'mobile', c: 'guardian' });
+    // A quorum the requirement cannot accept (only as a test double could pick it).
+    const h = harness(hedgedId, policy, new Set(), rttP99);
+    h.attempt.start();
+    h.commit('a');
+    h.commit('b');
+    h.fireTimer();
+    assert.deepEqual(h.outcome.failed?.parties, ['c']);
   });
 });
