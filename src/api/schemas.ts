@@ -147,8 +147,19 @@ export const sessionSchema = {
           attempt: { type: 'integer' },
           token: { type: 'integer' },
           parties: { type: 'array', items: { type: 'string' } },
+          asked: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Hedged first round: every party asked for round 1 (docs/hedging.md).',
+          },
           outcome: { type: 'string' },
           reason: { type: 'string' },
+          atFault: {
+            type: 'array',
+            items: { type: 'string' },
+            description:
+              'An aborted attempt: the parties that failed it (slow, blamed, refusing or gone).',
+          },
         },
       },
     },

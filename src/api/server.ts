@@ -106,8 +106,10 @@ function sessionView(r: SessionRecord) {
       attempt: a.attempt,
       token: a.token,
       parties: a.parties,
+      ...(a.asked === undefined ? {} : { asked: a.asked }),
       outcome: a.outcome,
       ...(a.reason === undefined ? {} : { reason: a.reason }),
+      ...(a.atFault === undefined ? {} : { atFault: a.atFault }),
     })),
     ...(r.error === undefined
       ? {}

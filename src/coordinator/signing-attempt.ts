@@ -55,6 +55,11 @@ export interface AttemptFailure {
   code?: ErrorCode;
   /** The signer set the attempt had fixed (hedged first round), if it got that far. */
   signers?: string[];
+  /**
+   * Hedged round 1: candidates that refused hard while the others could still make a signer set.
+   * The attempt went on without them; later attempts exclude them as they do a refusing party.
+   */
+  hardRefusals?: string[];
 }
 
 /** Where the attempt reports its one outcome. */
@@ -86,8 +91,10 @@ export class SigningAttempt {
   private readonly asked: string[];
   /** The signer set: the quorum when not hedged, else fixed once enough have answered. */
   private signers: string[] | undefined;
-  /** Candidates lost (disconnected, unreachable) before the signer set was fixed. */
+  /** Candidates lost (disconnected, unreachable, refusing) before the signer set was fixed. */
   private readonly gone = new Set<string>();
+  /** Of those, the ones that refused hard (see {@link AttemptFailure.hardRefusals}). */
+  private readonly hardRefusals: string[] = [];
 
   constructor(
     private readonly deps: AttemptDeps,
@@ -117,7 +124,7 @@ export class SigningAttempt {
 
   /** Hedged: the aggregator asks which answered parties sign; fixing the set is final. */
   private fixSigners(answered: readonly string[]): string[] | undefined {
-    const chosen = this.choose(answered);
+    const chosen = this.choose(answered.filter((p) => !this.gone.has(p)));
     if (!chosen) return undefined;
     this.signers = chosen;
     return chosen;
@@ -199,14 +206,26 @@ export class SigningAttempt {
   /**
    * A party refused. A hard refusal (its own rules, a conflicting intent) keeps it out of later
    * attempts; any other, or a refusal whose body does not validate, only ends this attempt.
+   * Hedged round 1: a candidate that refuses is lost like one that disconnects, and the attempt
+   * goes on while the others can still make a signer set (an extra candidate OVERLOADED, or on a
+   * stale policy, need not abort a signing its quorum can finish).
    */
   private onRefuse(partyId: string, e: Envelope): void {
     const body = validateRefuse(e.body);
+    const hard = body.ok && body.value.hard;
+    if (this.signers === undefined) {
+      this.gone.add(partyId);
+      if (hard) this.hardRefusals.push(partyId);
+      if (this.choose(this.asked.filter((p) => !this.gone.has(p)))) {
+        this.deps.log.debug({ attempt: this.id.attempt, partyId, hard }, 'candidate refused');
+        return;
+      }
+    }
     if (!body.ok) {
       this.fail('stale', `malformed refusal: ${body.reason}`, [partyId]);
       return;
     }
-    const { code, reason, hard } = body.value;
+    const { code, reason } = body.value;
     this.fail(hard ? 'refused' : 'stale', `${code}: ${reason}`, [partyId], undefined, code);
   }
 
@@ -361,6 +380,7 @@ export class SigningAttempt {
       ...(evidence === undefined ? {} : { evidence }),
       ...(code === undefined ? {} : { code }),
       ...(hedged && this.signers !== undefined ? { signers: this.signers } : {}),
+      ...(this.hardRefusals.length === 0 ? {} : { hardRefusals: [...this.hardRefusals] }),
     });
   }
 

@@ -37,7 +37,7 @@ export function currentAttempt(record: SessionRecord): AttemptRecord | undefined
 
 /**
  * The record with its running attempt (if any) closed with `outcome`; `parties`, when given, is
- * the signer set the attempt fixed (hedged first round).
+ * the signer set the attempt fixed (hedged first round), `atFault` the parties that failed it.
  */
 export function closeAttempt(
   record: SessionRecord,
@@ -45,6 +45,7 @@ export function closeAttempt(
   nowMs: number,
   reason?: string,
   parties?: string[],
+  atFault?: string[],
 ): SessionRecord {
   const attempts = record.attempts.map((a, i) =>
     i === record.attempts.length - 1 && a.outcome === 'running'
@@ -54,6 +55,7 @@ export function closeAttempt(
           endedMs: nowMs,
           ...(reason === undefined ? {} : { reason }),
           ...(parties === undefined ? {} : { parties }),
+          ...(atFault === undefined ? {} : { atFault }),
         }
       : a,
   );

@@ -76,6 +76,8 @@ export type SessionEvent =
       signers?: string[];
       /** For a refusal: the code the party refused with. */
       code?: ErrorCode;
+      /** Hedged round 1: candidates that refused hard and the attempt went on without. */
+      hardRefusals?: string[];
       evidence?: Record<string, unknown>;
       candidates: CandidateInfo[];
     }
@@ -132,6 +134,10 @@ function onAttemptFailed(
   const running = currentAttempt(state.record);
   if (!running || running.attempt !== event.attempt) return unchanged(state);
   const hard = event.cause === 'blame' || event.cause === 'refused';
+  const refusedToo = event.hardRefusals ?? [];
+  // The record names every party at fault: a hedged attempt that failed before it fixed its
+  // signer set may have been failed (or refused) by a candidate its `parties` do not list.
+  const atFault = union(event.parties, refusedToo);
   const record: SessionRecord = {
     ...closeAttempt(
       state.record,
@@ -139,8 +145,12 @@ function onAttemptFailed(
       event.nowMs,
       `${event.cause}: ${event.reason}`,
       event.signers,
+      atFault.length === 0 ? undefined : atFault,
     ),
-    excluded: hard ? union(state.record.excluded, event.parties) : state.record.excluded,
+    excluded: union(
+      hard ? union(state.record.excluded, event.parties) : state.record.excluded,
+      refusedToo,
+    ),
     slow: hard ? state.record.slow : union(state.record.slow, event.parties),
   };
   const effects = discardRunning(state.record, event.cause);

@@ -24,6 +24,11 @@ export interface AttemptRecord {
    * extra candidates); the ones not chosen were told to discard their nonces.
    */
   asked?: string[];
+  /**
+   * An aborted attempt: the parties that failed it (slow, blamed, refusing or gone), among them
+   * a hedged candidate that `parties` does not list.
+   */
+  atFault?: string[];
   outcome: AttemptOutcome;
   reason?: string;
   startedMs: number;

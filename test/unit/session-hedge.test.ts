@@ -101,3 +101,33 @@ test('chooseSigners under a requirement: waits for the required party, then the 
   assert.equal(chooseSigners(policy, 2, 2, ['c', 'a']), undefined);
   assert.deepEqual(chooseSigners(policy, 2, 2, ['c', 'a', 'b']), ['c', 'b']);
 });
+
+// Review finding: an attempt failed by an extra candidate before it fixed its signer set kept
+// the quorum as its `parties`, so the record never named the party at fault.
+test('an attempt failed by a candidate outside its quorum names it at fault', () => {
+  const failed = afterBegin({
+    type: 'attempt-failed',
+    cause: 'timeout',
+    reason: 'round 1 deadline missed',
+    parties: ['c'],
+    candidates: alive(parties),
+  });
+  const [attempt] = failed.state.record.attempts;
+  assert.deepEqual(attempt?.parties, ['a', 'b'], 'no signer set was fixed');
+  assert.deepEqual(attempt?.atFault, ['c']);
+  assert.deepEqual(failed.state.record.slow, ['c']);
+});
+
+test('hard refusals the attempt went on without: excluded and named at fault', () => {
+  const failed = afterBegin({
+    type: 'attempt-failed',
+    cause: 'timeout',
+    reason: 'round 1 deadline missed',
+    parties: ['a'],
+    hardRefusals: ['c'],
+    candidates: alive(parties),
+  });
+  assert.deepEqual(failed.state.record.attempts[0]?.atFault, ['a', 'c']);
+  assert.deepEqual(failed.state.record.excluded, ['c']);
+  assert.deepEqual(failed.state.record.slow, ['a']);
+});

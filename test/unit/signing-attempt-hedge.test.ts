@@ -172,6 +172,11 @@ function harness(
       assert.equal(step.kind, 'done', JSON.stringify(step));
       attempt.onEnvelope(partyId, envelope(partyId, 2, step.outgoing[0]!.payload));
     },
+    /** The party refuses its sign-start (`hard`: its own rules). */
+    refuse(partyId: string, code: string, hard: boolean): void {
+      const body = { code, reason: 'test refusal', hard };
+      attempt.onEnvelope(partyId, { ...envelope(partyId, 1, {}), kind: 'refuse', body });
+    },
     to(kind: string) {
       return sent.filter((s) => s.fields.kind === kind).map((s) => s.to);
     },
@@ -324,5 +329,58 @@ describe('hedged round-1 deadline and blame', () => {
     h.commit('b');
     h.fireTimer();
     assert.deepEqual(h.outcome.failed?.parties, ['c']);
+  });
+});
+
+// Review finding: a refusal from an extra candidate before the set was fixed aborted an attempt
+// the others could still finish, and the record did not name the refusing party.
+describe('hedged round 1: a refusing candidate', () => {
+  const hedgedId = { ...at, parties: ['a', 'b'], asked: ['a', 'b', 'c'] };
+
+  test('a soft refusal (OVERLOADED) from the extra is ignored: the quorum signs', () => {
+    const h = harness(hedgedId);
+    h.attempt.start();
+    h.refuse('c', 'QUORATE_E_OVERLOADED', false);
+    assert.equal(h.outcome.failed, undefined);
+    h.commit('a');
+    h.commit('b');
+    h.share('a');
+    h.share('b');
+    assert.deepEqual(h.outcome.signed?.signers, ['a', 'b']);
+  });
+
+  test('a hard refusal does not end the attempt; it is reported if the attempt fails', () => {
+    const h = harness(hedgedId);
+    h.attempt.start();
+    const failure = (): AttemptFailure | undefined => h.outcome.failed;
+    h.refuse('c', 'QUORATE_E_POLICY_DENIED', true);
+    assert.equal(failure(), undefined);
+    h.commit('b');
+    h.fireTimer();
+    assert.equal(failure()?.cause, 'timeout');
+    assert.deepEqual(failure()?.parties, ['a']);
+    assert.deepEqual(failure()?.hardRefusals, ['c']);
+  });
+
+  test('a refusal that leaves no signer set fails the attempt, naming the refusing party', () => {
+    const h = harness(hedgedId);
+    h.attempt.start();
+    h.refuse('c', 'QUORATE_E_OVERLOADED', false);
+    h.refuse('a', 'QUORATE_E_POLICY_DENIED', true);
+    assert.equal(h.outcome.failed?.cause, 'refused');
+    assert.equal(h.outcome.failed?.code, 'QUORATE_E_POLICY_DENIED');
+    assert.deepEqual(h.outcome.failed?.parties, ['a']);
+  });
+
+  test('a refusing candidate that had committed is never chosen', () => {
+    const h = harness(hedgedId);
+    h.attempt.start();
+    h.commit('c');
+    h.refuse('c', 'QUORATE_E_OVERLOADED', false);
+    h.commit('a');
+    assert.deepEqual(h.to('protocol'), [], 'a alone with c gone makes no set');
+    h.commit('b');
+    assert.deepEqual(h.to('protocol').sort(), ['a', 'b']);
+    h.attempt.close();
   });
 });
