@@ -61,6 +61,11 @@ export interface ChaosRunOptions {
   downAfterMs: number;
   /** Progress lines (current fault, requests so far, outcome counts). */
   progress: (line: string) => void;
+  /**
+   * The scenario's topology and workload with no fault window at all: a no-fault baseline for
+   * the same cluster shape (`npm run bench -- tail`).
+   */
+  withoutFaults?: boolean;
 }
 
 /** A finished run. */
@@ -126,7 +131,8 @@ export async function runScenario(options: ChaosRunOptions): Promise<ChaosRunRes
   const { env } = options;
   await checkPreconditions(options);
   const durationMs = options.durationS * 1_000;
-  const schedule = planSchedule(options.scenario, options.seed, durationMs);
+  const planned = planSchedule(options.scenario, options.seed, durationMs);
+  const schedule = options.withoutFaults === true ? { ...planned, windows: [] } : planned;
   const requests = planWorkload(options.seed, options.ratePerS, durationMs);
   mkdirSync(options.outDir, { recursive: true });
   const dataDir = join(options.outDir, 'data');
