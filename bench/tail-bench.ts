@@ -223,7 +223,7 @@ export async function runTailBench(log: (line: string) => void): Promise<Record<
     goal: 'faultMsP99 <= 2 x the no-fault p99 of the same cluster shape, for every single-fault scenario',
     allMeetGoal: Object.values(perScenario).every((f) => f['meetsGoal'] === true),
     hedge: {
-      extraPartiesPerAttempt: limits.hedgeExtraPartiesDefault,
+      extraPartiesPerAttemptMax: limits.hedgeExtraPartiesMax,
       signedSessions: signed,
       // Each extra party asked: one nonce drawn (and journaled) on that party, and four
       // envelopes: sign-start, its commitment, the discard, the discard repeated at the end.

@@ -7,6 +7,7 @@ import type { Env } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { governedPhase } from '../session/governed.ts';
+import { hedgeWidth } from '../session/hedge.ts';
 import { initialState } from '../session/machine.ts';
 import { isTerminal, type SessionRecord } from '../session/record.ts';
 import type { TimeoutPolicy } from '../session/timeouts.ts';
@@ -87,7 +88,7 @@ export class SessionRunners {
         // Hedged first round where the engine can fix its signer set after round 1.
         hedgeExtraParties:
           this.deps.engines[wallet.scheme].hedgesFirstRound === true
-            ? limits.hedgeExtraPartiesDefault
+            ? hedgeWidth(wallet.parties.length, wallet.threshold)
             : 0,
       }),
     );

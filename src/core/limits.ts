@@ -53,12 +53,11 @@ export const sessionLimits = {
   // Cleanup: every aborted attempt is released everywhere within this (ARCHITECTURE §3 step 11)
   abortCleanupMsMax: 5_000,
   blameCooldownMsDefault: 600_000,
-  // Hedged first round (issue 13 part 2, task H3): extra parties each attempt asks for round-1
-  // commitments besides its quorum. One covers any single silent party (the fault the chaos
-  // scenarios inject one at a time) for one extra nonce and four extra envelopes per signature
-  // (sign-start, commitment, discard, the discard repeated at the end); asking every eligible
-  // party would cost n - t times that on every signature.
-  hedgeExtraPartiesDefault: 1,
+  // Hedged first round (issue 13 part 2, tasks H3, H6): extra parties each attempt asks for
+  // round-1 commitments besides its quorum: every eligible one (n - t), up to this many. Each
+  // costs one nonce and four envelopes per signature (sign-start, commitment, discard, the
+  // discard repeated); n - t of them cover any minority cut (chaos minority-partition cuts two
+  // of five parties at once: one extra left a 1 s round deadline and a second attempt).
   hedgeExtraPartiesMax: 4,
 } as const;
 
@@ -456,7 +455,6 @@ assert(limits.attemptsPerIntentMax >= limits.attemptsPerSessionMax, 'an intent h
 assert(limits.roundTimeoutMsFloor <= limits.roundTimeoutMsDefault, 'round floor <= default');
 assert(limits.roundTimeoutMsDefault <= limits.roundTimeoutMsCap, 'round default <= cap');
 assert(limits.roundTimeoutMsCap < limits.sessionDeadlineMsDefault, 'a round fits in a session');
-assert(limits.hedgeExtraPartiesDefault <= limits.hedgeExtraPartiesMax, 'hedge default in range');
 assert(limits.partySessionTtlMs > limits.sessionDeadlineMsMax, 'party TTL outlives any deadline');
 assert(limits.messageBytesMax * 2 + 4096 < limits.httpBodyBytesMax, 'hex message fits in body');
 // Transport

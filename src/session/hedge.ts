@@ -5,9 +5,19 @@
  * nonces are discarded at once. A silently cut party then costs nothing while another answers
  * in its place, instead of a round deadline and a second attempt.
  */
+import { limits } from '../core/limits.ts';
 import type { CandidateInfo } from './quorum.ts';
 import { selectQuorumUnderRequirement } from './quorum-requirement.ts';
 import type { SessionPolicy } from './session-policy.ts';
+
+/**
+ * How many extra candidates an attempt of a `threshold`-of-`parties` wallet asks: every party
+ * beyond the quorum (n - t, so any minority of silent parties is covered), within
+ * `hedgeExtraPartiesMax`. Only eligible parties in good standing are asked ({@link hedgeExtras}).
+ */
+export function hedgeWidth(parties: number, threshold: number): number {
+  return Math.max(0, Math.min(limits.hedgeExtraPartiesMax, parties - threshold));
+}
 
 /**
  * Up to `count` parties of `ranked` (best first) that are not in `quorum`: the attempt's extra

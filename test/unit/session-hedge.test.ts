@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseSigners } from '../../src/session/hedge.ts';
+import { chooseSigners, hedgeWidth } from '../../src/session/hedge.ts';
 import {
   initialState,
   transition,
@@ -130,4 +130,11 @@ test('hard refusals the attempt went on without: excluded and named at fault', (
   assert.deepEqual(failed.state.record.attempts[0]?.atFault, ['a', 'c']);
   assert.deepEqual(failed.state.record.excluded, ['c']);
   assert.deepEqual(failed.state.record.slow, ['a']);
+});
+
+test('hedge width: every party beyond the quorum (n - t), within the limit', () => {
+  assert.equal(hedgeWidth(3, 2), 1);
+  assert.equal(hedgeWidth(5, 3), 2, 'a two-party minority cut of 3-of-5 is covered');
+  assert.equal(hedgeWidth(3, 3), 0);
+  assert.equal(hedgeWidth(9, 1), 4, 'hedgeExtraPartiesMax');
 });
