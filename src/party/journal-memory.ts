@@ -162,7 +162,7 @@ export class MemoryJournal implements PartyJournal {
       row.closedMs = nowMs;
       count += 1;
     }
-    this.log({ op: 'discard', atMs: nowMs, sessionId, count });
+    if (count > 0) this.log({ op: 'discard', atMs: nowMs, sessionId, count });
     return count;
   }
 

@@ -212,7 +212,9 @@ export class SqliteJournal implements PartyJournal {
   discardNonces(sessionId: string, nowMs: number, attempt?: number): number {
     return this.db.transaction(() => {
       const count = this.discardRows(sessionId, nowMs, attempt);
-      this.appendOp({ op: 'discard', atMs: nowMs, sessionId, count });
+      // Nothing held (a repeated discard, or one for a session this party never joined): no
+      // write, so no sync to disk; the op log records what changed.
+      if (count > 0) this.appendOp({ op: 'discard', atMs: nowMs, sessionId, count });
       return count;
     })();
   }
