@@ -124,6 +124,8 @@ export const transportLimits = {
   // Peer identity keys kept parsed for envelope verification (cleared when full): at least one
   // per registered link, or every heartbeat of a large fleet would parse its key again.
   identityKeysCachedMax: 16_384,
+  // FROST identifiers derived from party ids, kept (src/protocol/frost.ts; cleared when full).
+  frostIdentifiersCachedMax: 16_384,
   // Heartbeats, which feed the failure detector (src/detector). The coordinator's own interval
   // (`--heartbeat-ms`) is within [min, max]; it is also the fastest it pings any party.
   heartbeatIntervalMsDefault: 1_000,

@@ -86,9 +86,23 @@ function recordField(payload: Payload, key: string, from: string): Record<string
   return value as Record<string, unknown>;
 }
 
+/**
+ * Identifiers derived so far, by scheme and party id: a hash-to-scalar per call, and every
+ * signer role and aggregator derives each signer's (a profile of `npm run bench -- signing`).
+ * Cleared when full, so it stays bounded whatever party ids it is asked about.
+ */
+const derivedIdentifiers = new Map<string, string>();
+
 /** FROST participant identifier for a party id (deterministic, RFC 9591 derive). */
 export function frostIdentifier(scheme: Scheme, partyId: string): string {
-  return suites[scheme].Identifier.derive(partyId);
+  const key = `${scheme}|${partyId}`;
+  let identifier = derivedIdentifiers.get(key);
+  if (identifier === undefined) {
+    identifier = suites[scheme].Identifier.derive(partyId);
+    if (derivedIdentifiers.size >= limits.frostIdentifiersCachedMax) derivedIdentifiers.clear();
+    derivedIdentifiers.set(key, identifier);
+  }
+  return identifier;
 }
 
 function identifierMap(scheme: Scheme, parties: string[]): Map<string, string> {
