@@ -15,9 +15,11 @@ const usage = `usage:
                       [--tls-cert FILE --tls-key FILE]   (HTTPS and WSS on the same port; docs/tls.md)
                       [--etcd-ca FILE [--etcd-cert FILE --etcd-key FILE]]   (etcd over TLS, client certificates)
                       [--operator-key HEX]   (party certificates must verify under it; docs/security.md)
+                      [--retention-days 35] [--archive-dir DIR]   (finished sessions to a gzip JSONL per day; 0: keep all; docs/scale.md)
   quorate party --id NAME --coordinator ws://127.0.0.1:7420[,wss://replica2…] --data DIR [--policy FILE]
                       [--party-secret S] [--enrol-token T] [--coordinator-key HEX]
                       [--operator-key HEX --certificate FILE] [--tls-ca FILE] [--allow-ungoverned]
+                      [--heartbeat-ms N|on-demand]   (its heartbeat class: a mobile 30000; docs/running.md)
   quorate party identity --id NAME --data DIR   prints {partyId, identityKey, boxKey} (creates the identity if new)
   quorate operator init --out FILE              a new operator key, sealed with QUORATE_KEY_PASSPHRASE; prints {operatorKey}
   quorate operator certify --key FILE --request FILE --out FILE   certifies a party identity request
@@ -36,7 +38,7 @@ environment: QUORATE_API_TOKEN, QUORATE_PARTY_SECRET, QUORATE_KEY_PASSPHRASE, QU
   QUORATE_PHI_THRESHOLD, QUORATE_DOWN_AFTER_MS, QUORATE_BLAME_COOLDOWN_MS, QUORATE_POLICY, QUORATE_LEASE_TTL_MS,
   QUORATE_API_TOKENS_FILE, QUORATE_TLS_CERT, QUORATE_TLS_KEY, QUORATE_TLS_CA, QUORATE_ETCD_CA, QUORATE_ETCD_CERT,
   QUORATE_ETCD_KEY, QUORATE_ENROL_TOKEN, QUORATE_COORDINATOR_KEY, QUORATE_OPERATOR_KEY, QUORATE_CERTIFICATE,
-  QUORATE_ALLOW_UNGOVERNED=1
+  QUORATE_ALLOW_UNGOVERNED=1, QUORATE_RETENTION_DAYS, QUORATE_ARCHIVE_DIR
   quorate api-token new --name NAME   prints a fresh token and its line for --api-tokens FILE`;
 
 /** `quorate policy …` with the process's stdout, stderr and files. */
