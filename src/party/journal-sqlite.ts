@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PreparedStatements } from '../store/prepared-statements.ts';
 import type { JournalOp } from './journal-memory.ts';
 import type { IntentLockResult, NonceEntry, PartyJournal } from './journal.ts';
 
@@ -46,12 +47,12 @@ interface NonceRow {
 export class SqliteJournal implements PartyJournal {
   private readonly db: Database.Database;
   private appendsSincePrune = 0;
-  /** Each statement prepared once (a fixed set of SQL texts, so the map stays small). */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: PreparedStatements;
 
   constructor(path: string, nowMs: number) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    this.statements = new PreparedStatements(this.db);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(schema);
@@ -65,12 +66,7 @@ export class SqliteJournal implements PartyJournal {
   }
 
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.statements.get(text);
   }
 
   atomically(fn: () => void): void {

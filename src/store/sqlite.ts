@@ -30,6 +30,7 @@ import {
   sessionPageStart,
   walletPage,
 } from './paging.ts';
+import { PreparedStatements } from './prepared-statements.ts';
 import { checkPartyRecordsRoom, judgeRedeem } from './party-records.ts';
 import { historyRevisions, type HistoryBatch, type HistoryImporter } from './seed.ts';
 import type {
@@ -178,11 +179,7 @@ export class SqliteStore implements Store, HistoryImporter {
   private readonly db: Database.Database;
   private readonly clock: StoreClock | undefined;
 
-  /**
-   * Prepared statements by SQL text. Preparing is a parse and plan per call; every statement
-   * here is a constant string, so the map is bounded by the statements in this file.
-   */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: PreparedStatements;
 
   /** Opens (creating if needed) the store file at `path`. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -190,6 +187,7 @@ export class SqliteStore implements Store, HistoryImporter {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
+      this.statements = new PreparedStatements(this.db);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
@@ -206,17 +204,12 @@ export class SqliteStore implements Store, HistoryImporter {
 
   /** The SQL of every statement this store has prepared (the query-plan test reads them). */
   preparedStatements(): string[] {
-    return [...this.statements.keys()];
+    return this.statements.texts();
   }
 
   /** The prepared statement for `text`, prepared once per store. */
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.statements.get(text);
   }
 
   async pinParty(record: PartyRecord): Promise<PartyRecord> {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { ApiPrincipal } from '../../src/api/principals.ts';
 import { buildApi } from '../../src/api/server.ts';
 import { Coordinator } from '../../src/coordinator/coordinator.ts';
 import { realEnv } from '../../src/core/env.ts';
@@ -38,9 +39,16 @@ export function inProcessApi(walletId: string) {
     store,
     coordinator,
     wallet,
-    async start(): Promise<FastifyInstance> {
+    /** Starts the coordinator, builds the API (with `principals`, if given) and adds the wallet. */
+    async start(
+      principals?: ApiPrincipal[],
+      apiToken: string = testApiToken,
+    ): Promise<FastifyInstance> {
       await coordinator.start();
-      const app = buildApi(coordinator, { apiToken: testApiToken });
+      const app = buildApi(coordinator, {
+        apiToken,
+        ...(principals === undefined ? {} : { principals }),
+      });
       await store.createWallet(wallet);
       return app;
     },

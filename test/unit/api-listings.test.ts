@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { buildApi } from '../../src/api/server.ts';
 import { principalFromToken } from '../../src/api/principals.ts';
 import { limits } from '../../src/core/limits.ts';
 import { inProcessApi } from '../helpers/in-process-api.ts';
@@ -22,20 +21,16 @@ const tokens = {
 } as const;
 
 describe('paged listings', () => {
-  const { coordinator, store, wallet } = inProcessApi(walletId);
+  const api = inProcessApi(walletId);
+  const { coordinator, store, wallet } = api;
   let app: FastifyInstance;
 
   before(async () => {
-    await coordinator.start();
-    app = buildApi(coordinator, {
-      apiToken: 'default-token-0123456789',
-      principals: [
-        principalFromToken('auditor', tokens.auditor, ['auditor']),
-        principalFromToken('alice', tokens.alice, ['signer']),
-        principalFromToken('bob', tokens.bob, ['signer']),
-      ],
-    });
-    await store.createWallet(wallet);
+    app = await api.start([
+      principalFromToken('auditor', tokens.auditor, ['auditor']),
+      principalFromToken('alice', tokens.alice, ['signer']),
+      principalFromToken('bob', tokens.bob, ['signer']),
+    ]);
     for (let i = 0; i < 4; i++)
       await store.createWallet({ ...wallet, walletId: `w_00000000000000000000000${i}` });
   });

@@ -56,18 +56,17 @@ function assertContractError(
 
 describe('API roles', () => {
   // The shared in-process coordinator and wallet, with this file's principals on its API.
-  const { coordinator, store, wallet } = inProcessApi(walletId);
+  const api = inProcessApi(walletId);
+  const { coordinator } = api;
   let app: FastifyInstance;
 
   before(async () => {
-    await coordinator.start();
-    app = buildApi(coordinator, {
-      apiToken: 'default-token-0123456789',
-      principals: Object.entries(tokens).map(([name, token]) =>
+    app = await api.start(
+      Object.entries(tokens).map(([name, token]) =>
         principalFromToken(name, token, rolesOf[name as keyof typeof tokens]),
       ),
-    });
-    await store.createWallet(wallet);
+      'default-token-0123456789',
+    );
   });
   after(async () => {
     await coordinator.stop();
