@@ -310,6 +310,8 @@ export class SigningAttempt {
     const remainingMs = this.record.deadlineMs - env.nowMs();
     const deadline = (parties: readonly string[]): number =>
       roundTimeoutMs(timeoutPolicy, parties.map(this.rttOf), remainingMs);
+    const deadlineWithoutSession = (parties: readonly string[]): number =>
+      roundTimeoutMs(timeoutPolicy, parties.map(this.rttOf), Number.POSITIVE_INFINITY);
     // Hedged round 1 does not wait for every candidate, but never gives less time than the
     // quorum alone would get: a slow party the requirement needs keeps its own deadline (the
     // review found a required party with p99 600 ms cut to the 1 s floor, then marked suspect).
@@ -319,8 +321,13 @@ export class SigningAttempt {
         : deadline(this.signers);
     metrics.roundTimeoutMs.set(timeoutMs);
     const round = this.round;
+    // A round cut short by the session's own deadline says nothing about the parties: when it
+    // passes, nobody is marked suspect (a wall clock that jumped ahead left no time at all, and
+    // every healthy party of the attempt turned suspect until its next heartbeat: found by
+    // `quorate sim --seed 1314`, clock-skew, once heartbeats were spread over the interval).
+    const cutShort = timeoutMs < deadlineWithoutSession(this.signers ?? this.id.parties);
     // Fixed when the round starts; traffic does not restart it.
-    this.cancelRoundTimer = env.setTimer(timeoutMs, () => this.onRoundTimeout(round));
+    this.cancelRoundTimer = env.setTimer(timeoutMs, () => this.onRoundTimeout(round, cutShort));
   }
 
   private readonly rttOf = (partyId: string): number | undefined =>
@@ -355,8 +362,13 @@ export class SigningAttempt {
     return needed.length > 0 ? needed : missing;
   }
 
-  private onRoundTimeout(round: number): void {
+  private onRoundTimeout(round: number, cutShort: boolean): void {
     if (this.closed || this.round !== round) return;
+    if (cutShort) {
+      this.deps.log.warn({ attempt: this.id.attempt, round }, 'session deadline reached');
+      this.fail('timeout', `round ${round} cut short by the session deadline`, []);
+      return;
+    }
     const missing = this.missedBy();
     for (const p of missing) this.deps.registry.markSuspect(p);
     this.deps.log.warn({ attempt: this.id.attempt, round, missing }, 'round deadline missed');
