@@ -155,6 +155,11 @@ function corruptSigner(
         : role.handle(message),
     wipe: () => role.wipe(),
     oneTimeSecret: () => role.oneTimeSecret(),
+    // Forwarded, or the party would refuse every hedged sign-start (it fails closed on a role
+    // that cannot name its final signer set) and these attacks would never run.
+    ...(role.finalSigners === undefined
+      ? {}
+      : { finalSigners: (message) => role.finalSigners?.(message) }),
   };
 }
 
