@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { runHaBench } from './ha-bench.ts';
 import { runPartiesBench } from './parties-bench.ts';
 import { runPolicyBench } from './policy-bench.ts';
+import { runPrimitivesBench } from './primitives-bench.ts';
 import { runScaleBench } from './scale-bench.ts';
 import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
@@ -41,6 +42,7 @@ function buildDist(): void {
 
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   signing: () => runSigningBench(log),
+  primitives: () => runPrimitivesBench(log),
   liveness: () => runLivenessBench(log),
   ha: () => runHaBench(log),
   policy: () => runPolicyBench(),

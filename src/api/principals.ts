@@ -14,8 +14,8 @@
  * An entry without `roles` holds every role, as before roles existed (files written then keep
  * working); {@link implicitRoleNames} names such entries so the coordinator can warn.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { sha256 } from '../core/openssl.ts';
 import { parse as parseYaml } from 'yaml';
 import { bytesEqual } from '../core/encoding.ts';
 import { QuorateError } from '../core/errors.ts';

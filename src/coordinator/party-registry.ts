@@ -17,9 +17,8 @@
  * scale with that interval. Phi and RTT percentiles are O(1) per query, the listing keeps its
  * sorted ids, and the enrolment column reads the pins once per listing.
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { hmacSha256, sha256 } from '../core/openssl.ts';
 import { isAssertionFailure } from '../core/assert.ts';
 import { bytesEqual } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
@@ -518,7 +517,7 @@ export class PartyRegistry {
     if (samePin && pinned.revokedMs === undefined) return undefined;
     const invitation = await this.liveInvitation(hello.partyId);
     if (invitation !== undefined && hello.enrollMac !== undefined) {
-      const expected = hmac(sha256, hexToBytes(invitation.macKey), transcript);
+      const expected = hmacSha256(hexToBytes(invitation.macKey), transcript);
       if (bytesEqual(expected, hexToBytes(hello.enrollMac))) return this.redeem(invitation, hello);
     }
     if (pinned?.revokedMs !== undefined) return 'party is revoked: it needs a new enrolment token';
@@ -566,7 +565,7 @@ export class PartyRegistry {
   /** First contact with the legacy shared secret: checks the MAC and pins the keys. */
   private async enrollNew(hello: HelloFrame, transcript: Uint8Array): Promise<string | undefined> {
     if (this.partySecret === undefined) return 'enrolment is closed (no party secret configured)';
-    const expected = hmac(sha256, utf8ToBytes(this.partySecret), transcript);
+    const expected = hmacSha256(utf8ToBytes(this.partySecret), transcript);
     if (hello.enrollMac === undefined || !bytesEqual(expected, hexToBytes(hello.enrollMac)))
       return 'wrong party secret';
     const record = await this.store.pinParty({

@@ -1,6 +1,6 @@
 /** Byte/hex/JSON helpers shared across the codebase. */
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from './openssl.ts';
 
 export { bytesToHex, utf8ToBytes };
 

@@ -6,9 +6,8 @@
  * coordinator key, which the party requires when configured with one (`coordinatorKey`), else
  * pins in its journal on first contact and requires ever after.
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { hmacSha256, sha256 } from '../core/openssl.ts';
 import type { CancelTimer, Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { PartyCertificate } from '../transport/certificate.ts';
@@ -83,7 +82,7 @@ export function helloFor(config: HandshakeConfig, challenge: ChallengeFrame): He
     boxKey,
     proof: bytesToHex(signDetached(helloDomain, transcript, identity.signSecret)),
     ...(policyHash === undefined ? {} : { policyHash }),
-    ...(macKey === undefined ? {} : { enrollMac: bytesToHex(hmac(sha256, macKey, transcript)) }),
+    ...(macKey === undefined ? {} : { enrollMac: bytesToHex(hmacSha256(macKey, transcript)) }),
     ...(certificate === undefined ? {} : { certificate }),
     ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
   });

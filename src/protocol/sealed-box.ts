@@ -1,19 +1,22 @@
 /**
  * The sealed party-to-party channel every party role gets ({@link ShareSealer}): static-static
  * X25519 between sender and recipient, HKDF-SHA256 bound to the run and both ids,
- * ChaCha20-Poly1305 with a random nonce, all from `@noble/*`. The coordinator relays sealed
- * messages but cannot read them. Pure: randomness arrives as a parameter.
+ * ChaCha20-Poly1305 with a random nonce, in OpenSSL (src/core/openssl.ts; the same bytes as
+ * `@noble/*`). The coordinator relays sealed messages but cannot read them. Pure: randomness
+ * arrives as a parameter.
  */
-import { x25519 } from '@noble/curves/ed25519.js';
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import {
+  chacha20Poly1305,
+  hkdfSha256,
+  x25519PublicKey,
+  x25519SharedSecret,
+} from '../core/openssl.ts';
 import type { ShareSealer } from './engine.ts';
 
 /** The X25519 public key of a 32-byte box secret. */
 export function boxPublicKey(boxSecret: Uint8Array): Uint8Array {
-  return x25519.getPublicKey(boxSecret);
+  return x25519PublicKey(boxSecret);
 }
 
 function boxKey(
@@ -23,14 +26,8 @@ function boxKey(
   from: string,
   to: string,
 ): Uint8Array {
-  const shared = x25519.getSharedSecret(ownSecret, peerPublic);
-  return hkdf(
-    sha256,
-    shared,
-    utf8ToBytes(context),
-    utf8ToBytes(`quorate-box-v1|${from}|${to}`),
-    32,
-  );
+  const shared = x25519SharedSecret(ownSecret, peerPublic);
+  return hkdfSha256(shared, utf8ToBytes(context), utf8ToBytes(`quorate-box-v1|${from}|${to}`), 32);
 }
 
 /**
@@ -55,14 +52,14 @@ export function createSealer(args: {
       const key = boxKey(args.boxSecret, peerKey(to), args.context, args.self, to);
       const nonce = args.randomBytes(12);
       const aad = utf8ToBytes(`${args.context}|${args.self}|${to}`);
-      const sealed = chacha20poly1305(key, nonce, aad).encrypt(plaintext);
+      const sealed = chacha20Poly1305.seal(key, nonce, aad, plaintext);
       return bytesToHex(concatBytes(nonce, sealed));
     },
     open(from, sealedHex) {
       const raw = hexToBytes(sealedHex);
       const key = boxKey(args.boxSecret, peerKey(from), args.context, from, args.self);
       const aad = utf8ToBytes(`${args.context}|${from}|${args.self}`);
-      return chacha20poly1305(key, raw.slice(0, 12), aad).decrypt(raw.slice(12));
+      return chacha20Poly1305.open(key, raw.slice(0, 12), aad, raw.slice(12));
     },
   };
 }

@@ -3,9 +3,8 @@
  * derived from `QUORATE_KEY_PASSPHRASE` by scrypt. The file `keystore.json` holds only the KDF
  * parameters, a salt and a sealed check value; secrets are sealed blobs, never plaintext.
  */
-import { gcm } from '@noble/ciphers/aes.js';
-import { scrypt } from '@noble/hashes/scrypt.js';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { aes256Gcm, scrypt } from '../core/openssl.ts';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuorateError } from '../core/errors.ts';
@@ -147,13 +146,13 @@ export class Keystore {
   /** Encrypts `plaintext`; `label` is bound as associated data (a blob cannot be swapped). */
   seal(label: string, plaintext: Uint8Array): string {
     const nonce = this.rng(12);
-    const sealed = gcm(this.key, nonce, utf8ToBytes(label)).encrypt(plaintext);
+    const sealed = aes256Gcm.seal(this.key, nonce, utf8ToBytes(label), plaintext);
     return bytesToHex(concatBytes(nonce, sealed));
   }
 
   /** Decrypts a blob from {@link seal}; throws if the label or data do not match. */
   open(label: string, sealedHex: string): Uint8Array {
     const raw = hexToBytes(sealedHex);
-    return gcm(this.key, raw.slice(0, 12), utf8ToBytes(label)).decrypt(raw.slice(12));
+    return aes256Gcm.open(this.key, raw.slice(0, 12), utf8ToBytes(label), raw.slice(12));
   }
 }
