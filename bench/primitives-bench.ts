@@ -1,7 +1,7 @@
 /**
  * Primitives benchmark (issue 13): each standard primitive Quorate uses outside FROST, in
- * `@noble/*` (pure JavaScript) and in OpenSSL through `node:crypto` (src/core/openssl.ts,
- * src/core/ed25519.ts), side by side in one run on the same inputs. Wall-clock figures belong
+ * `@noble/*` (pure JavaScript) and in OpenSSL through `node:crypto` (src/core/openssl.ts),
+ * side by side in one run on the same inputs. Wall-clock figures belong
  * here, never in tests.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { ed25519Sign, ed25519Verify } from '../src/core/ed25519.ts';
+import { ed25519Sign, ed25519Verify } from '../src/core/openssl.ts';
 import {
   aes256Gcm,
   chacha20Poly1305,

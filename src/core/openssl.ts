@@ -1,9 +1,10 @@
 /**
  * The standard primitives Quorate uses outside FROST, in OpenSSL through `node:crypto`:
- * SHA-256, HMAC-SHA256, HKDF-SHA256, X25519, ChaCha20-Poly1305, AES-256-GCM and scrypt. They are
- * well-kept and several times faster than pure JavaScript here (issue 13); the bytes are the
- * same as `@noble/*` gives for the same inputs (test/unit/openssl-primitives.test.ts checks each
- * against noble), so data sealed before reads the same. FROST stays on `@noble/curves`.
+ * Ed25519 (every envelope), SHA-256, HMAC-SHA256, HKDF-SHA256, X25519, ChaCha20-Poly1305,
+ * AES-256-GCM and scrypt. They are well-kept and several times faster than pure JavaScript here
+ * (issue 13); the bytes are the same as `@noble/*` gives for the same inputs
+ * (test/unit/openssl-primitives.test.ts checks each against noble), so data sealed before reads
+ * the same. FROST stays on `@noble/curves`.
  * Deterministic only: randomness (nonces, keys) comes from the caller's Env.
  */
 import {
@@ -16,6 +17,8 @@ import {
   diffieHellman,
   hkdfSync,
   scryptSync,
+  sign,
+  verify,
   type KeyObject,
 } from 'node:crypto';
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
@@ -41,53 +44,92 @@ export function hkdfSha256(
   return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
 }
 
-// DER headers of an X25519 key (RFC 8410): PKCS#8 around the 32-byte secret, SPKI around the
-// 32-byte public key.
-const pkcs8X25519Prefix = hexToBytes('302e020100300506032b656e04220420');
-const spkiX25519Prefix = hexToBytes('302a300506032b656e032100');
-
 /**
- * OpenSSL key objects: parsing one costs more than the operation (OpenSSL 3's decoders), so our
- * own secrets are kept by their array (a box secret lives as long as its identity) and peers'
- * public keys by hex, bounded (cleared when full).
+ * OpenSSL key objects for raw 32-byte keys of one algorithm, wrapped in their DER headers (RFC
+ * 8410: PKCS#8 around a secret, SPKI around a public key). Parsing one costs more than the
+ * operation (OpenSSL 3's decoders), so our own secrets are kept by their array (a secret lives
+ * as long as its identity) and peers' public keys by hex, bounded (cleared when full).
  */
-const x25519Privates = new WeakMap<Uint8Array, KeyObject>();
-const x25519Publics = new Map<string, KeyObject>();
-
-function x25519Private(secret: Uint8Array): KeyObject {
-  let key = x25519Privates.get(secret);
-  if (key === undefined) {
-    if (secret.length !== 32) throw new Error('an X25519 secret is 32 bytes');
-    const der = Buffer.from(concatBytes(pkcs8X25519Prefix, secret));
-    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    x25519Privates.set(secret, key);
-  }
-  return key;
+function rawKeyObjects(name: string, pkcs8PrefixHex: string, spkiPrefixHex: string) {
+  const pkcs8Prefix = hexToBytes(pkcs8PrefixHex);
+  const spkiPrefix = hexToBytes(spkiPrefixHex);
+  const secrets = new WeakMap<Uint8Array, KeyObject>();
+  const publics = new Map<string, KeyObject>();
+  return {
+    secret(secret: Uint8Array): KeyObject {
+      let key = secrets.get(secret);
+      if (key === undefined) {
+        if (secret.length !== 32) throw new Error(`an ${name} secret is 32 bytes`);
+        const der = Buffer.from(concatBytes(pkcs8Prefix, secret));
+        key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        secrets.set(secret, key);
+      }
+      return key;
+    },
+    public(publicKey: Uint8Array): KeyObject {
+      const hex = bytesToHex(publicKey);
+      let key = publics.get(hex);
+      if (key === undefined) {
+        if (publicKey.length !== 32) throw new Error(`an ${name} public key is 32 bytes`);
+        const der = Buffer.from(concatBytes(spkiPrefix, publicKey));
+        key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+        if (publics.size >= limits.identityKeysCachedMax) publics.clear();
+        publics.set(hex, key);
+      }
+      return key;
+    },
+  };
 }
 
-function x25519Public(publicKey: Uint8Array): KeyObject {
-  const hex = bytesToHex(publicKey);
-  let key = x25519Publics.get(hex);
-  if (key === undefined) {
-    if (publicKey.length !== 32) throw new Error('an X25519 public key is 32 bytes');
-    const der = Buffer.from(concatBytes(spkiX25519Prefix, publicKey));
-    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    if (x25519Publics.size >= limits.identityKeysCachedMax) x25519Publics.clear();
-    x25519Publics.set(hex, key);
+const ed25519Keys = rawKeyObjects(
+  'Ed25519',
+  '302e020100300506032b657004220420',
+  '302a300506032b6570032100',
+);
+const x25519Keys = rawKeyObjects(
+  'X25519',
+  '302e020100300506032b656e04220420',
+  '302a300506032b656e032100',
+);
+
+/**
+ * The 64-byte Ed25519 (RFC 8032) signature of `message` under the 32-byte `secret` (seed).
+ * Deterministic, so the bytes are the same as `@noble/curves` gives and the simulator replays.
+ */
+export function ed25519Sign(message: Uint8Array, secret: Uint8Array): Uint8Array {
+  return new Uint8Array(sign(null, message, ed25519Keys.secret(secret)));
+}
+
+/**
+ * True iff `signature` is a valid Ed25519 signature of `message`; false on malformed input.
+ * OpenSSL verifies strictly (canonical encodings only), which never refuses an honest signer.
+ */
+export function ed25519Verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  try {
+    if (signature.length !== 64) return false;
+    return verify(null, message, ed25519Keys.public(publicKey), signature);
+  } catch {
+    return false;
   }
-  return key;
 }
 
 /** The X25519 public key of a 32-byte secret (RFC 7748, clamped as the RFC says). */
 export function x25519PublicKey(secret: Uint8Array): Uint8Array {
-  const der = createPublicKey(x25519Private(secret)).export({ format: 'der', type: 'spki' });
+  const der = createPublicKey(x25519Keys.secret(secret)).export({ format: 'der', type: 'spki' });
   return new Uint8Array(der.subarray(der.length - 32));
 }
 
 /** The X25519 shared secret of our secret and a peer's 32-byte public key. */
 export function x25519SharedSecret(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array {
   return new Uint8Array(
-    diffieHellman({ privateKey: x25519Private(secret), publicKey: x25519Public(peerPublic) }),
+    diffieHellman({
+      privateKey: x25519Keys.secret(secret),
+      publicKey: x25519Keys.public(peerPublic),
+    }),
   );
 }
 

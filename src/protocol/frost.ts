@@ -8,7 +8,7 @@ import { schnorr, schnorr_FROST, secp256k1, secp256k1_FROST } from '@noble/curve
 import type { FROST } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
-import { ed25519Verify } from '../core/ed25519.ts';
+import { ed25519Verify } from '../core/openssl.ts';
 import { canonicalJson } from '../core/encoding.ts';
 import { limits } from '../core/limits.ts';
 import type {

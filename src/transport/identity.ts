@@ -1,12 +1,12 @@
 /**
  * Identity keys (Ed25519) sign every envelope; box keys (X25519) seal party-to-party messages
  * (DKG shares) to their recipient (src/protocol/sealed-box.ts). Envelope signatures are on the
- * hot path (several per session on every node), so they run in OpenSSL (src/core/ed25519.ts).
+ * hot path (several per session on every node), so they run in OpenSSL (src/core/openssl.ts).
  * Key generation stays on `@noble/*`.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { ed25519Sign, ed25519Verify } from '../core/ed25519.ts';
+import { ed25519Sign, ed25519Verify } from '../core/openssl.ts';
 import { boxPublicKey } from '../protocol/sealed-box.ts';
 
 /** A node's long-lived key material (secret halves never logged or stored in plaintext). */
