@@ -1,6 +1,10 @@
 /**
  * SQLite {@link PartyJournal}: WAL + `synchronous=FULL`, one transaction per call, or one for
  * all the calls of {@link SqliteJournal.atomically} (the runtime handles each frame in one).
+ *
+ * A frame's transaction whose only writes record the end of a memory-only secret (consumed or
+ * discarded) and the op log commits without the sync to disk (`synchronous=NORMAL` for that
+ * commit; see {@link PartyJournal.atomically}). Everything else syncs before it returns.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -48,6 +52,12 @@ export class SqliteJournal implements PartyJournal {
   private readonly db: Database.Database;
   private appendsSincePrune = 0;
   private readonly statements: PreparedStatements;
+  /**
+   * Set by every write that must reach the disk before a message derived from it leaves (a
+   * raised token, a taken intent lock, a recorded nonce, a share, a meta value); reset when
+   * {@link atomically} begins. Consumed and discarded nonces and the op log do not set it.
+   */
+  private mustSync = false;
 
   constructor(path: string, nowMs: number) {
     mkdirSync(dirname(path), { recursive: true });
@@ -72,22 +82,44 @@ export class SqliteJournal implements PartyJournal {
   atomically(fn: () => void): void {
     // Already inside one (a nested call): the outer commit covers this one.
     if (this.db.inTransaction) return fn();
-    this.db.exec('BEGIN IMMEDIATE');
+    // SQLite fixes a commit's safety level before the transaction begins, so the frame's
+    // transaction is committed to the WAL without a sync, and a frame that wrote something that
+    // must be durable syncs it with a second, one-row commit at `FULL`: a sync of the WAL makes
+    // every frame before it durable too (the WAL is recovered as a prefix).
+    this.db.pragma('synchronous = NORMAL');
     let failure: { error: unknown } | undefined;
     try {
-      fn();
-    } catch (error) {
-      // Committed all the same: fn's completed writes (an observed token) must stay.
-      failure = { error };
-    }
-    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.mustSync = false;
+      try {
+        fn();
+      } catch (error) {
+        // Committed all the same: fn's completed writes (an observed token) must stay.
+        failure = { error };
+      }
       this.db.exec('COMMIT');
     } catch (error) {
       this.abandon();
       throw error;
+    } finally {
+      if (this.db.open) this.db.pragma('synchronous = FULL');
+    }
+    if (this.mustSync) {
+      // A failed sync throws: the caller sends nothing derived from this frame.
+      this.syncs += 1;
+      this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal-syncs', ?)").run(
+        String(this.syncs),
+      );
+    } else {
+      this.lazyCommits += 1;
     }
     if (failure !== undefined) throw failure.error;
   }
+
+  /** Frames {@link atomically} committed without a sync to disk (the tests' view of the rule). */
+  lazyCommits = 0;
+  /** Frames {@link atomically} synced to disk. */
+  syncs = 0;
 
   /**
    * After a failed commit: roll back, and if that fails too (the transaction would stay open,
@@ -129,6 +161,7 @@ export class SqliteJournal implements PartyJournal {
       'SELECT message_hash FROM intent_locks WHERE wallet_id = ? AND intent_key = ?',
     ).get(walletId, intentKey) as { message_hash: string } | undefined;
     if (row === undefined) {
+      this.mustSync = true;
       this.sql(
         'INSERT INTO intent_locks (wallet_id, intent_key, message_hash, session_id) VALUES (?, ?, ?, ?)',
       ).run(walletId, intentKey, messageHash, sessionId);
@@ -148,6 +181,7 @@ export class SqliteJournal implements PartyJournal {
       this.appendOp({ op: 'observe', atMs: nowMs, sessionId, token, ok: token >= current });
       if (token < current) return false;
       if (token > current) {
+        this.mustSync = true;
         this.sql(
           'INSERT INTO session_tokens (session_id, token, updated_ms) VALUES (?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET token = excluded.token, updated_ms = excluded.updated_ms',
         ).run(sessionId, token, nowMs);
@@ -165,6 +199,7 @@ export class SqliteJournal implements PartyJournal {
 
   recordNonce(entry: Omit<NonceEntry, 'state' | 'closedMs'>): boolean {
     return this.db.transaction(() => {
+      this.mustSync = true;
       const info = this.sql(
         "INSERT OR IGNORE INTO nonces (commitment, session_id, attempt, token, state, issued_ms) VALUES (?, ?, ?, ?, 'issued', ?)",
       ).run(entry.commitment, entry.sessionId, entry.attempt, entry.token, entry.issuedMs);
@@ -240,6 +275,7 @@ export class SqliteJournal implements PartyJournal {
   }
 
   putSealedShare(walletId: string, sealed: string): void {
+    this.mustSync = true;
     this.sql('INSERT OR REPLACE INTO key_shares (wallet_id, sealed) VALUES (?, ?)').run(
       walletId,
       sealed,
@@ -259,6 +295,7 @@ export class SqliteJournal implements PartyJournal {
   }
 
   setMeta(key: string, value: string): void {
+    this.mustSync = true;
     this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
   }
 

@@ -76,6 +76,12 @@ export interface PartyJournal {
    * wrote before throwing stays, so an observed token is never forgotten); a failed commit
    * throws. The caller holds back every message derived from those writes until it returns
    * (src/party/runtime.ts). Optional: a journal without it commits each write on its own.
+   *
+   * A journal may commit without a sync to disk when `fn` wrote only the end of memory-only
+   * secrets (`consumeNonce`, `discardNonces`) and its op log: a crash that loses such a record
+   * loses the secret with it (the secrets never touch disk, ARCHITECTURE §3 steps 6-7), so no
+   * nonce can be used again either way. Every other write is synced before this returns. A
+   * journal that ever persists a secret (preprocessing) must sync its consumption too.
    */
   atomically?(fn: () => void): void;
 }

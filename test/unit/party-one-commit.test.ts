@@ -225,3 +225,54 @@ test('SQLite: atomically is one transaction, kept when the work throws, nested c
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('SQLite: only a frame that ends memory-only secrets commits without a sync to disk', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'quorate-journal-'));
+  try {
+    const path = join(dir, 'journal.sqlite');
+    const j = new SqliteJournal(path, 1);
+    // A sign-start's writes (token, intent lock, nonce record) are synced before it answers.
+    j.atomically(() => {
+      j.observeToken('s1', 1, 2);
+      j.lockIntent('w', 'k', 'h1', 's1');
+      j.recordNonce({ commitment: 'c1', sessionId: 's1', attempt: 1, token: 1, issuedMs: 2 });
+    });
+    assert.deepEqual([j.syncs, j.lazyCommits], [1, 0]);
+    // Round 2 on an ungoverned wallet: the token and lock are on record; consuming the nonce
+    // (whose secret was only ever in memory) is the one write.
+    j.atomically(() => {
+      j.observeToken('s1', 1, 3);
+      j.lockIntent('w', 'k', 'h1', 's1');
+      assert.equal(j.consumeNonce('c1', 3), true);
+    });
+    assert.deepEqual([j.syncs, j.lazyCommits], [1, 1]);
+    // A discard, and a discard of nothing.
+    j.atomically(() =>
+      j.recordNonce({ commitment: 'c2', sessionId: 's2', attempt: 1, token: 1, issuedMs: 4 }),
+    );
+    j.atomically(() => assert.equal(j.discardNonces('s2', 5), 1));
+    j.atomically(() => assert.equal(j.discardNonces('s2', 6), 0));
+    assert.deepEqual([j.syncs, j.lazyCommits], [2, 3]);
+    // Round 2 of a governed wallet records its spend (a meta value): synced.
+    j.atomically(() => j.setMeta('velocity:w', '[]'));
+    // A raised token in a discard: synced.
+    j.atomically(() => j.discardNonces('s3', 7, undefined) + Number(j.observeToken('s3', 9, 7)));
+    assert.deepEqual([j.syncs, j.lazyCommits], [4, 3]);
+    j.close();
+    // Unsynced is not uncommitted: a process that stops keeps every commit (the WAL is in the
+    // operating system's cache); only a machine that loses power can lose the last lazy ones.
+    const reopened = new SqliteJournal(path, 8);
+    assert.deepEqual(
+      reopened.nonces().map((n) => [n.commitment, n.state]),
+      [
+        ['c1', 'consumed'],
+        ['c2', 'discarded'],
+      ],
+    );
+    assert.equal(reopened.highestToken('s3'), 9);
+    assert.equal(reopened.getMeta('velocity:w'), '[]');
+    reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
