@@ -234,11 +234,13 @@ export class SigningAttempt {
     this.round += 1;
     this.responded = new Set();
     this.roundEnvelopes = new Map();
-    if (this.round === 2) this.discardUnchosen();
     this.armRoundTimer();
     const unreachable = outgoing
       .filter((out) => !this.send(out.to, buildProtocol(this.addressing(), out.round, out.payload)))
       .map((out) => out.to);
+    // After the signers' messages: on a machine the parties share, the woken extra would take
+    // a core from a signer before the signer's message had left.
+    if (this.round === 2) this.discardUnchosen();
     if (unreachable.length > 0) this.fail('disconnected', 'party not connected', unreachable);
   }
 

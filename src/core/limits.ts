@@ -55,10 +55,22 @@ export const sessionLimits = {
   blameCooldownMsDefault: 600_000,
   // Hedged first round (issue 13 part 2, tasks H3, H6): extra parties each attempt asks for
   // round-1 commitments besides its quorum: every eligible one (n - t), up to this many. Each
-  // costs one nonce and four envelopes per signature (sign-start, commitment, discard, the
-  // discard repeated); n - t of them cover any minority cut (chaos minority-partition cuts two
-  // of five parties at once: one extra left a 1 s round deadline and a second attempt).
+  // costs at most one nonce and two to four envelopes per signature (sign-start, discard, the
+  // discard repeated, a commitment if its grace below passed); n - t of them cover any minority
+  // cut (chaos minority-partition cuts two of five parties at once: one extra left a 1 s round
+  // deadline and a second attempt).
   hedgeExtraPartiesMax: 4,
+  // A party asked as one of those extras waits a grace before it draws a nonce: a backup
+  // request served at lower priority ("The Tail at Scale", Dean and Barroso, 2013). The discard
+  // that follows once the quorum has answered usually arrives first, and then the extra costs
+  // no nonce, no journal write and no CPU taken from the signers. The grace is twice the 90th
+  // percentile of how long those discards took to arrive (the last `hedgeGraceSamples`), within
+  // [min, max]: when a quorum party is cut, the attempt waits that much longer for the extra,
+  // against round deadlines of 1 s or more.
+  hedgeExtraGraceMsInitial: 20,
+  hedgeExtraGraceMsMin: 20,
+  hedgeExtraGraceMsMax: 250,
+  hedgeGraceSamples: 64,
 } as const;
 
 /** Signing-time governance on the coordinator: rule files, approvals, velocity. */

@@ -7,7 +7,7 @@
  * durably here before any session is touched (I3).
  */
 import type { Env } from '../core/env.ts';
-import { assert } from '../core/assert.ts';
+import { assert, isAssertionFailure } from '../core/assert.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import type { Payload, PartyEngine, Scheme } from '../protocol/engine.ts';
@@ -24,6 +24,7 @@ import type {
 } from '../transport/wire.ts';
 import { PartyDispatch, type Connection } from './dispatch.ts';
 import { ProtocolDriver } from './driver.ts';
+import { HedgeGrace } from './hedge-grace.ts';
 import type { PartyJournal } from './journal.ts';
 import { openKeygen } from './keygen.ts';
 import { KeyShares, type SecretSealer } from './key-shares.ts';
@@ -82,6 +83,18 @@ export interface PartyOptions {
   heartbeatMs?: HeartbeatClass;
 }
 
+/** When this party was asked as a hedge extra, for which attempt. */
+interface ExtraSince {
+  attempt: number;
+  token: number;
+  atMono: number;
+}
+
+/** A hedge extra's sign-start waiting out its grace. */
+interface ParkedStart extends ExtraSince {
+  cancel: () => void;
+}
+
 /** The party: serves coordinator connections and drives its sessions. */
 export class PartyRuntime {
   private readonly dispatch: PartyDispatch;
@@ -91,6 +104,11 @@ export class PartyRuntime {
   private readonly log;
   /** Messages held back until the commit of the frame being handled (see inOneCommit). */
   private outbox: (() => void)[] | undefined;
+  /** Sign-starts asking this party as a hedge extra, waiting out their grace (by session). */
+  private readonly parked = new Map<string, ParkedStart>();
+  /** Extras that outlived their grace, until their discard (or round 2) arrives. */
+  private readonly extraSince = new Map<string, ExtraSince>();
+  private readonly hedgeGrace = new HedgeGrace();
 
   constructor(private readonly options: PartyOptions) {
     const { env, journal, partyId } = options;
@@ -112,7 +130,7 @@ export class PartyRuntime {
         ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
       },
       {
-        signStart: (e, body) => this.inOneCommit(e, () => this.onSignStart(e, body)),
+        signStart: (e, body) => this.onSignStartFrame(e, body),
         keygenStart: (e, body) => this.inOneCommit(e, () => this.onKeygenStart(e, body)),
         protocol: (e, payload) => this.inOneCommit(e, () => this.onProtocol(e, payload)),
         discard: (e, body) => this.inOneCommit(e, () => this.onDiscard(e, body)),
@@ -138,6 +156,11 @@ export class PartyRuntime {
   /** Number of in-memory sessions (nonces or DKG secrets held). */
   get activeSessions(): number {
     return this.driver.size;
+  }
+
+  /** Sign-starts for which this party, asked as a hedge extra, has not yet drawn a nonce. */
+  get parkedStarts(): number {
+    return this.parked.size;
   }
 
   /**
@@ -206,6 +229,70 @@ export class PartyRuntime {
     }
   }
 
+  /**
+   * A sign-start. Asked as a hedge extra (beyond the `quorumSize` parties listed first), the
+   * party waits its hedge grace (src/party/hedge-grace.ts) before it handles it: a discard of
+   * that attempt within the grace ends it with nothing drawn or written. Anything else is
+   * handled now.
+   */
+  private onSignStartFrame(e: Envelope, body: SignStartBody): void {
+    this.unpark(e.sessionId);
+    this.extraSince.delete(e.sessionId);
+    const position = body.signers.indexOf(this.options.partyId);
+    if (body.quorumSize === undefined || position < body.quorumSize) {
+      this.inOneCommit(e, () => this.onSignStart(e, body));
+      return;
+    }
+    if (this.driver.size + this.parked.size >= limits.partySessionsActiveMax)
+      throw new Refusal('QUORATE_E_OVERLOADED', 'too many active sessions on this party', false);
+    const { env } = this.options;
+    const since = { attempt: e.attempt, token: e.token, atMono: env.monoMs() };
+    const cancel = env.setTimer(this.hedgeGrace.ms, () => {
+      this.parked.delete(e.sessionId);
+      // The connection it came on is gone: the coordinator has failed the attempt already.
+      if (this.dispatch.originOf(e) === undefined) return;
+      this.noteExtra(e.sessionId, since);
+      try {
+        this.inOneCommit(e, () => this.onSignStart(e, body));
+      } catch (error) {
+        if (isAssertionFailure(error)) throw error;
+        this.dispatch.refuse(e, error);
+      }
+    });
+    this.parked.set(e.sessionId, { ...since, cancel });
+  }
+
+  /** Remembers when an extra that outlived its grace was asked (bounded: oldest out first). */
+  private noteExtra(sessionId: string, since: ExtraSince): void {
+    if (this.extraSince.size >= limits.partySessionsActiveMax) {
+      const oldest = this.extraSince.keys().next();
+      if (oldest.done !== true) this.extraSince.delete(oldest.value);
+    }
+    this.extraSince.set(sessionId, since);
+  }
+
+  /**
+   * Forgets a parked sign-start of `sessionId` (only of that attempt and token, if given);
+   * true if there was one.
+   */
+  private unpark(sessionId: string, attempt?: number, token?: number): boolean {
+    const parked = this.parked.get(sessionId);
+    if (parked === undefined) return false;
+    if (attempt !== undefined && (parked.attempt !== attempt || parked.token !== token))
+      return false;
+    parked.cancel();
+    this.parked.delete(sessionId);
+    return true;
+  }
+
+  /** A discard: if it ends an extra attempt of this party, how long it took feeds the grace. */
+  private sampleGrace(e: Envelope): void {
+    const since = this.parked.get(e.sessionId) ?? this.extraSince.get(e.sessionId);
+    if (since === undefined || since.attempt !== e.attempt || since.token !== e.token) return;
+    this.extraSince.delete(e.sessionId);
+    this.hedgeGrace.observe(this.options.env.monoMs() - since.atMono);
+  }
+
   private onSignStart(e: Envelope, body: SignStartBody): void {
     this.checkToken(e);
     if (this.driver.holds(e.sessionId))
@@ -258,11 +345,16 @@ export class PartyRuntime {
   }
 
   private onProtocol(e: Envelope, payload: Payload): void {
+    // An extra chosen to sign: no discard will come for it.
+    this.extraSince.delete(e.sessionId);
     this.checkToken(e);
     this.driver.deliver(e, payload);
   }
 
   private onDiscard(e: Envelope, _body: DiscardBody): void {
+    this.sampleGrace(e);
+    // A parked extra's own attempt: nothing was drawn or written, so nothing is (no token seen).
+    if (this.unpark(e.sessionId, e.attempt, e.token)) return;
     this.checkToken(e);
     this.driver.drop(e.sessionId, 'coordinator discarded the attempt', e.attempt);
   }
@@ -278,6 +370,8 @@ export class PartyRuntime {
 
   /** Wipes everything (shutdown). */
   close(): void {
+    for (const sessionId of [...this.parked.keys()]) this.unpark(sessionId);
+    this.extraSince.clear();
     this.driver.dropAll('shutdown');
     this.dispatch.close();
   }

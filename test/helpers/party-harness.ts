@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../../src/core/encoding.ts';
 import { realEnv, type Env } from '../../src/core/env.ts';
 import { MemoryJournal } from '../../src/party/journal-memory.ts';
 import { PartyRuntime, type PartyOptions } from '../../src/party/runtime.ts';
@@ -21,6 +22,7 @@ import {
   type ChallengeFrame,
   type Envelope,
   type EnvelopeFields,
+  type SignStartBody,
 } from '../../src/transport/wire.ts';
 import { linkPair, type TestLink } from './link-pair.ts';
 
@@ -31,6 +33,30 @@ export const plainSealer = {
   seal: (_label: string, plaintext: Uint8Array) => bytesToHex(plaintext),
   open: (_label: string, sealed: string) => Uint8Array.from(Buffer.from(sealed, 'hex')),
 };
+
+/**
+ * A hedged sign-start body: 2 of `asked` sign, the message is `pay <sessionId>` and the intent
+ * key the session id; `extra` overrides any field.
+ */
+export function hedgedSignStartBody(
+  walletId: string,
+  sessionId: string,
+  asked: string[],
+  extra: Partial<SignStartBody> = {},
+): SignStartBody {
+  const message = utf8ToBytes(`pay ${sessionId}`);
+  return {
+    walletId,
+    intentKey: sessionId,
+    messageHex: bytesToHex(message),
+    messageHash: sha256Hex(message),
+    signers: asked,
+    quorumSize: 2,
+    deadlineMs: Date.now() + 30_000,
+    remainingMs: 30_000,
+    ...extra,
+  };
+}
 
 /** A party under test and its coordinator double. */
 export interface PartyHarness {

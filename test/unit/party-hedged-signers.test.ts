@@ -26,7 +26,12 @@ import { engines } from '../../src/protocol/frost.ts';
 import { runKeygen } from '../../src/protocol/local-run.ts';
 import { validateRefuse, type Envelope, type SignStartBody } from '../../src/transport/wire.ts';
 import { faultyEngines } from '../helpers/faulty-engine.ts';
-import { connectedParty, testRng as rng, type PartyHarness } from '../helpers/party-harness.ts';
+import {
+  connectedParty,
+  hedgedSignStartBody,
+  testRng as rng,
+  type PartyHarness,
+} from '../helpers/party-harness.ts';
 
 type Commitment = { hiding: string; binding: string };
 
@@ -64,18 +69,7 @@ function hedgedRun(h: PartyHarness, keys: KeyShare[], walletId: string) {
     extra: Partial<SignStartBody> = {},
   ): { round1: Envelope | undefined; round2: Envelope | undefined } => {
     token += 1;
-    const message = utf8ToBytes(`pay ${sessionId}`);
-    const body: SignStartBody = {
-      walletId,
-      intentKey: sessionId,
-      messageHex: bytesToHex(message),
-      messageHash: sha256Hex(message),
-      signers: asked,
-      quorumSize: 2,
-      deadlineMs: Date.now() + 30_000,
-      remainingMs: 30_000,
-      ...extra,
-    };
+    const body = hedgedSignStartBody(walletId, sessionId, asked, extra);
     const at = { sessionId, attempt: 1, token };
     const [round1] = h.send({ kind: 'sign-start', ...at, round: 0, body: { ...body } });
     if (round1?.kind !== 'protocol') return { round1, round2: undefined };
