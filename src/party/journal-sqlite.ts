@@ -105,11 +105,18 @@ export class SqliteJournal implements PartyJournal {
       if (this.db.open) this.db.pragma('synchronous = FULL');
     }
     if (this.mustSync) {
-      // A failed sync throws: the caller sends nothing derived from this frame.
+      // A failed sync throws, and the caller sends nothing derived from this frame. The frame is
+      // committed but maybe not on disk, and a later sync may not save it (a failed fsync can
+      // drop the dirty pages): the journal closes, so the party refuses everything after it.
+      try {
+        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal-syncs', ?)").run(
+          String(this.syncs + 1),
+        );
+      } catch (error) {
+        this.db.close();
+        throw error;
+      }
       this.syncs += 1;
-      this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal-syncs', ?)").run(
-        String(this.syncs),
-      );
     } else {
       this.lazyCommits += 1;
     }

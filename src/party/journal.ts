@@ -80,8 +80,10 @@ export interface PartyJournal {
    * A journal may commit without a sync to disk when `fn` wrote only the end of memory-only
    * secrets (`consumeNonce`, `discardNonces`) and its op log: a crash that loses such a record
    * loses the secret with it (the secrets never touch disk, ARCHITECTURE §3 steps 6-7), so no
-   * nonce can be used again either way. Every other write is synced before this returns. A
-   * journal that ever persists a secret (preprocessing) must sync its consumption too.
+   * nonce can be used again either way (and a reopened journal voids every `issued` entry, so
+   * an engine whose secret outlives the process, an HSM, cannot use it again either). Every
+   * other write is synced before this returns. A journal that ever persists a secret
+   * (preprocessing) must sync its consumption too.
    */
   atomically?(fn: () => void): void;
 }

@@ -83,6 +83,14 @@ export interface PartyOptions {
   heartbeatMs?: HeartbeatClass;
 }
 
+function staleToken(e: Envelope): Refusal {
+  return new Refusal(
+    'QUORATE_E_STALE_TOKEN',
+    `token ${e.token} is lower than one already seen`,
+    false,
+  );
+}
+
 /** When this party was asked as a hedge extra, for which attempt. */
 interface ExtraSince {
   attempt: number;
@@ -109,6 +117,12 @@ export class PartyRuntime {
   /** Extras that outlived their grace, until their discard (or round 2) arrives. */
   private readonly extraSince = new Map<string, ExtraSince>();
   private readonly hedgeGrace = new HedgeGrace();
+  /**
+   * Tokens seen without a journal write, by session: a parked sign-start's, and a discard's for
+   * a session this party holds nothing of. A floor like the journal's, in memory only: a party
+   * that restarts has acted on none of them.
+   */
+  private readonly heldTokens = new Map<string, number>();
 
   constructor(private readonly options: PartyOptions) {
     const { env, journal, partyId } = options;
@@ -193,9 +207,10 @@ export class PartyRuntime {
         }
       });
     } catch (commitError) {
-      // The frame's writes are gone (a consumed nonce is `issued` again on disk): its session
-      // must never step again, or an asynchronous step still computing would send a share
-      // whose consumption was never durable (found by review of this change).
+      // The frame's writes are not on disk (rolled back, or committed but their sync failed,
+      // and the journal closed): its session must never step again, or an asynchronous step
+      // still computing would send a share whose consumption was never durable (found by
+      // review of this change).
       try {
         this.driver.drop(e.sessionId, 'journal commit failed');
       } catch {
@@ -218,24 +233,48 @@ export class PartyRuntime {
     }
   }
 
-  /** Observes the fencing token durably; refuses anything lower than already seen (I3). */
+  /**
+   * Observes the fencing token durably; refuses anything lower than already seen (I3), on
+   * record or held in memory ({@link heldTokens}).
+   */
   private checkToken(e: Envelope): void {
+    this.refuseBelowFloor(e);
     if (!this.options.journal.observeToken(e.sessionId, e.token, this.options.env.nowMs())) {
-      throw new Refusal(
-        'QUORATE_E_STALE_TOKEN',
-        `token ${e.token} is lower than one already seen`,
-        false,
-      );
+      throw staleToken(e);
     }
+    // On record now (the journal refuses to lower it): the memory copy is no longer needed.
+    this.heldTokens.delete(e.sessionId);
+  }
+
+  /** Refuses `e` if its token is below the highest seen for its session (reads only). */
+  private refuseBelowFloor(e: Envelope): void {
+    const held = this.heldTokens.get(e.sessionId) ?? 0;
+    if (e.token < held || e.token < this.options.journal.highestToken(e.sessionId))
+      throw staleToken(e);
+  }
+
+  /** Holds a token seen without a journal write (bounded: oldest out first). */
+  private holdToken(sessionId: string, token: number): void {
+    const held = this.heldTokens.get(sessionId) ?? 0;
+    this.heldTokens.delete(sessionId);
+    if (this.heldTokens.size >= limits.partySessionsActiveMax) {
+      const oldest = this.heldTokens.keys().next();
+      if (oldest.done !== true) this.heldTokens.delete(oldest.value);
+    }
+    this.heldTokens.set(sessionId, Math.max(held, token));
   }
 
   /**
    * A sign-start. Asked as a hedge extra (beyond the `quorumSize` parties listed first), the
    * party waits its hedge grace (src/party/hedge-grace.ts) before it handles it: a discard of
-   * that attempt within the grace ends it with nothing drawn or written. Anything else is
+   * that attempt within the grace ends it with no nonce drawn. Its token is held in memory
+   * meanwhile, so nothing lower is acted on (I3), and an older attempt of the session still
+   * held is dropped at once, as a sign-start that is handled at once drops it. Anything else is
    * handled now.
    */
   private onSignStartFrame(e: Envelope, body: SignStartBody): void {
+    // A lower token must not cancel what a higher one parked.
+    this.refuseBelowFloor(e);
     this.unpark(e.sessionId);
     this.extraSince.delete(e.sessionId);
     const position = body.signers.indexOf(this.options.partyId);
@@ -245,6 +284,11 @@ export class PartyRuntime {
     }
     if (this.driver.size + this.parked.size >= limits.partySessionsActiveMax)
       throw new Refusal('QUORATE_E_OVERLOADED', 'too many active sessions on this party', false);
+    this.inOneCommit(e, () => {
+      if (this.driver.holds(e.sessionId))
+        this.driver.drop(e.sessionId, 'superseded by a newer attempt');
+    });
+    this.holdToken(e.sessionId, e.token);
     const { env } = this.options;
     const since = { attempt: e.attempt, token: e.token, atMono: env.monoMs() };
     const cancel = env.setTimer(this.hedgeGrace.ms, () => {
@@ -252,18 +296,38 @@ export class PartyRuntime {
       // The connection it came on is gone: the coordinator has failed the attempt already.
       if (this.dispatch.originOf(e) === undefined) return;
       this.noteExtra(e.sessionId, since);
+      // The session's time left is shorter by the grace.
+      const waited = env.monoMs() - since.atMono;
+      const late = { ...body, remainingMs: body.remainingMs - waited };
       try {
-        this.inOneCommit(e, () => this.onSignStart(e, body));
+        this.inOneCommit(e, () => this.onSignStart(e, late));
       } catch (error) {
         if (isAssertionFailure(error)) throw error;
-        this.dispatch.refuse(e, error);
+        this.refuseLater(e, error);
       }
     });
     this.parked.set(e.sessionId, { ...since, cancel });
   }
 
+  /**
+   * Refuses outside a frame's handling (a timer): what the dispatch's boundary does for a frame,
+   * without a caller to throw to, so a failure to answer is logged, never thrown.
+   */
+  private refuseLater(e: Envelope, error: unknown): void {
+    try {
+      this.dispatch.refuse(e, error);
+    } catch (refuseError) {
+      if (isAssertionFailure(refuseError)) throw refuseError;
+      this.log.error(
+        { sessionId: e.sessionId, error: String(refuseError) },
+        'could not refuse a parked sign-start',
+      );
+    }
+  }
+
   /** Remembers when an extra that outlived its grace was asked (bounded: oldest out first). */
   private noteExtra(sessionId: string, since: ExtraSince): void {
+    this.extraSince.delete(sessionId);
     if (this.extraSince.size >= limits.partySessionsActiveMax) {
       const oldest = this.extraSince.keys().next();
       if (oldest.done !== true) this.extraSince.delete(oldest.value);
@@ -353,8 +417,16 @@ export class PartyRuntime {
 
   private onDiscard(e: Envelope, _body: DiscardBody): void {
     this.sampleGrace(e);
-    // A parked extra's own attempt: nothing was drawn or written, so nothing is (no token seen).
+    // A parked extra's own attempt: nothing was drawn, so nothing is written (its token is held).
     if (this.unpark(e.sessionId, e.attempt, e.token)) return;
+    if (!this.driver.holds(e.sessionId)) {
+      // Nothing held for the session (the repeat at a session's end to an extra whose start
+      // its first discard ended, or a session this party never joined): nothing to release, so
+      // nothing to write; the token is held in memory against anything lower (I3).
+      this.refuseBelowFloor(e);
+      this.holdToken(e.sessionId, e.token);
+      return;
+    }
     this.checkToken(e);
     this.driver.drop(e.sessionId, 'coordinator discarded the attempt', e.attempt);
   }
@@ -372,6 +444,7 @@ export class PartyRuntime {
   close(): void {
     for (const sessionId of [...this.parked.keys()]) this.unpark(sessionId);
     this.extraSince.clear();
+    this.heldTokens.clear();
     this.driver.dropAll('shutdown');
     this.dispatch.close();
   }

@@ -47,15 +47,23 @@ function heldEnv() {
 const bodyFor = (sessionId: string, asked: string[]) =>
   hedgedSignStartBody(walletId, sessionId, asked);
 
-describe('a hedge extra waits its grace before it draws a nonce', () => {
+/** The guardian on held timers, past its handshake, and its clock. */
+function guardianOnHeldTimers() {
   const clock = heldEnv();
   const h = connectedParty('guardian', [keys.find((k) => k.partyId === 'guardian')!], {
     env: clock.env,
   });
-  after(() => h.close());
-  // The handshake armed the party's own timers (watchdogs): not this test's to run.
+  // The handshake armed the party's own timers (watchdogs): not these tests' to run.
   clock.timers.splice(0);
-  const extra = ['mobile', 'backend', 'guardian'];
+  return { clock, h };
+}
+
+/** Asked with the guardian last: a hedge extra when two of the three sign. */
+const extra = ['mobile', 'backend', 'guardian'];
+
+describe('a hedge extra waits its grace before it draws a nonce', () => {
+  const { clock, h } = guardianOnHeldTimers();
+  after(() => h.close());
 
   test('a discard within the grace: no answer, no nonce, no journal write', () => {
     const opsBefore = h.journal.ops().length;
@@ -180,6 +188,98 @@ describe('a hedge extra waits its grace before it draws a nonce', () => {
     h.send({ kind: 'sign-start', ...at, round: 0, body: { ...bodyFor(at.sessionId, extra) } });
     assert.equal(clock.timers.at(-1)?.delayMs, limits.hedgeExtraGraceMsMin);
     h.send({ kind: 'discard', ...at, round: 0, body: { reason: 'done' } });
+  });
+});
+
+describe('a parked sign-start holds its token: nothing lower is acted on (I3)', () => {
+  const { clock, h } = guardianOnHeldTimers();
+  after(() => h.close());
+  const quorum = ['guardian', 'backend', 'mobile'];
+  const refusalCode = (answers: { kind: string; body: Record<string, unknown> }[]) =>
+    answers.map((a) => (a.kind === 'refuse' ? String(a.body['code']) : a.kind));
+  /** Parks attempt 2 (token 5) of `sessionId`, this party an extra. */
+  const parkHigh = (sessionId: string) => {
+    const high = { sessionId, attempt: 2, token: 5 };
+    h.send({ kind: 'sign-start', ...high, round: 0, body: { ...bodyFor(sessionId, extra) } });
+    return high;
+  };
+  /** Attempt 1 (token 4) of `sessionId`, this party in the quorum: what it answered. */
+  const lowerStart = (sessionId: string) =>
+    h.send({
+      kind: 'sign-start',
+      sessionId,
+      attempt: 1,
+      token: 4,
+      round: 0,
+      body: { ...bodyFor(sessionId, quorum) },
+    });
+
+  test('a newer attempt parked drops the older one, whose round 2 is then refused', () => {
+    const sessionId = 's_g_i3_a';
+    const first = { sessionId, attempt: 1, token: 1 };
+    const answered = h.send({
+      kind: 'sign-start',
+      ...first,
+      round: 0,
+      body: { ...bodyFor(sessionId, quorum) },
+    });
+    assert.deepEqual(refusalCode(answered), ['protocol']);
+    const second = { sessionId, attempt: 2, token: 2 };
+    h.send({ kind: 'sign-start', ...second, round: 0, body: { ...bodyFor(sessionId, extra) } });
+    assert.equal(h.party.parkedStarts, 1);
+    assert.equal(h.party.activeSessions, 0, 'attempt 1 is dropped at once (I6)');
+    assert.deepEqual(
+      h.journal
+        .nonces()
+        .filter((n) => n.sessionId === sessionId)
+        .map((n) => n.state),
+      ['discarded'],
+    );
+    const late = h.send({ kind: 'protocol', ...first, round: 2, body: { commitments: {} } });
+    assert.deepEqual(refusalCode(late), ['QUORATE_E_STALE_TOKEN']);
+    h.send({ kind: 'discard', ...second, round: 0, body: { reason: 'done' } });
+  });
+
+  test('a lower token does not replace a parked start, and is refused', () => {
+    const sessionId = 's_g_i3_b';
+    const high = parkHigh(sessionId);
+    assert.deepEqual(refusalCode(lowerStart(sessionId)), ['QUORATE_E_STALE_TOKEN']);
+    assert.equal(h.party.parkedStarts, 1, 'the parked start stays');
+    h.send({ kind: 'discard', ...high, round: 0, body: { reason: 'done' } });
+  });
+
+  test('after a discard within the grace, a lower token is still refused', () => {
+    const sessionId = 's_g_i3_c';
+    const high = parkHigh(sessionId);
+    h.send({ kind: 'discard', ...high, round: 0, body: { reason: 'not chosen' } });
+    assert.deepEqual(refusalCode(lowerStart(sessionId)), ['QUORATE_E_STALE_TOKEN']);
+    assert.equal(h.journal.nonces().filter((n) => n.sessionId === sessionId).length, 0);
+  });
+
+  test('the repeated discard at a session end writes nothing for a session not held', () => {
+    const sessionId = 's_g_repeat';
+    const at = { sessionId, attempt: 1, token: 3 };
+    h.send({ kind: 'sign-start', ...at, round: 0, body: { ...bodyFor(sessionId, extra) } });
+    h.send({ kind: 'discard', ...at, round: 0, body: { reason: 'not chosen' } });
+    const opsBefore = h.journal.ops().length;
+    const repeat = h.send({ kind: 'discard', ...at, round: 0, body: { reason: 'session ended' } });
+    assert.deepEqual(repeat, []);
+    assert.equal(h.journal.ops().length, opsBefore, 'no journal write');
+    const lower = h.send({ kind: 'discard', ...at, token: 2, round: 0, body: { reason: 'old' } });
+    assert.deepEqual(refusalCode(lower), ['QUORATE_E_STALE_TOKEN']);
+  });
+
+  test("a start handled after its grace has the session's time left less the grace", () => {
+    const sessionId = 's_g_late_deadline';
+    const at = { sessionId, attempt: 1, token: 1 };
+    const body = { ...bodyFor(sessionId, extra), remainingMs: 30 };
+    h.send({ kind: 'sign-start', ...at, round: 0, body: { ...body } });
+    clock.advance(45);
+    clock.fire();
+    const answers = h.received.filter((e) => e.sessionId === sessionId);
+    assert.equal(answers.length, 1);
+    assert.equal(answers[0]?.kind, 'refuse', 'no time left: refused, no nonce drawn');
+    assert.equal(h.journal.nonces().filter((n) => n.sessionId === sessionId).length, 0);
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -272,6 +273,28 @@ test('SQLite: only a frame that ends memory-only secrets commits without a sync 
     assert.equal(reopened.highestToken('s3'), 9);
     assert.equal(reopened.getMeta('velocity:w'), '[]');
     reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SQLite: a frame whose sync to disk fails closes the journal', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'quorate-journal-'));
+  try {
+    const path = join(dir, 'journal.sqlite');
+    const j = new SqliteJournal(path, 1);
+    // A second connection makes the sync's one-row write fail, as a failing disk would.
+    const other = new Database(path);
+    other.exec(
+      "CREATE TRIGGER fail_sync BEFORE INSERT ON meta WHEN NEW.key = 'journal-syncs' BEGIN SELECT RAISE(ABORT, 'disk gone'); END;",
+    );
+    other.close();
+    assert.throws(() => j.atomically(() => j.observeToken('s1', 5, 2)), /disk gone/);
+    assert.equal(j.syncs, 0);
+    // Closed: everything after it throws, so the party refuses rather than acting on writes
+    // that may not be on disk.
+    assert.throws(() => j.highestToken('s1'), /not open/);
+    assert.throws(() => j.atomically(() => j.lockIntent('w', 'k', 'h', 's1')), /not open/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
