@@ -103,11 +103,26 @@ export interface AdversaryCheckInput {
   loot: AdversaryLoot;
   /** Errors thrown by callbacks of the run (a real process would have crashed). */
   crashes: string[];
+  /**
+   * Commitments and shares an honest party sent under a token lower than one it had already
+   * received for that session in a valid sign-start or discard (seen at its link). Optional:
+   * inputs recorded before this check existed have none.
+   */
+  staleActions?: AdversaryStaleAction[];
+}
+
+/** An honest party's commitment or share under a token below one it had received (I3). */
+export interface AdversaryStaleAction {
+  partyId: string;
+  sessionId: string;
+  round: number;
+  token: number;
+  highestReceived: number;
 }
 
 /** One broken invariant of an adversarial run. */
 export interface AdversaryViolation {
-  invariant: 'A1' | 'A2' | 'A3' | 'I2' | 'CRASH';
+  invariant: 'A1' | 'A2' | 'A3' | 'I2' | 'I3' | 'CRASH';
   message: string;
   detail: Record<string, unknown>;
 }

@@ -11,18 +11,26 @@
  * - **I2** no honest party released two shares under one commitment (nonce).
  * - **A3** no wallet is active (stored) at two honest parties with different public keys or
  *   public packages.
+ * - **I3** no honest party sent a commitment or share under a token lower than one it had
+ *   already received for that session in a valid sign-start or discard (seen at its link, so a
+ *   token the party holds only in memory, a parked hedge start's, counts too).
  *
  * Pure: no I/O, no clock. Aborted keygens are not violations; the harness notes them.
  */
 import type { AdversaryCheckInput, AdversaryViolation } from './adversary-types.ts';
 
-/** Runs A1, A2, I2 and A3, and reports every crash of the run. */
+/** Runs A1, A2, I2, A3 and I3, and reports every crash of the run. */
 export function checkAdversary(input: AdversaryCheckInput): AdversaryViolation[] {
   return [
     ...checkA1(input),
     ...checkA2(input),
     ...checkNonceReuse(input),
     ...checkA3(input),
+    ...(input.staleActions ?? []).map((a): AdversaryViolation => ({
+      invariant: 'I3',
+      message: `party acted on token ${a.token} after receiving ${a.highestReceived}`,
+      detail: { ...a },
+    })),
     ...input.crashes.map((crash): AdversaryViolation => ({
       invariant: 'CRASH',
       message: 'a callback threw',

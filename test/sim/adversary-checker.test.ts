@@ -1,6 +1,6 @@
 /**
  * The adversarial checker fails on broken histories: each of A1 (opened share, rebuilt secret,
- * forged signature), A2, I2 and A3 is fed a crafted history that breaks it, and the clean one
+ * forged signature), A2, I2, A3 and I3 is fed a crafted history that breaks it, and the clean one
  * passes.
  */
 import { test } from 'node:test';
@@ -118,6 +118,17 @@ test('A3: one wallet active at two honest parties with different keys or package
     packageHash: 'h2',
   });
   assert.deepEqual(invariants(packages), ['A3']);
+});
+
+test('I3: a commitment or share sent under a lower token than one received', () => {
+  const stale = clean();
+  stale.staleActions = [
+    { partyId: 'p1', sessionId: 's1', round: 2, token: 9, highestReceived: 10 },
+  ];
+  assert.deepEqual(invariants(stale), ['I3']);
+  const none = clean();
+  none.staleActions = [];
+  assert.deepEqual(invariants(none), []);
 });
 
 test('a crash of the run is a violation', () => {

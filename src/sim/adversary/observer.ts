@@ -21,6 +21,7 @@ import {
 import type {
   AdversaryActivation,
   AdversaryRelease,
+  AdversaryStaleAction,
   SignVerdict,
 } from '../../checker/adversary-types.ts';
 
@@ -50,6 +51,10 @@ export class PartyObservations {
   private readonly commitments = new Map<string, string>();
   /** The signer set the latest round-2 message to a party named (its commitment list). */
   private readonly finalSets = new Map<string, string[]>();
+  /** The highest token each party received per session in a valid sign-start or discard. */
+  private readonly tokensReceived = new Map<string, number>();
+  /** Honest parties' commitments and shares under a lower token than one received (I3). */
+  readonly staleActions: AdversaryStaleAction[] = [];
 
   constructor(private readonly judge: SignJudge) {}
 
@@ -58,6 +63,10 @@ export class PartyObservations {
     const frame = validateFrame(raw);
     if (!frame.ok || frame.value.t !== 'env') return;
     const e = frame.value.e;
+    if (e.kind === 'discard' || (e.kind === 'sign-start' && validateSignStart(e.body).ok)) {
+      const key = `${partyId}|${e.sessionId}`;
+      this.tokensReceived.set(key, Math.max(this.tokensReceived.get(key) ?? 0, e.token));
+    }
     if (e.kind === 'protocol' && e.round === 2) {
       const list = e.body['commitments'];
       if (typeof list === 'object' && list !== null && !Array.isArray(list))
@@ -82,6 +91,15 @@ export class PartyObservations {
         this.refusals[refusal.value.code] = (this.refusals[refusal.value.code] ?? 0) + 1;
       return;
     }
+    const highestReceived = this.tokensReceived.get(`${partyId}|${e.sessionId}`) ?? 0;
+    if (e.kind === 'protocol' && honest && e.token < highestReceived)
+      this.staleActions.push({
+        partyId,
+        sessionId: e.sessionId,
+        round: e.round,
+        token: e.token,
+        highestReceived,
+      });
     const seen = this.signs.get(keyOf(partyId, e));
     if (e.kind !== 'protocol' || !seen) return;
     const { hiding, binding, share } = e.body;

@@ -72,6 +72,7 @@ export class RogueSigning {
     'forged-token': () => this.tokens(),
     'bad-signer-set': () => this.badSignerSets(),
     'hedged-final-set': () => this.hedgedFinalSets(),
+    'parked-token': () => this.parkedTokens(),
     'governed-policy': () => this.governedRequests(),
   };
 
@@ -318,6 +319,49 @@ export class RogueSigning {
       const mine = i % 2 === 0 ? first : last;
       await this.askShare(p, at, body, p in mine ? mine : p in first ? first : last);
     }
+  }
+
+  /**
+   * A party asked as a hedge extra parks its sign-start for a grace (src/party/runtime.ts) and
+   * holds its token only in memory meanwhile. Within that grace: a lower-token sign-start naming
+   * it in the quorum; the parked start's discard, then a lower-token sign-start; or round 2 of
+   * an older attempt it had committed to. It must act on none of them (I3, judged at its link).
+   */
+  private async parkedTokens(): Promise<void> {
+    const kinds = ['parked-lower-start', 'parked-discarded-lower-start', 'parked-older-round'];
+    const kind = kinds[this.rng.int(0, kinds.length - 1)] ?? 'parked-lower-start';
+    const t = this.wallet.threshold;
+    const asked = [...this.wallet.parties].sort();
+    const victim = asked.at(-1);
+    if (victim === undefined || asked.length <= t) return;
+    this.counts.add(kind);
+    const high = this.nextAt(10, 2);
+    const parkedBody = this.body(this.wallet, asked, { quorumSize: t });
+    // The victim first: in the quorum, so it answers at once.
+    const inQuorum = { ...parkedBody, signers: [victim, ...asked.filter((p) => p !== victim)] };
+    const low = { ...high, attempt: 1, token: 9 };
+    if (kind === 'parked-older-round') {
+      this.rogue.send(victim, buildSignStart(low, inQuorum));
+      await this.settle();
+      const mine = this.take(victim, low, 1)[0]?.body ?? {};
+      const { hiding, binding } = mine;
+      if (typeof hiding !== 'string' || typeof binding !== 'string') return;
+      // Parked, and at the same instant round 2 of the older attempt.
+      this.rogue.send(victim, buildSignStart(high, parkedBody));
+      const list: CommitmentList = { [victim]: { hiding, binding } };
+      for (const p of inQuorum.signers.slice(1, t)) list[p] = this.fakeCommitment(p);
+      return this.askShare(victim, low, inQuorum, list);
+    }
+    this.rogue.send(victim, buildSignStart(high, parkedBody));
+    if (kind === 'parked-discarded-lower-start')
+      this.rogue.send(victim, buildDiscard(high, 'not chosen'));
+    this.rogue.send(victim, buildSignStart(low, inQuorum));
+    await this.settle();
+    const { hiding, binding } = this.take(victim, low, 1)[0]?.body ?? {};
+    if (typeof hiding !== 'string' || typeof binding !== 'string') return;
+    const list: CommitmentList = { [victim]: { hiding, binding } };
+    for (const p of inQuorum.signers.slice(1, t)) list[p] = this.fakeCommitment(p);
+    await this.askShare(victim, low, inQuorum, list);
   }
 
   /** A governed custody transfer: its rule requires the custody party among the signers. */

@@ -47,6 +47,7 @@ export function finishRun(
     mode: run.mode,
     thresholds,
     releases: observations.releases,
+    staleActions: observations.staleActions,
     activations: observations.activations,
     keygens: run.keygens,
     loot: run.loot.report,
