@@ -15,7 +15,7 @@
  * QUORATE_BENCH_TAIL_DURATION_S (default 40 per scenario), QUORATE_BENCH_TAIL_BASELINE_S
  * (default 24 per cluster shape), QUORATE_BENCH_TAIL_SEED (7).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../src/chaos/run-scenario.ts';
@@ -26,6 +26,7 @@ import { operations } from '../src/checker/operations.ts';
 import { percentile } from '../src/checker/windows.ts';
 import { realEnv } from '../src/core/env.ts';
 import { chaosLimits, limits } from '../src/core/limits.ts';
+import { readJournalFile } from '../src/party/journal-sqlite.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 
 /**
@@ -150,20 +151,39 @@ async function noFaultBaselines(
   return out;
 }
 
-/** What hedging cost in the run's signed sessions: extra parties asked, attempts. */
-async function hedgingCost(storePath: string): Promise<{ signed: number; extraAsked: number }> {
-  const store = new SqliteStore(storePath);
+/**
+ * What hedging cost in the run's signed sessions: extra parties asked, and the nonces those
+ * extras drew (from each party's journal: an extra whose discard came within its grace drew
+ * none, src/party/runtime.ts).
+ */
+async function hedgingCost(
+  outDir: string,
+): Promise<{ signed: number; extraAsked: number; extraNonces: number }> {
+  const store = new SqliteStore(join(outDir, 'data', 'coordinator', 'store.sqlite'));
+  const drawn = new Set<string>();
+  const partiesDir = join(outDir, 'data', 'parties');
+  for (const partyId of existsSync(partiesDir) ? readdirSync(partiesDir) : []) {
+    const path = join(partiesDir, partyId, 'journal.sqlite');
+    if (!existsSync(path)) continue;
+    for (const n of readJournalFile(path).nonces)
+      drawn.add(`${partyId} ${n.sessionId} ${n.attempt}`);
+  }
   try {
     const sessions = await store.listSessions(10_000);
     let signed = 0;
     let extraAsked = 0;
+    let extraNonces = 0;
     for (const { value } of sessions) {
       if (value.status !== 'signed') continue;
       signed += 1;
-      for (const a of value.attempts)
-        extraAsked += (a.asked?.length ?? 0) - (a.asked ? a.parties.length : 0);
+      for (const a of value.attempts) {
+        const extras = (a.asked ?? []).filter((p) => !a.parties.includes(p));
+        extraAsked += extras.length;
+        for (const p of extras)
+          if (drawn.has(`${p} ${value.sessionId} ${a.attempt}`)) extraNonces += 1;
+      }
     }
-    return { signed, extraAsked };
+    return { signed, extraAsked, extraNonces };
   } finally {
     await store.close();
   }
@@ -181,13 +201,15 @@ export async function runTailBench(log: (line: string) => void): Promise<Record<
   const perScenario: Record<string, Record<string, unknown>> = {};
   let signed = 0;
   let extraAsked = 0;
+  let extraNonces = 0;
   for (const scenario of scenarios) {
     const run = await measure(scenario, { seed, durationS, withoutFaults: false });
     try {
       const { fault, recovery, quiet } = run.split;
-      const cost = await hedgingCost(run.storePath);
+      const cost = await hedgingCost(run.outDir);
       signed += cost.signed;
       extraAsked += cost.extraAsked;
+      extraNonces += cost.extraNonces;
       const base = noFault[shapeOf(scenario)]?.msP99;
       const faultMsP99 = round2(percentile(fault, 99));
       const withRecoveryMsP99 = round2(percentile([...fault, ...recovery], 99));
@@ -213,7 +235,7 @@ export async function runTailBench(log: (line: string) => void): Promise<Record<
       rmSync(run.outDir, { recursive: true, force: true });
     }
   }
-  const extraNoncesPerSignature = signed === 0 ? null : round2(extraAsked / signed);
+  const perSignature = (n: number) => (signed === 0 ? null : round2(n / signed));
   return {
     durationSPerScenario: durationS,
     seed,
@@ -225,11 +247,12 @@ export async function runTailBench(log: (line: string) => void): Promise<Record<
     hedge: {
       extraPartiesPerAttemptMax: limits.hedgeExtraPartiesMax,
       signedSessions: signed,
-      // Each extra party asked: one nonce drawn (and journaled) on that party, and four
-      // envelopes: sign-start, its commitment, the discard, the discard repeated at the end.
-      extraNoncesPerSignature,
-      extraMessagesPerSignature:
-        extraNoncesPerSignature === null ? null : round2(extraNoncesPerSignature * 4),
+      extraPartiesAskedPerSignature: perSignature(extraAsked),
+      // Drawn (and journaled) by an extra whose grace passed before its discard came.
+      extraNoncesPerSignature: perSignature(extraNonces),
+      // Per extra asked: its sign-start, the discard and the discard repeated at the session's
+      // end; and its commitment when it drew a nonce.
+      extraMessagesPerSignature: perSignature(3 * extraAsked + extraNonces),
     },
   };
 }
