@@ -91,6 +91,19 @@ function staleToken(e: Envelope): Refusal {
   );
 }
 
+/**
+ * Sets `key` as the newest entry of a map bounded by `limits.partySessionsActiveMax`, dropping
+ * the oldest entry when it is full.
+ */
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= limits.partySessionsActiveMax) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
+  }
+  map.set(key, value);
+}
+
 /** When this party was asked as a hedge extra, for which attempt. */
 interface ExtraSince {
   attempt: number;
@@ -256,12 +269,7 @@ export class PartyRuntime {
   /** Holds a token seen without a journal write (bounded: oldest out first). */
   private holdToken(sessionId: string, token: number): void {
     const held = this.heldTokens.get(sessionId) ?? 0;
-    this.heldTokens.delete(sessionId);
-    if (this.heldTokens.size >= limits.partySessionsActiveMax) {
-      const oldest = this.heldTokens.keys().next();
-      if (oldest.done !== true) this.heldTokens.delete(oldest.value);
-    }
-    this.heldTokens.set(sessionId, Math.max(held, token));
+    setBounded(this.heldTokens, sessionId, Math.max(held, token));
   }
 
   /**
@@ -295,7 +303,8 @@ export class PartyRuntime {
       this.parked.delete(e.sessionId);
       // The connection it came on is gone: the coordinator has failed the attempt already.
       if (this.dispatch.originOf(e) === undefined) return;
-      this.noteExtra(e.sessionId, since);
+      // Remembered until its discard comes (a late one still feeds the grace).
+      setBounded(this.extraSince, e.sessionId, since);
       // The session's time left is shorter by the grace.
       const waited = env.monoMs() - since.atMono;
       const late = { ...body, remainingMs: body.remainingMs - waited };
@@ -323,16 +332,6 @@ export class PartyRuntime {
         'could not refuse a parked sign-start',
       );
     }
-  }
-
-  /** Remembers when an extra that outlived its grace was asked (bounded: oldest out first). */
-  private noteExtra(sessionId: string, since: ExtraSince): void {
-    this.extraSince.delete(sessionId);
-    if (this.extraSince.size >= limits.partySessionsActiveMax) {
-      const oldest = this.extraSince.keys().next();
-      if (oldest.done !== true) this.extraSince.delete(oldest.value);
-    }
-    this.extraSince.set(sessionId, since);
   }
 
   /**
