@@ -12,10 +12,11 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { ed25519Sign, ed25519Verify } from '../src/core/openssl.ts';
 import {
   aes256Gcm,
   chacha20Poly1305,
+  ed25519Sign,
+  ed25519Verify,
   hkdfSha256,
   hmacSha256,
   scrypt,

@@ -91,7 +91,6 @@ async function measure(
   split: Split;
   requests: number;
   violations: number;
-  storePath: string;
   outDir: string;
 }> {
   const outDir = mkdtempSync(join(tmpdir(), `quorate-tail-${scenario}-`));
@@ -116,7 +115,6 @@ async function measure(
     split: splitLatencies(history),
     requests: result.summary.requests,
     violations: result.summary.violations,
-    storePath: join(outDir, 'data', 'coordinator', 'store.sqlite'),
     outDir,
   };
 }

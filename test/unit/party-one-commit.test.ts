@@ -194,10 +194,18 @@ test('an asynchronous step whose nonce consumption failed to commit never sends 
   }
 });
 
-test('SQLite: atomically is one transaction, kept when the work throws, nested calls join it', () => {
+/** Runs `fn` with the path of a journal file in a fresh temporary folder, removed after. */
+function withJournalFile(fn: (path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'quorate-journal-'));
   try {
-    const path = join(dir, 'journal.sqlite');
+    fn(join(dir, 'journal.sqlite'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('SQLite: atomically is one transaction, kept when the work throws, nested calls join it', () =>
+  withJournalFile((path) => {
     const j = new SqliteJournal(path, 1);
     assert.throws(
       () =>
@@ -222,15 +230,10 @@ test('SQLite: atomically is one transaction, kept when the work throws, nested c
       'observing the token on record writes nothing',
     );
     reopened.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('SQLite: only a frame that ends memory-only secrets commits without a sync to disk', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'quorate-journal-'));
-  try {
-    const path = join(dir, 'journal.sqlite');
+test('SQLite: only a frame that ends memory-only secrets commits without a sync to disk', () =>
+  withJournalFile((path) => {
     const j = new SqliteJournal(path, 1);
     // A sign-start's writes (token, intent lock, nonce record) are synced before it answers.
     j.atomically(() => {
@@ -273,15 +276,10 @@ test('SQLite: only a frame that ends memory-only secrets commits without a sync 
     assert.equal(reopened.highestToken('s3'), 9);
     assert.equal(reopened.getMeta('velocity:w'), '[]');
     reopened.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('SQLite: a frame whose sync to disk fails closes the journal', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'quorate-journal-'));
-  try {
-    const path = join(dir, 'journal.sqlite');
+test('SQLite: a frame whose sync to disk fails closes the journal', () =>
+  withJournalFile((path) => {
     const j = new SqliteJournal(path, 1);
     // A second connection makes the sync's one-row write fail, as a failing disk would.
     const other = new Database(path);
@@ -295,7 +293,4 @@ test('SQLite: a frame whose sync to disk fails closes the journal', () => {
     // that may not be on disk.
     assert.throws(() => j.highestToken('s1'), /not open/);
     assert.throws(() => j.atomically(() => j.lockIntent('w', 'k', 'h', 's1')), /not open/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));

@@ -63,10 +63,7 @@ export class PartyObservations {
     const frame = validateFrame(raw);
     if (!frame.ok || frame.value.t !== 'env') return;
     const e = frame.value.e;
-    if (e.kind === 'discard' || (e.kind === 'sign-start' && validateSignStart(e.body).ok)) {
-      const key = `${partyId}|${e.sessionId}`;
-      this.tokensReceived.set(key, Math.max(this.tokensReceived.get(key) ?? 0, e.token));
-    }
+    if (e.kind === 'discard') this.tokenReceived(partyId, e);
     if (e.kind === 'protocol' && e.round === 2) {
       const list = e.body['commitments'];
       if (typeof list === 'object' && list !== null && !Array.isArray(list))
@@ -76,8 +73,15 @@ export class PartyObservations {
     if (e.kind !== 'sign-start') return;
     const body = validateSignStart(e.body);
     if (!body.ok) return;
+    this.tokenReceived(partyId, e);
     const verdict = this.judge(body.value, e.sessionId, partyId);
     this.signs.set(keyOf(partyId, e), { body: body.value, verdict });
+  }
+
+  /** Raises the highest token `partyId` received for `e`'s session to `e`'s. */
+  private tokenReceived(partyId: string, e: Envelope): void {
+    const key = `${partyId}|${e.sessionId}`;
+    this.tokensReceived.set(key, Math.max(this.tokensReceived.get(key) ?? 0, e.token));
   }
 
   /** `partyId`'s runtime sent a frame. */
