@@ -66,13 +66,15 @@ export const walletSchema = {
   required: ['walletId', 'scheme', 'threshold', 'parties', 'publicKey'],
   properties: {
     walletId: { type: 'string' },
-    scheme: { type: 'string', enum: ['ed25519', 'bip340', 'secp256k1'] },
+    scheme: { type: 'string', enum: ['ed25519', 'bip340', 'secp256k1', 'ecdsa'] },
     threshold: { type: 'integer' },
     parties: { type: 'array', items: { type: 'string' } },
     publicKey: {
       type: 'string',
-      description: 'hex; bip340 x-only 32 bytes, ed25519 32 bytes, secp256k1 compressed 33 bytes',
+      description:
+        'hex; bip340 x-only 32 bytes, ed25519 32 bytes, secp256k1 and ecdsa compressed 33 bytes',
     },
+    ethereumAddress: { type: 'string', description: 'ecdsa: the EIP-55 address of the key' },
     policy: { type: 'string', description: 'governing policy tier, if any' },
   },
 } as const;
@@ -110,6 +112,10 @@ export const signedSchema = {
     sessionId: { type: 'string' },
     status: { type: 'string' },
     signature: { type: 'string' },
+    recoveryId: {
+      type: 'integer',
+      description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
+    },
     signers: { type: 'array', items: { type: 'string' } },
   },
 } as const;
@@ -125,6 +131,10 @@ export const sessionSchema = {
     pendingReason: { type: 'string' },
     policy: { type: 'object', additionalProperties: true },
     signature: { type: 'string' },
+    recoveryId: {
+      type: 'integer',
+      description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
+    },
     signers: { type: 'array', items: { type: 'string' } },
     deadlineMs: { type: 'number' },
     retry: {

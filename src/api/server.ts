@@ -56,12 +56,14 @@ export interface ApiOptions {
 }
 
 function walletView(w: WalletRecord) {
+  const address = w.scheme === 'ecdsa' ? w.publicPackage['ethereumAddress'] : undefined;
   return {
     walletId: w.walletId,
     scheme: w.scheme,
     threshold: w.threshold,
     parties: w.parties,
     publicKey: w.publicKey,
+    ...(typeof address === 'string' ? { ethereumAddress: address } : {}),
     ...(w.tier === undefined ? {} : { policy: w.tier }),
   };
 }
@@ -100,6 +102,7 @@ function sessionView(r: SessionRecord) {
           },
         }),
     ...(r.signature === undefined ? {} : { signature: r.signature }),
+    ...(r.recoveryId === undefined ? {} : { recoveryId: r.recoveryId }),
     ...(r.signers === undefined ? {} : { signers: r.signers }),
     ...(r.retry === undefined ? {} : { retry: r.retry }),
     attempts: r.attempts.map((a) => ({
@@ -426,6 +429,7 @@ function sendSigningAnswer(reply: FastifyReply, record: SessionRecord): FastifyR
       sessionId: record.sessionId,
       status: 'signed',
       signature: record.signature,
+      ...(record.recoveryId === undefined ? {} : { recoveryId: record.recoveryId }),
       signers: record.signers,
     });
   }

@@ -5,7 +5,7 @@
  * Pure: the simulator and the chaos harness both feed it.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
-import { engines } from '../protocol/frost.ts';
+import { coordinatorEngines as engines } from '../protocol/engines.ts';
 import { checkGovernance, governedMetrics } from './check-governance.ts';
 import { faultSchedule, reachableThroughout, type FaultSchedule } from './fault-schedule.ts';
 import type { HistoryEvent } from './history.ts';

@@ -3,6 +3,8 @@
  * node that dials the coordinator(s), and stops on SIGINT/SIGTERM. `quorate party identity`
  * creates or opens the party's identity and prints it for the operator to certify.
  */
+import { loadDkls23 } from '../party/dkls23-instance.ts';
+import { ecdsaEngine } from '../protocol/ecdsa.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { parseArgs } from 'node:util';
 import { realEnv, type Env } from '../core/env.ts';
@@ -134,6 +136,8 @@ export async function runPartyCommand(
   const optional = await optionalNodeOptions(values);
   const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'party', partyId } });
   const { env, wrapLink, engines } = adapt?.(plainEnv) ?? { env: plainEnv };
+  // The threshold-ECDSA engine: one instance for this process, its generator fed by the Env.
+  const ecdsa = ecdsaEngine(await loadDkls23(env.randomBytes));
   const node = startPartyNode(env, {
     partyId,
     coordinatorUrl: required(
@@ -144,7 +148,7 @@ export async function runPartyCommand(
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...optional,
     ...(wrapLink === undefined ? {} : { wrapLink }),
-    ...(engines === undefined ? {} : { engines }),
+    engines: { ecdsa, ...engines },
   });
   await waitForSignal();
   node.stop();

@@ -5,11 +5,12 @@
  * session whose owner is gone, and drives each by a new attempt with a higher fencing token (or
  * fails it if its deadline passed).
  */
+import { QuorateError } from '../core/errors.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import type { Scheme, SignatureEngine } from '../protocol/engine.ts';
-import { engines as frostEngines } from '../protocol/frost.ts';
+import { coordinatorEngines } from '../protocol/engines.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { SessionApproval } from '../session/session-policy.ts';
 import { defaultTimeoutPolicy, type TimeoutPolicy } from '../session/timeouts.ts';
@@ -100,7 +101,7 @@ export class Coordinator {
     this.registry = this.makeRegistry(options);
     this.replica = this.makeReplicaLease(options);
     const lease = () => (this.stopped ? undefined : this.replica.current);
-    const engines = { ...frostEngines, ...options.engines };
+    const engines = { ...coordinatorEngines, ...options.engines };
     const governance = new Governance({
       env,
       store,
@@ -250,6 +251,14 @@ export class Coordinator {
    */
   async sign(walletId: string, request: SignRequest): Promise<SessionRecord> {
     const wallet = await this.wallets.get(walletId);
+    if (wallet.scheme === 'ecdsa' && request.messageHex.length !== 64)
+      throw new QuorateError(
+        'QUORATE_E_DIGEST_REQUIRED',
+        'an ecdsa wallet signs a 32-byte digest',
+        {
+          bytes: request.messageHex.length / 2,
+        },
+      );
     return this.admission.sign(wallet, request);
   }
 

@@ -60,7 +60,11 @@ export class KeygenRunner {
     readonly args: KeygenArgs,
     private readonly onFinished: (runner: KeygenRunner) => void,
   ) {
-    this.role = engine.keygenCoordinator({ parties: args.parties, threshold: args.threshold });
+    this.role = engine.keygenCoordinator({
+      parties: args.parties,
+      threshold: args.threshold,
+      walletId: args.walletId,
+    });
     this.result = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -68,7 +72,9 @@ export class KeygenRunner {
 
   start(): void {
     this.role.start();
-    this.cancelTimer = this.env.setTimer(limits.keygenDeadlineMs, () =>
+    const deadlineMs =
+      this.args.scheme === 'ecdsa' ? limits.ecdsaKeygenDeadlineMs : limits.keygenDeadlineMs;
+    this.cancelTimer = this.env.setTimer(deadlineMs, () =>
       this.fail('key generation deadline reached', []),
     );
     const { keygenId, ...body } = this.args;

@@ -261,13 +261,14 @@ export class SessionRunner {
             ...failure,
             candidates: this.candidates(),
           }),
-        signed: (signature, signers) =>
+        signed: (signature, signers, recoveryId) =>
           this.dispatch({
             type: 'attempt-signed',
             attempt,
             nowMs: env.nowMs(),
             signature,
             signers,
+            ...(recoveryId === undefined ? {} : { recoveryId }),
           }),
       },
     );

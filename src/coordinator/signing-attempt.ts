@@ -14,7 +14,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import type { Env, Log } from '../core/env.ts';
 import type { ErrorCode } from '../core/errors.ts';
-import type { ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
+import type { AggregateResult, ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import type { AttemptFailureCause } from '../session/machine.ts';
 import { chooseSigners } from '../session/hedge.ts';
 import type { SessionRecord } from '../session/record.ts';
@@ -65,7 +65,7 @@ export interface AttemptFailure {
 /** Where the attempt reports its one outcome. */
 export interface AttemptOutcome {
   failed(failure: AttemptFailure): void;
-  signed(signature: string, signers: string[]): void;
+  signed(signature: string, signers: string[], recoveryId?: number): void;
 }
 
 /** The attempt's identity in the session: its number, fencing token and quorum. */
@@ -84,7 +84,7 @@ export class SigningAttempt {
   private responded = new Set<string>();
   /** Each party's envelope of the current round (blame evidence). */
   private roundEnvelopes = new Map<string, Envelope>();
-  private readonly aggregator: ProtocolRole<{ signature: string }>;
+  private readonly aggregator: ProtocolRole<AggregateResult>;
   private cancelRoundTimer: () => void = () => {};
   private closed = false;
   /** Every party asked for round 1 (the quorum, then any hedge candidates). */
@@ -197,7 +197,7 @@ export class SigningAttempt {
       return;
     }
     if (step.kind === 'done') {
-      this.onAggregated(step.result.signature);
+      this.onAggregated(step.result);
       return;
     }
     if (step.outgoing.length > 0) this.nextRound(step.outgoing);
@@ -267,7 +267,8 @@ export class SigningAttempt {
     this.fail('blame', reason, blamed, { ...evidence, envelopes });
   }
 
-  private onAggregated(signature: string): void {
+  private onAggregated(result: AggregateResult): void {
+    const { signature } = result;
     const { engine, wallet, registry } = this.deps;
     // I4: never hand out a signature that does not verify under the wallet key. An engine
     // whose aggregator verified it already is not asked twice (the profile of `npm run bench
@@ -287,7 +288,7 @@ export class SigningAttempt {
     assert(signers !== undefined, 'a signature comes from a fixed signer set');
     for (const p of signers) registry.recordSuccess(p);
     this.close();
-    this.outcome.signed(signature, signers);
+    this.outcome.signed(signature, signers, result.recoveryId);
   }
 
   /**

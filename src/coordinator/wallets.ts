@@ -45,7 +45,7 @@ export class Wallets {
     const { scheme, threshold, parties, tier } = request;
     await this.checkRoom();
     if (tier !== undefined) this.checkTier(tier, threshold, parties);
-    checkShape(threshold, parties);
+    checkShape(scheme, threshold, parties);
     const boxKeys = await this.enrolledBoxKeys(parties);
     this.checkAlive(parties);
     if (this.keygens.size >= limits.keygensActiveMax)
@@ -175,8 +175,8 @@ export class Wallets {
   }
 }
 
-/** Distinct parties and a threshold between 1 and n. */
-function checkShape(threshold: number, parties: string[]): void {
+/** Distinct parties and a threshold between 1 and n (ecdsa: 2 and n, n at most ecdsaPartiesMax). */
+function checkShape(scheme: Scheme, threshold: number, parties: string[]): void {
   if (new Set(parties).size !== parties.length) {
     throw new QuorateError('QUORATE_E_DUPLICATE_PARTY', 'a party id appears twice', { parties });
   }
@@ -185,6 +185,14 @@ function checkShape(threshold: number, parties: string[]): void {
       'QUORATE_E_INVALID_THRESHOLD',
       `threshold must be between 1 and ${parties.length}`,
       { threshold, n: parties.length },
+    );
+  }
+  if (scheme === 'ecdsa' && (threshold < 2 || parties.length > limits.ecdsaPartiesMax)) {
+    // DKLs23 is a t >= 2 protocol, and key generation test-signs with every t-subset.
+    throw new QuorateError(
+      'QUORATE_E_INVALID_THRESHOLD',
+      `an ecdsa wallet needs a threshold of at least 2 and at most ${limits.ecdsaPartiesMax} parties`,
+      { threshold, n: parties.length, partiesMax: limits.ecdsaPartiesMax },
     );
   }
 }

@@ -41,7 +41,13 @@ export const errorTable = {
   QUORATE_E_UNSUPPORTED_SCHEME: {
     status: 400,
     retryable: false,
-    summary: 'The signature scheme is not one of ed25519, bip340, secp256k1.',
+    summary:
+      'The signature scheme is not one of ed25519, bip340, secp256k1, ecdsa (or a party runs no engine for it).',
+  },
+  QUORATE_E_DIGEST_REQUIRED: {
+    status: 400,
+    retryable: false,
+    summary: 'An ecdsa wallet signs a 32-byte digest: the message is not 32 bytes.',
   },
   QUORATE_E_MESSAGE_TOO_LARGE: {
     status: 413,

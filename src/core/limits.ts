@@ -50,6 +50,13 @@ export const sessionLimits = {
   // Keygen
   keygenDeadlineMs: 30_000,
   keygensActiveMax: 64,
+  // Threshold ECDSA (DKLs23): key generation is slow (10 s for 2-of-3, 31 s for 3-of-5 of CPU
+  // on 2 cores, ../shared/notes/dkls23-wasm.md) and ends with a test signature by every
+  // t-subset, so its deadline is its own, and n is kept where the subsets stay few.
+  ecdsaKeygenDeadlineMs: 180_000,
+  ecdsaPartiesMax: 6,
+  // C(6, 3): every t-subset of at most ecdsaPartiesMax parties.
+  ecdsaSubsetsMax: 20,
   // Cleanup: every aborted attempt is released everywhere within this (ARCHITECTURE §3 step 11)
   abortCleanupMsMax: 5_000,
   blameCooldownMsDefault: 600_000,

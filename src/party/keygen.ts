@@ -27,7 +27,8 @@ export interface KeygenDeps {
   log: Log;
   identity: IdentityKeys;
   policy: LoadedPolicy | undefined;
-  engines: Record<Scheme, PartyEngine>;
+  /** The engine of each scheme this party runs (a scheme without one is refused). */
+  engines: Partial<Record<Scheme, PartyEngine>>;
   shares: KeyShares;
   /** The operator key this party pins (and its own certificate), if any. */
   trust: PartyTrust | undefined;
@@ -111,7 +112,14 @@ export function openKeygen(
     peerBoxKeys: body.boxKeys,
     randomBytes: env.randomBytes,
   });
-  const engineRole = deps.engines[body.scheme].keygenParticipant({
+  const engine = deps.engines[body.scheme];
+  if (engine === undefined)
+    throw new Refusal(
+      'QUORATE_E_UNSUPPORTED_SCHEME',
+      `this party runs no ${body.scheme} engine`,
+      true,
+    );
+  const engineRole = engine.keygenParticipant({
     walletId: body.walletId,
     partyId,
     parties: body.parties,

@@ -121,7 +121,7 @@ export class PartyRuntime {
   private readonly dispatch: PartyDispatch;
   private readonly driver: ProtocolDriver;
   private readonly shares: KeyShares;
-  private readonly engines: Record<Scheme, PartyEngine>;
+  private readonly engines: Partial<Record<Scheme, PartyEngine>>;
   private readonly log;
   /** Messages held back until the commit of the frame being handled (see inOneCommit). */
   private outbox: (() => void)[] | undefined;

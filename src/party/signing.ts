@@ -39,7 +39,8 @@ export interface SigningDeps {
   journal: PartyJournal;
   identity: IdentityKeys;
   policy: LoadedPolicy | undefined;
-  engines: Record<Scheme, PartyEngine>;
+  /** The engine of each scheme this party runs (a scheme without one is refused). */
+  engines: Partial<Record<Scheme, PartyEngine>>;
   shares: KeyShares;
   /** Drops a session (its secrets wiped, discarded durably). */
   drop(sessionId: string, reason: string, attempt?: number): void;
@@ -187,13 +188,14 @@ export function openSigning(
     peerBoxKeys: body.boxKeys ?? {},
     randomBytes: env.randomBytes,
   });
-  const role = deps.engines[key.scheme].signer({
+  const role = engineFor(deps, key.scheme).signer({
     key,
     message,
     signers: body.signers,
     ...(body.quorumSize === undefined ? {} : { quorumSize: body.quorumSize }),
     rng: env.randomBytes,
     sealer,
+    runId: `${body.walletId}|${e.sessionId}|${e.attempt}|${e.token}`,
   });
   const hedged = isHedged(body);
   if (hedged && role.finalSigners === undefined) {
@@ -222,6 +224,14 @@ export function openSigning(
     hooks: signingHooks(deps, e, policyInput, finalSetTracker(partyId, body, role)),
     cancelTtl,
   };
+}
+
+/** The party's engine for `scheme`, or a hard refusal if it runs none. */
+function engineFor(deps: SigningDeps, scheme: Scheme): PartyEngine {
+  const engine = deps.engines[scheme];
+  if (engine === undefined)
+    throw new Refusal('QUORATE_E_UNSUPPORTED_SCHEME', `this party runs no ${scheme} engine`, true);
+  return engine;
 }
 
 /** True if sign-start asks more candidates than sign (a hedged first round). */

@@ -16,8 +16,11 @@
  */
 
 /** Signature schemes Quorate serves. */
-export type Scheme = 'ed25519' | 'bip340' | 'secp256k1';
-export const schemes: readonly Scheme[] = ['ed25519', 'bip340', 'secp256k1'];
+export type Scheme = 'ed25519' | 'bip340' | 'secp256k1' | 'ecdsa';
+export const schemes: readonly Scheme[] = ['ed25519', 'bip340', 'secp256k1', 'ecdsa'];
+/** The FROST schemes (the engines src/protocol/frost.ts builds). */
+export type FrostScheme = Exclude<Scheme, 'ecdsa'>;
+export const frostSchemes: readonly FrostScheme[] = ['ed25519', 'bip340', 'secp256k1'];
 
 /** The coordinator's role id in protocol messages. */
 export const coordinatorRole = 'coordinator';
@@ -45,6 +48,15 @@ export type ProtocolStep<Result> =
   | { kind: 'continue'; outgoing: ProtocolMessage[] }
   | { kind: 'done'; outgoing: ProtocolMessage[]; result: Result }
   | { kind: 'abort'; outgoing: ProtocolMessage[]; abort: ProtocolAbort };
+
+/** The step that gives up: nothing sent, and who is blamed (possibly nobody) with evidence. */
+export function abortWith<Result>(
+  reason: string,
+  blamed: string[],
+  evidence: Record<string, unknown>,
+): ProtocolStep<Result> {
+  return { kind: 'abort', outgoing: [], abort: { reason, blamed, evidence } };
+}
 
 /** A role in a protocol run. */
 export interface ProtocolRole<Result> {
@@ -107,6 +119,11 @@ export interface SignerArgs {
   rng: (length: number) => Uint8Array;
   /** Seals messages to other signers (for engines whose rounds need it; FROST does not). */
   sealer: ShareSealer;
+  /**
+   * Names this run the same way at every signer (wallet, session, attempt, token), for engines
+   * whose transcript needs a common session id (DKLs23's sign id).
+   */
+  runId?: string;
 }
 
 /**
@@ -186,6 +203,12 @@ export interface AggregatorArgs {
   chooseSigners?: (answered: readonly string[]) => string[] | undefined;
 }
 
+/** What an aggregator ends with: the signature (hex), and for ECDSA its recovery id. */
+export interface AggregateResult {
+  signature: string;
+  recoveryId?: number;
+}
+
 /** The outcome of DKG, as the coordinator sees it. */
 export interface KeygenResult {
   publicKey: string;
@@ -213,9 +236,13 @@ export interface SignatureEngine extends PartyEngine {
    */
   readonly hedgesFirstRound?: boolean;
   keygenParticipant(args: KeygenParticipantArgs): ProtocolRole<KeyShare>;
-  keygenCoordinator(args: { parties: string[]; threshold: number }): ProtocolRole<KeygenResult>;
+  keygenCoordinator(args: {
+    parties: string[];
+    threshold: number;
+    walletId?: string;
+  }): ProtocolRole<KeygenResult>;
   signer(args: SignerArgs): SignerRole;
-  aggregator(args: AggregatorArgs): ProtocolRole<{ signature: string }>;
+  aggregator(args: AggregatorArgs): ProtocolRole<AggregateResult>;
   /** Verifies a full signature against the wallet's public key (wire format). */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
 }

@@ -20,6 +20,7 @@ import type {
   ProtocolMessage,
   ProtocolRole,
   ProtocolStep,
+  FrostScheme,
   Scheme,
   OneTimeSecret,
   SignatureEngine,
@@ -27,15 +28,21 @@ import type {
   SignerResult,
   SignerRole,
 } from './engine.ts';
-import { coordinatorRole } from './engine.ts';
+import { abortWith, coordinatorRole } from './engine.ts';
 
 type Frost = FROST;
 
-const suites: Record<Scheme, Frost> = {
+const suites: Record<FrostScheme, Frost> = {
   ed25519: ed25519_FROST,
   bip340: schnorr_FROST,
   secp256k1: secp256k1_FROST,
 };
+
+/** `scheme` as a FROST scheme (a programmer error for any other: FROST roles serve only these). */
+export function frostSchemeOf(scheme: Scheme): FrostScheme {
+  assert(scheme !== 'ecdsa', 'a FROST role serves a FROST scheme');
+  return scheme;
+}
 
 /** Thrown inside a role when a peer's payload is malformed; turned into a blame abort. */
 class PeerFault extends Error {
@@ -94,7 +101,7 @@ function recordField(payload: Payload, key: string, from: string): Record<string
 const derivedIdentifiers = new Map<string, string>();
 
 /** FROST participant identifier for a party id (deterministic, RFC 9591 derive). */
-export function frostIdentifier(scheme: Scheme, partyId: string): string {
+export function frostIdentifier(scheme: FrostScheme, partyId: string): string {
   const key = `${scheme}|${partyId}`;
   let identifier = derivedIdentifiers.get(key);
   if (identifier === undefined) {
@@ -105,7 +112,7 @@ export function frostIdentifier(scheme: Scheme, partyId: string): string {
   return identifier;
 }
 
-function identifierMap(scheme: Scheme, parties: string[]): Map<string, string> {
+function identifierMap(scheme: FrostScheme, parties: string[]): Map<string, string> {
   return new Map(parties.map((p) => [frostIdentifier(scheme, p), p]));
 }
 
@@ -142,7 +149,7 @@ function decodeSecret(p: Payload): FrostSecretRaw {
 }
 
 /** The group public key in the scheme's wire format (bip340: x-only 32 bytes). */
-export function wirePublicKey(scheme: Scheme, groupCommitment: Uint8Array): Uint8Array {
+export function wirePublicKey(scheme: FrostScheme, groupCommitment: Uint8Array): Uint8Array {
   if (scheme === 'bip340') {
     assert(groupCommitment.length === 33, 'bip340 group key is a 33-byte compressed point');
     return groupCommitment.slice(1);
@@ -152,7 +159,7 @@ export function wirePublicKey(scheme: Scheme, groupCommitment: Uint8Array): Uint
 
 /** Verifies with the plain (non-threshold) verifier of each scheme. */
 function verifySignature(
-  scheme: Scheme,
+  scheme: FrostScheme,
   sig: Uint8Array,
   msg: Uint8Array,
   pk: Uint8Array,
@@ -175,15 +182,7 @@ function blameStep<R>(error: unknown, fallbackPeer: string): ProtocolStep<R> {
     };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return {
-    kind: 'abort',
-    outgoing: [],
-    abort: {
-      reason: message,
-      blamed: fallbackPeer ? [fallbackPeer] : [],
-      evidence: { fault: message },
-    },
-  };
+  return abortWith(message, fallbackPeer ? [fallbackPeer] : [], { fault: message });
 }
 
 function commitmentId(c: CommitmentRaw): string {
@@ -208,7 +207,7 @@ class FrostSigner implements SignerRole {
   ) {
     this.secret = decodeSecret(args.key.secretPackage);
     this.pub = decodePublic(args.key.publicPackage);
-    this.ids = identifierMap(args.key.scheme, args.signers);
+    this.ids = identifierMap(frostSchemeOf(args.key.scheme), args.signers);
   }
 
   start(): ProtocolStep<SignerResult> {
@@ -251,7 +250,7 @@ class FrostSigner implements SignerRole {
     const raw = recordField(message.payload, 'commitments', message.from);
     const list: CommitmentRaw[] = [];
     for (const [partyId, entry] of Object.entries(raw)) {
-      const identifier = frostIdentifier(this.args.key.scheme, partyId);
+      const identifier = frostIdentifier(frostSchemeOf(this.args.key.scheme), partyId);
       if (!this.ids.has(identifier)) throw new PeerFault(message.from, `unknown signer ${partyId}`);
       const e = payloadOf(entry, `commitment of ${partyId}`, message.from);
       list.push({
@@ -296,7 +295,7 @@ class FrostSigner implements SignerRole {
 }
 
 /** True if `bytes` encode a point of the scheme's group other than the identity. */
-function isCommitmentPoint(scheme: Scheme, bytes: Uint8Array): boolean {
+function isCommitmentPoint(scheme: FrostScheme, bytes: Uint8Array): boolean {
   try {
     const point =
       scheme === 'ed25519' ? ed25519.Point.fromBytes(bytes) : secp256k1.Point.fromBytes(bytes);
@@ -321,7 +320,7 @@ class FrostAggregator implements ProtocolRole<{ signature: string }> {
 
   constructor(
     private readonly frost: Frost,
-    private readonly scheme: Scheme,
+    private readonly scheme: FrostScheme,
     private readonly args: AggregatorArgs,
   ) {
     this.pub = decodePublic(args.publicPackage);
@@ -436,7 +435,7 @@ class FrostKeygenParticipant implements ProtocolRole<KeyShare> {
 
   constructor(
     private readonly frost: Frost,
-    private readonly scheme: Scheme,
+    private readonly scheme: FrostScheme,
     private readonly args: KeygenParticipantArgs,
   ) {
     this.ids = identifierMap(scheme, args.parties);
@@ -641,7 +640,7 @@ class FrostKeygenCoordinator implements ProtocolRole<KeygenResult> {
 }
 
 /** Builds the FROST engine for one scheme. */
-export function frostEngine(scheme: Scheme): SignatureEngine {
+export function frostEngine(scheme: FrostScheme): SignatureEngine {
   const frost = suites[scheme];
   return {
     scheme,
@@ -658,8 +657,8 @@ export function frostEngine(scheme: Scheme): SignatureEngine {
   };
 }
 
-/** Engines by scheme, built once. */
-export const engines: Record<Scheme, SignatureEngine> = {
+/** The FROST engines by scheme, built once. */
+export const engines: Record<FrostScheme, SignatureEngine> = {
   ed25519: frostEngine('ed25519'),
   bip340: frostEngine('bip340'),
   secp256k1: frostEngine('secp256k1'),

@@ -10,8 +10,9 @@ import type {
   ProtocolStep,
   Scheme,
   ShareSealer,
+  SignatureEngine,
 } from './engine.ts';
-import { engines } from './frost.ts';
+import { engines, frostSchemeOf } from './frost.ts';
 import { boxPublicKey, createSealer } from './sealed-box.ts';
 
 type Rng = (n: number) => Uint8Array;
@@ -61,11 +62,11 @@ export function runKeygen(
   parties: string[],
   threshold: number,
   rng: Rng,
+  engine: SignatureEngine = engines[frostSchemeOf(scheme)],
 ): KeyShare[] {
-  const engine = engines[scheme];
   const sealers = sealersFor(parties, 'w|k', rng);
   const roles = new Map<string, ProtocolRole<unknown>>();
-  roles.set('coordinator', engine.keygenCoordinator({ parties, threshold }));
+  roles.set('coordinator', engine.keygenCoordinator({ parties, threshold, walletId: 'w' }));
   roles.get('coordinator')!.start();
   const queue: ProtocolMessage[] = [];
   for (const p of parties) {
@@ -97,8 +98,8 @@ export function runSigning(
   message: Uint8Array,
   rng: Rng,
   fault: { corruptShareOf?: string } = {},
+  engine: SignatureEngine = engines[frostSchemeOf(scheme)],
 ): Uint8Array {
-  const engine = engines[scheme];
   const roles = new Map<string, ProtocolRole<unknown>>();
   const aggregator = engine.aggregator({ publicPackage: keys[0]!.publicPackage, message, signers });
   aggregator.start();
@@ -110,7 +111,14 @@ export function runSigning(
     engine.signingSealsPeerMessages === true ? sealersFor(signers, 'w|s', rng) : noSealers(signers);
   for (const p of signers) {
     const key = keys.find((k) => k.partyId === p)!;
-    const role = engine.signer({ key, message, signers, rng, sealer: sealers.get(p)! });
+    const role = engine.signer({
+      key,
+      message,
+      signers,
+      rng,
+      sealer: sealers.get(p)!,
+      runId: 'w|s',
+    });
     roles.set(p, role);
     queue.push(...role.start().outgoing);
   }

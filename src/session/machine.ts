@@ -63,7 +63,15 @@ export type AttemptFailureCause = 'timeout' | 'blame' | 'refused' | 'disconnecte
 /** Inputs to the machine. */
 export type SessionEvent =
   | { type: 'begin'; nowMs: number; candidates: CandidateInfo[] }
-  | { type: 'attempt-signed'; attempt: number; nowMs: number; signature: string; signers: string[] }
+  | {
+      type: 'attempt-signed';
+      attempt: number;
+      nowMs: number;
+      signature: string;
+      signers: string[];
+      /** ECDSA: the recovery id of `signature` (0 or 1). */
+      recoveryId?: number;
+    }
   | {
       type: 'attempt-failed';
       attempt: number;
@@ -183,6 +191,7 @@ function onSigned(
     ...closeAttempt(state.record, 'signed', event.nowMs, undefined, event.signers),
     status: 'signed',
     signature: event.signature,
+    ...(event.recoveryId === undefined ? {} : { recoveryId: event.recoveryId }),
     signers: event.signers,
   };
   return withRecord(state, record, [{ type: 'finished', status: 'signed' }]);

@@ -72,6 +72,8 @@ export interface SessionRecord {
   /** Parties that missed a round deadline in this session: chosen again only as a last resort. */
   slow: string[];
   signature?: string;
+  /** ECDSA: the recovery id (0 or 1) under which `signature` recovers the wallet key. */
+  recoveryId?: number;
   signers?: string[];
   error?: SessionError;
   /**

@@ -8,7 +8,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import type { KeyShare, ProtocolMessage, ProtocolRole, Scheme } from '../protocol/engine.ts';
-import { engines } from '../protocol/frost.ts';
+import { engines, frostSchemeOf } from '../protocol/frost.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import { generateIdentity } from '../transport/identity.ts';
 import { seededRandom } from '../core/seeded-random.ts';
@@ -43,7 +43,7 @@ export function walletKeys(
   if (cached) return cached;
   const rng = seededRandom(0, `wallet-fixture/${label}`);
   const walletId = `w_${bytesToHex(rng.bytes(12))}`;
-  const engine = engines[scheme];
+  const engine = engines[frostSchemeOf(scheme)];
   const identities = new Map(parties.map((p) => [p, generateIdentity(rng.bytes(64))]));
   const boxKeys = Object.fromEntries([...identities].map(([p, k]) => [p, bytesToHex(k.boxPublic)]));
   const coordinator = engine.keygenCoordinator({ parties, threshold });

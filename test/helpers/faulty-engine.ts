@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../src/core/env.ts';
 import type {
+  FrostScheme,
   MaybePromise,
   PartyEngine,
   PartySignerRole,
@@ -109,10 +110,10 @@ function faultySigner(role: PartySignerRole, env: Env, faults: PartyFaults): Par
 
 /** `engines` with every signer wrapped by `faults`; keygen is left as it is. */
 export function faultyEngines(
-  engines: Record<Scheme, PartyEngine>,
+  engines: Record<FrostScheme, PartyEngine>,
   env: Env,
   faults: PartyFaults,
-): Record<Scheme, PartyEngine> {
+): Partial<Record<Scheme, PartyEngine>> {
   const wrap = (engine: PartyEngine): PartyEngine => ({
     scheme: engine.scheme,
     keygenParticipant: (args) => engine.keygenParticipant(args),

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { runKeygen, runSigning } from '../../src/protocol/local-run.ts';
 import { engines } from '../../src/protocol/frost.ts';
 import { createSealer } from '../../src/protocol/sealed-box.ts';
-import type { KeyShare, Scheme } from '../../src/protocol/engine.ts';
+import type { FrostScheme as Scheme, KeyShare } from '../../src/protocol/engine.ts';
 
 const rng = (n: number) => new Uint8Array(randomBytes(n));
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `p${i + 1}`);

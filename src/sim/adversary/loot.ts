@@ -14,11 +14,12 @@ import { schnorr_FROST, secp256k1, secp256k1_FROST } from '@noble/curves/secp256
 import type { FROST } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { sha256Hex } from '../../core/encoding.ts';
-import type { Payload, Scheme } from '../../protocol/engine.ts';
-import { engines, frostIdentifier } from '../../protocol/frost.ts';
+import type { FrostScheme, Payload, Scheme } from '../../protocol/engine.ts';
+import { frostIdentifier, frostSchemeOf } from '../../protocol/frost.ts';
+import { coordinatorEngines as engines } from '../../protocol/engines.ts';
 import type { AdversaryLoot, Forgery, Reconstruction } from '../../checker/adversary-types.ts';
 
-const frostOf: Record<Scheme, FROST> = {
+const frostOf: Record<FrostScheme, FROST> = {
   ed25519: ed25519_FROST,
   bip340: schnorr_FROST,
   secp256k1: secp256k1_FROST,
@@ -89,7 +90,10 @@ export class Loot {
     this.report.openedShares.push({ walletId, dealer, recipient, ownRecipient });
     const byDealer = this.evaluations.get(walletId) ?? new Map<string, Secret[]>();
     const list = byDealer.get(dealer) ?? [];
-    list.push({ identifier: frostIdentifier(scheme, recipient), signingShare: plain });
+    list.push({
+      identifier: frostIdentifier(frostSchemeOf(scheme), recipient),
+      signingShare: plain,
+    });
     byDealer.set(dealer, list);
     this.evaluations.set(walletId, byDealer);
   }
@@ -115,7 +119,7 @@ export class Loot {
   }
 
   private candidates(wallet: TargetWallet): { secret: Uint8Array; used: number }[] {
-    const frost = frostOf[wallet.scheme];
+    const frost = frostOf[frostSchemeOf(wallet.scheme)];
     const n = wallet.parties.length;
     const out: { secret: Uint8Array; used: number }[] = [];
     const own = this.ownShares.get(wallet.walletId) ?? [];
@@ -137,7 +141,7 @@ export class Loot {
   }
 
   private tryCandidate(wallet: TargetWallet, secret: Uint8Array, used: number): void {
-    const frost = frostOf[wallet.scheme];
+    const frost = frostOf[frostSchemeOf(wallet.scheme)];
     let matched = false;
     try {
       const scalar = frost.utils.Fn.fromBytes(secret);
@@ -163,7 +167,7 @@ export class Loot {
   }
 
   private tryAggregates(wallet: TargetWallet): void {
-    const frost = frostOf[wallet.scheme];
+    const frost = frostOf[frostSchemeOf(wallet.scheme)];
     for (const [key, collected] of this.shares) {
       const [walletId, messageHex = ''] = key.split('|');
       if (walletId !== wallet.walletId) continue;
@@ -171,12 +175,15 @@ export class Loot {
       const lists = new Map(collected.map((c) => [JSON.stringify(c.list), c.list]));
       for (const list of lists.values()) {
         const commitments = Object.entries(list).map(([partyId, c]) => ({
-          identifier: frostIdentifier(wallet.scheme, partyId),
+          identifier: frostIdentifier(frostSchemeOf(wallet.scheme), partyId),
           hiding: hexToBytes(c.hiding),
           binding: hexToBytes(c.binding),
         }));
         const sigShares = Object.fromEntries(
-          collected.map((s) => [frostIdentifier(wallet.scheme, s.partyId), hexToBytes(s.share)]),
+          collected.map((s) => [
+            frostIdentifier(frostSchemeOf(wallet.scheme), s.partyId),
+            hexToBytes(s.share),
+          ]),
         );
         const message = hexToBytes(messageHex);
         let verified = false;
@@ -237,10 +244,10 @@ export function fakeCommitment(
   partyId: string,
   rng: (n: number) => Uint8Array,
 ): { hiding: string; binding: string } {
-  const frost = frostOf[scheme];
+  const frost = frostOf[frostSchemeOf(scheme)];
   const random = (n?: number) => Uint8Array.from(rng(n ?? 32));
   const secret = {
-    identifier: frostIdentifier(scheme, partyId),
+    identifier: frostIdentifier(frostSchemeOf(scheme), partyId),
     signingShare: frost.utils.randomScalar(random),
   };
   const { commitments } = frost.commit(secret, random);
@@ -253,10 +260,10 @@ export function fakeRound1(
   partyId: string,
   rng: (n: number) => Uint8Array,
 ): Payload {
-  const frost = frostOf[wallet.scheme];
+  const frost = frostOf[frostSchemeOf(wallet.scheme)];
   const signers = { min: wallet.threshold, max: wallet.parties.length };
   const random = (n?: number) => Uint8Array.from(rng(n ?? 32));
-  const id = frostIdentifier(wallet.scheme, partyId);
+  const id = frostIdentifier(frostSchemeOf(wallet.scheme), partyId);
   const { public: pub } = frost.DKG.round1(id, signers, undefined, random);
   return {
     commitment: pub.commitment.map((c) => bytesToHex(c)),

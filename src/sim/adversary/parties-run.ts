@@ -18,7 +18,7 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { seededRandom, type SeededRandom } from '../../core/seeded-random.ts';
 import type { Scheme } from '../../protocol/engine.ts';
-import { engines } from '../../protocol/frost.ts';
+import { engines, frostSchemeOf } from '../../protocol/frost.ts';
 import { KeyShares } from '../../party/key-shares.ts';
 import type { SessionRecord } from '../../session/record.ts';
 import type { AdversaryKeygen } from '../../checker/adversary-types.ts';
@@ -166,7 +166,13 @@ async function startParties(
   await world.run(50);
   for (const p of plan.parties) {
     const bad = plan.malicious.includes(p);
-    const engine = maliciousEngine(engines[plan.scheme], attacks, plan.victim, loot, counts);
+    const engine = maliciousEngine(
+      engines[frostSchemeOf(plan.scheme)],
+      attacks,
+      plan.victim,
+      loot,
+      counts,
+    );
     world.startParty(p, {
       enrolToken: await real.invite(p),
       ...(bad ? { engines: { [plan.scheme]: engine } } : {}),
@@ -250,7 +256,7 @@ async function signOnce(
 function verifies(wallet: TargetWallet, messageHex: string, signature: string | undefined) {
   if (signature === undefined) return false;
   try {
-    const engine = engines[wallet.scheme];
+    const engine = engines[frostSchemeOf(wallet.scheme)];
     return engine.verify(
       hexToBytes(signature),
       hexToBytes(messageHex),

@@ -1,0 +1,356 @@
+/**
+ * What the DKLs23 (`ecdsa`) roles share: the engine's typed entry points, how its results and
+ * aborts are read, peer-message decoding with blame, and one signing run phase by phase (used
+ * by the signer role and by key generation's test signatures). See ecdsa.ts for the engine.
+ */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { assert } from '../core/assert.ts';
+import { sha256 } from '../core/openssl.ts';
+import { limits, wireLimits } from '../core/limits.ts';
+import { decodeShape, type Shape } from './dkls23-shapes.ts';
+import { shapes } from './dkls23-messages.ts';
+import { abortWith, type KeyShare, type Payload, type ProtocolStep } from './engine.ts';
+
+/**
+ * The engine's functions, as `@0xcarbon/dkls23-wasm` exports them (untyped: every argument and
+ * result is validated on our side). One instance per party process: its internal generator is
+ * secret state (see src/party/dkls23-instance.ts).
+ */
+export interface Dkls23Api {
+  keygenPhase1(data: unknown): unknown;
+  keygenPhase2(data: unknown, fragments: unknown): unknown;
+  keygenPhase3(data: unknown, zeroKept: unknown, chainKept: unknown): unknown;
+  keygenPhase4(
+    data: unknown,
+    polyPoint: unknown,
+    proofsCommitments: unknown,
+    zeroKept: unknown,
+    zeroReceived2: unknown,
+    zeroReceived3: unknown,
+    mulKept: unknown,
+    mulReceived: unknown,
+    chainReceived2: unknown,
+    chainReceived3: unknown,
+  ): unknown;
+  signPhase1(party: unknown, data: unknown): unknown;
+  signPhase2(
+    party: unknown,
+    data: unknown,
+    uniqueKept: unknown,
+    kept: unknown,
+    received: unknown,
+  ): unknown;
+  signPhase3(
+    party: unknown,
+    data: unknown,
+    uniqueKept: unknown,
+    kept: unknown,
+    received: unknown,
+  ): unknown;
+  signPhase4(
+    party: unknown,
+    data: unknown,
+    x: unknown,
+    received: unknown,
+    normalize: boolean,
+  ): unknown;
+  deriveChild(party: unknown, index: number): unknown;
+}
+
+/** Thrown inside a role when a peer's message is malformed; turned into a blame abort. */
+export class PeerFault extends Error {
+  constructor(
+    readonly peer: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The engine reported an abort (`{Err: {index, description}}`) or panicked. */
+export class EngineAbort extends Error {
+  constructor(
+    readonly phase: string,
+    readonly detail: Record<string, unknown>,
+  ) {
+    super(`engine abort in ${phase}: ${String(detail['description'] ?? detail['panic'])}`);
+  }
+}
+
+/** Calls an engine phase; a panic (malformed input that got through) becomes an abort. */
+export function call(phase: string, fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (error) {
+    throw new EngineAbort(phase, { panic: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** The `Ok` value of a `{Ok}`/`{Err}` engine result, or an abort with the engine's text. */
+export function okOf(phase: string, result: unknown): unknown {
+  if (typeof result === 'object' && result !== null && 'Ok' in result) return result.Ok;
+  const err =
+    typeof result === 'object' && result !== null && 'Err' in result ? result.Err : undefined;
+  const index =
+    typeof err === 'object' && err !== null && 'index' in err ? Number(err.index) : undefined;
+  const description =
+    typeof err === 'object' && err !== null && 'description' in err
+      ? String(err.description).slice(0, wireLimits.reasonLengthMax)
+      : 'malformed engine result';
+  throw new EngineAbort(phase, { engineIndex: index ?? null, description });
+}
+
+/** `value` as an array of `n` entries (an engine result). */
+export function tuple(value: unknown, n: number, what: string): unknown[] {
+  assert(Array.isArray(value) && value.length === n, `engine ${what} returns ${n} values`);
+  return value as unknown[];
+}
+
+/** An engine list (array) — its own output. */
+export function arrayOf(value: unknown, what: string): unknown[] {
+  assert(Array.isArray(value), `engine ${what} is a list`);
+  return value as unknown[];
+}
+
+/** The receiver index an engine message is addressed to (its `parties.receiver`). */
+export function receiverOf(message: unknown): number {
+  const parties = (message as { parties?: { receiver?: unknown } }).parties;
+  assert(typeof parties?.receiver === 'number', 'engine message names its receiver');
+  return parties.receiver;
+}
+
+/** Checks a decoded peer message is from `sender` to `receiver` (indices), or blames `peer`. */
+export function checkAddressed(
+  message: unknown,
+  sender: number,
+  receiver: number,
+  peer: string,
+): void {
+  const parties = (message as { parties: { sender: number; receiver: number } }).parties;
+  if (parties.sender !== sender || parties.receiver !== receiver)
+    throw new PeerFault(peer, 'engine message addressed to other parties');
+}
+
+export function decodeFrom(shape: Shape, bytes: Uint8Array, peer: string, what: string): unknown {
+  try {
+    return decodeShape(shape, bytes);
+  } catch (error) {
+    throw new PeerFault(peer, `${what}: ${error instanceof Error ? error.message : 'malformed'}`);
+  }
+}
+
+export function stringField(payload: Payload, key: string, from: string, maxChars: number): string {
+  const value = payload[key];
+  if (typeof value !== 'string' || value.length > maxChars || !/^(?:[0-9a-f]{2})+$/.test(value))
+    throw new PeerFault(from, `field ${key} is not lower-case hex`);
+  return value;
+}
+
+export function recordField(payload: Payload, key: string, from: string): Record<string, unknown> {
+  const value = payload[key];
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PeerFault(from, `field ${key} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+export function abortStep<R>(error: unknown, fallback: string | undefined): ProtocolStep<R> {
+  if (error instanceof PeerFault)
+    return abortWith(error.message, [error.peer], { fault: error.message });
+  // The engine's index names the party that detected the fault, not the culprit: evidence only.
+  if (error instanceof EngineAbort) return abortWith(error.message, [], { engine: error.detail });
+  const message = error instanceof Error ? error.message : String(error);
+  return abortWith(message, fallback === undefined ? [] : [fallback], { fault: message });
+}
+
+/** The 1-based engine index of each party, by its position in the wallet's party list. */
+export function indexOf(parties: readonly string[], partyId: string): number {
+  const at = parties.indexOf(partyId);
+  assert(at >= 0, 'a party of the wallet has an engine index');
+  return at + 1;
+}
+
+export const sealedHexCharsMax = limits.frameBytesMax;
+
+/** The compressed public key (lower-case hex) of an engine point. */
+export const compressed = (enginePoint: string): string => enginePoint.toLowerCase();
+
+/** True if `signature` (64 bytes r‖s, low-S) verifies for the 32-byte digest under `publicKey`. */
+export function verifyEcdsa(
+  signature: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (signature.length !== 64 || digest.length !== 32) return false;
+  try {
+    return secp256k1.verify(signature, digest, publicKey, { prehash: false, lowS: true });
+  } catch {
+    return false;
+  }
+}
+
+/** The recovery id (0 or 1) under which `signature` recovers `publicKey`, or undefined. */
+export function recoveryIdOf(
+  signature: Uint8Array,
+  digest: Uint8Array,
+  publicKey: Uint8Array,
+): number | undefined {
+  const expected = bytesToHex(publicKey);
+  for (const bit of [0, 1]) {
+    try {
+      const recovered = secp256k1.Signature.fromBytes(signature, 'compact')
+        .addRecoveryBit(bit)
+        .recoverPublicKey(digest)
+        .toBytes(true);
+      if (bytesToHex(recovered) === expected) return bit;
+    } catch {
+      // this bit does not recover a point
+    }
+  }
+  return undefined;
+}
+
+/** The public package of an `ecdsa` wallet. */
+export interface EcdsaPublic {
+  publicKey: string;
+  ethereumAddress: string;
+}
+
+export function publicOf(pkg: Payload): EcdsaPublic {
+  const publicKey = pkg['publicKey'];
+  const address = pkg['ethereumAddress'];
+  assert(typeof publicKey === 'string' && typeof address === 'string', 'an ecdsa public package');
+  return { publicKey, ethereumAddress: address };
+}
+
+/** The key share's engine `Party`, decoded from its (decrypted) secret package. */
+export function partyOf(key: KeyShare): unknown {
+  const encoded = key.secretPackage['party'];
+  assert(typeof encoded === 'string', 'an ecdsa key share holds an engine party');
+  return decodeShape(shapes.party, hexToBytes(encoded));
+}
+
+/** The digest a key generation's test signature by `subset` signs. */
+export function keygenCheckDigest(walletId: string, subset: readonly string[]): Uint8Array {
+  return sha256(utf8ToBytes(`quorate-ecdsa-keygen-check-v1|${walletId}|${subset.join(',')}`));
+}
+
+/** Every `t`-subset of `parties` (in list order), bounded by limits.ecdsaSubsetsMax. */
+export function subsetsOf(parties: readonly string[], t: number): string[][] {
+  const out: string[][] = [];
+  const pick = (from: number, chosen: string[]): void => {
+    if (chosen.length === t) {
+      out.push([...chosen]);
+      return;
+    }
+    for (let i = from; i < parties.length; i++) {
+      assert(out.length < limits.ecdsaSubsetsMax, 'an ecdsa wallet has few t-subsets');
+      pick(i + 1, [...chosen, parties[i] as string]);
+    }
+  };
+  pick(0, []);
+  return out;
+}
+
+/** Sign data for the engine: a run id both sides derive, the counterparties, the digest. */
+export function signData(
+  runId: string,
+  me: number,
+  signers: number[],
+  digest: Uint8Array,
+): unknown {
+  return {
+    sign_id: Array.from(sha256(utf8ToBytes(`quorate-ecdsa-sign-v1|${runId}`))),
+    counterparties: signers.filter((i) => i !== me),
+    message_hash: Array.from(digest),
+  };
+}
+
+/**
+ * One DKLs23 signing run at a party, phase by phase, for the signer role and for key
+ * generation's test signatures. Holds the one-time state between phases and drops it as soon
+ * as the next phase has used it.
+ */
+export class SigningRun {
+  private unique: unknown;
+  private kept: unknown;
+  /** The phase-1 instance point (public): names the one-time secret. */
+  readonly secretId: string;
+  /** Messages to each counterparty index, after phase 1. */
+  readonly phase1Out: Map<number, unknown>;
+  private x: string | undefined;
+
+  constructor(
+    private readonly api: Dkls23Api,
+    private readonly party: unknown,
+    private readonly data: unknown,
+  ) {
+    const [unique, kept, transmit] = tuple(
+      call('sign phase 1', () => api.signPhase1(party, data)),
+      3,
+      'sign phase 1',
+    );
+    this.unique = unique;
+    this.kept = kept;
+    this.secretId = `dkls23:${String((unique as { instance_point: unknown }).instance_point).toLowerCase()}`;
+    this.phase1Out = new Map(arrayOf(transmit, 'sign phase 1').map((m) => [receiverOf(m), m]));
+  }
+
+  phase2(received: unknown[]): Map<number, unknown> {
+    const [unique, kept, transmit] = tuple(
+      okOf(
+        'sign phase 2',
+        call('sign phase 2', () =>
+          this.api.signPhase2(this.party, this.data, this.unique, this.kept, received),
+        ),
+      ),
+      3,
+      'sign phase 2',
+    );
+    this.unique = unique;
+    this.kept = kept;
+    return new Map(arrayOf(transmit, 'sign phase 2').map((m) => [receiverOf(m), m]));
+  }
+
+  /** Phase 3: spends the one-time secret (the state is dropped before the result leaves). */
+  phase3(received: unknown[]): { x: string; u: string; w: string } {
+    const unique = this.unique;
+    const kept = this.kept;
+    this.unique = undefined;
+    this.kept = undefined;
+    assert(unique !== undefined, 'I2: phase 3 runs once per signing run');
+    const [x, broadcast] = tuple(
+      okOf(
+        'sign phase 3',
+        call('sign phase 3', () =>
+          this.api.signPhase3(this.party, this.data, unique, kept, received),
+        ),
+      ),
+      2,
+      'sign phase 3',
+    );
+    const b = broadcast as { u: string; w: string };
+    this.x = String(x);
+    return { x: this.x, u: b.u, w: b.w };
+  }
+
+  /** Phase 4: the signature `s` (low-S) and its recovery id, from every signer's broadcast. */
+  phase4(broadcasts: unknown[]): { s: string; recid: number } {
+    assert(this.x !== undefined, 'phase 4 follows phase 3');
+    const x = this.x;
+    const [s, recid] = tuple(
+      okOf(
+        'sign phase 4',
+        call('sign phase 4', () => this.api.signPhase4(this.party, this.data, x, broadcasts, true)),
+      ),
+      2,
+      'sign phase 4',
+    );
+    return { s: String(s), recid: Number(recid) };
+  }
+
+  wipe(): void {
+    this.unique = undefined;
+    this.kept = undefined;
+  }
+}
