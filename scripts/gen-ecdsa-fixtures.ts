@@ -12,8 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { seededRandom } from '../src/core/seeded-random.ts';
 import { loadDkls23 } from '../src/party/dkls23-instance.ts';
-import { ecdsaEngine } from '../src/protocol/ecdsa.ts';
-import { runKeygen } from '../src/protocol/local-run.ts';
+import { ecdsaEngine, ecdsaPartyEngine } from '../src/protocol/ecdsa.ts';
+import { runKeygenWith } from '../src/protocol/local-run.ts';
 
 const out = new URL('../test/vectors/ecdsa-fixtures.json.gz', import.meta.url);
 const sets = [
@@ -25,9 +25,9 @@ for (const { threshold, parties } of sets) {
   const label = `ecdsa-fixture/${threshold}-of-${parties.length}`;
   const random = seededRandom(0, label);
   const rng = (n: number) => random.bytes(n);
-  const engine = ecdsaEngine(await loadDkls23(rng));
+  const engine = ecdsaPartyEngine(await loadDkls23(rng));
   const started = performance.now();
-  const keys = runKeygen('ecdsa', parties, threshold, rng, engine);
+  const keys = await runKeygenWith(ecdsaEngine(), engine, parties, threshold, rng);
   const ms = Math.round(performance.now() - started);
   console.log(`${label}: ${keys[0]?.publicKey} in ${ms} ms`);
   wallets.push({ label, walletId: 'w', threshold, parties, keys });

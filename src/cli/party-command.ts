@@ -3,8 +3,8 @@
  * node that dials the coordinator(s), and stops on SIGINT/SIGTERM. `quorate party identity`
  * creates or opens the party's identity and prints it for the operator to certify.
  */
-import { loadDkls23 } from '../party/dkls23-instance.ts';
-import { ecdsaEngine } from '../protocol/ecdsa.ts';
+import { startDkls23Worker } from '../party/dkls23-worker-protocol.ts';
+import { ecdsaPartyEngine } from '../protocol/ecdsa.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { parseArgs } from 'node:util';
 import { realEnv, type Env } from '../core/env.ts';
@@ -136,8 +136,10 @@ export async function runPartyCommand(
   const optional = await optionalNodeOptions(values);
   const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'party', partyId } });
   const { env, wrapLink, engines } = adapt?.(plainEnv) ?? { env: plainEnv };
-  // The threshold-ECDSA engine: one instance for this process, its generator fed by the Env.
-  const ecdsa = ecdsaEngine(await loadDkls23(env.randomBytes));
+  // The threshold-ECDSA engine: one instance for this process, in a worker thread (its phases
+  // take seconds in key generation), its generator fed by the Env.
+  const dkls23 = await startDkls23Worker(env.randomBytes);
+  const ecdsa = ecdsaPartyEngine(dkls23.api);
   const node = startPartyNode(env, {
     partyId,
     coordinatorUrl: required(
@@ -152,6 +154,7 @@ export async function runPartyCommand(
   });
   await waitForSignal();
   node.stop();
+  await dkls23.stop();
   return 0;
 }
 

@@ -57,6 +57,11 @@ export const sessionLimits = {
   ecdsaPartiesMax: 6,
   // C(6, 3): every t-subset of at most ecdsaPartiesMax parties.
   ecdsaSubsetsMax: 20,
+  // The engine's worker thread (src/party/dkls23-worker.ts): calls queued to it, how long it
+  // waits for random bytes from the main thread, and the largest draw (getRandomValues' own).
+  dkls23CallsPendingMax: 256,
+  dkls23RandomWaitMsMax: 10_000,
+  dkls23RandomDrawBytesMax: 65_536,
   // Cleanup: every aborted attempt is released everywhere within this (ARCHITECTURE §3 step 11)
   abortCleanupMsMax: 5_000,
   blameCooldownMsDefault: 600_000,

@@ -10,17 +10,24 @@ import { sha256 } from '../core/openssl.ts';
 import { limits, wireLimits } from '../core/limits.ts';
 import { decodeShape, type Shape } from './dkls23-shapes.ts';
 import { shapes } from './dkls23-messages.ts';
-import { abortWith, type KeyShare, type Payload, type ProtocolStep } from './engine.ts';
+import {
+  abortWith,
+  type KeyShare,
+  type MaybePromise,
+  type Payload,
+  type ProtocolStep,
+} from './engine.ts';
 
 /**
  * The engine's functions, as `@0xcarbon/dkls23-wasm` exports them (untyped: every argument and
- * result is validated on our side). One instance per party process: its internal generator is
- * secret state (see src/party/dkls23-instance.ts).
+ * result is validated on our side). One instance per party: its internal generator is secret
+ * state (see src/party/dkls23-instance.ts). A result may arrive asynchronously: a party process
+ * runs its instance in a worker thread, so seconds of key generation never stall its event loop.
  */
 export interface Dkls23Api {
-  keygenPhase1(data: unknown): unknown;
-  keygenPhase2(data: unknown, fragments: unknown): unknown;
-  keygenPhase3(data: unknown, zeroKept: unknown, chainKept: unknown): unknown;
+  keygenPhase1(data: unknown): MaybePromise<unknown>;
+  keygenPhase2(data: unknown, fragments: unknown): MaybePromise<unknown>;
+  keygenPhase3(data: unknown, zeroKept: unknown, chainKept: unknown): MaybePromise<unknown>;
   keygenPhase4(
     data: unknown,
     polyPoint: unknown,
@@ -32,30 +39,30 @@ export interface Dkls23Api {
     mulReceived: unknown,
     chainReceived2: unknown,
     chainReceived3: unknown,
-  ): unknown;
-  signPhase1(party: unknown, data: unknown): unknown;
+  ): MaybePromise<unknown>;
+  signPhase1(party: unknown, data: unknown): MaybePromise<unknown>;
   signPhase2(
     party: unknown,
     data: unknown,
     uniqueKept: unknown,
     kept: unknown,
     received: unknown,
-  ): unknown;
+  ): MaybePromise<unknown>;
   signPhase3(
     party: unknown,
     data: unknown,
     uniqueKept: unknown,
     kept: unknown,
     received: unknown,
-  ): unknown;
+  ): MaybePromise<unknown>;
   signPhase4(
     party: unknown,
     data: unknown,
     x: unknown,
     received: unknown,
     normalize: boolean,
-  ): unknown;
-  deriveChild(party: unknown, index: number): unknown;
+  ): MaybePromise<unknown>;
+  deriveChild(party: unknown, index: number): MaybePromise<unknown>;
 }
 
 /** Thrown inside a role when a peer's message is malformed; turned into a blame abort. */
@@ -79,9 +86,9 @@ export class EngineAbort extends Error {
 }
 
 /** Calls an engine phase; a panic (malformed input that got through) becomes an abort. */
-export function call(phase: string, fn: () => unknown): unknown {
+export async function call(phase: string, fn: () => MaybePromise<unknown>): Promise<unknown> {
   try {
-    return fn();
+    return await fn();
   } catch (error) {
     throw new EngineAbort(phase, { panic: error instanceof Error ? error.message : String(error) });
   }
@@ -274,57 +281,62 @@ export function signData(
 export class SigningRun {
   private unique: unknown;
   private kept: unknown;
-  /** The phase-1 instance point (public): names the one-time secret. */
-  readonly secretId: string;
-  /** Messages to each counterparty index, after phase 1. */
-  readonly phase1Out: Map<number, unknown>;
   private x: string | undefined;
 
-  constructor(
+  private constructor(
     private readonly api: Dkls23Api,
     private readonly party: unknown,
     private readonly data: unknown,
+    /** The phase-1 instance point (public): names the one-time secret. */
+    readonly secretId: string,
+    /** Messages to each counterparty index, after phase 1. */
+    readonly phase1Out: Map<number, unknown>,
+    kept: { unique: unknown; kept: unknown },
   ) {
+    this.unique = kept.unique;
+    this.kept = kept.kept;
+  }
+
+  /** Phase 1: draws the one-time secret (inside the engine) and the messages to each peer. */
+  static async open(api: Dkls23Api, party: unknown, data: unknown): Promise<SigningRun> {
     const [unique, kept, transmit] = tuple(
-      call('sign phase 1', () => api.signPhase1(party, data)),
+      await call('sign phase 1', () => api.signPhase1(party, data)),
       3,
       'sign phase 1',
     );
-    this.unique = unique;
-    this.kept = kept;
-    this.secretId = `dkls23:${String((unique as { instance_point: unknown }).instance_point).toLowerCase()}`;
-    this.phase1Out = new Map(arrayOf(transmit, 'sign phase 1').map((m) => [receiverOf(m), m]));
+    const point = (unique as { instance_point: unknown }).instance_point;
+    const out = new Map(arrayOf(transmit, 'sign phase 1').map((m) => [receiverOf(m), m]));
+    return new SigningRun(api, party, data, `dkls23:${String(point).toLowerCase()}`, out, {
+      unique,
+      kept,
+    });
   }
 
-  phase2(received: unknown[]): Map<number, unknown> {
-    const [unique, kept, transmit] = tuple(
+  async phase2(received: unknown[]): Promise<Map<number, unknown>> {
+    const { party, data, unique, kept } = this;
+    const [nextUnique, nextKept, transmit] = tuple(
       okOf(
         'sign phase 2',
-        call('sign phase 2', () =>
-          this.api.signPhase2(this.party, this.data, this.unique, this.kept, received),
-        ),
+        await call('sign phase 2', () => this.api.signPhase2(party, data, unique, kept, received)),
       ),
       3,
       'sign phase 2',
     );
-    this.unique = unique;
-    this.kept = kept;
+    this.unique = nextUnique;
+    this.kept = nextKept;
     return new Map(arrayOf(transmit, 'sign phase 2').map((m) => [receiverOf(m), m]));
   }
 
-  /** Phase 3: spends the one-time secret (the state is dropped before the result leaves). */
-  phase3(received: unknown[]): { x: string; u: string; w: string } {
-    const unique = this.unique;
-    const kept = this.kept;
+  /** Phase 3: spends the one-time secret (its state is dropped before the engine runs). */
+  async phase3(received: unknown[]): Promise<{ x: string; u: string; w: string }> {
+    const { party, data, unique, kept } = this;
     this.unique = undefined;
     this.kept = undefined;
     assert(unique !== undefined, 'I2: phase 3 runs once per signing run');
     const [x, broadcast] = tuple(
       okOf(
         'sign phase 3',
-        call('sign phase 3', () =>
-          this.api.signPhase3(this.party, this.data, unique, kept, received),
-        ),
+        await call('sign phase 3', () => this.api.signPhase3(party, data, unique, kept, received)),
       ),
       2,
       'sign phase 3',
@@ -335,13 +347,15 @@ export class SigningRun {
   }
 
   /** Phase 4: the signature `s` (low-S) and its recovery id, from every signer's broadcast. */
-  phase4(broadcasts: unknown[]): { s: string; recid: number } {
-    assert(this.x !== undefined, 'phase 4 follows phase 3');
+  async phase4(broadcasts: unknown[]): Promise<{ s: string; recid: number }> {
     const x = this.x;
+    assert(x !== undefined, 'phase 4 follows phase 3');
     const [s, recid] = tuple(
       okOf(
         'sign phase 4',
-        call('sign phase 4', () => this.api.signPhase4(this.party, this.data, x, broadcasts, true)),
+        await call('sign phase 4', () =>
+          this.api.signPhase4(this.party, this.data, x, broadcasts, true),
+        ),
       ),
       2,
       'sign phase 4',

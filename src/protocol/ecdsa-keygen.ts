@@ -45,6 +45,8 @@ import type {
   KeygenParticipantArgs,
   KeygenResult,
   KeyShare,
+  MaybePromise,
+  PartyRole,
   Payload,
   ProtocolMessage,
   ProtocolRole,
@@ -75,7 +77,7 @@ const maskOf = (parties: readonly string[], subset: readonly string[]): number =
   subset.reduce((m, p) => m | (1 << (indexOf(parties, p) - 1)), 0);
 
 /** A key generation participant. */
-export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
+export class EcdsaKeygenParticipant implements PartyRole<KeyShare> {
   round = 0;
   private readonly me: number;
   private readonly peers: string[];
@@ -103,10 +105,10 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
     };
   }
 
-  start(): ProtocolStep<KeyShare> {
+  async start(): Promise<ProtocolStep<KeyShare>> {
     try {
       const fragments = arrayOf(
-        call('keygen phase 1', () => this.api.keygenPhase1(this.data)),
+        await call('keygen phase 1', () => this.api.keygenPhase1(this.data)),
         'keygen phase 1',
       );
       assert(fragments.length === this.args.parties.length, 'one fragment per party');
@@ -120,7 +122,7 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
     }
   }
 
-  handle(message: ProtocolMessage): ProtocolStep<KeyShare> {
+  handle(message: ProtocolMessage): MaybePromise<ProtocolStep<KeyShare>> {
     try {
       if (message.round !== this.round)
         throw new PeerFault(message.from, `unexpected round ${message.round}`);
@@ -134,14 +136,14 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
         throw new PeerFault(from, `sealed message from ${from} failed authentication`);
       }
       if (this.inbox.size < this.peers.length) return { kind: 'continue', outgoing: [] };
-      return this.step();
     } catch (error) {
       return abortStep(error, undefined);
     }
+    return this.step().catch((error: unknown) => abortStep<KeyShare>(error, undefined));
   }
 
   /** Every peer's message of the round is in: the next phase. */
-  private step(): ProtocolStep<KeyShare> {
+  private async step(): Promise<ProtocolStep<KeyShare>> {
     const received = new Map(this.inbox);
     this.inbox.clear();
     const round = this.round;
@@ -154,14 +156,14 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
     return this.check4(received);
   }
 
-  private phase2(received: Map<string, Uint8Array>): ProtocolStep<KeyShare> {
+  private async phase2(received: Map<string, Uint8Array>): Promise<ProtocolStep<KeyShare>> {
     const fragments = this.args.parties.map((p) =>
       p === this.args.partyId
         ? this.keep['fragment']
         : decodeFrom(shapes.keygenFragment, received.get(p) as Uint8Array, p, 'fragment'),
     );
     const [polyPoint, proof, zeroKeep, zeroOut, chainKeep, chain] = tuple(
-      call('keygen phase 2', () => this.api.keygenPhase2(this.data, fragments)),
+      await call('keygen phase 2', () => this.api.keygenPhase2(this.data, fragments)),
       6,
       'keygen phase 2',
     );
@@ -172,7 +174,7 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
     );
   }
 
-  private phase3(received: Map<string, Uint8Array>): ProtocolStep<KeyShare> {
+  private async phase3(received: Map<string, Uint8Array>): Promise<ProtocolStep<KeyShare>> {
     const proofs: unknown[] = [];
     const zero2: unknown[] = [];
     const chains = new Map<number, unknown>();
@@ -196,7 +198,7 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
       zero2.push(m.zero);
     }
     const [zeroKeep, zeroOut, mulKeep, mulOut, chain] = tuple(
-      call('keygen phase 3', () =>
+      await call('keygen phase 3', () =>
         this.api.keygenPhase3(this.data, this.keep['zeroKeep'], this.keep['chainKeep']),
       ),
       5,
@@ -219,7 +221,7 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
     });
   }
 
-  private phase4(received: Map<string, Uint8Array>): ProtocolStep<KeyShare> {
+  private async phase4(received: Map<string, Uint8Array>): Promise<ProtocolStep<KeyShare>> {
     const zero3: unknown[] = [];
     const mul: unknown[] = [];
     const chains3 = new Map<number, unknown>();
@@ -244,7 +246,7 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
     const k = this.keep;
     const party = okOf(
       'keygen phase 4',
-      call('keygen phase 4', () =>
+      await call('keygen phase 4', () =>
         this.api.keygenPhase4(
           this.data,
           k['polyPoint'],
@@ -274,35 +276,29 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
         indices,
         keygenCheckDigest(this.args.walletId, subset),
       );
-      this.runs.set(mask, { subset, run: new SigningRun(this.api, party, data) });
+      this.runs.set(mask, { subset, run: await SigningRun.open(this.api, party, data) });
     }
     return this.sendSubsets(4, shapes.sign1, (run, i) => run.phase1Out.get(i));
   }
 
   /** Test signatures, phase 2: each subset's phase-1 messages in, its phase-2 messages out. */
-  private check2(received: Map<string, Uint8Array>): ProtocolStep<KeyShare> {
+  private async check2(received: Map<string, Uint8Array>): Promise<ProtocolStep<KeyShare>> {
     const inputs = this.subsetInputs(received, shapes.sign1);
     const outs = new Map<number, Map<number, unknown>>();
     for (const [mask, { run }] of this.runs)
-      outs.set(
-        mask,
-        this.subsetStep(mask, () => run.phase2(inputs.get(mask) ?? [])),
-      );
+      outs.set(mask, await this.subsetStep(mask, () => run.phase2(inputs.get(mask) ?? [])));
     return this.sendSubsets(5, shapes.sign2, (_run, i, mask) => outs.get(mask)?.get(i));
   }
 
-  private check3(received: Map<string, Uint8Array>): ProtocolStep<KeyShare> {
+  private async check3(received: Map<string, Uint8Array>): Promise<ProtocolStep<KeyShare>> {
     const inputs = this.subsetInputs(received, shapes.sign2);
     for (const [mask, { run }] of this.runs)
-      this.mine.set(
-        mask,
-        this.subsetStep(mask, () => run.phase3(inputs.get(mask) ?? [])),
-      );
+      this.mine.set(mask, await this.subsetStep(mask, () => run.phase3(inputs.get(mask) ?? [])));
     return this.sendSubsets(6, check3, (_run, _i, mask) => this.mine.get(mask));
   }
 
   /** Phase 4 of every subset, and the confirmation with every subset's signature. */
-  private check4(received: Map<string, Uint8Array>): ProtocolStep<KeyShare> {
+  private async check4(received: Map<string, Uint8Array>): Promise<ProtocolStep<KeyShare>> {
     const inputs = this.subsetInputs(received, check3);
     const checks: Record<string, string> = {};
     for (const [mask, { subset, run }] of this.runs) {
@@ -319,7 +315,7 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
         assert(b !== undefined, 'a broadcast from every other signer');
         return { u: b.u, w: b.w };
       });
-      const { s } = this.subsetStep(mask, () => run.phase4(all));
+      const { s } = await this.subsetStep(mask, () => run.phase4(all));
       checks[subset.join(',')] = own.x + s;
     }
     this.runs.clear();
@@ -353,9 +349,9 @@ export class EcdsaKeygenParticipant implements ProtocolRole<KeyShare> {
   }
 
   /** A subset's step; an engine abort names the subset (evidence, not blame). */
-  private subsetStep<T>(mask: number, fn: () => T): T {
+  private async subsetStep<T>(mask: number, fn: () => Promise<T>): Promise<T> {
     try {
-      return fn();
+      return await fn();
     } catch (error) {
       if (!(error instanceof EngineAbort)) throw error;
       const subset = this.runs.get(mask)?.subset ?? [];

@@ -33,8 +33,8 @@ import type {
   ProtocolRole,
   ProtocolStep,
   SignerArgs,
+  PartySignerRole,
   SignerResult,
-  SignerRole,
 } from './engine.ts';
 import { coordinatorRole } from './engine.ts';
 
@@ -43,7 +43,7 @@ import { coordinatorRole } from './engine.ts';
  * secret) the phase-3 broadcast, round 4 the signature. Party-to-party messages are sealed to
  * their recipient; the coordinator's role relays them.
  */
-export class EcdsaSigner implements SignerRole {
+export class EcdsaSigner implements PartySignerRole {
   round = 0;
   private run: SigningRun | undefined;
   private secret: OneTimeSecret | undefined;
@@ -65,40 +65,44 @@ export class EcdsaSigner implements SignerRole {
     this.signerIndices = args.signers.map((p) => indexOf(args.key.parties, p));
   }
 
-  start(): ProtocolStep<SignerResult> {
+  async start(): Promise<ProtocolStep<SignerResult>> {
     assert(this.round === 0, 'signer started twice');
+    this.round = 1;
     try {
       if (this.args.message.length !== 32) throw new Error('ecdsa signs a 32-byte digest');
       const data = signData(this.runId, this.me, this.signerIndices, this.args.message);
-      this.run = new SigningRun(this.api, this.party, data);
-      this.secret = { id: this.run.secretId, spentAtRound: 3 };
+      const run = await SigningRun.open(this.api, this.party, data);
+      if (this.round !== 1) return abortStep(new Error('wiped while starting'), undefined);
+      this.run = run;
+      this.secret = { id: run.secretId, spentAtRound: 3 };
       this.round = 2;
-      return { kind: 'continue', outgoing: [this.sealedOut(1, this.run.phase1Out, shapes.sign1)] };
+      return { kind: 'continue', outgoing: [this.sealedOut(1, run.phase1Out, shapes.sign1)] };
     } catch (error) {
       return abortStep(error, undefined);
     }
   }
 
-  handle(message: ProtocolMessage): ProtocolStep<SignerResult> {
+  async handle(message: ProtocolMessage): Promise<ProtocolStep<SignerResult>> {
     const run = this.run;
     if (run === undefined || message.round !== this.round)
       return abortStep(new PeerFault(message.from, `unexpected round ${message.round}`), undefined);
+    // The next round is claimed before any await: a message replayed meanwhile is refused.
+    this.round = -2;
     try {
-      if (this.round === 2) {
-        const out = run.phase2(this.openAll(message, shapes.sign1));
+      if (message.round === 2) {
+        const out = await run.phase2(this.openAll(message, shapes.sign1));
         this.round = 3;
         return { kind: 'continue', outgoing: [this.sealedOut(2, out, shapes.sign2)] };
       }
-      if (this.round === 3) {
+      if (message.round === 3) {
         const received = this.openAll(message, shapes.sign2);
         this.secret = undefined; // spent by this step (consumed durably by the journal first)
-        const b = run.phase3(received);
+        const b = await run.phase3(received);
         this.round = 4;
         const payload = { x: b.x, u: b.u.toLowerCase(), w: b.w.toLowerCase() };
         return { kind: 'continue', outgoing: [this.toCoordinator(3, payload)] };
       }
-      const broadcasts = this.parseBroadcasts(message);
-      const { s, recid } = run.phase4(broadcasts);
+      const { s, recid } = await run.phase4(this.parseBroadcasts(message));
       this.round = -1;
       this.run = undefined;
       return {
@@ -107,6 +111,7 @@ export class EcdsaSigner implements SignerRole {
         result: { commitment: run.secretId },
       };
     } catch (error) {
+      this.round = -1;
       return abortStep(error, undefined);
     }
   }

@@ -14,7 +14,7 @@
  *   as evidence, and nobody is blamed on its word.
  * - Key generation ends with a test signature by every t-subset (ecdsa-keygen.ts).
  */
-import type { SignatureEngine } from './engine.ts';
+import type { PartyEngine, SignatureEngine } from './engine.ts';
 import { verifyEcdsa, type Dkls23Api } from './ecdsa-common.ts';
 import { EcdsaKeygenCoordinator, EcdsaKeygenParticipant } from './ecdsa-keygen.ts';
 import { EcdsaAggregator, EcdsaSigner } from './ecdsa-signing.ts';
@@ -23,22 +23,34 @@ export type { Dkls23Api } from './ecdsa-common.ts';
 export { recoveryIdOf, verifyEcdsa } from './ecdsa-common.ts';
 
 /**
- * The `ecdsa` engine. `api` is the party's engine instance (src/party/dkls23-instance.ts); the
- * coordinator runs no engine phase and passes none: its party roles then refuse to start.
+ * The `ecdsa` engine as the coordinator and the checkers use it: its coordinator roles and its
+ * verifier. It runs no engine phase, so its party roles refuse (a party uses
+ * {@link ecdsaPartyEngine}).
  */
-export function ecdsaEngine(api: Dkls23Api | undefined): SignatureEngine {
-  const need = (): Dkls23Api => {
-    if (api === undefined) throw new Error('ecdsa party roles need an engine instance');
-    return api;
+export function ecdsaEngine(): SignatureEngine {
+  const refuse = (): never => {
+    throw new Error('ecdsa party roles run on a party engine (ecdsaPartyEngine)');
   };
   return {
     scheme: 'ecdsa',
-    keygenParticipant: (args) => new EcdsaKeygenParticipant(need(), args),
+    keygenParticipant: refuse,
     keygenCoordinator: (args) => new EcdsaKeygenCoordinator(args),
-    signer: (args) => new EcdsaSigner(need(), args),
+    signer: refuse,
     aggregator: (args) => new EcdsaAggregator(args),
     verify: (sig, msg, pk) => verifyEcdsa(sig, msg, pk),
     signingSealsPeerMessages: true,
     aggregateVerifies: true,
+  };
+}
+
+/**
+ * A party's `ecdsa` engine on its engine instance (src/party/dkls23-instance.ts). Its roles
+ * answer asynchronously: the instance may run in a worker thread.
+ */
+export function ecdsaPartyEngine(api: Dkls23Api): PartyEngine {
+  return {
+    scheme: 'ecdsa',
+    keygenParticipant: (args) => new EcdsaKeygenParticipant(api, args),
+    signer: (args) => new EcdsaSigner(api, args),
   };
 }

@@ -10,5 +10,5 @@ import { engines as frostEngines } from './frost.ts';
 /** Every scheme's engine, for coordinator roles and verification (no party roles for ecdsa). */
 export const coordinatorEngines: Record<Scheme, SignatureEngine> = {
   ...frostEngines,
-  ecdsa: ecdsaEngine(undefined),
+  ecdsa: ecdsaEngine(),
 };

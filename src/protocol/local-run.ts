@@ -4,7 +4,11 @@
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type {
+  AggregateResult,
+  KeygenParticipantArgs,
   KeyShare,
+  PartyEngine,
+  PartyRole,
   ProtocolMessage,
   ProtocolRole,
   ProtocolStep,
@@ -56,38 +60,47 @@ function deliver<R>(
   }
 }
 
+/** A key generation participant's arguments, for wallet 'w'. */
+function participantArgs(
+  partyId: string,
+  parties: string[],
+  threshold: number,
+  rng: Rng,
+  sealers: Map<string, ShareSealer>,
+): KeygenParticipantArgs {
+  return { walletId: 'w', partyId, parties, threshold, rng, sealer: sealers.get(partyId)! };
+}
+
+/** Every party's key share, in party order (a party that did not finish is an error). */
+function inPartyOrder(parties: string[], results: Map<string, KeyShare>): KeyShare[] {
+  return parties.map((p) => {
+    const r = results.get(p);
+    if (!r) throw new Error(`keygen did not finish for ${p}`);
+    return r;
+  });
+}
+
 /** Full DKG among `parties` in memory; returns each party's KeyShare. */
 export function runKeygen(
   scheme: Scheme,
   parties: string[],
   threshold: number,
   rng: Rng,
-  engine: SignatureEngine = engines[frostSchemeOf(scheme)],
 ): KeyShare[] {
+  const engine = engines[frostSchemeOf(scheme)];
   const sealers = sealersFor(parties, 'w|k', rng);
   const roles = new Map<string, ProtocolRole<unknown>>();
-  roles.set('coordinator', engine.keygenCoordinator({ parties, threshold, walletId: 'w' }));
+  roles.set('coordinator', engine.keygenCoordinator({ parties, threshold }));
   roles.get('coordinator')!.start();
   const queue: ProtocolMessage[] = [];
   for (const p of parties) {
-    const role = engine.keygenParticipant({
-      walletId: 'w',
-      partyId: p,
-      parties,
-      threshold,
-      rng,
-      sealer: sealers.get(p)!,
-    });
+    const role = engine.keygenParticipant(participantArgs(p, parties, threshold, rng, sealers));
     roles.set(p, role);
     queue.push(...role.start().outgoing);
   }
   const results = new Map<string, KeyShare>();
   deliver(queue, roles, results);
-  return parties.map((p) => {
-    const r = results.get(p);
-    if (!r) throw new Error(`keygen did not finish for ${p}`);
-    return r;
-  });
+  return inPartyOrder(parties, results);
 }
 
 /** One signing run among `signers`; optionally corrupts one party's share. */
@@ -98,8 +111,8 @@ export function runSigning(
   message: Uint8Array,
   rng: Rng,
   fault: { corruptShareOf?: string } = {},
-  engine: SignatureEngine = engines[frostSchemeOf(scheme)],
 ): Uint8Array {
+  const engine = engines[frostSchemeOf(scheme)];
   const roles = new Map<string, ProtocolRole<unknown>>();
   const aggregator = engine.aggregator({ publicPackage: keys[0]!.publicPackage, message, signers });
   aggregator.start();
@@ -144,4 +157,87 @@ export function runSigning(
   const sig = results.get('coordinator');
   if (!sig) throw new Error('no signature');
   return hexToBytes(sig.signature);
+}
+
+/** A party role, or the coordinator's, by role id. */
+type AnyRole = Pick<PartyRole<unknown>, 'start' | 'handle'>;
+
+/** Delivers messages (party roles may answer asynchronously) until none is left. */
+async function deliverAsync<R>(
+  queue: ProtocolMessage[],
+  roles: Map<string, AnyRole>,
+  results: Map<string, R>,
+): Promise<void> {
+  for (let guard = 0; queue.length > 0 && guard < 10_000; guard++) {
+    const msg = queue.shift()!;
+    const role = roles.get(msg.to);
+    if (!role) throw new Error(`no role ${msg.to}`);
+    const step = (await role.handle(msg)) as ProtocolStep<R>;
+    if (step.kind === 'abort')
+      throw Object.assign(new Error(step.abort.reason), {
+        blamed: step.abort.blamed,
+        evidence: step.abort.evidence,
+      });
+    queue.push(...step.outgoing);
+    if (step.kind === 'done') results.set(msg.to, step.result);
+  }
+}
+
+/** Full key generation with `partyEngine`'s roles (which may be asynchronous) in memory. */
+export async function runKeygenWith(
+  coordinatorEngine: SignatureEngine,
+  partyEngine: PartyEngine,
+  parties: string[],
+  threshold: number,
+  rng: Rng,
+): Promise<KeyShare[]> {
+  const sealers = sealersFor(parties, 'w|k', rng);
+  const roles = new Map<string, AnyRole>();
+  const coordinator = coordinatorEngine.keygenCoordinator({ parties, threshold, walletId: 'w' });
+  coordinator.start();
+  roles.set('coordinator', coordinator);
+  const queue: ProtocolMessage[] = [];
+  for (const p of parties) {
+    const role = partyEngine.keygenParticipant(
+      participantArgs(p, parties, threshold, rng, sealers),
+    );
+    roles.set(p, role);
+    queue.push(...(await role.start()).outgoing);
+  }
+  const results = new Map<string, KeyShare>();
+  await deliverAsync(queue, roles, results);
+  return inPartyOrder(parties, results);
+}
+
+/** One signing run among `signers` with `partyEngine`'s roles; the aggregator's result. */
+export async function runSigningWith(
+  coordinatorEngine: SignatureEngine,
+  partyEngine: PartyEngine,
+  keys: KeyShare[],
+  signers: string[],
+  message: Uint8Array,
+  rng: Rng,
+  runId = 'w|s',
+): Promise<AggregateResult> {
+  const roles = new Map<string, AnyRole>();
+  const aggregator = coordinatorEngine.aggregator({
+    publicPackage: keys[0]!.publicPackage,
+    message,
+    signers,
+  });
+  aggregator.start();
+  roles.set('coordinator', aggregator);
+  const sealers = sealersFor(signers, runId, rng);
+  const queue: ProtocolMessage[] = [];
+  for (const p of signers) {
+    const key = keys.find((k) => k.partyId === p)!;
+    const role = partyEngine.signer({ key, message, signers, rng, sealer: sealers.get(p)!, runId });
+    roles.set(p, role);
+    queue.push(...(await role.start()).outgoing);
+  }
+  const results = new Map<string, AggregateResult>();
+  await deliverAsync(queue, roles, results);
+  const result = results.get('coordinator');
+  if (!result) throw new Error('no signature');
+  return result;
 }

@@ -15,8 +15,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as libsecp256k1 from 'tiny-secp256k1';
 import { seededRandom } from '../../src/core/seeded-random.ts';
 import { loadDkls23 } from '../../src/party/dkls23-instance.ts';
-import { ecdsaEngine } from '../../src/protocol/ecdsa.ts';
-import type { KeyShare, SignatureEngine } from '../../src/protocol/engine.ts';
+import { ecdsaPartyEngine } from '../../src/protocol/ecdsa.ts';
+import type { KeyShare, PartyEngine } from '../../src/protocol/engine.ts';
 
 /** A fixture wallet: its keys were made with walletId 'w'. */
 export interface EcdsaFixture {
@@ -43,14 +43,14 @@ export function ecdsaFixture(t: number, n: number): EcdsaFixture {
   return found;
 }
 
-/** An `ecdsa` engine on a fresh engine instance fed by the seeded stream (seed, label). */
+/** A party's `ecdsa` engine on a fresh engine instance fed by the seeded stream (seed, label). */
 export async function seededEcdsaEngine(
   seed: number,
   label: string,
-): Promise<{ engine: SignatureEngine; rng: (n: number) => Uint8Array }> {
+): Promise<{ engine: PartyEngine; rng: (n: number) => Uint8Array }> {
   const random = seededRandom(seed, label);
   const rng = (n: number) => random.bytes(n);
-  return { engine: ecdsaEngine(await loadDkls23(rng)), rng };
+  return { engine: ecdsaPartyEngine(await loadDkls23(rng)), rng };
 }
 
 /** OpenSSL's verdict on a 64-byte r‖s over a 32-byte digest (`openssl pkeyutl -verify`). */

@@ -11,18 +11,19 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { subsetsOf } from '../../src/protocol/ecdsa-common.ts';
-import { recoveryIdOf } from '../../src/protocol/ecdsa.ts';
+import { ecdsaEngine, recoveryIdOf } from '../../src/protocol/ecdsa.ts';
 import { ethereumAddress, checksumAddress } from '../../src/protocol/ethereum-address.ts';
 import { decodeShape } from '../../src/protocol/dkls23-shapes.ts';
 import { shapes } from '../../src/protocol/dkls23-messages.ts';
 import type {
   KeyShare,
+  PartyEngine,
+  PartySignerRole,
   ProtocolMessage,
   ProtocolRole,
   ShareSealer,
-  SignatureEngine,
 } from '../../src/protocol/engine.ts';
-import { runSigning } from '../../src/protocol/local-run.ts';
+import { runSigningWith } from '../../src/protocol/local-run.ts';
 import {
   ecdsaFixture,
   libsecp256k1Verifies,
@@ -32,15 +33,18 @@ import {
 
 const digestOf = (text: string) => sha256(new TextEncoder().encode(text));
 
-/** Signs `digest` with `signers` of the fixture; returns the 64-byte signature. */
-function sign(
-  engine: SignatureEngine,
+/** Signs `digest` with `signers` of the fixture; the 64-byte signature and recovery id. */
+async function sign(
+  engine: PartyEngine,
   rng: (n: number) => Uint8Array,
   keys: KeyShare[],
   signers: string[],
   digest: Uint8Array,
-): Uint8Array {
-  return runSigning('ecdsa', keys, signers, digest, rng, {}, engine);
+): Promise<Uint8Array> {
+  const result = await runSigningWith(ecdsaEngine(), engine, keys, signers, digest, rng);
+  const signature = hexToBytes(result.signature);
+  assert.equal(result.recoveryId, recoveryIdOf(signature, digest, hexToBytes(keys[0]!.publicKey)));
+  return signature;
 }
 
 describe('ecdsa engine: signing on the fixture wallets', () => {
@@ -56,7 +60,7 @@ describe('ecdsa engine: signing on the fixture wallets', () => {
       const subsets = subsetsOf(fixture.parties, t).slice(0, t === 2 ? 3 : 2);
       for (const subset of subsets) {
         const digest = digestOf(`pay ${subset.join(',')}`);
-        const sig = sign(engine, rng, fixture.keys, subset, digest);
+        const sig = await sign(engine, rng, fixture.keys, subset, digest);
         assert.equal(sig.length, 64);
         assert.ok(opensslVerifiesDigest(sig, digest, pk), `OpenSSL accepts ${subset}`);
         assert.ok(libsecp256k1Verifies(sig, digest, pk), `libsecp256k1 accepts ${subset}`);
@@ -98,9 +102,9 @@ describe('ecdsa engine: signing on the fixture wallets', () => {
     const a = await seededEcdsaEngine(7, 'replay');
     const b = await seededEcdsaEngine(7, 'replay');
     const c = await seededEcdsaEngine(8, 'replay');
-    const sigA = sign(a.engine, a.rng, fixture.keys, ['p1', 'p2'], digest);
-    const sigB = sign(b.engine, b.rng, fixture.keys, ['p1', 'p2'], digest);
-    const sigC = sign(c.engine, c.rng, fixture.keys, ['p1', 'p2'], digest);
+    const sigA = await sign(a.engine, a.rng, fixture.keys, ['p1', 'p2'], digest);
+    const sigB = await sign(b.engine, b.rng, fixture.keys, ['p1', 'p2'], digest);
+    const sigC = await sign(c.engine, c.rng, fixture.keys, ['p1', 'p2'], digest);
     assert.equal(bytesToHex(sigA), bytesToHex(sigB));
     assert.notEqual(bytesToHex(sigA), bytesToHex(sigC));
   });
@@ -113,15 +117,15 @@ const plainSealer: ShareSealer = {
 };
 
 /** Signer roles of `signers` and the aggregator, started; returns their first messages. */
-function startRoles(engine: SignatureEngine, keys: KeyShare[], signers: string[]) {
+async function startRoles(engine: PartyEngine, keys: KeyShare[], signers: string[]) {
   const digest = digestOf('roles');
-  const aggregator = engine.aggregator({
+  const aggregator = ecdsaEngine().aggregator({
     publicPackage: keys[0]!.publicPackage,
     message: digest,
     signers,
   });
   aggregator.start();
-  const roles = new Map<string, ReturnType<SignatureEngine['signer']>>();
+  const roles = new Map<string, PartySignerRole>();
   const queue: ProtocolMessage[] = [];
   for (const p of signers) {
     const key = keys.find((k) => k.partyId === p)!;
@@ -134,7 +138,7 @@ function startRoles(engine: SignatureEngine, keys: KeyShare[], signers: string[]
       runId: 'w|s|1|1',
     });
     roles.set(p, role);
-    queue.push(...(role.start() as { outgoing: ProtocolMessage[] }).outgoing);
+    queue.push(...(await role.start()).outgoing);
   }
   return { aggregator, roles, queue };
 }
@@ -142,7 +146,7 @@ function startRoles(engine: SignatureEngine, keys: KeyShare[], signers: string[]
 /** Delivers coordinator messages for `round` to their roles; returns the roles' answers. */
 function deliverRound(
   aggregator: ProtocolRole<unknown>,
-  roles: Map<string, ReturnType<SignatureEngine['signer']>>,
+  roles: Map<string, PartySignerRole>,
   fromParties: ProtocolMessage[],
 ): { toParties: ProtocolMessage[] } {
   const toParties: ProtocolMessage[] = [];
@@ -155,40 +159,52 @@ function deliverRound(
   return { toParties };
 }
 
+/** Each role's answer to its message, in order. */
+async function answersOf(
+  roles: Map<string, PartySignerRole>,
+  messages: ProtocolMessage[],
+): Promise<ProtocolMessage[]> {
+  const out: ProtocolMessage[] = [];
+  for (const m of messages) {
+    const step = await roles.get(m.to)!.handle(m);
+    assert.equal(step.kind, 'continue', JSON.stringify(step));
+    out.push(...step.outgoing);
+  }
+  return out;
+}
+
 describe('ecdsa engine: the one-time secret and hostile messages', () => {
   test('the secret is named after phase 1, spent by round 3, and phase 3 never runs twice', async () => {
     const { engine } = await seededEcdsaEngine(3, 'secret');
     const keys = ecdsaFixture(2, 3).keys;
-    const { aggregator, roles, queue } = startRoles(engine, keys, ['p1', 'p2']);
+    const { aggregator, roles, queue } = await startRoles(engine, keys, ['p1', 'p2']);
     const p1 = roles.get('p1')!;
     const secret = p1.oneTimeSecret();
     assert.ok(secret);
     assert.equal(secret.spentAtRound, 3);
     assert.match(secret.id, /^dkls23:0[23][0-9a-f]{64}$/);
     let toParties = deliverRound(aggregator, roles, queue).toParties;
-    const round2Answers = toParties.flatMap(
-      (m) => (roles.get(m.to)!.handle(m) as { outgoing: ProtocolMessage[] }).outgoing,
-    );
+    const round2Answers = await answersOf(roles, toParties);
     assert.deepEqual(p1.oneTimeSecret(), secret, 'still held after round 2');
     toParties = deliverRound(aggregator, roles, round2Answers).toParties;
     const round3ForP1 = toParties.find((m) => m.to === 'p1')!;
-    const step = p1.handle(round3ForP1);
+    const step = await p1.handle(round3ForP1);
     assert.equal(step.kind, 'continue');
     assert.equal(p1.oneTimeSecret(), undefined, 'spent by round 3');
-    const again = p1.handle(round3ForP1);
+    const again = await p1.handle(round3ForP1);
     assert.equal(again.kind, 'abort', 'a replayed round 3 does not run phase 3 again');
   });
 
   test('a malformed message from a peer is blamed on it, and the engine never sees it', async () => {
     const { engine } = await seededEcdsaEngine(4, 'hostile');
     const keys = ecdsaFixture(2, 3).keys;
-    const { aggregator, roles, queue } = startRoles(engine, keys, ['p1', 'p3']);
+    const { aggregator, roles, queue } = await startRoles(engine, keys, ['p1', 'p3']);
     const { toParties } = deliverRound(aggregator, roles, queue);
     const forP1 = toParties.find((m) => m.to === 'p1')!;
     const sealed = forP1.payload['sealed'] as Record<string, string>;
     // p3's phase-1 message to p1, cut short by one byte.
     const cut = { ...forP1, payload: { sealed: { p3: sealed['p3']!.slice(0, -2) } } };
-    const step = roles.get('p1')!.handle(cut);
+    const step = await roles.get('p1')!.handle(cut);
     assert.equal(step.kind, 'abort');
     if (step.kind === 'abort') {
       assert.deepEqual(step.abort.blamed, ['p3']);
@@ -199,11 +215,9 @@ describe('ecdsa engine: the one-time secret and hostile messages', () => {
   test("the engine's own abort blames nobody (its index names the detector)", async () => {
     const { engine } = await seededEcdsaEngine(5, 'engine-abort');
     const keys = ecdsaFixture(2, 3).keys;
-    const { aggregator, roles, queue } = startRoles(engine, keys, ['p1', 'p2']);
+    const { aggregator, roles, queue } = await startRoles(engine, keys, ['p1', 'p2']);
     let toParties = deliverRound(aggregator, roles, queue).toParties;
-    const answers = toParties.flatMap(
-      (m) => (roles.get(m.to)!.handle(m) as { outgoing: ProtocolMessage[] }).outgoing,
-    );
+    const answers = await answersOf(roles, toParties);
     toParties = deliverRound(aggregator, roles, answers).toParties;
     // p2's phase-2 message to p1 with a well-formed but wrong psi (p2 cheats in shape only).
     const forP1 = toParties.find((m) => m.to === 'p1')!;
@@ -212,11 +226,9 @@ describe('ecdsa engine: the one-time secret and hostile messages', () => {
     box[psiAt + 31] = (box[psiAt + 31]! ^ 1) & 0xff;
     const tampered = { ...forP1, payload: { sealed: { p2: bytesToHex(box) } } };
     // Phase 3 takes it (psi is checked only through the final signature): both broadcast.
-    const round3 = [tampered, toParties.find((m) => m.to === 'p2')!].flatMap(
-      (m) => (roles.get(m.to)!.handle(m) as { outgoing: ProtocolMessage[] }).outgoing,
-    );
+    const round3 = await answersOf(roles, [tampered, toParties.find((m) => m.to === 'p2')!]);
     toParties = deliverRound(aggregator, roles, round3).toParties;
-    const step = roles.get('p1')!.handle(toParties.find((m) => m.to === 'p1')!);
+    const step = await roles.get('p1')!.handle(toParties.find((m) => m.to === 'p1')!);
     assert.equal(step.kind, 'abort');
     if (step.kind === 'abort') {
       assert.deepEqual(step.abort.blamed, []);

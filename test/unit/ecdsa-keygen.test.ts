@@ -18,7 +18,7 @@ const publicKey = bytesToHex(secp256k1.getPublicKey(secretKey, true));
 
 /** A coordinator role driven through the six relayed rounds, ready for confirmations. */
 function atConfirmation() {
-  const role = ecdsaEngine(undefined).keygenCoordinator({ parties, threshold: 2, walletId: 'w' });
+  const role = ecdsaEngine().keygenCoordinator({ parties, threshold: 2, walletId: 'w' });
   role.start();
   for (let round = 1; round <= 6; round++) {
     let last: ProtocolStep<unknown> | undefined;
@@ -79,7 +79,7 @@ describe('ecdsa key generation at the coordinator', () => {
   });
 
   test('a relayed message to an unknown recipient is blamed on its sender', () => {
-    const role = ecdsaEngine(undefined).keygenCoordinator({ parties, threshold: 2, walletId: 'w' });
+    const role = ecdsaEngine().keygenCoordinator({ parties, threshold: 2, walletId: 'w' });
     role.start();
     const step = role.handle({
       from: 'b',
