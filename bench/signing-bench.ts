@@ -2,7 +2,8 @@
  * Signing benchmark (issue 13): raw in-process FROST vs coordinated end-to-end signing over
  * loopback with SQLite `synchronous=FULL`, for 2-of-3 bip340 and ed25519, side by side in one
  * run; then throughput with 16 concurrent requests, as a share of the raw bound (the raw
- * single-process rate times the cores). Wall-clock figures belong here, never in tests.
+ * single-process rate times the cores). Issue 14 adds the `ecdsa` rows (ecdsa-bench.ts).
+ * Wall-clock figures belong here, never in tests.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
@@ -10,7 +11,8 @@ import { cpus } from 'node:os';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { LocalCluster } from '../src/cli/local-cluster.ts';
 import { runKeygen, runSigning } from '../src/protocol/local-run.ts';
-import type { Scheme } from '../src/protocol/engine.ts';
+import type { FrostScheme, Scheme } from '../src/protocol/engine.ts';
+import { ecdsaExtraParties, runEcdsaRows } from './ecdsa-bench.ts';
 import { percentile, round2 } from './stats.ts';
 
 const rng = (n: number) => new Uint8Array(randomBytes(n));
@@ -24,9 +26,11 @@ const cores = cpus().length;
 /** Goals of issue 13. */
 const goalRatioP50Max = 1.3;
 const goalThroughputShareMin = 0.6;
-const schemes = (process.env['QUORATE_BENCH_SCHEMES'] ?? 'bip340,ed25519').split(',') as Scheme[];
+const schemes = (process.env['QUORATE_BENCH_SCHEMES'] ?? 'bip340,ed25519,ecdsa').split(
+  ',',
+) as Scheme[];
 
-function rawSigning(scheme: Scheme): { p50: number; p99: number } {
+function rawSigning(scheme: FrostScheme): { p50: number; p99: number } {
   const parties = ['mobile', 'backend', 'guardian'];
   const keys = runKeygen(scheme, parties, 2, rng);
   const samples: number[] = [];
@@ -131,8 +135,17 @@ export async function runSigningBench(
   );
   const results: Record<string, unknown> = {};
   try {
-    await cluster.startWithParties(['mobile', 'backend', 'guardian']);
+    const parties = ['mobile', 'backend', 'guardian'];
+    const withEcdsa = schemes.includes('ecdsa');
+    await cluster.startWithParties(withEcdsa ? [...parties, ...ecdsaExtraParties] : parties);
     for (const scheme of schemes) {
+      if (scheme === 'ecdsa') {
+        Object.assign(
+          results,
+          await runEcdsaRows(cluster, [...parties, ...ecdsaExtraParties], log),
+        );
+        continue;
+      }
       log(`signing ${scheme} 2-of-3: raw in-process (${rawRuns} runs)…`);
       const raw = rawSigning(scheme);
       log(
