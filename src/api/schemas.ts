@@ -81,10 +81,24 @@ export const walletSchema = {
 
 export const signBody = {
   type: 'object',
-  required: ['message', 'intentKey'],
+  required: ['intentKey'],
   additionalProperties: false,
   properties: {
-    message: { type: 'string', description: 'hex bytes to sign' },
+    message: {
+      type: 'string',
+      description: 'hex bytes to sign (ecdsa: a 32-byte digest); or `transaction` instead',
+    },
+    transaction: {
+      type: 'object',
+      required: ['type', 'hex'],
+      additionalProperties: false,
+      description:
+        'ecdsa: an unsigned EVM transaction, decoded and signed as facts (docs/ecdsa.md)',
+      properties: {
+        type: { type: 'string', enum: ['eip1559', 'legacy'] },
+        hex: { type: 'string', maxLength: limits.messageBytesMax * 2 + 2 },
+      },
+    },
     intentKey: { type: 'string', minLength: 1, maxLength: limits.intentKeyLengthMax },
     waitMs: { type: 'integer', minimum: 0, maximum: limits.waitMsMax },
     deadlineMs: {
@@ -116,6 +130,10 @@ export const signedSchema = {
       type: 'integer',
       description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
     },
+    signedTransaction: {
+      type: 'string',
+      description: 'a transaction request: the signed raw transaction (0x hex), ready to broadcast',
+    },
     signers: { type: 'array', items: { type: 'string' } },
   },
 } as const;
@@ -134,6 +152,10 @@ export const sessionSchema = {
     recoveryId: {
       type: 'integer',
       description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
+    },
+    signedTransaction: {
+      type: 'string',
+      description: 'a transaction request: the signed raw transaction (0x hex), ready to broadcast',
     },
     signers: { type: 'array', items: { type: 'string' } },
     deadlineMs: { type: 'number' },

@@ -6,6 +6,8 @@
  * detail}}` with a stable code, including the answers Fastify would otherwise write itself (bad
  * URLs, client errors, unknown routes).
  */
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { signedEvmTransaction, type EvmTransaction } from '../protocol/evm-transaction.ts';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -68,6 +70,15 @@ function walletView(w: WalletRecord) {
   };
 }
 
+/** A signed transaction session's raw signed transaction, ready to broadcast. */
+function signedTransactionOf(r: SessionRecord): { signedTransaction?: string } {
+  if (r.transaction === undefined || r.signature === undefined || r.recoveryId === undefined)
+    return {};
+  return {
+    signedTransaction: signedEvmTransaction(r.transaction, hexToBytes(r.signature), r.recoveryId),
+  };
+}
+
 /** The session as `GET /v1/sessions/{id}` shows it. */
 function sessionView(r: SessionRecord) {
   return {
@@ -103,6 +114,8 @@ function sessionView(r: SessionRecord) {
         }),
     ...(r.signature === undefined ? {} : { signature: r.signature }),
     ...(r.recoveryId === undefined ? {} : { recoveryId: r.recoveryId }),
+    ...(r.transaction === undefined ? {} : { transaction: r.transaction }),
+    ...signedTransactionOf(r),
     ...(r.signers === undefined ? {} : { signers: r.signers }),
     ...(r.retry === undefined ? {} : { retry: r.retry }),
     attempts: r.attempts.map((a) => ({
@@ -391,7 +404,8 @@ function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers
   app.post<{
     Params: { walletId: string };
     Body: {
-      message: string;
+      message?: string;
+      transaction?: EvmTransaction;
       intentKey: string;
       waitMs?: number;
       deadlineMs?: number;
@@ -401,10 +415,17 @@ function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers
     '/v1/wallets/:walletId/signatures',
     { schema: { params: s.walletIdParams, body: s.signBody } },
     async (req, reply) => {
-      const { message, intentKey, waitMs, deadlineMs, context } = req.body;
-      const messageHex = parseMessage(message);
+      const { message, transaction, intentKey, waitMs, deadlineMs, context } = req.body;
+      if ((message === undefined) === (transaction === undefined))
+        throw new QuorateError(
+          'QUORATE_E_BAD_REQUEST',
+          'a signing request carries exactly one of message and transaction',
+          { field: 'message' },
+        );
       const created = await coordinator.sign(req.params.walletId, {
-        messageHex,
+        // A transaction's digest replaces this once the coordinator has decoded it.
+        messageHex: message === undefined ? '' : parseMessage(message),
+        ...(transaction === undefined ? {} : { transaction }),
         intentKey,
         ...(context === undefined ? {} : { context }),
         ...(deadlineMs === undefined ? {} : { deadlineMs }),
@@ -430,6 +451,7 @@ function sendSigningAnswer(reply: FastifyReply, record: SessionRecord): FastifyR
       status: 'signed',
       signature: record.signature,
       ...(record.recoveryId === undefined ? {} : { recoveryId: record.recoveryId }),
+      ...signedTransactionOf(record),
       signers: record.signers,
     });
   }

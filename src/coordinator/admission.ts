@@ -4,6 +4,7 @@
  * it and starts a new try (docs/retries.md). Every record write after creation is the session
  * runner's.
  */
+import type { EvmTransaction } from '../protocol/evm-transaction.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson, sha256Hex } from '../core/encoding.ts';
 import type { Env, Log } from '../core/env.ts';
@@ -26,6 +27,8 @@ export interface SignRequest {
   deadlineMs?: number;
   /** The authenticated API principal (the API sets it); recorded as `context.initiator`. */
   initiator?: string;
+  /** An EVM transaction (ecdsa): `messageHex` is its digest, `context` its facts. */
+  transaction?: EvmTransaction;
 }
 
 /** What admission needs from the coordinator. */
@@ -72,6 +75,7 @@ export class Admission {
       excluded: [],
       slow: [],
       ...signingContextOf(request),
+      ...(request.transaction === undefined ? {} : { transaction: request.transaction }),
     };
     const lease = this.deps.lease();
     // No session was created, so the error names none (a client polling an id that never

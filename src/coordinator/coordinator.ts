@@ -5,6 +5,7 @@
  * session whose owner is gone, and drives each by a new attempt with a higher fencing token (or
  * fails it if its deadline passed).
  */
+import { intakeTransaction } from './transactions.ts';
 import { QuorateError } from '../core/errors.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
@@ -73,6 +74,21 @@ export interface CoordinatorOptions {
 
 /** An approval as posted by an approver. */
 export type ApprovalRequest = SessionApproval;
+
+/**
+ * A request carrying an EVM transaction, with its digest as the message and its facts as the
+ * context (src/coordinator/transactions.ts); any other request as it came.
+ */
+function withTransactionDecoded(wallet: WalletRecord, request: SignRequest): SignRequest {
+  if (request.transaction === undefined) return request;
+  const intake = intakeTransaction(wallet, request.transaction, request.context);
+  return {
+    ...request,
+    messageHex: intake.messageHex,
+    context: intake.context,
+    transaction: intake.transaction,
+  };
+}
 
 /** The coordinator. */
 export class Coordinator {
@@ -249,8 +265,9 @@ export class Coordinator {
    * Opens (or joins, for the same intent and message) a signing session. Same intentKey with a
    * different message → `QUORATE_E_INTENT_CONFLICT`, nothing signed.
    */
-  async sign(walletId: string, request: SignRequest): Promise<SessionRecord> {
+  async sign(walletId: string, asked: SignRequest): Promise<SessionRecord> {
     const wallet = await this.wallets.get(walletId);
+    const request = withTransactionDecoded(wallet, asked);
     if (wallet.scheme === 'ecdsa' && request.messageHex.length !== 64)
       throw new QuorateError(
         'QUORATE_E_DIGEST_REQUIRED',

@@ -430,6 +430,8 @@ function signStartBody(record: SessionRecord, signers: string[], nowMs: number):
     deadlineMs: record.deadlineMs,
     // Parties time the session from their own clock: a skewed wall clock cannot expire it.
     remainingMs: Math.max(0, Math.round(record.deadlineMs - nowMs)),
+    // A transaction: every party decodes it again, and signs only its digest.
+    ...(record.transaction === undefined ? {} : { transaction: record.transaction }),
     // Governed sessions: each party re-evaluates its own copy of the rules (pinned by hash).
     ...(record.policy === undefined
       ? {}

@@ -49,6 +49,18 @@ export const errorTable = {
     retryable: false,
     summary: 'An ecdsa wallet signs a 32-byte digest: the message is not 32 bytes.',
   },
+  QUORATE_E_BAD_TRANSACTION: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The transaction does not decode, is not of its declared type, is already signed, lacks its EIP-155 chainId, is not canonically encoded, or is for a wallet that is not ecdsa.',
+  },
+  QUORATE_E_TX_CONTEXT_MISMATCH: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The declared context (amount, asset, destination) contradicts the transaction decoded from the request; a party refuses the same when a sign-start carries one.',
+  },
   QUORATE_E_MESSAGE_TOO_LARGE: {
     status: 413,
     retryable: false,

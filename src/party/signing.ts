@@ -29,6 +29,7 @@ import type { SessionHooks, SessionSpec } from './driver.ts';
 import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
 import { checkPartyPolicy, recordSigned, type PolicyCheckInput } from './party-policy.ts';
+import { checkTransaction } from './transaction-check.ts';
 import { Refusal } from './refusal.ts';
 import { SecretLedger } from './secret-ledger.ts';
 
@@ -167,6 +168,7 @@ export function openSigning(
     throw new Refusal('QUORATE_E_DEADLINE_EXCEEDED', 'session deadline already passed', false);
   const key = deps.shares.get(body.walletId);
   const message = checkRequest(partyId, key, body);
+  checkTransaction(key, body);
   const policyInput: PolicyCheckInput = {
     tier: key.tier,
     block: body.policy,

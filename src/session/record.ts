@@ -71,6 +71,11 @@ export interface SessionRecord {
   excluded: string[];
   /** Parties that missed a round deadline in this session: chosen again only as a last resort. */
   slow: string[];
+  /**
+   * An EVM transaction asked for instead of a bare message (ecdsa): `messageHex` is its digest,
+   * and `context` its decoded facts. Every party decodes it again.
+   */
+  transaction?: { type: 'eip1559' | 'legacy'; hex: string };
   signature?: string;
   /** ECDSA: the recovery id (0 or 1) under which `signature` recovers the wallet key. */
   recoveryId?: number;

@@ -459,6 +459,11 @@ export interface SignStartBody {
    * messages (the coordinator relays what it cannot read). FROST needs none.
    */
   boxKeys?: Record<string, string>;
+  /**
+   * An EVM transaction (ecdsa) whose digest `messageHex` is: the party decodes it itself,
+   * checks the digest, and holds its rules to the transaction's facts, not to claims.
+   */
+  transaction?: { type: 'eip1559' | 'legacy'; hex: string };
 }
 
 /** Builds a sign-start envelope (round 0). */
@@ -531,6 +536,8 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
   if (policy?.ok === false) return policy;
   const boxKeys = b['boxKeys'] === undefined ? undefined : boxKeyMap(b['boxKeys']);
   if (b['boxKeys'] !== undefined && !boxKeys) return bad('boxKeys invalid');
+  const transaction = b['transaction'] === undefined ? undefined : transactionOf(b['transaction']);
+  if (b['transaction'] !== undefined && !transaction) return bad('transaction invalid');
   return accepted({
     walletId,
     intentKey,
@@ -542,7 +549,19 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
     remainingMs,
     ...(policy === undefined ? {} : { policy: policy.value }),
     ...(boxKeys === undefined ? {} : { boxKeys }),
+    ...(transaction === undefined ? {} : { transaction }),
   });
+}
+
+/** A sign-start's transaction: its type and even-length lower-case hex, bounded. */
+function transactionOf(raw: unknown): SignStartBody['transaction'] | undefined {
+  const t = objectOf(raw);
+  if (!t || Object.keys(t).length !== 2) return undefined;
+  const { type, hex } = t;
+  if (type !== 'eip1559' && type !== 'legacy') return undefined;
+  if (!isShortString(hex, limits.messageBytesMax * 2) || !/^(?:[0-9a-f]{2})+$/.test(hex))
+    return undefined;
+  return { type, hex };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+/**
+ * EVM transactions signed as facts, with real processes: a governed 2-of-3 `ecdsa` wallet under
+ * examples/policies/rules-evm.yaml ("more than 1 ETH only to allowlisted addresses"), enforced
+ * by the coordinator and by every party on what they decode from the transaction. The signed raw
+ * transaction recovers the wallet's address; its digest signature verifies with OpenSSL and
+ * libsecp256k1.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { Transaction } from 'micro-eth-signer';
+import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { decodeEvmTransaction } from '../../src/protocol/evm-transaction.ts';
+import { libsecp256k1Verifies, opensslVerifiesDigest } from '../helpers/ecdsa.ts';
+
+const policyPath = fileURLToPath(
+  new URL('../../examples/policies/rules-evm.yaml', import.meta.url),
+);
+const parties = ['mobile', 'backend', 'guardian'];
+const listed = '0x1111111111111111111111111111111111111111';
+const unlisted = '0xdf90dea0e0bf5ca6d2a7f0cb86874ba6714f463e';
+const eth = 10n ** 18n;
+
+function eip1559(to: string, valueWei: bigint, nonce: bigint): string {
+  return Transaction.prepare({
+    to,
+    value: valueWei,
+    maxFeePerGas: 30n * 10n ** 9n,
+    nonce,
+    chainId: 1n,
+  }).toHex({ includeSignature: false });
+}
+
+describe('EVM transactions as facts, with real processes', () => {
+  const cluster = new LocalCluster({
+    coordinatorArgs: ['--policy', policyPath],
+    partyArgs: ['--policy', policyPath],
+  });
+  let walletId = '';
+  let address = '';
+  let publicKey = '';
+  before(async () => {
+    await cluster.startWithParties(parties);
+    const w = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'ecdsa',
+      threshold: 2,
+      parties,
+      policy: 'evm-2of3',
+    });
+    assert.equal(w.status, 201, JSON.stringify(w.json));
+    walletId = w.json['walletId'] as string;
+    address = w.json['ethereumAddress'] as string;
+    publicKey = w.json['publicKey'] as string;
+  });
+  after(() => cluster.stop());
+
+  const sign = (transaction: { type: string; hex: string }, intentKey: string, context?: object) =>
+    cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      transaction,
+      intentKey,
+      ...(context === undefined ? {} : { context }),
+    });
+
+  /** Checks a signed answer: the raw transaction recovers the wallet, the digest verifies. */
+  function checkSigned(
+    json: Record<string, unknown>,
+    transaction: { type: 'eip1559' | 'legacy'; hex: string },
+  ) {
+    const raw = Transaction.fromHex(json['signedTransaction'] as string);
+    assert.ok(raw.isSigned && raw.verifySignature());
+    assert.equal(raw.recoverSender().address, address, 'the transaction recovers the wallet');
+    const { digest } = decodeEvmTransaction(transaction);
+    const sig = hexToBytes(json['signature'] as string);
+    assert.ok(opensslVerifiesDigest(sig, digest, hexToBytes(publicKey)), 'OpenSSL accepts');
+    assert.ok(libsecp256k1Verifies(sig, digest, hexToBytes(publicKey)), 'libsecp256k1 accepts');
+  }
+
+  test('0.5 ETH anywhere and 2 ETH to an allowlisted address are signed', async () => {
+    for (const [to, value, nonce] of [
+      [unlisted, eth / 2n, 0n],
+      [listed, 2n * eth, 1n],
+    ] as const) {
+      const transaction = { type: 'eip1559' as const, hex: eip1559(to, value, nonce) };
+      const res = await sign(transaction, `tx-${nonce}`);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      checkSigned(res.json, transaction);
+      const session = await cluster.request('GET', `/v1/sessions/${res.json['sessionId']}`);
+      const { initiator: _initiator, ...facts } = session.json['context'] as Record<string, string>;
+      assert.deepEqual(facts, {
+        amount: value === eth / 2n ? '0.5' : '2',
+        asset: 'ETH',
+        destination: to,
+      });
+      assert.equal(session.json['signedTransaction'], res.json['signedTransaction']);
+    }
+  });
+
+  test('2 ETH to an unlisted address is denied, and claiming a small amount does not help', async () => {
+    const transaction = { type: 'eip1559', hex: eip1559(unlisted, 2n * eth, 2n) };
+    const denied = await sign(transaction, 'big-unlisted');
+    assert.equal(denied.status, 403, JSON.stringify(denied.json));
+    assert.equal((denied.json['error'] as { code: string }).code, 'QUORATE_E_POLICY_DENIED');
+    const claimed = await sign(transaction, 'big-unlisted-claimed', {
+      amount: '0.1',
+      asset: 'ETH',
+      destination: unlisted,
+    });
+    assert.equal(claimed.status, 400, JSON.stringify(claimed.json));
+    assert.equal((claimed.json['error'] as { code: string }).code, 'QUORATE_E_TX_CONTEXT_MISMATCH');
+  });
+
+  test('a legacy EIP-155 transaction is signed; a FROST-style message body is still accepted', async () => {
+    const hex = Transaction.prepare({
+      type: 'legacy',
+      to: listed,
+      value: eth / 10n,
+      gasPrice: 20n * 10n ** 9n,
+      nonce: 3n,
+      chainId: 1n,
+    }).toHex({ includeSignature: false });
+    const transaction = { type: 'legacy' as const, hex };
+    const res = await sign(transaction, 'legacy-3');
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    checkSigned(res.json, transaction);
+    const both = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      message: '00'.repeat(32),
+      transaction,
+      intentKey: 'both',
+    });
+    assert.equal(both.status, 400);
+  });
+});
