@@ -267,10 +267,19 @@ export function signData(
   digest: Uint8Array,
 ): unknown {
   return {
-    sign_id: Array.from(sha256(utf8ToBytes(`quorate-ecdsa-sign-v1|${runId}`))),
+    sign_id: Array.from(signIdOf(runId)),
     counterparties: signers.filter((i) => i !== me),
     message_hash: Array.from(digest),
   };
+}
+
+/**
+ * The engine's sign id of a run. It is one-time too: the multiplication's pads depend only on
+ * the parties' long-term seeds and this id, so a party that ran phase 2 twice under one id
+ * would let its peer solve for its key share (found by review; `test/unit/ecdsa-sign-id.test.ts`).
+ */
+export function signIdOf(runId: string): Uint8Array {
+  return sha256(utf8ToBytes(`quorate-ecdsa-sign-v1|${runId}`));
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   recordField,
   sealedHexCharsMax,
   signData,
+  signIdOf,
   SigningRun,
   stringField,
   verifyEcdsa,
@@ -74,7 +75,10 @@ export class EcdsaSigner implements PartySignerRole {
       const run = await SigningRun.open(this.api, this.party, data);
       if (this.round !== 1) return abortStep(new Error('wiped while starting'), undefined);
       this.run = run;
-      this.secret = { id: run.secretId, spentAtRound: 3 };
+      // The one-time secret is named by the sign id, not by the fresh instance point: the
+      // journal then refuses a second run under one id (a re-sent sign-start, a restart) before
+      // any phase-1 output leaves, as well as a second phase 3 (I2).
+      this.secret = { id: `dkls23-sign:${bytesToHex(signIdOf(this.runId))}`, spentAtRound: 3 };
       this.round = 2;
       return { kind: 'continue', outgoing: [this.sealedOut(1, run.phase1Out, shapes.sign1)] };
     } catch (error) {
