@@ -25,7 +25,7 @@ export interface WorkerCall {
 /** The worker's answer to a call. */
 export type WorkerAnswer =
   | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: string };
+  | { type: 'result'; id: number; ok: false; error: string; fatal: boolean };
 
 const apiNames: readonly (keyof Dkls23Api)[] = [
   'keygenPhase1',
@@ -77,59 +77,98 @@ export interface Dkls23Worker {
   stop(): Promise<void>;
 }
 
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+/** One worker thread and the calls it owes. */
+class WorkerThread {
+  readonly pending = new Map<number, Pending>();
+  dead: Error | undefined;
+  readonly ready: Promise<void>;
+  private readonly worker: Worker;
+
+  constructor(randomBytes: (length: number) => Uint8Array) {
+    const channel: Dkls23Channel = {
+      control: new Int32Array(new SharedArrayBuffer(4)),
+      data: new Uint8Array(new SharedArrayBuffer(limits.dkls23RandomDrawBytesMax)),
+    };
+    this.worker = spawnWorker(channel);
+    this.worker.unref();
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (message: FromWorker) => {
+        if (message.type === 'random') {
+          channel.data.set(randomBytes(Math.min(message.length, channel.data.length)));
+          Atomics.store(channel.control, 0, 1);
+          Atomics.notify(channel.control, 0);
+        } else if (message.type === 'result') {
+          const p = this.pending.get(message.id);
+          this.pending.delete(message.id);
+          if (message.ok) p?.resolve(message.value);
+          else {
+            // The thread exits after a panic: no later call may be posted to it.
+            if (message.fatal) this.failAll(new Error(`ecdsa engine panicked: ${message.error}`));
+            p?.reject(new Error(message.error));
+          }
+        } else if (message.type === 'ready') resolve();
+        else reject(new QuorateError('QUORATE_E_CONFIG', `ecdsa engine: ${message.error}`));
+      });
+      this.worker.on('error', (error) => {
+        this.failAll(error);
+        reject(error);
+      });
+      this.worker.on('exit', (code) => {
+        this.failAll(new Error(`ecdsa engine worker exited (${code})`));
+        reject(this.dead ?? new Error('ecdsa engine worker exited'));
+      });
+    });
+  }
+
+  private failAll(error: Error): void {
+    this.dead ??= error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  post(call: WorkerCall, pending: Pending): void {
+    this.pending.set(call.id, pending);
+    this.worker.postMessage(call);
+  }
+
+  async stop(): Promise<void> {
+    this.dead ??= new Error('ecdsa engine worker stopped');
+    await this.worker.terminate();
+  }
+}
+
 /**
  * Starts the worker (one engine instance, fed by `randomBytes`). Every call returns a promise;
- * at most `limits.dkls23CallsPendingMax` may be pending, and all pending calls fail if the
- * worker dies.
+ * at most `limits.dkls23CallsPendingMax` may be pending. A worker whose engine panicked exits
+ * (each panic leaks wasm memory, and about 750 of them break the instance for good: security
+ * review, finding 2): its pending calls fail, and the next call starts a fresh worker with a
+ * fresh instance, seeded from the Env again. Once stopped, every call fails.
  */
 export async function startDkls23Worker(
   randomBytes: (length: number) => Uint8Array,
 ): Promise<Dkls23Worker> {
-  const channel: Dkls23Channel = {
-    control: new Int32Array(new SharedArrayBuffer(4)),
-    data: new Uint8Array(new SharedArrayBuffer(limits.dkls23RandomDrawBytesMax)),
-  };
-  const worker = spawnWorker(channel);
-  worker.unref();
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let current = new WorkerThread(randomBytes);
+  await current.ready;
+  let stopped = false;
   let nextId = 0;
-  let dead: Error | undefined;
-  const failAll = (error: Error) => {
-    dead = error;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
+  const live = async (): Promise<WorkerThread> => {
+    if (stopped) throw new Error('ecdsa engine worker stopped');
+    if (current.dead) {
+      current = new WorkerThread(randomBytes);
+      await current.ready;
+    }
+    return current;
   };
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on('message', (message: FromWorker) => {
-      if (message.type === 'random') {
-        channel.data.set(randomBytes(Math.min(message.length, channel.data.length)));
-        Atomics.store(channel.control, 0, 1);
-        Atomics.notify(channel.control, 0);
-      } else if (message.type === 'result') {
-        const p = pending.get(message.id);
-        pending.delete(message.id);
-        if (message.ok) p?.resolve(message.value);
-        else p?.reject(new Error(message.error));
-      } else if (message.type === 'ready') resolve();
-      else reject(new QuorateError('QUORATE_E_CONFIG', `ecdsa engine: ${message.error}`));
-    });
-    worker.on('error', (error) => {
-      failAll(error);
-      reject(error);
-    });
-    worker.on('exit', (code) => failAll(new Error(`ecdsa engine worker exited (${code})`)));
-  });
-  await ready;
-  const invoke = (fn: keyof Dkls23Api, args: unknown[]): Promise<unknown> => {
-    if (dead) return Promise.reject(dead);
-    if (pending.size >= limits.dkls23CallsPendingMax)
-      return Promise.reject(new Error('too many ecdsa engine calls pending'));
+  const invoke = async (fn: keyof Dkls23Api, args: unknown[]): Promise<unknown> => {
+    const thread = await live();
+    if (thread.pending.size >= limits.dkls23CallsPendingMax)
+      throw new Error('too many ecdsa engine calls pending');
     const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      const call: WorkerCall = { type: 'call', id, fn, args };
-      worker.postMessage(call);
-    });
+    return new Promise((resolve, reject) =>
+      thread.post({ type: 'call', id, fn, args }, { resolve, reject }),
+    );
   };
   const api = Object.fromEntries(
     apiNames.map((fn) => [fn, (...args: unknown[]) => invoke(fn, args)]),
@@ -137,7 +176,8 @@ export async function startDkls23Worker(
   return {
     api,
     stop: async () => {
-      await worker.terminate();
+      stopped = true;
+      await current.stop();
     },
   };
 }

@@ -6,7 +6,8 @@
  * The instance's randomness still comes from the party's Env: when the engine asks for bytes,
  * this thread posts the request and waits (Atomics.wait, bounded) until the main thread has
  * written `env.randomBytes(n)` into the shared buffer. Calls run one at a time in arrival order;
- * an engine panic is answered as an error, and the thread carries on.
+ * an engine panic is answered as an error, and the thread then exits (the main thread starts a
+ * fresh one, with a fresh instance, for the next call).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { limits } from '../core/limits.ts';
@@ -38,7 +39,17 @@ async function serve(): Promise<void> {
       answer = { type: 'result', id: message.id, ok: true, value };
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
-      answer = { type: 'result', id: message.id, ok: false, error: text };
+      const failed: WorkerAnswer = {
+        type: 'result',
+        id: message.id,
+        ok: false,
+        error: text,
+        fatal: true,
+      };
+      port.postMessage(failed);
+      // A panic leaks wasm memory and may leave the instance broken: this thread ends, and the
+      // main thread starts a fresh one for the next call.
+      process.exit(1);
     }
     port.postMessage(answer);
   });

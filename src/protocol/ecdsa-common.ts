@@ -244,19 +244,54 @@ export function keygenCheckDigest(walletId: string, subset: readonly string[]): 
 
 /** Every `t`-subset of `parties` (in list order), bounded by limits.ecdsaSubsetsMax. */
 export function subsetsOf(parties: readonly string[], t: number): string[][] {
+  assert(
+    binomial(parties.length, t) <= limits.ecdsaSubsetsMax,
+    'an ecdsa wallet has few t-subsets',
+  );
   const out: string[][] = [];
   const pick = (from: number, chosen: string[]): void => {
     if (chosen.length === t) {
       out.push([...chosen]);
       return;
     }
-    for (let i = from; i < parties.length; i++) {
-      assert(out.length < limits.ecdsaSubsetsMax, 'an ecdsa wallet has few t-subsets');
-      pick(i + 1, [...chosen, parties[i] as string]);
-    }
+    for (let i = from; i < parties.length; i++) pick(i + 1, [...chosen, parties[i] as string]);
   };
   pick(0, []);
   return out;
+}
+
+/** C(n, k). */
+function binomial(n: number, k: number): number {
+  let c = 1;
+  for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+  return Math.round(c);
+}
+
+/**
+ * True if the `u` values of phase 3's broadcasts (engine hex) sum to zero: phase 4 inverts the
+ * sum and the engine would panic (a coordinator can choose such values).
+ */
+export function uSumIsZero(us: readonly string[]): boolean {
+  const Fn = secp256k1.Point.Fn;
+  const sum = us.reduce((acc, u) => Fn.add(acc, Fn.create(BigInt(`0x${u}`))), Fn.ZERO);
+  return Fn.is0(sum);
+}
+
+/** A one-byte round tag inside every sealed box: a box replayed into another round is refused. */
+export function tagged(round: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1);
+  out[0] = round;
+  out.set(body, 1);
+  return out;
+}
+
+/**
+ * The body of a box sealed for `round`; a box of another round was moved by whoever relayed it,
+ * not made wrong by its sealer: blamed on the relay (`relay`).
+ */
+export function untagged(round: number, plain: Uint8Array, relay: string): Uint8Array {
+  if (plain[0] !== round) throw new PeerFault(relay, `a sealed message of another round`);
+  return plain.subarray(1);
 }
 
 /** Sign data for the engine: a run id both sides derive, the counterparties, the digest. */
@@ -291,6 +326,7 @@ export class SigningRun {
   private unique: unknown;
   private kept: unknown;
   private x: string | undefined;
+  private wiped = false;
 
   private constructor(
     private readonly api: Dkls23Api,
@@ -323,6 +359,7 @@ export class SigningRun {
 
   async phase2(received: unknown[]): Promise<Map<number, unknown>> {
     const { party, data, unique, kept } = this;
+    assert(unique !== undefined, 'phase 2 runs once, after phase 1');
     const [nextUnique, nextKept, transmit] = tuple(
       okOf(
         'sign phase 2',
@@ -331,6 +368,8 @@ export class SigningRun {
       3,
       'sign phase 2',
     );
+    // Wiped while the engine ran (a dropped session): its state is not put back.
+    if (this.wiped) throw new Error('signing run wiped');
     this.unique = nextUnique;
     this.kept = nextKept;
     return new Map(arrayOf(transmit, 'sign phase 2').map((m) => [receiverOf(m), m]));
@@ -373,6 +412,7 @@ export class SigningRun {
   }
 
   wipe(): void {
+    this.wiped = true;
     this.unique = undefined;
     this.kept = undefined;
   }

@@ -37,6 +37,9 @@ import {
   SigningRun,
   stringField,
   subsetsOf,
+  tagged,
+  untagged,
+  uSumIsZero,
   tuple,
   verifyEcdsa,
   type Dkls23Api,
@@ -130,11 +133,13 @@ export class EcdsaKeygenParticipant implements PartyRole<KeyShare> {
       if (typeof from !== 'string' || !this.peers.includes(from) || this.inbox.has(from))
         throw new PeerFault(message.from, 'relayed message from an unexpected sender');
       const box = stringField(message.payload, 'sealed', message.from, sealedHexCharsMax);
+      let plain: Uint8Array;
       try {
-        this.inbox.set(from, this.args.sealer.open(from, box));
+        plain = this.args.sealer.open(from, box);
       } catch {
         throw new PeerFault(from, `sealed message from ${from} failed authentication`);
       }
+      this.inbox.set(from, untagged(this.round - 1, plain, message.from));
       if (this.inbox.size < this.peers.length) return { kind: 'continue', outgoing: [] };
     } catch (error) {
       return abortStep(error, undefined);
@@ -315,6 +320,8 @@ export class EcdsaKeygenParticipant implements PartyRole<KeyShare> {
         assert(b !== undefined, 'a broadcast from every other signer');
         return { u: b.u, w: b.w };
       });
+      if (uSumIsZero(all.map((b) => b.u)))
+        throw new EngineAbort('keygen check', { description: `subset ${subset}: u sums to zero` });
       const { s } = await this.subsetStep(mask, () => run.phase4(all));
       checks[subset.join(',')] = own.x + s;
     }
@@ -413,7 +420,7 @@ export class EcdsaKeygenParticipant implements PartyRole<KeyShare> {
       from: this.args.partyId,
       to: coordinatorRole,
       round,
-      payload: { to, sealed: this.args.sealer.seal(to, body(to)) },
+      payload: { to, sealed: this.args.sealer.seal(to, tagged(round, body(to))) },
     }));
     return { kind: 'continue', outgoing };
   }
@@ -507,17 +514,15 @@ export class EcdsaKeygenCoordinator implements ProtocolRole<KeygenResult> {
     }
     const failing = this.failingSubsets(pk);
     if (failing.length > 0) {
-      const blamed = this.args.parties.filter((p) => {
-        const inP = subsetsOf(this.args.parties, this.args.threshold).filter((s) => s.includes(p));
-        return inP.every((s) => failing.some((f) => f.join(',') === s.join(',')));
-      });
-      const blameable = blamed.length < this.args.parties.length ? blamed : [];
+      // Nobody is blamed: up to t - 1 colluding parties can keep one subset passing and spoil
+      // every other one they are in, which would name an honest party (security review,
+      // finding 3). The failing subsets are the evidence.
       return {
         kind: 'abort',
         outgoing: [],
         abort: {
           reason: `test signature failed for ${failing.map((s) => `{${s.join(',')}}`).join(' ')}`,
-          blamed: blameable,
+          blamed: [],
           evidence: { failingSubsets: failing },
         },
       };

@@ -20,6 +20,9 @@ import {
   sealedHexCharsMax,
   signData,
   signIdOf,
+  tagged,
+  untagged,
+  uSumIsZero,
   SigningRun,
   stringField,
   verifyEcdsa,
@@ -71,6 +74,9 @@ export class EcdsaSigner implements PartySignerRole {
     this.round = 1;
     try {
       if (this.args.message.length !== 32) throw new Error('ecdsa signs a 32-byte digest');
+      // DKLs23 signs with exactly t parties; the engine panics on any other count.
+      if (this.args.signers.length !== this.args.key.threshold)
+        throw new Error(`ecdsa signs with exactly ${this.args.key.threshold} signers`);
       const data = signData(this.runId, this.me, this.signerIndices, this.args.message);
       const run = await SigningRun.open(this.api, this.party, data);
       if (this.round !== 1) return abortStep(new Error('wiped while starting'), undefined);
@@ -123,7 +129,7 @@ export class EcdsaSigner implements PartySignerRole {
   /** Round 4: every signer's `{u, w}` (ours unchanged) and the common x-coordinate. */
   private parseBroadcasts(message: ProtocolMessage): unknown[] {
     const all = recordField(message.payload, 'broadcasts', message.from);
-    return this.args.signers.map((p) => {
+    const broadcasts = this.args.signers.map((p) => {
       const entry = all[p];
       if (typeof entry !== 'object' || entry === null)
         throw new PeerFault(message.from, `broadcast of ${p} missing`);
@@ -133,6 +139,9 @@ export class EcdsaSigner implements PartySignerRole {
       );
       return decodeFrom(shapes.sign3, bytes, message.from, `broadcast of ${p}`);
     });
+    if (uSumIsZero(broadcasts.map((b) => (b as { u: string }).u)))
+      throw new PeerFault(message.from, 'broadcasts whose u values sum to zero');
+    return broadcasts;
   }
 
   /** Opens and decodes the sealed message of every other signer, addressed to us. */
@@ -150,7 +159,8 @@ export class EcdsaSigner implements PartySignerRole {
       } catch {
         throw new PeerFault(message.from, `sealed message from ${peer} failed authentication`);
       }
-      const decoded = decodeFrom(shape, plain, peer, `message from ${peer}`);
+      const body = untagged(message.round - 1, plain, message.from);
+      const decoded = decodeFrom(shape, body, peer, `message from ${peer}`);
       checkAddressed(decoded, indexOf(this.args.key.parties, peer), this.me, peer);
       out.push(decoded);
     }
@@ -163,7 +173,7 @@ export class EcdsaSigner implements PartySignerRole {
       if (peer === this.args.key.partyId) continue;
       const m = byIndex.get(indexOf(this.args.key.parties, peer));
       assert(m !== undefined, 'the engine addresses every counterparty');
-      sealed[peer] = this.args.sealer.seal(peer, encodeShape(shape, m));
+      sealed[peer] = this.args.sealer.seal(peer, tagged(round, encodeShape(shape, m)));
     }
     return this.toCoordinator(round, { sealed });
   }
@@ -241,14 +251,20 @@ export class EcdsaAggregator implements ProtocolRole<AggregateResult> {
     const all: Record<string, { u: string; w: string }> = {};
     const xs = new Set<string>();
     for (const [from, payload] of this.got) {
-      xs.add(stringField(payload, 'x', from, 64));
-      all[from] = {
-        u: stringField(payload, 'u', from, 64),
-        w: stringField(payload, 'w', from, 64),
-      };
+      const x = stringField(payload, 'x', from, 64);
+      const u = stringField(payload, 'u', from, 64);
+      const w = stringField(payload, 'w', from, 64);
+      // Checked here, where the sender's signed envelope is the evidence: a value that is not a
+      // scalar below the group order would make every honest signer refuse, blaming nobody.
+      if (x.length !== 64) throw new PeerFault(from, 'x is not 32 bytes');
+      decodeFrom(shapes.sign3, hexToBytes(u + w), from, 'its broadcast');
+      xs.add(x);
+      all[from] = { u, w };
     }
     if (xs.size !== 1)
       throw new EngineAbort('sign phase 3', { description: 'signers disagree on r' });
+    if (uSumIsZero(Object.values(all).map((b) => b.u)))
+      throw new EngineAbort('sign phase 3', { description: 'the u values sum to zero' });
     const x = [...xs][0] as string;
     this.x = x;
     return this.args.signers.map((to) => ({

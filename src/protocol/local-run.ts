@@ -162,6 +162,12 @@ export function runSigning(
 /** A party role, or the coordinator's, by role id. */
 type AnyRole = Pick<PartyRole<unknown>, 'start' | 'handle'>;
 
+/** A started role's first messages; a role that gave up at once is an error. */
+function startedOutgoing(step: ProtocolStep<unknown>): ProtocolMessage[] {
+  if (step.kind === 'abort') throw new Error(`a role gave up at start: ${step.abort.reason}`);
+  return step.outgoing;
+}
+
 /** Delivers messages (party roles may answer asynchronously) until none is left. */
 async function deliverAsync<R>(
   queue: ProtocolMessage[],
@@ -202,7 +208,7 @@ export async function runKeygenWith(
       participantArgs(p, parties, threshold, rng, sealers),
     );
     roles.set(p, role);
-    queue.push(...(await role.start()).outgoing);
+    queue.push(...startedOutgoing(await role.start()));
   }
   const results = new Map<string, KeyShare>();
   await deliverAsync(queue, roles, results);
@@ -233,7 +239,7 @@ export async function runSigningWith(
     const key = keys.find((k) => k.partyId === p)!;
     const role = partyEngine.signer({ key, message, signers, rng, sealer: sealers.get(p)!, runId });
     roles.set(p, role);
-    queue.push(...(await role.start()).outgoing);
+    queue.push(...startedOutgoing(await role.start()));
   }
   const results = new Map<string, AggregateResult>();
   await deliverAsync(queue, roles, results);

@@ -182,7 +182,7 @@ describe('ecdsa engine: the one-time secret and hostile messages', () => {
     const secret = p1.oneTimeSecret();
     assert.ok(secret);
     assert.equal(secret.spentAtRound, 3);
-    assert.match(secret.id, /^dkls23:0[23][0-9a-f]{64}$/);
+    assert.match(secret.id, /^dkls23-sign:[0-9a-f]{64}$/, 'named by the sign id');
     let toParties = deliverRound(aggregator, roles, queue).toParties;
     const round2Answers = await answersOf(roles, toParties);
     assert.deepEqual(p1.oneTimeSecret(), secret, 'still held after round 2');
@@ -234,5 +234,65 @@ describe('ecdsa engine: the one-time secret and hostile messages', () => {
       assert.deepEqual(step.abort.blamed, []);
       assert.match(JSON.stringify(step.abort.evidence), /Invalid ECDSA signature/);
     }
+  });
+
+  test('a signer set other than t is refused before the engine runs (it would panic)', async () => {
+    const { engine } = await seededEcdsaEngine(6, 'count');
+    const keys = ecdsaFixture(2, 3).keys;
+    const role = engine.signer({
+      key: keys[0]!,
+      message: digestOf('three'),
+      signers: ['p1', 'p2', 'p3'],
+      rng: (n) => new Uint8Array(n),
+      sealer: plainSealer,
+      runId: 'w|s|1|1',
+    });
+    const step = await role.start();
+    assert.equal(step.kind, 'abort');
+    if (step.kind === 'abort') assert.match(step.abort.reason, /exactly 2 signers/);
+  });
+
+  test('a box of round 1 relayed as round 2 is blamed on the relay, not on its sealer', async () => {
+    const { engine } = await seededEcdsaEngine(7, 'replay-box');
+    const keys = ecdsaFixture(2, 3).keys;
+    const { aggregator, roles, queue } = await startRoles(engine, keys, ['p1', 'p2']);
+    const toParties = deliverRound(aggregator, roles, queue).toParties;
+    const answers = await answersOf(roles, toParties);
+    const forP1Round2 = toParties.find((m) => m.to === 'p1')!;
+    void answers;
+    // p1 now waits for round 3; the coordinator hands it p2's round-1 box again.
+    const step = await roles.get('p1')!.handle({ ...forP1Round2, round: 3 });
+    assert.equal(step.kind, 'abort');
+    if (step.kind === 'abort') assert.deepEqual(step.abort.blamed, ['coordinator']);
+  });
+
+  test('phase-3 values: out of range blamed on their sender; u summing to zero on the relay', async () => {
+    const { engine } = await seededEcdsaEngine(8, 'broadcasts');
+    const keys = ecdsaFixture(2, 3).keys;
+    const { aggregator, roles, queue } = await startRoles(engine, keys, ['p1', 'p2']);
+    let toParties = deliverRound(aggregator, roles, queue).toParties;
+    toParties = deliverRound(aggregator, roles, await answersOf(roles, toParties)).toParties;
+    const round3 = await answersOf(roles, toParties);
+    // The aggregator checks each sender's values where its signed envelope is the evidence.
+    const order = 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141';
+    const bad = { ...round3[0]!, payload: { ...round3[0]!.payload, u: order } };
+    assert.equal(aggregator.handle(bad).kind, 'continue', 'checked once every broadcast is in');
+    const step = aggregator.handle(round3[1]!);
+    assert.equal(step.kind, 'abort');
+    if (step.kind === 'abort') assert.deepEqual(step.abort.blamed, [bad.from]);
+    // A coordinator choosing u values that sum to zero would make the engine panic.
+    const x = String(round3[0]!.payload['x']);
+    const a = BigInt('0x1234');
+    const minus = (BigInt(`0x${order}`) - a).toString(16).padStart(64, '0');
+    const w = '00'.repeat(31) + '01';
+    const broadcasts = { p1: { u: a.toString(16).padStart(64, '0'), w }, p2: { u: minus, w } };
+    const zero = await roles.get('p1')!.handle({
+      from: 'coordinator',
+      to: 'p1',
+      round: 4,
+      payload: { x, broadcasts },
+    });
+    assert.equal(zero.kind, 'abort');
+    if (zero.kind === 'abort') assert.deepEqual(zero.abort.blamed, ['coordinator']);
   });
 });
