@@ -61,6 +61,12 @@ export const errorTable = {
     summary:
       'The declared context (amount, asset, destination) contradicts the transaction decoded from the request; a party refuses the same when a sign-start carries one.',
   },
+  QUORATE_E_NONCE_TAKEN: {
+    status: 409,
+    retryable: false,
+    summary:
+      'Another transaction (other destination, amount or data) already holds this account nonce of the wallet on this chain; only the same transaction, or a speed-up of it, may be signed for it.',
+  },
   QUORATE_E_MESSAGE_TOO_LARGE: {
     status: 413,
     retryable: false,

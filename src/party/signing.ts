@@ -29,7 +29,8 @@ import type { SessionHooks, SessionSpec } from './driver.ts';
 import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
 import { checkPartyPolicy, recordSigned, type PolicyCheckInput } from './party-policy.ts';
-import { checkTransaction } from './transaction-check.ts';
+import { checkTransaction, lockNonce } from './transaction-check.ts';
+import type { EvmFacts } from '../protocol/evm-transaction.ts';
 import { Refusal } from './refusal.ts';
 import { SecretLedger } from './secret-ledger.ts';
 
@@ -97,6 +98,12 @@ function lockIntent(deps: SigningDeps, input: PolicyCheckInput): void {
       ? 'intent already bound to another message'
       : 'intent already bound to another message or policy context';
   throw new Refusal('QUORATE_E_INTENT_CONFLICT', reason, true);
+}
+
+/** The intent lock, then for a transaction its account-nonce slot (both durable, both hard). */
+function lockRequest(deps: SigningDeps, input: PolicyCheckInput, facts: EvmFacts | undefined) {
+  lockIntent(deps, input);
+  if (facts !== undefined) lockNonce(deps.journal, input.walletId, facts, input.sessionId);
 }
 
 /** Refuses (hard) a message whose hash or signer set (or a repeated signer) does not fit. */
@@ -168,7 +175,7 @@ export function openSigning(
     throw new Refusal('QUORATE_E_DEADLINE_EXCEEDED', 'session deadline already passed', false);
   const key = deps.shares.get(body.walletId);
   const message = checkRequest(partyId, key, body);
-  checkTransaction(key, body);
+  const facts = checkTransaction(key, body);
   const policyInput: PolicyCheckInput = {
     tier: key.tier,
     block: body.policy,
@@ -181,7 +188,7 @@ export function openSigning(
   };
   // The lock first: a request the rules refuse still binds the intent to its (message,
   // context) pair, so the refusal cannot be undone by asking again under another context.
-  lockIntent(deps, policyInput);
+  lockRequest(deps, policyInput, facts);
   enforcePolicy(deps, policyInput);
   const sealer = createSealer({
     context: `${body.walletId}|${e.sessionId}|${e.attempt}`,

@@ -9,8 +9,11 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import {
   decodeEvmTransaction,
   EvmTransactionError,
+  nonceContentOf,
+  nonceSlotOf,
   type EvmFacts,
 } from '../protocol/evm-transaction.ts';
+import type { PartyJournal } from './journal.ts';
 import type { KeyShare } from '../protocol/engine.ts';
 import type { SignStartBody } from '../transport/wire.ts';
 import { Refusal } from './refusal.ts';
@@ -45,4 +48,32 @@ export function checkTransaction(key: KeyShare, body: SignStartBody): EvmFacts |
       );
   }
   return facts;
+}
+
+/**
+ * Fences the transaction's account-nonce slot in the party's journal (durably, before any
+ * one-time secret is drawn): the slot is bound to the first transaction content this party was
+ * asked to sign for it, for good; a different one is refused (`QUORATE_E_NONCE_TAKEN`), a
+ * speed-up (same destination, amount and data) passes. The lock lives beside the intent locks
+ * under a wallet key no real wallet has (`<walletId>#evm-nonce`), so no client intent key can
+ * collide with it.
+ */
+export function lockNonce(
+  journal: PartyJournal,
+  walletId: string,
+  facts: EvmFacts,
+  sessionId: string,
+): void {
+  const result = journal.lockIntent(
+    `${walletId}#evm-nonce`,
+    nonceSlotOf(facts),
+    nonceContentOf(facts),
+    sessionId,
+  );
+  if (!result.ok)
+    throw new Refusal(
+      'QUORATE_E_NONCE_TAKEN',
+      `nonce ${facts.nonce} on chain ${facts.chainId} is bound to another transaction`,
+      true,
+    );
 }

@@ -13,7 +13,9 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { Transaction } from 'micro-eth-signer';
+import { canonicalJson } from '../core/encoding.ts';
 import { limits } from '../core/limits.ts';
+import { sha256 } from '../core/openssl.ts';
 
 /** The transaction types Quorate decodes. */
 export type EvmTxType = 'eip1559' | 'legacy';
@@ -159,6 +161,28 @@ export function signedEvmTransaction(
   const s = BigInt(`0x${bytesToHex(signature.subarray(32, 64))}`);
   const signed = new Transaction(tx.type, { ...tx.raw, r, s, yParity: recoveryId });
   return signed.toHex();
+}
+
+/**
+ * The account-nonce slot a transaction takes, `<chainId>/<nonce>`: Quorate signs at most one
+ * transaction content per slot and wallet.
+ */
+export function nonceSlotOf(facts: EvmFacts): string {
+  return `${facts.chainId}/${facts.nonce}`;
+}
+
+/**
+ * What a slot is bound to: sha256 over the canonical JSON of the transaction's destination,
+ * amount and data. A replacement (a speed-up) repeats them with other fees, so it has the same
+ * content and may be signed too: whichever is mined, the same transfer happens once.
+ */
+export function nonceContentOf(facts: EvmFacts): string {
+  const content = {
+    destination: facts.destination ?? null,
+    amount: facts.amount,
+    data: facts.data,
+  };
+  return bytesToHex(sha256(new TextEncoder().encode(canonicalJson(content))));
 }
 
 /** `hex` (a transaction as a request carries it) as bytes, for size checks. */
