@@ -37,7 +37,9 @@ async function rawSigning(t: number, n: number) {
   for (let i = 0; i < signRuns + 3; i++) {
     const digest = sha256(utf8ToBytes(`raw ${t}-of-${n} ${i}`));
     const t0 = performance.now();
-    await runSigningWith(ecdsaEngine(), engine, fixture.keys, signers, digest, rng, `raw|${i}`);
+    await runSigningWith(ecdsaEngine(), engine, fixture.keys, signers, digest, rng, {
+      runId: `raw|${i}`,
+    });
     if (i >= 3) samples.push(performance.now() - t0);
   }
   return summary(samples);

@@ -89,6 +89,31 @@ function walletPaths(): Record<string, unknown> {
         responses: { '200': { description: 'Wallet', ...json(s.walletSchema) }, ...errors },
       },
     },
+    '/v1/wallets/{walletId}/addresses': {
+      get: {
+        summary: 'ecdsa: the child public key and Ethereum address at a non-hardened BIP32 path',
+        parameters: [
+          pathParameter('walletId'),
+          { ...queryParameter('path', { type: 'string', example: 'm/0/7' }), required: true },
+        ],
+        responses: {
+          '200': {
+            description: '{walletId, path, publicKey, ethereumAddress}',
+            ...json({
+              type: 'object',
+              required: ['walletId', 'path', 'publicKey', 'ethereumAddress'],
+              properties: {
+                walletId: { type: 'string' },
+                path: { type: 'string' },
+                publicKey: { type: 'string' },
+                ethereumAddress: { type: 'string' },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
     '/v1/wallets/{walletId}/signatures': {
       post: {
         summary: 'Request a threshold signature (idempotent per intentKey)',

@@ -49,6 +49,7 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/wallets': { roles: ['admin'] },
   'GET /v1/wallets': { roles: apiRoles },
   'GET /v1/wallets/:walletId': { roles: apiRoles },
+  'GET /v1/wallets/:walletId/addresses': { roles: apiRoles },
   'POST /v1/wallets/:walletId/signatures': { roles: ['signer'] },
   'GET /v1/sessions/:sessionId': {
     roles: ['auditor', 'admin', 'approver', 'signer'],

@@ -88,6 +88,11 @@ export const signBody = {
       type: 'string',
       description: 'hex bytes to sign (ecdsa: a 32-byte digest); or `transaction` instead',
     },
+    derivationPath: {
+      type: 'string',
+      maxLength: limits.derivationPathLengthMax,
+      description: 'ecdsa: the non-hardened BIP32 path of the child key that signs (m/0/7)',
+    },
     transaction: {
       type: 'object',
       required: ['type', 'hex'],
@@ -300,6 +305,13 @@ const pageQueryProperties = {
   cursor: { type: 'string', maxLength: 512 },
   // A query string is text (the API does not coerce types); the store checks 1..max.
   limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
+} as const;
+
+export const addressQuery = {
+  type: 'object',
+  required: ['path'],
+  additionalProperties: false,
+  properties: { path: { type: 'string', maxLength: limits.derivationPathLengthMax } },
 } as const;
 
 export const walletsQuery = {

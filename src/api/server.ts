@@ -6,6 +6,7 @@
  * detail}}` with a stable code, including the answers Fastify would otherwise write itself (bad
  * URLs, client errors, unknown routes).
  */
+import { walletAddress } from '../coordinator/transactions.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { signedEvmTransaction, type EvmTransaction } from '../protocol/evm-transaction.ts';
 import Fastify, {
@@ -115,6 +116,7 @@ function sessionView(r: SessionRecord) {
     ...(r.signature === undefined ? {} : { signature: r.signature }),
     ...(r.recoveryId === undefined ? {} : { recoveryId: r.recoveryId }),
     ...(r.transaction === undefined ? {} : { transaction: r.transaction }),
+    ...(r.derivationPath === undefined ? {} : { derivationPath: r.derivationPath }),
     ...signedTransactionOf(r),
     ...(r.signers === undefined ? {} : { signers: r.signers }),
     ...(r.retry === undefined ? {} : { retry: r.retry }),
@@ -397,6 +399,13 @@ function addWalletRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     { schema: { params: s.walletIdParams } },
     async (req) => walletView(await coordinator.getWallet(req.params.walletId)),
   );
+
+  // ecdsa: the child public key and address at a non-hardened BIP32 path (docs/ecdsa.md).
+  app.get<{ Params: { walletId: string }; Querystring: { path: string } }>(
+    '/v1/wallets/:walletId/addresses',
+    { schema: { params: s.walletIdParams, querystring: s.addressQuery } },
+    async (req) => walletAddress(await coordinator.getWallet(req.params.walletId), req.query.path),
+  );
 }
 
 /** A signing request: starts (or finds) the session, then waits up to `waitMs` for it. */
@@ -406,6 +415,7 @@ function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers
     Body: {
       message?: string;
       transaction?: EvmTransaction;
+      derivationPath?: string;
       intentKey: string;
       waitMs?: number;
       deadlineMs?: number;
@@ -415,7 +425,8 @@ function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers
     '/v1/wallets/:walletId/signatures',
     { schema: { params: s.walletIdParams, body: s.signBody } },
     async (req, reply) => {
-      const { message, transaction, intentKey, waitMs, deadlineMs, context } = req.body;
+      const { message, transaction, derivationPath, intentKey, waitMs, deadlineMs, context } =
+        req.body;
       if ((message === undefined) === (transaction === undefined))
         throw new QuorateError(
           'QUORATE_E_BAD_REQUEST',
@@ -426,6 +437,7 @@ function addSigningRoute(app: FastifyInstance, coordinator: Coordinator, callers
         // A transaction's digest replaces this once the coordinator has decoded it.
         messageHex: message === undefined ? '' : parseMessage(message),
         ...(transaction === undefined ? {} : { transaction }),
+        ...(derivationPath === undefined ? {} : { derivationPath }),
         intentKey,
         ...(context === undefined ? {} : { context }),
         ...(deadlineMs === undefined ? {} : { deadlineMs }),

@@ -29,6 +29,8 @@ export interface SignRequest {
   initiator?: string;
   /** An EVM transaction (ecdsa): `messageHex` is its digest, `context` its facts. */
   transaction?: EvmTransaction;
+  /** ecdsa: the child key's BIP32 path (canonical once prepared). */
+  derivationPath?: string;
 }
 
 /** What admission needs from the coordinator. */
@@ -76,6 +78,7 @@ export class Admission {
       slow: [],
       ...signingContextOf(request),
       ...(request.transaction === undefined ? {} : { transaction: request.transaction }),
+      ...(request.derivationPath === undefined ? {} : { derivationPath: request.derivationPath }),
     };
     const lease = this.deps.lease();
     // No session was created, so the error names none (a client polling an id that never
@@ -116,7 +119,9 @@ export class Admission {
         ? 'message'
         : canonicalJson(existing.context ?? {}) !== canonicalJson(record.context ?? {})
           ? 'context'
-          : undefined;
+          : existing.derivationPath !== record.derivationPath
+            ? 'derivationPath'
+            : undefined;
     if (conflict !== undefined) {
       throw new QuorateError(
         'QUORATE_E_INTENT_CONFLICT',

@@ -5,10 +5,8 @@
  * session whose owner is gone, and drives each by a new attempt with a higher fencing token (or
  * fails it if its deadline passed).
  */
-import { claimNonce } from './nonce-fence.ts';
-import type { EvmFacts } from '../protocol/evm-transaction.ts';
-import { intakeTransaction } from './transactions.ts';
-import { QuorateError } from '../core/errors.ts';
+
+import { prepareSignRequest } from './transactions.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
@@ -76,27 +74,6 @@ export interface CoordinatorOptions {
 
 /** An approval as posted by an approver. */
 export type ApprovalRequest = SessionApproval;
-
-/**
- * A request carrying an EVM transaction, with its digest as the message and its facts as the
- * context (src/coordinator/transactions.ts); any other request as it came.
- */
-function withTransactionDecoded(
-  wallet: WalletRecord,
-  request: SignRequest,
-): { request: SignRequest; facts?: EvmFacts } {
-  if (request.transaction === undefined) return { request };
-  const intake = intakeTransaction(wallet, request.transaction, request.context);
-  return {
-    request: {
-      ...request,
-      messageHex: intake.messageHex,
-      context: intake.context,
-      transaction: intake.transaction,
-    },
-    facts: intake.facts,
-  };
-}
 
 /** The coordinator. */
 export class Coordinator {
@@ -275,18 +252,7 @@ export class Coordinator {
    */
   async sign(walletId: string, asked: SignRequest): Promise<SessionRecord> {
     const wallet = await this.wallets.get(walletId);
-    const { request, facts } = withTransactionDecoded(wallet, asked);
-    if (wallet.scheme === 'ecdsa' && request.messageHex.length !== 64)
-      throw new QuorateError(
-        'QUORATE_E_DIGEST_REQUIRED',
-        'an ecdsa wallet signs a 32-byte digest',
-        {
-          bytes: request.messageHex.length / 2,
-        },
-      );
-    // One transaction per account nonce: bound before any session exists for it.
-    if (facts !== undefined)
-      await claimNonce(this.store, wallet.walletId, facts, request.intentKey);
+    const request = await prepareSignRequest(this.store, wallet, asked);
     return this.admission.sign(wallet, request);
   }
 

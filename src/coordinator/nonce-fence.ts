@@ -20,8 +20,8 @@ interface NonceSlot {
   intentKey: string;
 }
 
-const metaKeyOf = (walletId: string, facts: EvmFacts): string =>
-  `evm-nonce/${walletId}/${nonceSlotOf(facts)}`;
+const metaKeyOf = (walletId: string, path: string, facts: EvmFacts): string =>
+  `evm-nonce/${walletId}/${nonceSlotOf(facts, path)}`;
 
 function parseSlot(raw: string): NonceSlot | undefined {
   try {
@@ -42,11 +42,13 @@ function parseSlot(raw: string): NonceSlot | undefined {
 export async function claimNonce(
   store: Store,
   walletId: string,
+  path: string,
   facts: EvmFacts,
   intentKey: string,
 ): Promise<void> {
   const mine: NonceSlot = { content: nonceContentOf(facts), intentKey };
-  const stored = await store.putMetaIfAbsent(metaKeyOf(walletId, facts), JSON.stringify(mine));
+  const key = metaKeyOf(walletId, path, facts);
+  const stored = await store.putMetaIfAbsent(key, JSON.stringify(mine));
   const holder = parseSlot(stored);
   if (holder?.content === mine.content) return;
   throw new QuorateError(

@@ -10,6 +10,7 @@
  * and the others are told at once to discard their nonces. Until the set is fixed, losing a
  * candidate fails the attempt only if no set can be made without it.
  */
+import { childPublic, parseDerivationPath } from '../protocol/ecdsa-derivation.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import type { Env, Log } from '../core/env.ts';
@@ -110,7 +111,7 @@ export class SigningAttempt {
     );
     this.signers = hedged ? undefined : id.parties;
     this.aggregator = deps.engine.aggregator({
-      publicPackage: deps.wallet.publicPackage,
+      publicPackage: signingPackageOf(deps.wallet, record),
       message: hexToBytes(record.messageHex),
       signers: this.asked,
       ...(hedged ? { chooseSigners: (answered) => this.fixSigners(answered) } : {}),
@@ -430,6 +431,7 @@ function signStartBody(record: SessionRecord, signers: string[], nowMs: number):
     deadlineMs: record.deadlineMs,
     // Parties time the session from their own clock: a skewed wall clock cannot expire it.
     remainingMs: Math.max(0, Math.round(record.deadlineMs - nowMs)),
+    ...(record.derivationPath === undefined ? {} : { derivationPath: record.derivationPath }),
     // A transaction: every party decodes it again, and signs only its digest.
     ...(record.transaction === undefined ? {} : { transaction: record.transaction }),
     // Governed sessions: each party re-evaluates its own copy of the rules (pinned by hash).
@@ -444,6 +446,18 @@ function signStartBody(record: SessionRecord, signers: string[], nowMs: number):
           },
         }),
   };
+}
+
+/**
+ * The public package a session's signature is checked under: the wallet's, or for an ecdsa
+ * session with a derivation path the child key's (derived from the wallet's chain code).
+ */
+export function signingPackageOf(wallet: WalletRecord, record: SessionRecord): Payload {
+  if (record.derivationPath === undefined) return wallet.publicPackage;
+  const chainCode = wallet.publicPackage['chainCode'];
+  assert(typeof chainCode === 'string', 'a derived session is of a wallet with a chain code');
+  const indices = parseDerivationPath(record.derivationPath);
+  return childPublic(wallet.publicKey, chainCode, indices);
 }
 
 /** Known RTTs ascending, unknown ones last (an unknown RTT means the default round deadline). */

@@ -12,6 +12,15 @@ import {
   type EvmTransaction,
 } from '../protocol/evm-transaction.ts';
 import type { SigningContext } from '../session/record.ts';
+import type { Store } from '../store/store.ts';
+import type { SignRequest } from './admission.ts';
+import { claimNonce } from './nonce-fence.ts';
+import {
+  childPublic,
+  DerivationPathError,
+  parseDerivationPath,
+  pathText,
+} from '../protocol/ecdsa-derivation.ts';
 import type { WalletRecord } from '../store/store.ts';
 
 /** The context fields a transaction decides. */
@@ -104,4 +113,73 @@ export function intakeTransaction(
     transaction: { type: transaction.type, hex: hex.toLowerCase() },
     facts,
   };
+}
+
+/**
+ * A signing request as the coordinator admits it. For an `ecdsa` wallet: a transaction decoded
+ * (its digest the message, its facts the context), the message a 32-byte digest
+ * (`QUORATE_E_DIGEST_REQUIRED`), a derivation path parsed and written canonically
+ * (`QUORATE_E_BAD_DERIVATION_PATH`), and the transaction's account-nonce slot claimed before any
+ * session exists for it (`QUORATE_E_NONCE_TAKEN`). Other schemes take neither a transaction nor a
+ * path.
+ */
+export async function prepareSignRequest(
+  store: Store,
+  wallet: WalletRecord,
+  asked: SignRequest,
+): Promise<SignRequest> {
+  const path = pathOf(wallet, asked.derivationPath);
+  if (asked.transaction === undefined && wallet.scheme !== 'ecdsa') return asked;
+  const intake =
+    asked.transaction === undefined
+      ? undefined
+      : intakeTransaction(wallet, asked.transaction, asked.context);
+  const request: SignRequest = {
+    ...asked,
+    ...(intake === undefined
+      ? {}
+      : {
+          messageHex: intake.messageHex,
+          context: intake.context,
+          transaction: intake.transaction,
+        }),
+    ...(path === undefined ? {} : { derivationPath: path }),
+  };
+  if (request.messageHex.length !== 64)
+    throw new QuorateError('QUORATE_E_DIGEST_REQUIRED', 'an ecdsa wallet signs a 32-byte digest', {
+      bytes: request.messageHex.length / 2,
+    });
+  if (intake !== undefined)
+    await claimNonce(store, wallet.walletId, path ?? 'm', intake.facts, request.intentKey);
+  return request;
+}
+
+/** A request's derivation path, canonical (`m/0/7`), for an ecdsa wallet only. */
+function pathOf(wallet: WalletRecord, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  if (wallet.scheme !== 'ecdsa')
+    throw new QuorateError('QUORATE_E_BAD_DERIVATION_PATH', 'only an ecdsa wallet derives keys', {
+      scheme: wallet.scheme,
+    });
+  try {
+    return pathText(parseDerivationPath(path));
+  } catch (error) {
+    if (!(error instanceof DerivationPathError)) throw error;
+    throw new QuorateError('QUORATE_E_BAD_DERIVATION_PATH', error.message, { path });
+  }
+}
+
+/** The child public key and address of an ecdsa wallet at `path` (`GET …/addresses`). */
+export function walletAddress(
+  wallet: WalletRecord,
+  path: string,
+): { walletId: string; path: string; publicKey: string; ethereumAddress: string } {
+  const canonical = pathOf(wallet, path) ?? 'm';
+  const chainCode = wallet.publicPackage['chainCode'];
+  if (typeof chainCode !== 'string')
+    throw new QuorateError('QUORATE_E_BAD_DERIVATION_PATH', 'this wallet has no chain code', {
+      walletId: wallet.walletId,
+    });
+  const child = childPublic(wallet.publicKey, chainCode, parseDerivationPath(canonical));
+  return { walletId: wallet.walletId, path: canonical, ...child };
 }

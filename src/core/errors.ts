@@ -67,6 +67,12 @@ export const errorTable = {
     summary:
       'Another transaction (other destination, amount or data) already holds this account nonce of the wallet on this chain; only the same transaction, or a speed-up of it, may be signed for it.',
   },
+  QUORATE_E_BAD_DERIVATION_PATH: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The derivation path is not a non-hardened BIP32 path like m/0/7 (at most 8 levels), or the wallet is not ecdsa.',
+  },
   QUORATE_E_MESSAGE_TOO_LARGE: {
     status: 413,
     retryable: false,

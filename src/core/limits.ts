@@ -57,6 +57,9 @@ export const sessionLimits = {
   ecdsaPartiesMax: 6,
   // C(6, 3): every t-subset of at most ecdsaPartiesMax parties.
   ecdsaSubsetsMax: 20,
+  // BIP32 paths of derived ecdsa keys (m/0/7): levels and characters.
+  derivationDepthMax: 8,
+  derivationPathLengthMax: 96,
   // The engine's worker thread (src/party/dkls23-worker.ts): calls queued to it, how long it
   // waits for random bytes from the main thread, and the largest draw (getRandomValues' own).
   dkls23CallsPendingMax: 256,

@@ -38,6 +38,8 @@ export interface PolicyCheckInput {
   messageHash: string;
   signers: string[];
   nowMs: number;
+  /** ecdsa: the child key's path, bound into the intent lock (not read by the rules). */
+  derivationPath?: string;
 }
 
 /** Evaluates the party's own rules; returns a refusal or undefined (allowed). */

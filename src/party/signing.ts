@@ -30,6 +30,7 @@ import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
 import { checkPartyPolicy, recordSigned, type PolicyCheckInput } from './party-policy.ts';
 import { checkTransaction, lockNonce } from './transaction-check.ts';
+import { DerivationPathError, parseDerivationPath } from '../protocol/ecdsa-derivation.ts';
 import type { EvmFacts } from '../protocol/evm-transaction.ts';
 import { Refusal } from './refusal.ts';
 import { SecretLedger } from './secret-ledger.ts';
@@ -65,15 +66,23 @@ const intentLockDomain = 'quorate-intent-lock-v1';
  * message asked again under another context is a different value. Approvals, tier and policy
  * hash are left out on purpose: approvals arrive over time, and a policy update must not turn an
  * honest retry of one intent into a conflict. A governed request without a policy block binds
- * the context `null` (its rules refuse it anyway).
+ * the context `null` (its rules refuse it anyway). A child key's request (ecdsa,
+ * `derivationPath`) binds its path too, governed or not: the same message under another path
+ * is another key's signature, so another value (I1).
  */
 export function intentLockValue(
   messageHash: string,
   tier: string | undefined,
   block: SignPolicyBlock | undefined,
+  derivationPath?: string,
 ): string {
-  if (tier === undefined) return messageHash;
-  const bound = { domain: intentLockDomain, messageHash, context: block?.context ?? null };
+  if (tier === undefined && derivationPath === undefined) return messageHash;
+  const bound = {
+    domain: intentLockDomain,
+    messageHash,
+    context: tier === undefined ? null : (block?.context ?? null),
+    ...(derivationPath === undefined ? {} : { derivationPath }),
+  };
   return sha256Hex(utf8ToBytes(canonicalJson(bound)));
 }
 
@@ -85,8 +94,8 @@ export function intentLockValue(
  * intent in flight across the upgrade is not refused for ever.
  */
 function lockIntent(deps: SigningDeps, input: PolicyCheckInput): void {
-  const { walletId, intentKey, messageHash, sessionId, tier, block } = input;
-  const value = intentLockValue(messageHash, tier, block);
+  const { walletId, intentKey, messageHash, sessionId, tier, block, derivationPath } = input;
+  const value = intentLockValue(messageHash, tier, block, derivationPath);
   const result = deps.journal.lockIntent(walletId, intentKey, value, sessionId);
   if (result.ok) return;
   if (tier !== undefined && result.lockedMessageHash === messageHash) {
@@ -100,10 +109,44 @@ function lockIntent(deps: SigningDeps, input: PolicyCheckInput): void {
   throw new Refusal('QUORATE_E_INTENT_CONFLICT', reason, true);
 }
 
+/** What this party's rules and intent lock are evaluated on, for a sign-start. */
+function policyInputOf(
+  key: KeyShare,
+  e: Envelope,
+  body: SignStartBody,
+  nowMs: number,
+): PolicyCheckInput {
+  return {
+    tier: key.tier,
+    block: body.policy,
+    sessionId: e.sessionId,
+    walletId: body.walletId,
+    intentKey: body.intentKey,
+    messageHash: body.messageHash,
+    signers: body.signers,
+    nowMs,
+    ...(body.derivationPath === undefined ? {} : { derivationPath: body.derivationPath }),
+  };
+}
+
+/** A sign-start's derivation path, for an ecdsa key only; anything else is refused (hard). */
+function derivationOf(key: KeyShare, body: SignStartBody): { derivationPath?: number[] } {
+  if (body.derivationPath === undefined) return {};
+  if (key.scheme !== 'ecdsa')
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'only an ecdsa key derives child keys', true);
+  try {
+    return { derivationPath: parseDerivationPath(body.derivationPath) };
+  } catch (error) {
+    if (!(error instanceof DerivationPathError)) throw error;
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', error.message, true);
+  }
+}
+
 /** The intent lock, then for a transaction its account-nonce slot (both durable, both hard). */
 function lockRequest(deps: SigningDeps, input: PolicyCheckInput, facts: EvmFacts | undefined) {
   lockIntent(deps, input);
-  if (facts !== undefined) lockNonce(deps.journal, input.walletId, facts, input.sessionId);
+  if (facts !== undefined)
+    lockNonce(deps.journal, input.walletId, input.derivationPath ?? 'm', facts, input.sessionId);
 }
 
 /** Refuses (hard) a message whose hash or signer set (or a repeated signer) does not fit. */
@@ -176,16 +219,8 @@ export function openSigning(
   const key = deps.shares.get(body.walletId);
   const message = checkRequest(partyId, key, body);
   const facts = checkTransaction(key, body);
-  const policyInput: PolicyCheckInput = {
-    tier: key.tier,
-    block: body.policy,
-    sessionId: e.sessionId,
-    walletId: body.walletId,
-    intentKey: body.intentKey,
-    messageHash: body.messageHash,
-    signers: body.signers,
-    nowMs: env.nowMs(),
-  };
+  const derivation = derivationOf(key, body);
+  const policyInput = policyInputOf(key, e, body, env.nowMs());
   // The lock first: a request the rules refuse still binds the intent to its (message,
   // context) pair, so the refusal cannot be undone by asking again under another context.
   lockRequest(deps, policyInput, facts);
@@ -205,6 +240,7 @@ export function openSigning(
     rng: env.randomBytes,
     sealer,
     runId: `${body.walletId}|${e.sessionId}|${e.attempt}|${e.token}`,
+    ...derivation,
   });
   const hedged = isHedged(body);
   if (hedged && role.finalSigners === undefined) {

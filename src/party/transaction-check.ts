@@ -61,12 +61,13 @@ export function checkTransaction(key: KeyShare, body: SignStartBody): EvmFacts |
 export function lockNonce(
   journal: PartyJournal,
   walletId: string,
+  path: string,
   facts: EvmFacts,
   sessionId: string,
 ): void {
   const result = journal.lockIntent(
     `${walletId}#evm-nonce`,
-    nonceSlotOf(facts),
+    nonceSlotOf(facts, path),
     nonceContentOf(facts),
     sessionId,
   );

@@ -335,6 +335,7 @@ export class EcdsaKeygenParticipant implements PartyRole<KeyShare> {
       payload: {
         publicKey: this.publicKey,
         ethereumAddress: share.publicPackage['ethereumAddress'],
+        chainCode: share.publicPackage['chainCode'],
         checks,
       },
     };
@@ -349,10 +350,20 @@ export class EcdsaKeygenParticipant implements PartyRole<KeyShare> {
       partyId: this.args.partyId,
       threshold: this.args.threshold,
       parties: [...this.args.parties],
-      publicPackage: { publicKey: this.publicKey, ethereumAddress: address },
+      publicPackage: {
+        publicKey: this.publicKey,
+        ethereumAddress: address,
+        chainCode: this.chainCode(),
+      },
       secretPackage: { party: bytesToHex(encodeShape(shapes.party, this.party)) },
       publicKey: this.publicKey,
     };
+  }
+
+  /** The BIP32 chain code every party's engine agreed on (hex): public, for child public keys. */
+  private chainCode(): string {
+    const data = (this.party as { derivation_data: { chain_code: number[] } }).derivation_data;
+    return bytesToHex(Uint8Array.from(data.chain_code));
   }
 
   /** A subset's step; an engine abort names the subset (evidence, not blame). */
@@ -493,14 +504,26 @@ export class EcdsaKeygenCoordinator implements ProtocolRole<KeygenResult> {
     if (this.confirmations.size < this.args.parties.length)
       return { kind: 'continue', outgoing: [] };
     this.round = -1;
-    const keys = new Set([...this.confirmations.values()].map((p) => p['publicKey']));
+    const keys = new Set(
+      [...this.confirmations.values()].map(
+        (p) => `${String(p['publicKey'])}|${String(p['chainCode'])}`,
+      ),
+    );
     if (keys.size !== 1)
       return {
         kind: 'abort',
         outgoing: [],
         abort: { reason: 'parties derived different group keys', blamed: [], evidence: {} },
       };
-    const publicKey = [...keys][0] as string;
+    const [first] = [...this.confirmations.values()];
+    const publicKey = String(first?.['publicKey']);
+    const chainCode = first?.['chainCode'];
+    if (typeof chainCode !== 'string' || !/^[0-9a-f]{64}$/.test(chainCode))
+      return {
+        kind: 'abort',
+        outgoing: [],
+        abort: { reason: 'no chain code in the confirmations', blamed: [], evidence: {} },
+      };
     let pk: Uint8Array;
     try {
       pk = hexToBytes(publicKey);
@@ -531,7 +554,7 @@ export class EcdsaKeygenCoordinator implements ProtocolRole<KeygenResult> {
     return {
       kind: 'done',
       outgoing: [],
-      result: { publicKey, publicPackage: { publicKey, ethereumAddress: address } },
+      result: { publicKey, publicPackage: { publicKey, ethereumAddress: address, chainCode } },
     };
   }
 

@@ -5,6 +5,7 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import { encodeShape, type Shape } from './dkls23-shapes.ts';
+import { deriveChildParty } from './ecdsa-derivation.ts';
 import { shapes } from './dkls23-messages.ts';
 import {
   abortStep,
@@ -78,7 +79,11 @@ export class EcdsaSigner implements PartySignerRole {
       if (this.args.signers.length !== this.args.key.threshold)
         throw new Error(`ecdsa signs with exactly ${this.args.key.threshold} signers`);
       const data = signData(this.runId, this.me, this.signerIndices, this.args.message);
-      const run = await SigningRun.open(this.api, this.party, data);
+      // A child key: this party's child share, from the engine's own derivation.
+      const path = this.args.derivationPath ?? [];
+      const party =
+        path.length === 0 ? this.party : await deriveChildParty(this.api, this.party, path);
+      const run = await SigningRun.open(this.api, party, data);
       if (this.round !== 1) return abortStep(new Error('wiped while starting'), undefined);
       this.run = run;
       // The one-time secret is named by the sign id, not by the fresh instance point: the

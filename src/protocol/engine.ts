@@ -124,6 +124,8 @@ export interface SignerArgs {
    * whose transcript needs a common session id (DKLs23's sign id).
    */
   runId?: string;
+  /** A child key (ecdsa): the non-hardened BIP32 indices of the key that signs. */
+  derivationPath?: number[];
 }
 
 /**

@@ -164,11 +164,12 @@ export function signedEvmTransaction(
 }
 
 /**
- * The account-nonce slot a transaction takes, `<chainId>/<nonce>`: Quorate signs at most one
- * transaction content per slot and wallet.
+ * The account-nonce slot a transaction takes, `<path>/<chainId>/<nonce>`: each derived key is
+ * its own account with its own nonces, and Quorate signs at most one transaction content per
+ * slot and wallet.
  */
-export function nonceSlotOf(facts: EvmFacts): string {
-  return `${facts.chainId}/${facts.nonce}`;
+export function nonceSlotOf(facts: EvmFacts, path = 'm'): string {
+  return `${path}/${facts.chainId}/${facts.nonce}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
   KeyShare,
   PartyEngine,
   PartyRole,
+  Payload,
   ProtocolMessage,
   ProtocolRole,
   ProtocolStep,
@@ -124,14 +125,7 @@ export function runSigning(
     engine.signingSealsPeerMessages === true ? sealersFor(signers, 'w|s', rng) : noSealers(signers);
   for (const p of signers) {
     const key = keys.find((k) => k.partyId === p)!;
-    const role = engine.signer({
-      key,
-      message,
-      signers,
-      rng,
-      sealer: sealers.get(p)!,
-      runId: 'w|s',
-    });
+    const role = engine.signer({ key, message, signers, rng, sealer: sealers.get(p)! });
     roles.set(p, role);
     queue.push(...role.start().outgoing);
   }
@@ -223,11 +217,12 @@ export async function runSigningWith(
   signers: string[],
   message: Uint8Array,
   rng: Rng,
-  runId = 'w|s',
+  options: { runId?: string; derivationPath?: number[]; publicPackage?: Payload } = {},
 ): Promise<AggregateResult> {
+  const runId = options.runId ?? 'w|s';
   const roles = new Map<string, AnyRole>();
   const aggregator = coordinatorEngine.aggregator({
-    publicPackage: keys[0]!.publicPackage,
+    publicPackage: options.publicPackage ?? keys[0]!.publicPackage,
     message,
     signers,
   });
@@ -237,7 +232,15 @@ export async function runSigningWith(
   const queue: ProtocolMessage[] = [];
   for (const p of signers) {
     const key = keys.find((k) => k.partyId === p)!;
-    const role = partyEngine.signer({ key, message, signers, rng, sealer: sealers.get(p)!, runId });
+    const role = partyEngine.signer({
+      key,
+      message,
+      signers,
+      rng,
+      sealer: sealers.get(p)!,
+      runId,
+      ...(options.derivationPath === undefined ? {} : { derivationPath: options.derivationPath }),
+    });
     roles.set(p, role);
     queue.push(...startedOutgoing(await role.start()));
   }

@@ -76,6 +76,8 @@ export interface SessionRecord {
    * and `context` its decoded facts. Every party decodes it again.
    */
   transaction?: { type: 'eip1559' | 'legacy'; hex: string };
+  /** ecdsa: the BIP32 path (`m/0/7`, non-hardened) of the child key that signs. */
+  derivationPath?: string;
   signature?: string;
   /** ECDSA: the recovery id (0 or 1) under which `signature` recovers the wallet key. */
   recoveryId?: number;

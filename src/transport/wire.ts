@@ -464,6 +464,8 @@ export interface SignStartBody {
    * checks the digest, and holds its rules to the transaction's facts, not to claims.
    */
   transaction?: { type: 'eip1559' | 'legacy'; hex: string };
+  /** ecdsa: the BIP32 path of the child key that signs; the party derives its child share. */
+  derivationPath?: string;
 }
 
 /** Builds a sign-start envelope (round 0). */
@@ -538,6 +540,15 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
   if (b['boxKeys'] !== undefined && !boxKeys) return bad('boxKeys invalid');
   const transaction = b['transaction'] === undefined ? undefined : transactionOf(b['transaction']);
   if (b['transaction'] !== undefined && !transaction) return bad('transaction invalid');
+  const derivationPath = b['derivationPath'];
+  if (
+    derivationPath !== undefined &&
+    !(
+      isShortString(derivationPath, limits.derivationPathLengthMax) &&
+      /^m(\/\d+)*$/.test(derivationPath)
+    )
+  )
+    return bad('derivationPath invalid');
   return accepted({
     walletId,
     intentKey,
@@ -550,6 +561,7 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
     ...(policy === undefined ? {} : { policy: policy.value }),
     ...(boxKeys === undefined ? {} : { boxKeys }),
     ...(transaction === undefined ? {} : { transaction }),
+    ...(typeof derivationPath === 'string' ? { derivationPath } : {}),
   });
 }
 

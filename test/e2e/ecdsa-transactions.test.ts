@@ -96,6 +96,20 @@ describe('EVM transactions as facts, with real processes', () => {
     }
   });
 
+  test('a transaction from a derived address (m/0/1) recovers that address', async () => {
+    const child = await cluster.request('GET', `/v1/wallets/${walletId}/addresses?path=m/0/1`);
+    assert.equal(child.status, 200, JSON.stringify(child.json));
+    const transaction = { type: 'eip1559' as const, hex: eip1559(listed, eth / 4n, 0n) };
+    const res = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      transaction,
+      intentKey: 'derived-0',
+      derivationPath: 'm/0/1',
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const raw = Transaction.fromHex(res.json['signedTransaction'] as string);
+    assert.equal(raw.recoverSender().address, child.json['ethereumAddress']);
+  });
+
   test('2 ETH to an unlisted address is denied, and claiming a small amount does not help', async () => {
     const transaction = { type: 'eip1559', hex: eip1559(unlisted, 2n * eth, 2n) };
     const denied = await sign(transaction, 'big-unlisted');

@@ -84,6 +84,36 @@ describe('ecdsa over loopback with real processes', () => {
     });
   }
 
+  test('2-of-3: a derived key (m/0/7) has its address and signs under its own key', async () => {
+    const wallet = wallets.get('2-of-3');
+    assert.ok(wallet, 'the 2-of-3 wallet exists');
+    const base = `/v1/wallets/${wallet.walletId}`;
+    const address = await cluster.request('GET', `${base}/addresses?path=m/0/7`);
+    assert.equal(address.status, 200, JSON.stringify(address.json));
+    const childKey = address.json['publicKey'] as string;
+    assert.notEqual(childKey, wallet.publicKey);
+    assert.equal(
+      (address.json['ethereumAddress'] as string).slice(2).toLowerCase(),
+      addressOf(childKey),
+    );
+    const digest = sha256(new TextEncoder().encode('sweep deposit 7'));
+    const signed = await cluster.request('POST', `${base}/signatures`, {
+      message: bytesToHex(digest),
+      intentKey: 'sweep-7',
+      derivationPath: 'm/0/7',
+    });
+    assert.equal(signed.status, 200, JSON.stringify(signed.json));
+    const sig = hexToBytes(signed.json['signature'] as string);
+    assert.ok(opensslVerifiesDigest(sig, digest, hexToBytes(childKey)), 'OpenSSL, child key');
+    assert.ok(libsecp256k1Verifies(sig, digest, hexToBytes(childKey)), 'libsecp256k1, child key');
+    const hardened = await cluster.request('GET', `${base}/addresses?path=m/0'`);
+    assert.equal(hardened.status, 400);
+    assert.equal(
+      (hardened.json['error'] as { code: string }).code,
+      'QUORATE_E_BAD_DERIVATION_PATH',
+    );
+  });
+
   test('a message that is not a 32-byte digest, and a threshold of 1, are refused', async () => {
     const wallet = wallets.get('2-of-3');
     assert.ok(wallet, 'the 2-of-3 wallet exists');

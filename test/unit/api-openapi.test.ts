@@ -24,10 +24,11 @@ import { inProcessApi, testApiToken as token } from '../helpers/in-process-api.t
  * `GET /v1/parties/{partyId}` and the optional paging and state filter of `GET /v1/parties`
  * (task H5: one party's row without the 10 000-row listing); issue 14 the `ecdsa` scheme (a
  * wallet's `ethereumAddress`, a signature's `recoveryId`, a request's `transaction` and its
- * `signedTransaction`). A deliberate change to the API
+ * `signedTransaction`, a request's `derivationPath`, `GET /v1/wallets/{walletId}/addresses`). A
+ * deliberate change to the API
  * changes this digest in the same commit.
  */
-const documentDigest = '882bab53ae60027697a01dba3c791699cc1518b83bb579ab46eb6e970998d394';
+const documentDigest = 'e9382b9edbd9f4bb20ed1c2b8b3e84188d3b1c6d91f20a5f5a4e1cac16090609';
 
 function withoutErrorCodes(document: Record<string, unknown>): Record<string, unknown> {
   const components = { ...(document['components'] as Record<string, unknown>) };

@@ -37,30 +37,32 @@ const otherNonce = factsOf(bob, 10n ** 18n, 6n);
 describe('one transaction per account nonce', () => {
   test('the coordinator: same transaction and speed-up pass, another is NONCE_TAKEN', async () => {
     const store = new MemoryStore();
-    await claimNonce(store, 'w1', first, 'pay-alice');
-    await claimNonce(store, 'w1', first, 'pay-alice-again');
-    await claimNonce(store, 'w1', speedUp, 'pay-alice-faster');
+    await claimNonce(store, 'w1', 'm', first, 'pay-alice');
+    await claimNonce(store, 'w1', 'm', first, 'pay-alice-again');
+    await claimNonce(store, 'w1', 'm', speedUp, 'pay-alice-faster');
     await assert.rejects(
-      claimNonce(store, 'w1', conflicting, 'pay-bob'),
+      claimNonce(store, 'w1', 'm', conflicting, 'pay-bob'),
       (e: unknown) =>
         e instanceof QuorateError &&
         e.code === 'QUORATE_E_NONCE_TAKEN' &&
         e.detail['intentKey'] === 'pay-alice' &&
         e.detail['nonce'] === '5',
     );
-    await claimNonce(store, 'w1', otherNonce, 'pay-bob-next');
-    await claimNonce(store, 'w2', conflicting, 'another wallet, its own nonces');
+    await claimNonce(store, 'w1', 'm', otherNonce, 'pay-bob-next');
+    await claimNonce(store, 'w2', 'm', conflicting, 'another wallet, its own nonces');
+    await claimNonce(store, 'w1', 'm/0/7', conflicting, 'a derived key is its own account');
   });
 
   test('a party: the same, in its journal, before any secret is drawn', () => {
     const journal = new MemoryJournal(0);
-    lockNonce(journal, 'w1', first, 's1');
-    lockNonce(journal, 'w1', speedUp, 's2');
+    lockNonce(journal, 'w1', 'm', first, 's1');
+    lockNonce(journal, 'w1', 'm', speedUp, 's2');
     assert.throws(
-      () => lockNonce(journal, 'w1', conflicting, 's3'),
+      () => lockNonce(journal, 'w1', 'm', conflicting, 's3'),
       (e: unknown) => e instanceof Refusal && e.code === 'QUORATE_E_NONCE_TAKEN' && e.hard,
     );
-    lockNonce(journal, 'w1', otherNonce, 's4');
+    lockNonce(journal, 'w1', 'm', otherNonce, 's4');
+    lockNonce(journal, 'w1', 'm/0/7', conflicting, 's6');
     // A client intent key can never be the slot: the lock lives under another wallet key.
     assert.equal(journal.lockIntent('w1', '1/5', 'ff'.repeat(32), 's5').ok, true);
   });
