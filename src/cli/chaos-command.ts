@@ -90,6 +90,8 @@ function applyFlag(
       flags.outDir = value;
       return undefined;
     case '--scheme':
+      if (value === 'ecdsa')
+        return '--scheme ecdsa: the chaos harness runs the FROST schemes only (so far)';
       if (!schemes.includes(value as Scheme)) return `unknown --scheme ${value ?? ''}`;
       flags.scheme = value as Scheme;
       return undefined;
