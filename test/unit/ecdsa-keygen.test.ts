@@ -15,6 +15,7 @@ import type { ProtocolMessage, ProtocolStep } from '../../src/protocol/engine.ts
 const parties = ['a', 'b', 'c'];
 const secretKey = secp256k1.utils.randomSecretKey();
 const publicKey = bytesToHex(secp256k1.getPublicKey(secretKey, true));
+const chainCode = '5a'.repeat(32);
 
 /** A coordinator role driven through the six relayed rounds, ready for confirmations. */
 function atConfirmation() {
@@ -43,7 +44,12 @@ function confirm(bad: string[][]) {
       const digest = keygenCheckDigest(isBad ? 'other' : 'w', subset);
       checks[subset.join(',')] = bytesToHex(secp256k1.sign(digest, secretKey, { prehash: false }));
     }
-    step = role.handle({ from: p, to: 'coordinator', round: 7, payload: { publicKey, checks } });
+    step = role.handle({
+      from: p,
+      to: 'coordinator',
+      round: 7,
+      payload: { publicKey, chainCode, checks },
+    });
   }
   assert.ok(step);
   return step;
@@ -57,6 +63,7 @@ describe('ecdsa key generation at the coordinator', () => {
       const result = step.result as { publicKey: string; publicPackage: Record<string, string> };
       assert.equal(result.publicKey, publicKey);
       assert.match(result.publicPackage['ethereumAddress']!, /^0x[0-9a-fA-F]{40}$/);
+      assert.equal(result.publicPackage['chainCode'], chainCode);
     }
   });
 
