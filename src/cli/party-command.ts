@@ -35,6 +35,8 @@ import { loadPolicyOption } from './policy-option.ts';
  */
 export interface PartyProcessAdapter extends ProcessAdapter {
   engines?: PartyNodeOptions['engines'];
+  /** Test-only: wraps every engine the process runs, its ecdsa engine included. */
+  wrapEngines?: (engines: NonNullable<PartyNodeOptions['engines']>) => PartyNodeOptions['engines'];
 }
 
 const partyFlags = {
@@ -135,7 +137,7 @@ export async function runPartyCommand(
   const partyId = required(opt(values, 'id', 'QUORATE_ID'), '--id or QUORATE_ID');
   const optional = await optionalNodeOptions(values);
   const plainEnv = realEnv({ logLevel: logLevel(), bindings: { role: 'party', partyId } });
-  const { env, wrapLink, engines } = adapt?.(plainEnv) ?? { env: plainEnv };
+  const { env, wrapLink, engines, wrapEngines } = adapt?.(plainEnv) ?? { env: plainEnv };
   // The threshold-ECDSA engine: one instance for this process, in a worker thread (its phases
   // take seconds in key generation), its generator fed by the Env.
   const dkls23 = await startDkls23Worker(env.randomBytes);
@@ -150,7 +152,7 @@ export async function runPartyCommand(
     passphrase: required(process.env['QUORATE_KEY_PASSPHRASE'], 'QUORATE_KEY_PASSPHRASE'),
     ...optional,
     ...(wrapLink === undefined ? {} : { wrapLink }),
-    engines: { ecdsa, ...engines },
+    engines: wrapEngines?.({ ecdsa, ...engines }) ?? { ecdsa, ...engines },
   });
   await waitForSignal();
   node.stop();

@@ -23,6 +23,8 @@ export interface PartyFaults {
   delaySignMs?: number;
   /** The signer's round-1 step (its commitment) resolves this much later. */
   delayCommitMs?: number;
+  /** ecdsa: send the group order as `u` in the phase-3 broadcast (not a scalar: blameable). */
+  corruptEcdsaU?: boolean;
 }
 
 /** Longest delay a test may ask for: a session deadline is at most a minute. */
@@ -40,6 +42,7 @@ export function faultyPartyEntry(faults: PartyFaults): string[] {
     'tsx',
     faultyPartyPath,
     ...(faults.corruptShare === true ? ['--corrupt-share'] : []),
+    ...(faults.corruptEcdsaU === true ? ['--corrupt-ecdsa-u'] : []),
     ...(faults.delaySignMs === undefined ? [] : ['--delay-sign-ms', String(faults.delaySignMs)]),
     ...(faults.delayCommitMs === undefined
       ? []
@@ -57,6 +60,7 @@ export function parseFaultyPartyArgs(argv: readonly string[]): {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--corrupt-share') faults.corruptShare = true;
+    else if (arg === '--corrupt-ecdsa-u') faults.corruptEcdsaU = true;
     else if (arg === '--delay-sign-ms' || arg === '--delay-commit-ms') {
       const ms = Number(argv[++i]);
       if (!Number.isInteger(ms) || ms < 0 || ms > faultDelayMsMax)
@@ -124,4 +128,40 @@ export function faultyEngines(
     bip340: wrap(engines.bip340),
     secp256k1: wrap(engines.secp256k1),
   };
+}
+
+/** secp256k1's group order: the smallest value that is not a scalar. */
+const groupOrderHex = 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141';
+
+/** `step` with the phase-3 broadcast's `u` replaced by the group order (a cheating signer). */
+function corruptU<R>(step: ProtocolStep<R>): ProtocolStep<R> {
+  const outgoing = step.outgoing.map((out) =>
+    out.round === 3 && typeof out.payload['u'] === 'string'
+      ? { ...out, payload: { ...out.payload, u: groupOrderHex } }
+      : out,
+  );
+  return { ...step, outgoing };
+}
+
+/** `engines` with the ecdsa signer wrapped by `faults` (the others as they are). */
+export function faultyEcdsa(
+  engines: Partial<Record<Scheme, PartyEngine>>,
+  faults: PartyFaults,
+): Partial<Record<Scheme, PartyEngine>> {
+  const ecdsa = engines.ecdsa;
+  if (ecdsa === undefined || faults.corruptEcdsaU !== true) return engines;
+  const signer = (args: Parameters<PartyEngine['signer']>[0]): PartySignerRole => {
+    const role = ecdsa.signer(args);
+    return {
+      start: () => role.start(),
+      handle: (message) => {
+        const step = role.handle(message);
+        if (message.round !== 3) return step;
+        return step instanceof Promise ? step.then(corruptU) : corruptU(step);
+      },
+      wipe: () => role.wipe(),
+      oneTimeSecret: () => role.oneTimeSecret(),
+    };
+  };
+  return { ...engines, ecdsa: { ...ecdsa, signer } };
 }

@@ -8,13 +8,14 @@
 import { runPartyCommand } from '../../src/cli/party-command.ts';
 import { QuorateError } from '../../src/core/errors.ts';
 import { engines } from '../../src/protocol/frost.ts';
-import { faultyEngines, parseFaultyPartyArgs } from './faulty-engine.ts';
+import { faultyEcdsa, faultyEngines, parseFaultyPartyArgs } from './faulty-engine.ts';
 
 try {
   const { faults, partyArgs } = parseFaultyPartyArgs(process.argv.slice(2));
   process.exitCode = await runPartyCommand(partyArgs, (env) => ({
     env,
     engines: faultyEngines(engines, env, faults),
+    wrapEngines: (all) => faultyEcdsa(all, faults),
   }));
 } catch (error) {
   if (!(error instanceof QuorateError) && !(error instanceof RangeError)) throw error;
