@@ -124,22 +124,27 @@ export const signBody = {
   },
 } as const;
 
+/** A signed session's signature fields, as the signing answer and the session show them. */
+const signatureProperties = {
+  signature: { type: 'string' },
+  recoveryId: {
+    type: 'integer',
+    description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
+  },
+  signedTransaction: {
+    type: 'string',
+    description: 'a transaction request: the signed raw transaction (0x hex), ready to broadcast',
+  },
+  signers: { type: 'array', items: { type: 'string' } },
+} as const;
+
 export const signedSchema = {
   type: 'object',
   required: ['sessionId', 'status'],
   properties: {
     sessionId: { type: 'string' },
     status: { type: 'string' },
-    signature: { type: 'string' },
-    recoveryId: {
-      type: 'integer',
-      description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
-    },
-    signedTransaction: {
-      type: 'string',
-      description: 'a transaction request: the signed raw transaction (0x hex), ready to broadcast',
-    },
-    signers: { type: 'array', items: { type: 'string' } },
+    ...signatureProperties,
   },
 } as const;
 
@@ -153,16 +158,7 @@ export const sessionSchema = {
     status: { type: 'string', enum: ['pending', 'running', 'signed', 'failed'] },
     pendingReason: { type: 'string' },
     policy: { type: 'object', additionalProperties: true },
-    signature: { type: 'string' },
-    recoveryId: {
-      type: 'integer',
-      description: 'ecdsa: the recovery id (0 or 1) of the 64-byte r‖s (low-S) signature',
-    },
-    signedTransaction: {
-      type: 'string',
-      description: 'a transaction request: the signed raw transaction (0x hex), ready to broadcast',
-    },
-    signers: { type: 'array', items: { type: 'string' } },
+    ...signatureProperties,
     deadlineMs: { type: 'number' },
     retry: {
       type: 'object',

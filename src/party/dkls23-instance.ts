@@ -76,10 +76,10 @@ function quietly(fn: () => void): void {
 }
 
 /**
- * A fresh engine instance whose generator draws from `randomBytes` (the Env's). Fails with
+ * A fresh engine instance whose generator draws from `envRandom` (the Env's). Fails with
  * `QUORATE_E_CONFIG` if the package is missing or does not draw its seed as this build did.
  */
-export async function loadDkls23(randomBytes: (length: number) => Uint8Array): Promise<Dkls23Api> {
+export async function loadDkls23(envRandom: (length: number) => Uint8Array): Promise<Dkls23Api> {
   let gluePath: string;
   try {
     gluePath = createRequire(import.meta.url).resolve(packageGlue);
@@ -101,7 +101,7 @@ export async function loadDkls23(randomBytes: (length: number) => Uint8Array): P
     getRandomValues<T extends ArrayBufferView>(buffer: T): T {
       draws += 1;
       new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).set(
-        randomBytes(buffer.byteLength),
+        envRandom(buffer.byteLength),
       );
       return buffer;
     },

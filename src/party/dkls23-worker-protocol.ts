@@ -86,7 +86,7 @@ class WorkerThread {
   readonly ready: Promise<void>;
   private readonly worker: Worker;
 
-  constructor(randomBytes: (length: number) => Uint8Array) {
+  constructor(envRandom: (length: number) => Uint8Array) {
     const channel: Dkls23Channel = {
       control: new Int32Array(new SharedArrayBuffer(4)),
       data: new Uint8Array(new SharedArrayBuffer(limits.dkls23RandomDrawBytesMax)),
@@ -96,7 +96,7 @@ class WorkerThread {
     this.ready = new Promise<void>((resolve, reject) => {
       this.worker.on('message', (message: FromWorker) => {
         if (message.type === 'random') {
-          channel.data.set(randomBytes(Math.min(message.length, channel.data.length)));
+          channel.data.set(envRandom(Math.min(message.length, channel.data.length)));
           Atomics.store(channel.control, 0, 1);
           Atomics.notify(channel.control, 0);
         } else if (message.type === 'result') {
@@ -140,23 +140,23 @@ class WorkerThread {
 }
 
 /**
- * Starts the worker (one engine instance, fed by `randomBytes`). Every call returns a promise;
- * at most `limits.dkls23CallsPendingMax` may be pending. A worker whose engine panicked exits
+ * Starts the worker (one engine instance, fed by `envRandom`: the Env's randomBytes). Every
+ * call returns a promise; at most `limits.dkls23CallsPendingMax` may be pending. A worker whose engine panicked exits
  * (each panic leaks wasm memory, and about 750 of them break the instance for good: security
  * review, finding 2): its pending calls fail, and the next call starts a fresh worker with a
  * fresh instance, seeded from the Env again. Once stopped, every call fails.
  */
 export async function startDkls23Worker(
-  randomBytes: (length: number) => Uint8Array,
+  envRandom: (length: number) => Uint8Array,
 ): Promise<Dkls23Worker> {
-  let current = new WorkerThread(randomBytes);
+  let current = new WorkerThread(envRandom);
   await current.ready;
   let stopped = false;
   let nextId = 0;
   const live = async (): Promise<WorkerThread> => {
     if (stopped) throw new Error('ecdsa engine worker stopped');
     if (current.dead) {
-      current = new WorkerThread(randomBytes);
+      current = new WorkerThread(envRandom);
       await current.ready;
     }
     return current;
