@@ -174,12 +174,12 @@ export function walletAddress(
   wallet: WalletRecord,
   path: string,
 ): { walletId: string; path: string; publicKey: string; ethereumAddress: string } {
-  const canonical = pathOf(wallet, path) ?? 'm';
+  const indices = parseDerivationPath(pathOf(wallet, path) ?? 'm');
   const chainCode = wallet.publicPackage['chainCode'];
   if (typeof chainCode !== 'string')
     throw new QuorateError('QUORATE_E_BAD_DERIVATION_PATH', 'this wallet has no chain code', {
       walletId: wallet.walletId,
     });
-  const child = childPublic(wallet.publicKey, chainCode, parseDerivationPath(canonical));
-  return { walletId: wallet.walletId, path: canonical, ...child };
+  const child = childPublic(wallet.publicKey, chainCode, indices);
+  return { walletId: wallet.walletId, path: pathText(indices), ...child };
 }

@@ -10,7 +10,6 @@ import { limits } from '../core/limits.ts';
 import {
   bool,
   bytes,
-  hex,
   indexMap,
   list,
   obj,
@@ -134,6 +133,4 @@ export const shapes = {
     }),
     eth_address: text(42),
   }),
-  /** The signature's x-coordinate (phase 3) and `s` (phase 4), lower-case hex. */
-  sigScalar: hex(32),
 } satisfies Record<string, Shape>;

@@ -11,7 +11,7 @@
  * hashes the same bytes.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { Transaction } from 'micro-eth-signer';
 import { canonicalJson } from '../core/encoding.ts';
 import { limits } from '../core/limits.ts';
@@ -185,7 +185,3 @@ export function nonceContentOf(facts: EvmFacts): string {
   };
   return bytesToHex(sha256(new TextEncoder().encode(canonicalJson(content))));
 }
-
-/** `hex` (a transaction as a request carries it) as bytes, for size checks. */
-export const evmTransactionBytes = (request: EvmTransaction): Uint8Array =>
-  hexToBytes(normalisedHex(request.hex));
