@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { LocalCluster } from '../src/cli/local-cluster.ts';
-import { loadDkls23 } from '../src/party/dkls23-instance.ts';
+import { dkls23Instance } from '../src/party/dkls23-instance.ts';
 import { ecdsaEngine, ecdsaPartyEngine } from '../src/protocol/ecdsa.ts';
 import { runSigningWith } from '../src/protocol/local-run.ts';
 import { ecdsaFixture } from '../test/helpers/ecdsa.ts';
@@ -31,7 +31,7 @@ const summary = (samples: number[]) => ({
 /** Raw: the engine's four phases for every signer in this one process, sequentially. */
 async function rawSigning(t: number, n: number) {
   const fixture = ecdsaFixture(t, n);
-  const engine = ecdsaPartyEngine(await loadDkls23(rng));
+  const engine = ecdsaPartyEngine(dkls23Instance(rng));
   const signers = fixture.parties.slice(0, t);
   const samples: number[] = [];
   for (let i = 0; i < signRuns + 3; i++) {

@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { seededRandom } from '../src/core/seeded-random.ts';
-import { loadDkls23 } from '../src/party/dkls23-instance.ts';
+import { dkls23Instance } from '../src/party/dkls23-instance.ts';
 import { ecdsaEngine, ecdsaPartyEngine } from '../src/protocol/ecdsa.ts';
 import { runKeygenWith } from '../src/protocol/local-run.ts';
 
@@ -25,7 +25,7 @@ for (const { threshold, parties } of sets) {
   const label = `ecdsa-fixture/${threshold}-of-${parties.length}`;
   const random = seededRandom(0, label);
   const rng = (n: number) => random.bytes(n);
-  const engine = ecdsaPartyEngine(await loadDkls23(rng));
+  const engine = ecdsaPartyEngine(dkls23Instance(rng));
   const started = performance.now();
   const keys = await runKeygenWith(ecdsaEngine(), engine, parties, threshold, rng);
   const ms = Math.round(performance.now() - started);

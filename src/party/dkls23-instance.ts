@@ -5,8 +5,8 @@
  * The wasm keeps its own generator (ChaCha12, `thread_rng`) inside the instance. It seeds it on
  * first use, and reseeds it later, from the `crypto` object it finds on the global object the
  * first time it asks, and it keeps that object for the instance's life
- * (../shared/notes/dkls23-wasm.md). So: a fresh instance (a fresh import of the glue: a
- * second `initSync` on one import returns the same instance), and during its first draw the
+ * (../shared/notes/dkls23-wasm.md). So: a fresh instance (a fresh evaluation of the glue: a
+ * second `initSync` on one glue returns the same instance), and during its first draw the
  * global `crypto` is, for that one synchronous call only, an object that fills from
  * `env.randomBytes`. A seeded Env then replays the engine exactly; the production Env is the
  * OS generator.
@@ -14,16 +14,17 @@
  * The instance's memory holds its generator state, a secret like a nonce: it is never copied,
  * snapshotted or restored, and one instance serves one party.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { compileFunction } from 'node:vm';
 import { QuorateError } from '../core/errors.ts';
 import type { Dkls23Api } from '../protocol/ecdsa.ts';
 
 /** What the glue module exports (every engine function takes and returns untyped values). */
 interface Glue {
-  initSync(module: Uint8Array): unknown;
+  initSync(module: object): unknown;
   phase1_wasm_binding(data: unknown): unknown;
   phase2_wasm_binding(data: unknown, fragments: unknown): unknown;
   phase3_wasm_binding(data: unknown, zeroKept: unknown, chainKept: unknown): unknown;
@@ -36,15 +37,79 @@ interface Glue {
 }
 
 const packageGlue = '@0xcarbon/dkls23-wasm/dkls23_wasm.js';
-let instancesLoaded = 0;
-let wasmBytes: Uint8Array | undefined;
+/** SHA-256 of the 1.0.2 glue and module: the only build whose text the loader knows. */
+const pinnedGlueSha256 = 'ad1a8c3445bfcb0fcfab43f4d35c74b5ae5abce677c6e4f1a2dd8c46a1c1cf61';
+const pinnedWasmSha256 = '901441d60f23401a793f9364dbfa1def6689fb372f53301e7c854de416cc294c';
+const glueExports = [
+  'initSync',
+  'phase1_wasm_binding',
+  'phase2_wasm_binding',
+  'phase3_wasm_binding',
+  'phase4_wasm_binding',
+  'sign_phase1',
+  'sign_phase2',
+  'sign_phase3',
+  'sign_phase4',
+  'derive_child_keyshare',
+] as const;
+
+/** The glue as a factory (each call: a fresh glue whose state is its own) and the compiled module. */
+interface Build {
+  glueFactory: () => unknown;
+  module: object;
+}
+
+/** The global `WebAssembly` (this project's type library has no DOM types). */
+const webAssembly = (
+  globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }
+).WebAssembly;
+let build: Build | undefined;
+
+const sha256Hex = (bytes: Uint8Array | string): string =>
+  createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Reads the pinned build once. The glue is an ES module whose state (its `wasm` instance) lives
+ * at module level, and a module is never unloaded: one import per instance would keep every
+ * instance's memory for the life of the process (about 1.6 MB each after a signature, which a
+ * simulation campaign of thousands of party processes cannot afford). So the glue's text, checked
+ * byte for byte against the pinned build, is compiled as a function body instead: its exports
+ * become the function's result, its module-level state the function's locals, and an instance
+ * nobody holds any more is collected. The edit is mechanical (`export function` → `function`, the
+ * two trailing export statements dropped, the unused async loader's `import.meta.url` replaced),
+ * and a glue of any other text is refused rather than edited.
+ */
+function loadBuild(): Build {
+  if (build) return build;
+  let gluePath: string;
+  try {
+    gluePath = createRequire(import.meta.url).resolve(packageGlue);
+  } catch {
+    throw new QuorateError('QUORATE_E_CONFIG', `the ecdsa engine ${packageGlue} is not installed`);
+  }
+  const glueText = readFileSync(gluePath, 'utf8');
+  const wasmBytes = new Uint8Array(readFileSync(join(dirname(gluePath), 'dkls23_wasm_bg.wasm')));
+  if (sha256Hex(glueText) !== pinnedGlueSha256 || sha256Hex(wasmBytes) !== pinnedWasmSha256)
+    throw new QuorateError(
+      'QUORATE_E_CONFIG',
+      `the ecdsa engine at ${dirname(gluePath)} is not the pinned @0xcarbon/dkls23-wasm 1.0.2 build`,
+    );
+  const body =
+    glueText
+      .replace(/^export function /gm, 'function ')
+      .replace(/^export \{ initSync \}$/m, '')
+      .replace(/^export default __wbg_init;$/m, '')
+      .replace('import.meta.url', 'undefined') + `\nreturn { ${glueExports.join(', ')} };\n`;
+  const glueFactory = compileFunction(body, [], { filename: gluePath }) as () => unknown;
+  build = { glueFactory, module: new webAssembly.Module(wasmBytes) };
+  return build;
+}
 
 function isGlue(value: unknown): value is Glue {
-  const names = ['initSync', 'phase1_wasm_binding', 'sign_phase4', 'derive_child_keyshare'];
   return (
     typeof value === 'object' &&
     value !== null &&
-    names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function')
+    glueExports.every((n) => typeof (value as Record<string, unknown>)[n] === 'function')
   );
 }
 
@@ -77,25 +142,16 @@ function quietly(fn: () => void): void {
 
 /**
  * A fresh engine instance whose generator draws from `envRandom` (the Env's). Fails with
- * `QUORATE_E_CONFIG` if the package is missing or does not draw its seed as this build did.
+ * `QUORATE_E_CONFIG` if the package is missing, is not the pinned build, or does not draw its
+ * seed as this build did.
  */
-export async function loadDkls23(envRandom: (length: number) => Uint8Array): Promise<Dkls23Api> {
-  let gluePath: string;
-  try {
-    gluePath = createRequire(import.meta.url).resolve(packageGlue);
-  } catch {
-    throw new QuorateError('QUORATE_E_CONFIG', `the ecdsa engine ${packageGlue} is not installed`);
-  }
-  instancesLoaded += 1;
-  const loaded: unknown = await import(
-    `${pathToFileURL(gluePath).href}?instance=${instancesLoaded}`
-  );
+export function dkls23Instance(envRandom: (length: number) => Uint8Array): Dkls23Api {
+  const { glueFactory, module } = loadBuild();
+  const loaded = glueFactory();
   if (!isGlue(loaded))
     throw new QuorateError('QUORATE_E_CONFIG', 'the ecdsa engine does not export its functions');
   const glue = loaded;
-  wasmBytes ??= new Uint8Array(readFileSync(join(dirname(gluePath), 'dkls23_wasm_bg.wasm')));
-  const bytes = wasmBytes;
-  quietly(() => glue.initSync(bytes));
+  quietly(() => glue.initSync(module));
   let draws = 0;
   const source = {
     getRandomValues<T extends ArrayBufferView>(buffer: T): T {

@@ -12,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { limits } from '../core/limits.ts';
 import type { Dkls23Api } from '../protocol/ecdsa.ts';
-import { loadDkls23 } from './dkls23-instance.ts';
+import { dkls23Instance } from './dkls23-instance.ts';
 import { isCall, type Dkls23Channel, type WorkerAnswer } from './dkls23-worker-protocol.ts';
 
 const port = parentPort;
@@ -30,7 +30,7 @@ function randomFromMain(n: number): Uint8Array {
 
 async function serve(): Promise<void> {
   if (!port) return;
-  const api: Dkls23Api = await loadDkls23(randomFromMain);
+  const api: Dkls23Api = dkls23Instance(randomFromMain);
   port.on('message', (message: unknown) => {
     if (!isCall(message)) return;
     let answer: WorkerAnswer;

@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as libsecp256k1 from 'tiny-secp256k1';
 import { seededRandom } from '../../src/core/seeded-random.ts';
-import { loadDkls23 } from '../../src/party/dkls23-instance.ts';
+import { dkls23Instance } from '../../src/party/dkls23-instance.ts';
 import { ecdsaPartyEngine } from '../../src/protocol/ecdsa.ts';
 import type { KeyShare, PartyEngine } from '../../src/protocol/engine.ts';
 
@@ -50,7 +50,7 @@ export async function seededEcdsaEngine(
 ): Promise<{ engine: PartyEngine; rng: (n: number) => Uint8Array }> {
   const random = seededRandom(seed, label);
   const rng = (n: number) => random.bytes(n);
-  return { engine: ecdsaPartyEngine(await loadDkls23(rng)), rng };
+  return { engine: ecdsaPartyEngine(dkls23Instance(rng)), rng };
 }
 
 /** OpenSSL's verdict on a 64-byte r‖s over a 32-byte digest (`openssl pkeyutl -verify`). */

@@ -18,7 +18,7 @@ import {
 import { ecdsaEngine, ecdsaPartyEngine } from '../../src/protocol/ecdsa.ts';
 import { partyOf } from '../../src/protocol/ecdsa-common.ts';
 import { runSigningWith } from '../../src/protocol/local-run.ts';
-import { loadDkls23 } from '../../src/party/dkls23-instance.ts';
+import { dkls23Instance } from '../../src/party/dkls23-instance.ts';
 import { seededRandom } from '../../src/core/seeded-random.ts';
 import { ecdsaFixture, libsecp256k1Verifies, opensslVerifiesDigest } from '../helpers/ecdsa.ts';
 
@@ -41,7 +41,7 @@ describe('ecdsa derived keys', () => {
 
   test("the coordinator's child key is the engine's, at every fixture party", async () => {
     const random = seededRandom(31, 'derive');
-    const api = await loadDkls23((n) => random.bytes(n));
+    const api = dkls23Instance((n) => random.bytes(n));
     const fixture = ecdsaFixture(2, 3);
     const pkg = fixture.keys[0]!.publicPackage;
     for (const path of [[0], [0, 7], [5, 1, 2147483647]]) {
@@ -56,7 +56,7 @@ describe('ecdsa derived keys', () => {
   test('child shares sign under the child key; the parent key does not verify it', async () => {
     const random = seededRandom(32, 'derive-sign');
     const rng = (n: number) => random.bytes(n);
-    const engine = ecdsaPartyEngine(await loadDkls23(rng));
+    const engine = ecdsaPartyEngine(dkls23Instance(rng));
     const fixture = ecdsaFixture(2, 3);
     const pkg = fixture.keys[0]!.publicPackage;
     const path = [0, 7];
