@@ -1,12 +1,13 @@
 /**
  * The one checker: safety invariants I1–I6 of ARCHITECTURE §4 over a history, the parties'
  * journals, state observations and the store, the governed-wallet invariants G1–G5
- * (check-governance.ts), plus availability, detection, fail-fast and recovery measurements.
+ * (check-governance.ts), one transaction per account nonce N1 (check-nonces.ts), plus availability, detection, fail-fast and recovery measurements.
  * Pure: the simulator and the chaos harness both feed it.
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { coordinatorEngines as engines } from '../protocol/engines.ts';
 import { checkGovernance, governedMetrics } from './check-governance.ts';
+import { checkNonceSlots } from './check-nonces.ts';
 import { faultSchedule, reachableThroughout, type FaultSchedule } from './fault-schedule.ts';
 import type { HistoryEvent } from './history.ts';
 import {
@@ -49,6 +50,7 @@ export function checkRun(
     ...checkI5(input, ops, schedule, options),
     ...checkI6(input, ops, schedule, options),
     ...checkGovernance(input, ops, schedule, options),
+    ...checkNonceSlots(input),
   ];
   return { violations, metrics: measure(input, ops, schedule) };
 }

@@ -18,6 +18,8 @@ export interface SignInvoke {
   try: number;
   /** Present when the wallet is governed: what the request asks and what the rules should do. */
   governance?: GovernedRequest;
+  /** An EVM transaction sent instead of the message (`messageHex` is its digest). */
+  transaction?: { type: string; hex: string };
 }
 
 /**

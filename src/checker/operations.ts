@@ -88,11 +88,17 @@ export function expectedRefusal(invoke: SignInvoke, code: string | undefined): b
 
 /**
  * A try served its request if it signed, or gave the answer the request asked for: an intent
- * conflict (the intent was asked with another message) or a planned governed refusal.
+ * conflict (the intent was asked with another message), a taken account nonce (a transaction
+ * whose nonce another transaction holds; N1 checks that the holder is the only content signed)
+ * or a planned governed refusal.
  */
 export function serves(op: Pick<SignOperation, 'type' | 'result' | 'invoke'>): boolean {
   if (op.type === 'ok') return true;
   if (op.type !== 'fail') return false;
   const code = op.result?.code;
-  return code === 'QUORATE_E_INTENT_CONFLICT' || expectedRefusal(op.invoke, code);
+  return (
+    code === 'QUORATE_E_INTENT_CONFLICT' ||
+    (code === 'QUORATE_E_NONCE_TAKEN' && op.invoke.transaction !== undefined) ||
+    expectedRefusal(op.invoke, code)
+  );
 }

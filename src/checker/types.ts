@@ -97,6 +97,10 @@ export interface StoredSession {
   /** The request context (governed sessions: part of what approvers sign). */
   context?: Record<string, string>;
   policy?: StoredSessionPolicy;
+  /** The unsigned EVM transaction the session signs (ecdsa), as the request carried it. */
+  transaction?: { type: 'eip1559' | 'legacy'; hex: string };
+  /** The derived key's path (ecdsa), canonical (`m/0/7`). */
+  derivationPath?: string;
 }
 
 /** What the harness configured for governed wallets (absent: no governed wallet in the run). */
@@ -134,9 +138,25 @@ export interface CheckOptions {
   partyTtlMs: number;
 }
 
-/** Invariant names (I1–I6: ARCHITECTURE §4; G1–G5: governed wallets, check-governance.ts). */
+/**
+ * Invariant names (I1–I6: ARCHITECTURE §4; G1–G5: governed wallets, check-governance.ts; N1: one
+ * transaction content per account nonce, check-nonces.ts).
+ */
 export type InvariantName =
-  'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'G1' | 'G2' | 'G3' | 'G4' | 'G5' | 'CRASH' | 'INTENT';
+  | 'I1'
+  | 'I2'
+  | 'I3'
+  | 'I4'
+  | 'I5'
+  | 'I6'
+  | 'G1'
+  | 'G2'
+  | 'G3'
+  | 'G4'
+  | 'G5'
+  | 'N1'
+  | 'CRASH'
+  | 'INTENT';
 
 /** One broken rule with enough detail to debug it. */
 export interface Violation {

@@ -24,7 +24,7 @@ const usage = `usage:
   quorate operator init --out FILE              a new operator key, sealed with QUORATE_KEY_PASSPHRASE; prints {operatorKey}
   quorate operator certify --key FILE --request FILE --out FILE   certifies a party identity request
   quorate demo [--once] [--json]
-  quorate sim --seeds N [--seed S] [--json] [--kind K] [--dkg] [--history]
+  quorate sim --seeds N [--seed S] [--json] [--kind K] [--scheme S] [--dkg] [--history]
   quorate sim --adversary coordinator|parties --seeds N [--seed S] [--json]   (docs/simulator.md, "Adversaries")
   quorate chaos run --scenario NAME --duration S --seed N --out DIR [--json]   (root; docs/game-day.md)
   quorate chaos process [--control FILE] [--latency-ms N] [--jitter-ms N] [--clock-offset-ms N] -- coordinator|party FLAGS…

@@ -10,6 +10,7 @@ import { limits } from '../core/limits.ts';
 import { kindLabel, runCampaign } from '../sim/campaign.ts';
 import { nemesisKinds, type NemesisKind } from '../sim/nemesis.ts';
 import { runSeed } from '../sim/run-seed.ts';
+import { schemes, type Scheme } from '../protocol/engine.ts';
 import {
   adversaryModes,
   runAdversaryCampaign,
@@ -30,13 +31,16 @@ interface SimFlags {
   dkg: boolean;
   combined: boolean;
   kind?: NemesisKind;
+  scheme?: Scheme;
   adversary?: AdversaryMode;
 }
 
 const usage =
-  'usage: quorate sim --seeds N [--seed S] [--kind KIND] [--combined] [--dkg] [--json] [--history]\n' +
+  'usage: quorate sim --seeds N [--seed S] [--kind KIND] [--scheme SCHEME] [--combined] [--dkg]\n' +
+  '                   [--json] [--history]\n' +
   '       quorate sim --adversary coordinator|parties --seeds N [--seed S] [--json]\n' +
-  `  KIND: ${nemesisKinds.join(', ')}`;
+  `  KIND: ${nemesisKinds.join(', ')}\n` +
+  `  SCHEME: ${schemes.join(', ')} (default: drawn from the seed)`;
 
 function parseFlags(argv: readonly string[]): SimFlags | string {
   const flags: SimFlags = {
@@ -72,6 +76,11 @@ function parseFlags(argv: readonly string[]): SimFlags | string {
       if (!mode) return `unknown --adversary ${argv[i + 1] ?? ''}`;
       flags.adversary = mode;
       i += 1;
+    } else if (arg === '--scheme') {
+      const scheme = schemes.find((m) => m === argv[i + 1]);
+      if (!scheme) return `unknown --scheme ${argv[i + 1] ?? ''}`;
+      flags.scheme = scheme;
+      i += 1;
     } else if (arg === '--kind') {
       const k = argv[++i];
       if (!nemesisKinds.includes(k as NemesisKind)) return `unknown --kind ${k ?? ''}`;
@@ -94,6 +103,7 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
   if (flags.adversary) return runAdversaryCommand(flags, flags.adversary, io);
   const options = {
     ...(flags.kind ? { kind: flags.kind } : {}),
+    ...(flags.scheme ? { scheme: flags.scheme } : {}),
     ...(flags.dkg ? { dkg: true } : {}),
     ...(flags.combined ? { combined: true } : {}),
   };

@@ -88,8 +88,12 @@ export class EcdsaSigner implements PartySignerRole {
       this.run = run;
       // The one-time secret is named by the sign id, not by the fresh instance point: the
       // journal then refuses a second run under one id (a re-sent sign-start, a restart) before
-      // any phase-1 output leaves, as well as a second phase 3 (I2).
-      this.secret = { id: `dkls23-sign:${bytesToHex(signIdOf(this.runId))}`, spentAtRound: 3 };
+      // any phase-1 output leaves, as well as a second phase 3 (I2). Every signer of a run
+      // shares the sign id; the secret is this party's, so its name carries the party too.
+      this.secret = {
+        id: `dkls23-sign:${bytesToHex(signIdOf(this.runId))}:${this.args.key.partyId}`,
+        spentAtRound: 3,
+      };
       this.round = 2;
       return { kind: 'continue', outgoing: [this.sealedOut(1, run.phase1Out, shapes.sign1)] };
     } catch (error) {

@@ -66,6 +66,8 @@ function storedSession(r: SessionRecord): StoredSession {
     status: r.status,
     ...(r.signature === undefined ? {} : { signature: r.signature }),
     ...(r.context === undefined ? {} : { context }),
+    ...(r.transaction === undefined ? {} : { transaction: r.transaction }),
+    ...(r.derivationPath === undefined ? {} : { derivationPath: r.derivationPath }),
     ...(policy === undefined
       ? {}
       : {

@@ -13,7 +13,9 @@ import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import { MemoryJournal } from '../party/journal-memory.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
+import { dkls23Instance } from '../party/dkls23-instance.ts';
 import { PartyRuntime, type SecretSealer } from '../party/runtime.ts';
+import { ecdsaPartyEngine } from '../protocol/ecdsa.ts';
 import { MemoryStore } from '../store/memory.ts';
 import type { Store } from '../store/store.ts';
 import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
@@ -94,6 +96,12 @@ export class SimCluster {
     replicas = 1,
     /** Present in a governed run: the policy every process loads. */
     private readonly governance?: SimClusterGovernance,
+    /**
+     * Parties run the `ecdsa` engine: each party process gets a fresh engine instance whose
+     * generator its node's Env seeds (a restarted process: a new instance, as a real one).
+     * Off in FROST runs, whose parties would otherwise draw the instance's seed from their Env.
+     */
+    private readonly ecdsa = false,
   ) {
     this.store = new MemoryStore({ clock: { nowMs: () => simEpochMs + scheduler.nowMs } });
     const setup = seededRandom(seed, 'cluster-setup');
@@ -208,6 +216,9 @@ export class SimCluster {
       partySecret: this.partySecret,
       // A governed deployment also runs an ungoverned wallet on the same parties.
       ...(this.governance ? { policy: this.governance.policy, allowUngoverned: true } : {}),
+      ...(this.ecdsa
+        ? { engines: { ecdsa: ecdsaPartyEngine(dkls23Instance((n) => env.randomBytes(n))) } }
+        : {}),
     });
     party.runtime = runtime;
     // One dialer per replica, for the life of this party process (each reconnects on its own).

@@ -2,7 +2,8 @@
  * One simulated run: a seed fixes the topology, scheme, wallets, workload, nemesis, latencies
  * and every random byte the runtimes draw, so the same seed gives the same history. A run
  * deploys (deploy.ts), schedules its nemesis, submits its requests (and, in a governed run,
- * its governed requests and their approvers), runs until every request is answered and the
+ * its governed requests and their approvers; in an ecdsa run, transactions competing for
+ * account nonces), runs until every request is answered and the
  * faults are healed, then checks what it recorded.
  */
 import { checkRun, defaultCheckOptions } from '../checker/check.ts';
@@ -14,6 +15,7 @@ import type { Scheme } from '../protocol/engine.ts';
 import { Approvers } from './approvers.ts';
 import { checkInput } from './check-input.ts';
 import { deploy, type Deployment, type DeployOptions } from './deploy.ts';
+import { planEvmRequests } from './evm-workload.ts';
 import { planGovernedRequests } from './governed-workload.ts';
 import { planNemesis, planSecondFault, type NemesisKind, type NemesisPlan } from './nemesis.ts';
 import type { NetworkStats } from './network.ts';
@@ -141,7 +143,17 @@ function startWorkload(
         start + healMs,
       )
     : [];
-  const all = [...requests, recovery, ...governedRequests];
+  // An ecdsa run also sends transactions competing for account nonces, from its own stream.
+  const evmRequests =
+    run.scheme === 'ecdsa'
+      ? planEvmRequests(
+          seededRandom(run.seed, 'evm'),
+          run.wallet.walletId,
+          start + 100,
+          start + healMs,
+        )
+      : [];
+  const all = [...requests, recovery, ...governedRequests, ...evmRequests];
   for (const r of all) workload.submit(r);
   // A governed request may wait a whole approval window, and its late approvals come after it.
   const lastMs = (r: RequestPlan) =>

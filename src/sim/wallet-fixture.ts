@@ -2,16 +2,20 @@
  * Pre-generated wallets. A real DKG costs 50–470 ms of CPU (see docs/simulator.md), more than a
  * whole simulated seed, so by default each (scheme, t, n) key set is generated once per process
  * by the real FROST engine in memory, from a fixed stream (not the run's seed): a seed replays
- * identically alone or in a batch. Runs with `dkg: true` create the wallet through the real
- * runtimes instead.
+ * identically alone or in a batch. An `ecdsa` key generation costs 5–30 s, so its key sets come
+ * from the committed fixture file instead (test/vectors/ecdsa-fixtures.json.gz, made by the real
+ * engine from a public seed by scripts/gen-ecdsa-fixtures.ts: TEST-ONLY keys). Runs with
+ * `dkg: true` create the wallet through the real runtimes instead.
  */
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assert } from '../core/assert.ts';
 import type { KeyShare, ProtocolMessage, ProtocolRole, Scheme } from '../protocol/engine.ts';
 import { engines, frostSchemeOf } from '../protocol/frost.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import { generateIdentity } from '../transport/identity.ts';
-import { seededRandom } from '../core/seeded-random.ts';
+import { seededRandom, type SeededRandom } from '../core/seeded-random.ts';
 
 /** A wallet's public facts and every party's key share. */
 export interface WalletKeys {
@@ -43,6 +47,22 @@ export function walletKeys(
   if (cached) return cached;
   const rng = seededRandom(0, `wallet-fixture/${label}`);
   const walletId = `w_${bytesToHex(rng.bytes(12))}`;
+  const keys =
+    scheme === 'ecdsa'
+      ? ecdsaWalletKeys(walletId, threshold, parties)
+      : frostWalletKeys(walletId, scheme, threshold, parties, rng);
+  cache.set(label, keys);
+  return keys;
+}
+
+/** A FROST key set made by the real engine's DKG in memory, from `rng`. */
+function frostWalletKeys(
+  walletId: string,
+  scheme: Scheme,
+  threshold: number,
+  parties: string[],
+  rng: SeededRandom,
+): WalletKeys {
   const engine = engines[frostSchemeOf(scheme)];
   const identities = new Map(parties.map((p) => [p, generateIdentity(rng.bytes(64))]));
   const boxKeys = Object.fromEntries([...identities].map(([p, k]) => [p, bytesToHex(k.boxPublic)]));
@@ -86,15 +106,44 @@ export function walletKeys(
     } else shares.set(msg.to, step.result as KeyShare);
   }
   assert(shares.size === parties.length && publicKey !== '', 'fixture DKG finished');
-  const keys: WalletKeys = {
+  return { walletId, scheme, threshold, parties, publicKey, publicPackage, shares };
+}
+
+/** A key set of the ecdsa fixture file, as written (its keys name the wallet `w`). */
+interface EcdsaFixtureWallet {
+  threshold: number;
+  parties: string[];
+  keys: KeyShare[];
+}
+
+let ecdsaFixtures: EcdsaFixtureWallet[] | undefined;
+
+/**
+ * The ecdsa fixture key set for `threshold`-of-`parties`, under `walletId`. A governed variant
+ * shares the plain wallet's key: the shares do not depend on the wallet's id, and every check
+ * (intents, nonce slots, signatures) is per wallet.
+ */
+function ecdsaWalletKeys(walletId: string, threshold: number, parties: string[]): WalletKeys {
+  ecdsaFixtures ??= (
+    JSON.parse(
+      gunzipSync(
+        readFileSync(new URL('../../test/vectors/ecdsa-fixtures.json.gz', import.meta.url)),
+      ).toString(),
+    ) as { wallets: EcdsaFixtureWallet[] }
+  ).wallets;
+  const found = ecdsaFixtures.find(
+    (f) => f.threshold === threshold && f.parties.join(',') === parties.join(','),
+  );
+  assert(found !== undefined, `an ecdsa fixture for ${threshold} of ${parties.join(',')}`);
+  const first = found.keys[0];
+  assert(first !== undefined, 'the ecdsa fixture has keys');
+  return {
     walletId,
-    scheme,
+    scheme: 'ecdsa',
     threshold,
     parties,
-    publicKey,
-    publicPackage,
-    shares,
+    publicKey: first.publicKey,
+    publicPackage: first.publicPackage,
+    shares: new Map(found.keys.map((k) => [k.partyId, { ...k, walletId }])),
   };
-  cache.set(label, keys);
-  return keys;
 }

@@ -15,6 +15,8 @@ import { lastTokenOf, type SignCompletion } from '../checker/history.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { Approvers } from './approvers.ts';
 import type { SimCluster } from './cluster.ts';
+import type { EvmTransaction } from '../protocol/evm-transaction.ts';
+import type { EvmShape } from './evm-workload.ts';
 import type { GovernedPlan } from './governed-workload.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -32,6 +34,10 @@ export interface RequestPlan {
   deadlineMs: number;
   /** Present on a governed wallet: the request's context, expectation and approvals. */
   governed?: GovernedPlan;
+  /** An EVM transaction (ecdsa runs): sent instead of the message, which is its digest. */
+  transaction?: EvmTransaction;
+  /** What the transaction is to its nonce's other transactions (evm-workload.ts). */
+  evmShape?: EvmShape;
 }
 
 /** Plans `count` requests over [fromMs, toMs]. */
@@ -120,6 +126,7 @@ export class Workload {
         deadlineMs: plan.deadlineMs,
         try: tryNo,
         ...(plan.governed ? { governance: plan.governed.governance } : {}),
+        ...(plan.transaction ? { transaction: plan.transaction } : {}),
       },
     });
     // A retrying client tries the next running replica (with one replica: always the same).
@@ -184,6 +191,7 @@ export class Workload {
         intentKey: plan.intentKey,
         deadlineMs: plan.deadlineMs,
         ...(plan.governed ? { context: plan.governed.governance.context } : {}),
+        ...(plan.transaction ? { transaction: plan.transaction } : {}),
       });
     } catch (error) {
       if (replicaLost(error)) return { type: 'replica-lost', code: error.code };

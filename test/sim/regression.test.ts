@@ -12,6 +12,7 @@ const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as {
    * `combined`: run with a second fault (`--combined`), whose kind is `secondKind`.
    * `governed`: the seed found its bug with a governed wallet; the others run without one,
    * exactly the scenario that found them (whatever the seed now draws).
+   * `ecdsa`: the seed found its bug with ecdsa wallets; the others run their FROST scheme.
    */
   seeds: {
     seed: number;
@@ -21,6 +22,7 @@ const { seeds } = JSON.parse(readFileSync(file, 'utf8')) as {
     combined?: boolean;
     secondKind?: string;
     governed?: boolean;
+    ecdsa?: boolean;
   }[];
 };
 
@@ -32,6 +34,7 @@ for (const entry of seeds) {
       ...(entry.pinnedKind === true ? { kind: entry.kind as NemesisKind } : {}),
       ...(entry.combined === true ? { combined: true } : {}),
       governed: entry.governed === true,
+      ecdsa: entry.ecdsa === true,
     });
     assert.equal(result.kind, entry.kind, 'the seed still draws the same scenario');
     assert.equal(result.secondKind, entry.secondKind, 'and the same second fault');

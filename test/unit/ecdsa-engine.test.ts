@@ -182,7 +182,7 @@ describe('ecdsa engine: the one-time secret and hostile messages', () => {
     const secret = p1.oneTimeSecret();
     assert.ok(secret);
     assert.equal(secret.spentAtRound, 3);
-    assert.match(secret.id, /^dkls23-sign:[0-9a-f]{64}$/, 'named by the sign id');
+    assert.match(secret.id, /^dkls23-sign:[0-9a-f]{64}:p1$/, 'named by the sign id and the party');
     let toParties = deliverRound(aggregator, roles, queue).toParties;
     const round2Answers = await answersOf(roles, toParties);
     assert.deepEqual(p1.oneTimeSecret(), secret, 'still held after round 2');

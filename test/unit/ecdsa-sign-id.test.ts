@@ -52,7 +52,7 @@ describe('an ecdsa sign id is used once per party', async () => {
     assert.equal(first?.kind, 'protocol', JSON.stringify(first?.body));
     const recorded = h.journal.nonces().filter((n) => n.sessionId === at.sessionId);
     assert.equal(recorded.length, 1);
-    assert.match(recorded[0]!.commitment, /^dkls23-sign:[0-9a-f]{64}$/);
+    assert.match(recorded[0]!.commitment, /^dkls23-sign:[0-9a-f]{64}:[a-z0-9-]+$/);
     const before = h.received.length;
     h.send({ kind: 'sign-start', ...at, round: 0, body: { ...body } });
     const second = await nextAnswer(h.received, before);
