@@ -76,6 +76,8 @@ export interface ChaosRunResult extends SummarySamples {
   namespaces: string[];
   /** The store's sessions, read after heal with every process stopped. */
   sessions: StoredSession[];
+  /** The wallet the run created by key generation and signed with. */
+  wallet: WalletFacts;
 }
 
 /** A fresh secret shared only by the harness and the processes it starts. */
@@ -438,5 +440,6 @@ async function finish(
     schedule,
     namespaces,
     sessions: input.sessions,
+    wallet: run.wallet,
   };
 }

@@ -55,10 +55,13 @@ export interface AdversaryKeygen {
   note: string;
 }
 
-/** A plaintext DKG share (a polynomial evaluation) the adversary opened. */
+/**
+ * A sealed box the adversary opened: a plaintext DKG share (a polynomial evaluation), or (ecdsa)
+ * a signer's message to another signer.
+ */
 export interface OpenedShare {
   walletId: string;
-  /** The dealer whose polynomial it evaluates. */
+  /** The dealer whose polynomial it evaluates (ecdsa: the signer that sealed it). */
   dealer: string;
   /** The party it was sealed to. */
   recipient: string;
@@ -79,9 +82,18 @@ export interface Reconstruction {
 export interface Forgery {
   walletId: string;
   messageHash: string;
-  /** How it was made: aggregated collected shares, or signed with a rebuilt secret. */
-  method: 'aggregate' | 'reconstructed-key';
+  /**
+   * How it was made: aggregated collected shares, signed with a rebuilt secret, or (ecdsa) t
+   * signers' round-3 broadcasts combined as phase 4 does.
+   */
+  method: 'aggregate' | 'reconstructed-key' | 'ecdsa-combine';
   verified: boolean;
+  /**
+   * ecdsa-combine: whether every signer whose broadcast went into it was given this message. A
+   * signature that verifies on a message some contributor was not given is a forgery even if
+   * another honest party agreed to the message.
+   */
+  everyContributorAgreed?: boolean;
 }
 
 /** What the adversary holds at the end and what it tried. */

@@ -4,7 +4,8 @@
  * - **A1** the adversary never holds a plaintext share of an honest party nor enough to sign:
  *   no box it opened held an honest party's DKG share, no reconstruction of a group secret
  *   matched the group key, no signature it made verifies on a message no honest party agreed to
- *   (released a share for).
+ *   (released a share for), nor (ecdsa) on a message some signer whose broadcast went into it
+ *   was not given.
  * - **A2** no honest party released a signature share for a governed wallet that its own rules
  *   refuse (the judge's verdict on the request as the party received it, on the final signer
  *   set of a hedged round), nor under a final signer set its own check refuses (any wallet).
@@ -46,7 +47,8 @@ function checkA1(input: AdversaryCheckInput): AdversaryViolation[] {
     if (opened.ownRecipient) continue;
     violations.push({
       invariant: 'A1',
-      message: 'the adversary opened a DKG share sealed to an honest party',
+      message:
+        'the adversary opened a box sealed to an honest party (a DKG share or a signing message)',
       detail: { ...opened },
     });
   }
@@ -62,7 +64,9 @@ function checkA1(input: AdversaryCheckInput): AdversaryViolation[] {
     input.releases.filter((r) => r.honest).map((r) => `${r.walletId}|${r.messageHash}`),
   );
   for (const f of input.loot.forgeries) {
-    if (!f.verified || agreed.has(`${f.walletId}|${f.messageHash}`)) continue;
+    const unagreed =
+      !agreed.has(`${f.walletId}|${f.messageHash}`) || f.everyContributorAgreed === false;
+    if (!f.verified || !unagreed) continue;
     violations.push({
       invariant: 'A1',
       message: 'the adversary made a valid signature on a message no honest party agreed to',

@@ -33,7 +33,7 @@ interface ChaosFlags {
 }
 
 const usage = `usage: quorate chaos run --scenario NAME --duration S --seed N --out DIR [--json]
-                          [--rate R] [--scheme ed25519|bip340|secp256k1] [--heartbeat-ms 250] [--down-after-ms 2000]
+                          [--rate R] [--scheme ed25519|bip340|secp256k1|ecdsa] [--heartbeat-ms 250] [--down-after-ms 2000]
   NAME: ${scenarioNames.join(', ')}, all
   needs root (network namespaces, iptables, nft); see docs/game-day.md`;
 
@@ -90,8 +90,6 @@ function applyFlag(
       flags.outDir = value;
       return undefined;
     case '--scheme':
-      if (value === 'ecdsa')
-        return '--scheme ecdsa: the chaos harness runs the FROST schemes only (so far)';
       if (!schemes.includes(value as Scheme)) return `unknown --scheme ${value ?? ''}`;
       flags.scheme = value as Scheme;
       return undefined;

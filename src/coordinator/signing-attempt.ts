@@ -150,6 +150,10 @@ export class SigningAttempt {
       const boxKeys = this.deps.registry.boxKeysOf(asked);
       if (!boxKeys) return this.fail('disconnected', 'a signer has no proven box key', asked);
       body.boxKeys = boxKeys;
+      // The operator's certificates of those keys: a party that pins an operator key seals to
+      // no peer without one (src/party/signing.ts).
+      const certificates = this.deps.registry.certificatesOf(asked);
+      if (Object.keys(certificates).length > 0) body.certificates = certificates;
     }
     const start = buildSignStart(this.addressing(), body);
     const unreachable = asked.filter((partyId) => !this.send(partyId, start));

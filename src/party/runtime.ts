@@ -372,6 +372,7 @@ export class PartyRuntime {
         policy: this.options.policy,
         engines: this.engines,
         shares: this.shares,
+        trust: this.options.trust,
         drop: (sessionId, reason, attempt) => this.driver.drop(sessionId, reason, attempt),
       },
       e,

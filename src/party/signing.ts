@@ -10,7 +10,7 @@
  * coordinator whose first try was refused cannot ask again for the same intent and message
  * under another context (a smaller amount, another destination).
  */
-import { hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson, sha256Hex, utf8ToBytes } from '../core/encoding.ts';
 import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
@@ -23,6 +23,7 @@ import type {
   Scheme,
 } from '../protocol/engine.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
+import { certificateProblem } from '../transport/certificate.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Envelope, SignPolicyBlock, SignStartBody } from '../transport/wire.ts';
 import type { SessionHooks, SessionSpec } from './driver.ts';
@@ -33,6 +34,7 @@ import { checkTransaction, lockNonce } from './transaction-check.ts';
 import { DerivationPathError, parseDerivationPath } from '../protocol/ecdsa-derivation.ts';
 import type { EvmFacts } from '../protocol/evm-transaction.ts';
 import { Refusal } from './refusal.ts';
+import type { PartyTrust } from './runtime.ts';
 import { SecretLedger } from './secret-ledger.ts';
 
 /** What signing needs from the party. */
@@ -45,8 +47,46 @@ export interface SigningDeps {
   /** The engine of each scheme this party runs (a scheme without one is refused). */
   engines: Partial<Record<Scheme, PartyEngine>>;
   shares: KeyShares;
+  /** The trust anchor (the operator key this party pins), if any. */
+  trust?: PartyTrust | undefined;
   /** Drops a session (its secrets wiped, discarded durably). */
   drop(sessionId: string, reason: string, attempt?: number): void;
+}
+
+/**
+ * The box keys this party seals its signing messages to (engines whose rounds seal peer
+ * messages: ecdsa), after checking each against the operator's certificate of that signer when
+ * this party pins an operator key: a coordinator that named its own key in a peer's place would
+ * read what this party sends that peer, and could forge what it receives from it. Refused hard
+ * (`QUORATE_E_UNTRUSTED_PEER`): no retry makes a substituted key right. Without an operator key
+ * the coordinator's word is taken, as at key generation (legacy, warned at start).
+ */
+function peerBoxKeys(deps: SigningDeps, body: SignStartBody): Record<string, string> {
+  const boxKeys = body.boxKeys ?? {};
+  const { trust, partyId, identity } = deps;
+  if (trust === undefined || body.boxKeys === undefined) return boxKeys;
+  const certs = body.certificates ?? {};
+  const checked: [string, string][] = [];
+  for (const peer of body.signers) {
+    if (!Object.hasOwn(boxKeys, peer)) continue;
+    const boxKey = boxKeys[peer] ?? '';
+    if (peer === partyId) {
+      if (boxKey !== bytesToHex(identity.boxPublic))
+        throw new Refusal(
+          'QUORATE_E_UNTRUSTED_PEER',
+          'sign-start names another box key for this party',
+          true,
+        );
+      continue;
+    }
+    const cert = Object.hasOwn(certs, peer) ? certs[peer] : undefined;
+    if (cert === undefined)
+      throw new Refusal('QUORATE_E_UNTRUSTED_PEER', `no operator certificate for ${peer}`, true);
+    const problem = certificateProblem(cert, trust.operatorKey, { partyId: peer, boxKey });
+    if (problem !== undefined) throw new Refusal('QUORATE_E_UNTRUSTED_PEER', problem, true);
+    checked.push([peer, boxKey]);
+  }
+  return Object.fromEntries(checked);
 }
 
 /** Refuses (hard) when this party's own rules deny the request. */
@@ -223,13 +263,14 @@ export function openSigning(
   const policyInput = policyInputOf(key, e, body, env.nowMs());
   // The lock first: a request the rules refuse still binds the intent to its (message,
   // context) pair, so the refusal cannot be undone by asking again under another context.
+  const boxKeys = peerBoxKeys(deps, body);
   lockRequest(deps, policyInput, facts);
   enforcePolicy(deps, policyInput);
   const sealer = createSealer({
     context: `${body.walletId}|${e.sessionId}|${e.attempt}`,
     self: partyId,
     boxSecret: identity.boxSecret,
-    peerBoxKeys: body.boxKeys ?? {},
+    peerBoxKeys: boxKeys,
     randomBytes: env.randomBytes,
   });
   const role = engineFor(deps, key.scheme).signer({

@@ -460,6 +460,13 @@ export interface SignStartBody {
    */
   boxKeys?: Record<string, string>;
   /**
+   * With `boxKeys`: the operator's certificates of the signers' keys, as each proved them to the
+   * coordinator. A party that pins an operator key seals to no peer whose box key is not the
+   * one its certificate names (src/party/signing.ts), so a coordinator cannot put its own key
+   * in a peer's place and read, or forge, what the signers send each other.
+   */
+  certificates?: Record<string, PartyCertificate>;
+  /**
    * An EVM transaction (ecdsa) whose digest `messageHex` is: the party decodes it itself,
    * checks the digest, and holds its rules to the transaction's facts, not to claims.
    */
@@ -538,6 +545,9 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
   if (policy?.ok === false) return policy;
   const boxKeys = b['boxKeys'] === undefined ? undefined : boxKeyMap(b['boxKeys']);
   if (b['boxKeys'] !== undefined && !boxKeys) return bad('boxKeys invalid');
+  const certificates =
+    b['certificates'] === undefined ? undefined : certificateMap(b['certificates']);
+  if (typeof certificates === 'string') return bad(certificates);
   const transaction = b['transaction'] === undefined ? undefined : transactionOf(b['transaction']);
   if (b['transaction'] !== undefined && !transaction) return bad('transaction invalid');
   const derivationPath = b['derivationPath'];
@@ -560,6 +570,7 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
     remainingMs,
     ...(policy === undefined ? {} : { policy: policy.value }),
     ...(boxKeys === undefined ? {} : { boxKeys }),
+    ...(certificates === undefined ? {} : { certificates }),
     ...(transaction === undefined ? {} : { transaction }),
     ...(typeof derivationPath === 'string' ? { derivationPath } : {}),
   });

@@ -23,14 +23,18 @@ const ours = async (pid: number) =>
   (await listNetns()).filter((n) => n.startsWith(`${netnsPrefix}${pid}-`));
 
 const env = realEnv({ logLevel: 'silent' });
-const options = (scenario: ScenarioName, seed: number): ChaosRunOptions => ({
+const options = (
+  scenario: ScenarioName,
+  seed: number,
+  scheme: ChaosRunOptions['scheme'] = 'ed25519',
+): ChaosRunOptions => ({
   env,
   scenario,
   seed,
   durationS: 12,
-  outDir: join(outRoot, scenario),
+  outDir: join(outRoot, `${scenario}-${scheme}`),
   ratePerS: 3,
-  scheme: 'ed25519',
+  scheme,
   heartbeatMs: 250,
   downAfterMs: 2_000,
   progress: () => {},
@@ -50,14 +54,17 @@ describe('preflight', () => {
 });
 
 describe('short scenarios on real processes (root)', () => {
-  for (const [scenario, seed] of [
-    ['majority-loss', 3],
-    ['kill-restart', 1],
-    ['pause', 2],
-    ['client-partition', 1],
+  for (const [scenario, seed, scheme] of [
+    ['majority-loss', 3, 'ed25519'],
+    ['kill-restart', 1, 'ed25519'],
+    ['pause', 2, 'ed25519'],
+    ['client-partition', 1, 'ed25519'],
+    // Threshold ECDSA on the same harness: a party killed and restarted mid-run.
+    ['kill-restart', 2, 'ecdsa'],
   ] as const) {
-    test(`${scenario}: the checker passes and every namespace is gone`, async () => {
-      const result = await runScenario(options(scenario, seed));
+    test(`${scenario} (${scheme}): the checker passes and every namespace is gone`, async () => {
+      const result = await runScenario(options(scenario, seed, scheme));
+      assert.equal(result.wallet.scheme, scheme);
       assert.deepEqual(result.report.violations, [], JSON.stringify(result.report.violations));
       assert.ok(result.summary.requests >= 20, `requests ${result.summary.requests}`);
       assert.ok(result.summary.ok > 0);
@@ -66,8 +73,9 @@ describe('short scenarios on real processes (root)', () => {
       for (const n of result.namespaces) assert.ok(!left.includes(n), `${n} left behind`);
       const files = ['history.jsonl', 'summary.json', 'report.html', 'check.json'];
       for (const f of files)
-        assert.ok(readFileSync(join(options(scenario, seed).outDir, f)).length > 0);
-      const history = readFileSync(join(options(scenario, seed).outDir, 'history.jsonl'), 'utf8');
+        assert.ok(readFileSync(join(options(scenario, seed, scheme).outDir, f)).length > 0);
+      const outDir = options(scenario, seed, scheme).outDir;
+      const history = readFileSync(join(outDir, 'history.jsonl'), 'utf8');
       assert.match(history, /"process":"nemesis"/, 'nemesis events in the same stream');
       if (scenario === 'majority-loss') {
         const codes = result.report.metrics.failFastMs.length;

@@ -11,6 +11,7 @@ import type { Scheme } from '../../protocol/engine.ts';
 import type { AdversaryKeygen } from '../../checker/adversary-types.ts';
 import { simGovernance, type SimGovernance } from '../governed-policy.ts';
 import { walletKeys, type WalletKeys } from '../wallet-fixture.ts';
+import { runEcdsaCoordinatorSeed } from './coordinator-ecdsa-run.ts';
 import { judgeFor } from './judge.ts';
 import { Loot, type TargetWallet } from './loot.ts';
 import { PartyObservations } from './observer.ts';
@@ -18,7 +19,7 @@ import { RogueCoordinator } from './rogue-coordinator.ts';
 import { keygenAttacks, RogueKeygen, type KeygenAttack } from './rogue-keygen.ts';
 import { AttackCounts, RogueSigning } from './rogue-signing.ts';
 import { finishRun, type AdversaryRun } from './run-result.ts';
-import { AdversaryWorld } from './world.ts';
+import { AdversaryWorld, type PartyStart } from './world.ts';
 
 /** Signing attacks per seed (each a few FROST rounds). */
 const attacksPerSeed = 2;
@@ -59,9 +60,54 @@ export function targetOf(keys: WalletKeys): TargetWallet {
   };
 }
 
+/**
+ * Share of seeds whose wallets are `ecdsa` (coordinator-ecdsa-run.ts), drawn from the seed's own
+ * stream so every other seed is what it was before ecdsa was attacked.
+ */
+const ecdsaShare = 0.2;
+
+/**
+ * The world of a coordinator seed: the parties of `plain`, certified, pinning the rogue's key,
+ * holding `plain`'s shares and `governed`'s (with its tier), each connected to the rogue and
+ * running `engines(partyId)` besides the FROST ones.
+ */
+export async function rogueWorld(
+  seed: number,
+  governance: SimGovernance,
+  plain: WalletKeys,
+  governed: WalletKeys,
+  engines?: (world: AdversaryWorld, partyId: string) => PartyStart['engines'],
+): Promise<{ world: AdversaryWorld; rogue: RogueCoordinator; observations: PartyObservations }> {
+  let nowMs = () => 0;
+  const governedIds = new Set([governed.walletId]);
+  const observations = new PartyObservations(judgeFor(governance, governedIds, () => nowMs()));
+  const world = new AdversaryWorld(seed, plain.parties, [], observations);
+  nowMs = () => world.coordinatorNode.env().nowMs();
+  const rogue = new RogueCoordinator(world.coordinatorNode.env(), world.coordinatorIdentity);
+  for (const share of plain.shares.values()) world.installShare(share);
+  for (const share of governed.shares.values())
+    world.installShare({ ...share, tier: governance.tier });
+  for (const p of plain.parties) {
+    // The parties hold an ungoverned and a governed wallet: their operators allow both, so the
+    // key generations the rogue attacks (tier-less) reach the trust checks.
+    const own = engines?.(world, p);
+    world.startParty(p, {
+      coordinatorKey: rogue.coordinatorKey,
+      policy: governance.policy,
+      allowUngoverned: true,
+      ...(own === undefined ? {} : { engines: own }),
+    });
+    rogue.accept(p, world.connect(p));
+  }
+  await world.run(50);
+  return { world, rogue, observations };
+}
+
 /** Runs one seed against a malicious coordinator. */
 export async function runCoordinatorSeed(seed: number): Promise<AdversaryRun> {
   const rng = seededRandom(seed, 'adversary-plan');
+  if (seededRandom(seed, 'adversary-ecdsa').chance(ecdsaShare))
+    return runEcdsaCoordinatorSeed(seed, rng);
   const n = rng.chance(0.5) ? 3 : 4;
   const threshold = n - 1;
   const scheme = schemesCheap[rng.int(0, schemesCheap.length - 1)] ?? 'bip340';
@@ -69,26 +115,7 @@ export async function runCoordinatorSeed(seed: number): Promise<AdversaryRun> {
   const governance = governanceFor(parties, threshold);
   const plain = walletKeys(scheme, threshold, parties, 'adversary');
   const governed = walletKeys(scheme, threshold, parties, 'adversary-governed');
-  const governedIds = new Set([governed.walletId]);
-  let nowMs = () => 0;
-  const observations = new PartyObservations(judgeFor(governance, governedIds, () => nowMs()));
-  const world = new AdversaryWorld(seed, parties, [], observations);
-  nowMs = () => world.coordinatorNode.env().nowMs();
-  const rogue = new RogueCoordinator(world.coordinatorNode.env(), world.coordinatorIdentity);
-  for (const share of plain.shares.values()) world.installShare(share);
-  for (const share of governed.shares.values())
-    world.installShare({ ...share, tier: governance.tier });
-  for (const p of parties) {
-    // The parties hold an ungoverned and a governed wallet: their operators allow both, so the
-    // key generations the rogue attacks (tier-less) reach the trust checks.
-    world.startParty(p, {
-      coordinatorKey: rogue.coordinatorKey,
-      policy: governance.policy,
-      allowUngoverned: true,
-    });
-    rogue.accept(p, world.connect(p));
-  }
-  await world.run(50);
+  const { world, rogue, observations } = await rogueWorld(seed, governance, plain, governed);
   const loot = new Loot();
   const counts = new AttackCounts();
   const targets = [targetOf(plain), targetOf(governed)];

@@ -7,7 +7,8 @@
  * harness's judge gives it from the party's own policy (judge.ts).
  */
 import { canonicalJson, sha256Hex } from '../../core/encoding.ts';
-import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { signIdOf } from '../../protocol/ecdsa-common.ts';
 import { MemoryJournal } from '../../party/journal-memory.ts';
 import type { SecretSealer } from '../../party/runtime.ts';
 import type { Link } from '../../transport/link.ts';
@@ -106,22 +107,36 @@ export class PartyObservations {
       });
     const seen = this.signs.get(keyOf(partyId, e));
     if (e.kind !== 'protocol' || !seen) return;
+    if (e.round === 3) {
+      this.ecdsaRelease(partyId, honest, e, seen);
+      return;
+    }
     const { hiding, binding, share } = e.body;
     if (e.round === 1 && typeof hiding === 'string' && typeof binding === 'string')
       this.commitments.set(keyOf(partyId, e), hiding + binding);
     if (e.round !== 2 || typeof share !== 'string') return;
     const finalSet = this.finalSets.get(keyOf(partyId, e));
     const verdict = finalSet ? this.judge(seen.body, e.sessionId, partyId, finalSet) : seen.verdict;
+    const commitment = this.commitments.get(keyOf(partyId, e)) ?? '';
+    this.releases.push({ ...releaseOf(partyId, honest, e, seen), commitment, share, ...verdict });
+  }
+
+  /**
+   * An ecdsa signer's round-3 broadcast `{x, u, w}`: the output of the phase that spends its
+   * one-time secret, named as the party's journal names it (by the engine's sign id of the run
+   * and the party), so two broadcasts under one secret are I2.
+   */
+  private ecdsaRelease(partyId: string, honest: boolean, e: Envelope, seen: SignSeen): void {
+    const { x, u, w } = e.body;
+    if (typeof x !== 'string' || typeof u !== 'string' || typeof w !== 'string') return;
+    const runId = `${seen.body.walletId}|${e.sessionId}|${e.attempt}|${e.token}`;
+    const commitment = `dkls23-sign:${bytesToHex(signIdOf(runId))}:${partyId}`;
+    const share = x + u + w;
     this.releases.push({
-      partyId,
-      honest,
-      sessionId: e.sessionId,
-      attempt: e.attempt,
-      walletId: seen.body.walletId,
-      messageHash: seen.body.messageHash,
-      commitment: this.commitments.get(keyOf(partyId, e)) ?? '',
+      ...releaseOf(partyId, honest, e, seen),
+      commitment,
       share,
-      ...verdict,
+      ...seen.verdict,
     });
   }
 
@@ -150,6 +165,16 @@ export class PartyObservations {
     this.activations.push({ partyId, honest, walletId, publicKey, packageHash });
   }
 }
+
+/** The fields of a release that say who released it, where, and for what request. */
+const releaseOf = (partyId: string, honest: boolean, e: Envelope, seen: SignSeen) => ({
+  partyId,
+  honest,
+  sessionId: e.sessionId,
+  attempt: e.attempt,
+  walletId: seen.body.walletId,
+  messageHash: seen.body.messageHash,
+});
 
 const keyOf = (partyId: string, e: Pick<Envelope, 'sessionId' | 'attempt'>): string =>
   `${partyId}|${e.sessionId}|${e.attempt}`;

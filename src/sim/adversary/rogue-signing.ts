@@ -34,6 +34,15 @@ type CommitmentList = Record<string, Commitment>;
 /** Time for one exchange to settle on the simulated network (latencies are a few ms). */
 const settleMs = 40;
 
+/** t of `wallet`'s parties drawn from `rng`, sorted. */
+export function drawQuorum(rng: SeededRandom, wallet: TargetWallet): string[] {
+  const pool = [...wallet.parties];
+  const chosen: string[] = [];
+  while (chosen.length < wallet.threshold && pool.length > 0)
+    chosen.push(...pool.splice(rng.int(0, pool.length - 1), 1));
+  return chosen.sort();
+}
+
 /** Counts attack attempts by kind. */
 export class AttackCounts {
   readonly byKind: Record<string, number> = {};
@@ -97,11 +106,7 @@ export class RogueSigning {
   }
 
   private quorum(wallet: TargetWallet): string[] {
-    const pool = [...wallet.parties];
-    const chosen: string[] = [];
-    while (chosen.length < wallet.threshold && pool.length > 0)
-      chosen.push(...pool.splice(this.rng.int(0, pool.length - 1), 1));
-    return chosen.sort();
+    return drawQuorum(this.rng, wallet);
   }
 
   private async settle(): Promise<void> {
