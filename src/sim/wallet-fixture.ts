@@ -110,7 +110,7 @@ function frostWalletKeys(
 }
 
 /** A key set of the ecdsa fixture file, as written (its keys name the wallet `w`). */
-interface EcdsaFixtureWallet {
+export interface EcdsaFixtureWallet {
   threshold: number;
   parties: string[];
   keys: KeyShare[];
@@ -118,12 +118,8 @@ interface EcdsaFixtureWallet {
 
 let ecdsaFixtures: EcdsaFixtureWallet[] | undefined;
 
-/**
- * The ecdsa fixture key set for `threshold`-of-`parties`, under `walletId`. A governed variant
- * shares the plain wallet's key: the shares do not depend on the wallet's id, and every check
- * (intents, nonce slots, signatures) is per wallet.
- */
-function ecdsaWalletKeys(walletId: string, threshold: number, parties: string[]): WalletKeys {
+/** The key sets of the ecdsa fixture file (read once per process). */
+export function ecdsaFixtureWallets(): readonly EcdsaFixtureWallet[] {
   ecdsaFixtures ??= (
     JSON.parse(
       gunzipSync(
@@ -131,7 +127,16 @@ function ecdsaWalletKeys(walletId: string, threshold: number, parties: string[])
       ).toString(),
     ) as { wallets: EcdsaFixtureWallet[] }
   ).wallets;
-  const found = ecdsaFixtures.find(
+  return ecdsaFixtures;
+}
+
+/**
+ * The ecdsa fixture key set for `threshold`-of-`parties`, under `walletId`. A governed variant
+ * shares the plain wallet's key: the shares do not depend on the wallet's id, and every check
+ * (intents, nonce slots, signatures) is per wallet.
+ */
+function ecdsaWalletKeys(walletId: string, threshold: number, parties: string[]): WalletKeys {
+  const found = ecdsaFixtureWallets().find(
     (f) => f.threshold === threshold && f.parties.join(',') === parties.join(','),
   );
   assert(found !== undefined, `an ecdsa fixture for ${threshold} of ${parties.join(',')}`);

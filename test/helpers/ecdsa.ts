@@ -7,13 +7,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as libsecp256k1 from 'tiny-secp256k1';
 import { seededRandom } from '../../src/core/seeded-random.ts';
+import { ecdsaFixtureWallets } from '../../src/sim/wallet-fixture.ts';
 import { dkls23Instance } from '../../src/party/dkls23-instance.ts';
 import { ecdsaPartyEngine } from '../../src/protocol/ecdsa.ts';
 import type { KeyShare, PartyEngine } from '../../src/protocol/engine.ts';
@@ -27,17 +27,9 @@ export interface EcdsaFixture {
   keys: KeyShare[];
 }
 
-let fixtures: EcdsaFixture[] | undefined;
-
 /** The fixture wallet `t`-of-`n` (2-of-3 or 3-of-5). */
 export function ecdsaFixture(t: number, n: number): EcdsaFixture {
-  fixtures ??= (
-    JSON.parse(
-      gunzipSync(
-        readFileSync(new URL('../vectors/ecdsa-fixtures.json.gz', import.meta.url)),
-      ).toString(),
-    ) as { wallets: EcdsaFixture[] }
-  ).wallets;
+  const fixtures = ecdsaFixtureWallets() as readonly EcdsaFixture[];
   const found = fixtures.find((f) => f.threshold === t && f.parties.length === n);
   if (!found) throw new Error(`no ${t}-of-${n} ecdsa fixture`);
   return found;
