@@ -1,8 +1,9 @@
 /**
  * Threshold ECDSA (DKLs23) with real processes on loopback: a coordinator and five parties.
  * 2-of-3 and 3-of-5 `ecdsa` wallets are made by key generation (with its test signature by
- * every t-subset) and sign 32-byte digests; every signature is checked by OpenSSL and by
- * libsecp256k1, and its recovery id recovers the wallet key. With one party of the 2-of-3
+ * every t-subset) and sign 32-byte digests and an EIP-1559 transaction; every signature is
+ * checked by OpenSSL and by libsecp256k1, its recovery id recovers the wallet key, and the
+ * signed transaction recovers the wallet's address. With one party of the 2-of-3
  * killed signing goes on; with two, QUORATE_E_QUORUM_UNAVAILABLE.
  */
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +13,9 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as libsecp256k1 from 'tiny-secp256k1';
+import { Transaction } from 'micro-eth-signer';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { decodeEvmTransaction } from '../../src/protocol/evm-transaction.ts';
 import { libsecp256k1Verifies, opensslVerifiesDigest } from '../helpers/ecdsa.ts';
 
 const parties = ['p1', 'p2', 'p3', 'p4', 'p5'];
@@ -55,11 +58,35 @@ describe('ecdsa over loopback with real processes', () => {
     return signed.json['signers'] as string[];
   }
 
+  /** An EIP-1559 transfer signed: both verifiers accept, the raw transaction recovers the wallet. */
+  async function signTransactionAndCheck(walletId: string, publicKey: string, address: string) {
+    const hex = Transaction.prepare({
+      to: '0xdf90dea0e0bf5ca6d2a7f0cb86874ba6714f463e',
+      value: 10n ** 16n,
+      nonce: 0n,
+      chainId: 1n,
+      maxFeePerGas: 30n * 10n ** 9n,
+    }).toHex({ includeSignature: false });
+    const transaction = { type: 'eip1559' as const, hex };
+    const signed = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      transaction,
+      intentKey: `transfer-${walletId}`,
+    });
+    assert.equal(signed.status, 200, JSON.stringify(signed.json));
+    const { digest } = decodeEvmTransaction(transaction);
+    const sig = hexToBytes(signed.json['signature'] as string);
+    assert.ok(opensslVerifiesDigest(sig, digest, hexToBytes(publicKey)), 'OpenSSL accepts');
+    assert.ok(libsecp256k1Verifies(sig, digest, hexToBytes(publicKey)), 'libsecp256k1 accepts');
+    const raw = Transaction.fromHex(signed.json['signedTransaction'] as string);
+    assert.ok(raw.isSigned && raw.verifySignature());
+    assert.equal(raw.recoverSender().address, address, 'the transaction recovers the wallet');
+  }
+
   for (const [t, n] of [
     [2, 3],
     [3, 5],
   ] as const) {
-    test(`${t}-of-${n}: key generation, then digests signed and verified twice over`, async () => {
+    test(`${t}-of-${n}: key generation, then digests and an EIP-1559 transaction signed and verified twice over`, async () => {
       const members = parties.slice(0, n);
       const created = await cluster.request('POST', '/v1/wallets', {
         scheme: 'ecdsa',
@@ -81,6 +108,7 @@ describe('ecdsa over loopback with real processes', () => {
         assert.equal(signers.length, t);
         assert.ok(signers.every((s) => members.includes(s)));
       }
+      await signTransactionAndCheck(walletId, publicKey, address);
     });
   }
 
