@@ -66,6 +66,7 @@ export function contextOfTransaction(
     amount: facts.amount,
     asset: facts.asset,
     ...(facts.destination === undefined ? {} : { destination: facts.destination }),
+    ...(facts.selector === undefined ? {} : { selector: facts.selector }),
   };
   const contradicted = decidedFields.filter((field) => {
     const claim = declared?.[field];

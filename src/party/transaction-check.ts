@@ -2,7 +2,7 @@
  * A sign-start that carries an EVM transaction: the party decodes it itself (the coordinator is
  * not trusted with what a message means), signs only if the digest it was asked for is that
  * transaction's, and holds its rules to the transaction's facts: a policy block whose amount,
- * asset or destination differ from them (a smaller amount, another or no destination) is
+ * asset, destination or call selector differ from them (a smaller amount, another or no destination) is
  * refused before any one-time secret is drawn.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -19,7 +19,7 @@ import type { SignStartBody } from '../transport/wire.ts';
 import { Refusal } from './refusal.ts';
 
 /** The decided context fields, as a policy block must carry them for a transaction. */
-const decided = ['amount', 'asset', 'destination'] as const;
+const decided = ['amount', 'asset', 'destination', 'selector'] as const;
 
 /** Decodes and checks `body.transaction` (if any); throws a hard Refusal if it does not hold. */
 export function checkTransaction(key: KeyShare, body: SignStartBody): EvmFacts | undefined {

@@ -52,6 +52,8 @@ export interface SigningContext {
   destination?: string;
   /** The API principal that opened the session; set by the coordinator, never by the client. */
   initiator?: string;
+  /** An EVM transaction's 4-byte call selector (`0x…`), from the decoded transaction only. */
+  selector?: string;
 }
 
 /** A signing session: one intent, one message, many attempts, at most one signature. */

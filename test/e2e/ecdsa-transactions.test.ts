@@ -124,6 +124,32 @@ describe('EVM transactions as facts, with real processes', () => {
     assert.equal((claimed.json['error'] as { code: string }).code, 'QUORATE_E_TX_CONTEXT_MISMATCH');
   });
 
+  test('an ERC-20 approve call is denied on its decoded selector; another call is signed', async () => {
+    const token = '0x3333333333333333333333333333333333333333';
+    const call = (selector: string, nonce: bigint) =>
+      Transaction.prepare({
+        to: token,
+        value: 0n,
+        data: `${selector}${'00'.repeat(64)}`,
+        gasLimit: 100_000n,
+        maxFeePerGas: 30n * 10n ** 9n,
+        nonce,
+        chainId: 1n,
+      }).toHex({ includeSignature: false });
+    const approve = { type: 'eip1559' as const, hex: call('0x095ea7b3', 4n) };
+    const denied = await sign(approve, 'approve-4');
+    assert.equal(denied.status, 403, JSON.stringify(denied.json));
+    assert.equal((denied.json['error'] as { code: string }).code, 'QUORATE_E_POLICY_DENIED');
+    assert.match(JSON.stringify(denied.json), /no-token-approvals/);
+    // `transfer(address,uint256)` is another selector: allowed, and the session records it.
+    const transfer = { type: 'eip1559' as const, hex: call('0xa9059cbb', 5n) };
+    const signed = await sign(transfer, 'transfer-5');
+    assert.equal(signed.status, 200, JSON.stringify(signed.json));
+    checkSigned(signed.json, transfer);
+    const session = await cluster.request('GET', `/v1/sessions/${signed.json['sessionId']}`);
+    assert.equal((session.json['context'] as Record<string, string>)['selector'], '0xa9059cbb');
+  });
+
   test('a legacy EIP-155 transaction is signed; a FROST-style message body is still accepted', async () => {
     const hex = Transaction.prepare({
       type: 'legacy',

@@ -154,4 +154,38 @@ describe('EVM transactions', () => {
       (e: unknown) => e instanceof Refusal && e.code === 'QUORATE_E_BAD_TRANSACTION',
     );
   });
+
+  test('a call selector is a decided fact: leaving it out or changing it is refused', () => {
+    const hex = Transaction.prepare({
+      to: unlisted,
+      value: 0n,
+      data: `0x095ea7b3${'00'.repeat(64)}`,
+      gasLimit: 100_000n,
+      maxFeePerGas: 30n * 10n ** 9n,
+      nonce: 1n,
+      chainId: 1n,
+    }).toHex({ includeSignature: false });
+    const request: EvmTransaction = { type: 'eip1559', hex: hex.slice(2) };
+    const { digest, facts } = decodeEvmTransaction(request);
+    assert.equal(facts.selector, '0x095ea7b3');
+    const wallet = { walletId: 'w', scheme: 'ecdsa' } as WalletRecord;
+    assert.equal(intakeTransaction(wallet, request, undefined).context.selector, '0x095ea7b3');
+    const key = { scheme: 'ecdsa' } as KeyShare;
+    const decided = { amount: '0', asset: 'ETH', destination: unlisted };
+    const bodyWith = (context: Record<string, string>): SignStartBody =>
+      ({
+        messageHex: bytesToHex(digest),
+        transaction: request,
+        policy: { tier: 't', policyHash: '00'.repeat(32), context, approvals: [] },
+      }) as unknown as SignStartBody;
+    for (const context of [decided, { ...decided, selector: '0xa9059cbb' }])
+      assert.throws(
+        () => checkTransaction(key, bodyWith(context)),
+        (e: unknown) => e instanceof Refusal && e.code === 'QUORATE_E_TX_CONTEXT_MISMATCH',
+      );
+    assert.equal(
+      checkTransaction(key, bodyWith({ ...decided, selector: '0x095ea7b3' }))?.selector,
+      '0x095ea7b3',
+    );
+  });
 });

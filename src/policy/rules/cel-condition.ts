@@ -15,7 +15,13 @@ type CelExpr = ParsedCel['expr'];
 /** Fields of the `time` map (UTC; weekday 0 = Sunday … 6 = Saturday). */
 export const timeFields = ['ms', 'hourUtc', 'minuteUtc', 'weekdayUtc'] as const;
 /** Request fields that may be absent; `present.<field>` says which are there. */
-export const optionalRequestFields = ['amount', 'asset', 'destination', 'initiator'] as const;
+export const optionalRequestFields = [
+  'amount',
+  'asset',
+  'destination',
+  'initiator',
+  'selector',
+] as const;
 /** Fields of the `velocity` map: `count1h` … `count30d`, `amount1h` … `amount30d`. */
 export const velocityFields: readonly string[] = celVelocityWindows.flatMap((w) => [
   `count${w.name}`,
@@ -29,6 +35,7 @@ const contextVariables = [
   'asset',
   'destination',
   'initiator',
+  'selector',
   'time',
   'velocity',
   'present',

@@ -1,7 +1,7 @@
 /**
  * The CEL evaluation context of one request. Variables (see docs/policy.md):
  * `amount` (int, minor units of `asset`), `unit` (int, 10^decimals), `decimals` (int), `asset`,
- * `destination`, `initiator` (strings), `time` (map: ms, hourUtc, minuteUtc, weekdayUtc),
+ * `destination`, `initiator`, `selector` (strings), `time` (map: ms, hourUtc, minuteUtc, weekdayUtc),
  * `velocity` (map: count1h … count30d, amount1h … amount30d, excluding this request), `present`
  * (map of bools: which optional request fields were given) and `lists` (the file's named lists).
  * Absent request fields are unbound: a condition that reads one cannot be evaluated, which denies.
@@ -22,6 +22,11 @@ export interface RuleRequestContext {
   readonly destination?: string;
   /** Who asked for the signature (the API caller's identity). */
   readonly initiator?: string;
+  /**
+   * The 4-byte function selector of an EVM transaction's call data (`0x` and 8 hex), decoded
+   * from the transaction by the coordinator and by every party; no client declares it.
+   */
+  readonly selector?: string;
 }
 
 /** A request to evaluate: its context, the evaluation time and (for a re-check) its session. */
@@ -93,7 +98,7 @@ export function buildRuleContext(
     bindings['unit'] = 10n ** BigInt(asset.decimals);
     bindings['decimals'] = BigInt(asset.decimals);
   }
-  for (const field of ['asset', 'destination', 'initiator'] as const) {
+  for (const field of ['asset', 'destination', 'initiator', 'selector'] as const) {
     const value = context[field];
     if (value !== undefined) bindings[field] = value;
   }
@@ -147,6 +152,7 @@ export function sampleBindings(
     asset: 'asset',
     destination: 'destination',
     initiator: 'initiator',
+    selector: '0x00000000',
     time: timeFieldsOf(0),
     velocity,
     present: new Map(optionalRequestFields.map((f) => [f, true])),
