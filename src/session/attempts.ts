@@ -141,12 +141,63 @@ export function nextAttempt(
       extra,
     );
   }
-  const chosen = ranked.slice(0, threshold).map((c) => c.partyId);
+  const chosen = untriedQuorum(
+    ranked.map((c) => c.partyId),
+    threshold,
+    unattributedFailures(record),
+  );
   if (chosen.length >= threshold) {
     const asked = [...chosen, ...hedgeExtras(chosen, fresh, hedge)];
     return openAttempt(state, record, nowMs, attemptNo, chosen, asked, extra);
   }
   return noQuorum(state, record, candidates, extra, refusal);
+}
+
+/** A signer set as a key: its members sorted. */
+const setKey = (parties: readonly string[]): string => [...parties].sort().join(',');
+
+/**
+ * The signer sets of this try's attempts that failed without a culprit Quorate can verify: a
+ * soft refusal (`stale`), which is what a party sends when its engine finds the attempt broken
+ * (a threshold-ECDSA signature that does not verify in phase 4, a box whose content does not
+ * decode). The refusing party is marked slow, but the fault may be another signer's, which the
+ * refuser cannot prove: a signer whose `w` is a valid scalar but wrong breaks every attempt it is
+ * in, and blames nobody (found by the simulator's `parties` adversary, issue 14).
+ */
+function unattributedFailures(record: SessionRecord): Set<string> {
+  const from = record.retry?.fromAttempt ?? 1;
+  const failed = new Set<string>();
+  for (const a of record.attempts)
+    if (a.attempt >= from && a.outcome === 'aborted' && (a.reason ?? '').startsWith('stale:'))
+      failed.add(setKey(a.parties));
+  return failed;
+}
+
+/**
+ * The first t of `ranked` (best first), or, when that set already failed without a culprit, the
+ * best-ranked t-subset not tried yet (lexicographic over rank positions): a cheater that cannot
+ * be named is left out by elimination, as long as an untried set remains. Every failed set is
+ * one attempt, so at most `failed.size + 1` subsets are visited; none untried: the first t.
+ */
+export function untriedQuorum(
+  ranked: readonly string[],
+  t: number,
+  failed: ReadonlySet<string>,
+): string[] {
+  const first = ranked.slice(0, t);
+  if (first.length < t || !failed.has(setKey(first))) return first;
+  const index = Array.from({ length: t }, (_, i) => i);
+  for (let visited = 0; visited <= failed.size; visited++) {
+    // Next combination of indices in lexicographic order.
+    let i = t - 1;
+    while (i >= 0 && index[i] === ranked.length - t + i) i--;
+    if (i < 0) return first;
+    index[i] = (index[i] ?? 0) + 1;
+    for (let j = i + 1; j < t; j++) index[j] = (index[j - 1] ?? 0) + 1;
+    const subset = index.map((k) => ranked[k] ?? '');
+    if (!failed.has(setKey(subset))) return subset;
+  }
+  return first;
 }
 
 /** Why no further attempt may start (deadline or attempt budget), or undefined. */

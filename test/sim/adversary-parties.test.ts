@@ -6,7 +6,8 @@
  * the coordinator, requests signed through its admission; the malicious parties pool their key
  * shares and every DKG share they opened, and try to rebuild the key and sign. Then: one seed
  * read closely (blame, exclusion, an honest quorum signs), DKG wallets attacked at the end,
- * determinism, and each outcome check failing on a crafted history.
+ * determinism, and each outcome check failing on a crafted history. A fifth of the seeds sign
+ * with an ecdsa wallet and malicious DKLs23 signers (parties-ecdsa-run.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +37,10 @@ test('250 seeds with t−1 malicious parties and the real coordinator: attacks t
     'bad-commitment',
     'replay-old-envelope',
     'pool-and-reconstruct',
+    // ecdsa seeds (a fifth, by their own draw): rogue-ecdsa-parties.ts.
+    'ecdsa-bad-u',
+    'ecdsa-bad-w',
+    'ecdsa-bad-box',
   ])
     assert.ok((summary.attacks[kind] ?? 0) > 0, `attack ${kind} was tried`);
   // The coordinator signed with honest quorums, and failed the rest with a code.
@@ -104,8 +109,13 @@ test('DKG through the coordinator: attacked keygen fails with a code; the create
   assert.equal(views.size, 1);
 });
 
+test('an ecdsa broadcast that is not a scalar is blamed: the cheater is excluded', async () => {
+  const { run, first } = await cheaterExcluded(5, 'ecdsa-bad-u');
+  assert.deepEqual(run.outcomes?.cheated, [`${first.sessionId}|p3`]);
+});
+
 test('the same seed gives the same JSON', async () => {
-  for (const seed of [8, 12]) {
+  for (const seed of [8, 12, 5]) {
     const a = JSON.stringify(await runAdversarySeed('parties', seed));
     const b = JSON.stringify(await runAdversarySeed('parties', seed));
     assert.equal(a, b, `seed ${seed}`);

@@ -115,7 +115,8 @@ export function maliciousEngine(
   };
 }
 
-function silentAfterRound1<R>(role: PartyRole<R>, counts: AttackCounts): PartyRole<R> {
+/** The role, silent from round 2 on (its state wiped): counted as `silent-after-round1`. */
+export function silentAfterRound1<R>(role: PartyRole<R>, counts: AttackCounts): PartyRole<R> {
   return {
     start: () => role.start(),
     handle(message) {
