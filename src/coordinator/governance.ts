@@ -84,7 +84,13 @@ export async function evaluateSession(
   return evaluateRules(
     policy.rules,
     wallet.tier as string,
-    { context: record.context ?? {}, nowMs, sessionId: record.sessionId },
+    {
+      context: record.context ?? {},
+      nowMs,
+      sessionId: record.sessionId,
+      // The context of a transaction session is what the coordinator decoded from it.
+      decoded: record.transaction !== undefined,
+    },
     events,
   );
 }

@@ -40,6 +40,8 @@ export interface PolicyCheckInput {
   nowMs: number;
   /** ecdsa: the child key's path, bound into the intent lock (not read by the rules). */
   derivationPath?: string;
+  /** The policy context's facts were decoded by this party from the transaction it signs. */
+  decoded: boolean;
 }
 
 /** Evaluates the party's own rules; returns a refusal or undefined (allowed). */
@@ -65,7 +67,12 @@ export function checkPartyPolicy(
   const decision = evaluateRules(
     policy.rules,
     input.tier,
-    { context: input.block.context, nowMs: input.nowMs, sessionId: input.sessionId },
+    {
+      context: input.block.context,
+      nowMs: input.nowMs,
+      sessionId: input.sessionId,
+      decoded: input.decoded,
+    },
     events,
   );
   if (decision.effect === 'deny') return deny(`${decision.cause}: ${decision.reason}`);

@@ -155,8 +155,11 @@ function policyInputOf(
   e: Envelope,
   body: SignStartBody,
   nowMs: number,
+  facts: EvmFacts | undefined,
 ): PolicyCheckInput {
   return {
+    // checkTransaction held the policy block to the facts this party decoded itself.
+    decoded: facts !== undefined,
     tier: key.tier,
     block: body.policy,
     sessionId: e.sessionId,
@@ -260,7 +263,7 @@ export function openSigning(
   const message = checkRequest(partyId, key, body);
   const facts = checkTransaction(key, body);
   const derivation = derivationOf(key, body);
-  const policyInput = policyInputOf(key, e, body, env.nowMs());
+  const policyInput = policyInputOf(key, e, body, env.nowMs(), facts);
   // The lock first: a request the rules refuse still binds the intent to its (message,
   // context) pair, so the refusal cannot be undone by asking again under another context.
   const boxKeys = peerBoxKeys(deps, body);

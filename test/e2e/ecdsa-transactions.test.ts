@@ -8,10 +8,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { Transaction } from 'micro-eth-signer';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
-import { decodeEvmTransaction } from '../../src/protocol/evm-transaction.ts';
+import { decodeEvmTransaction, type EvmTransaction } from '../../src/protocol/evm-transaction.ts';
 import { libsecp256k1Verifies, opensslVerifiesDigest } from '../helpers/ecdsa.ts';
 
 const policyPath = fileURLToPath(
@@ -122,6 +122,16 @@ describe('EVM transactions as facts, with real processes', () => {
     });
     assert.equal(claimed.status, 400, JSON.stringify(claimed.json));
     assert.equal((claimed.json['error'] as { code: string }).code, 'QUORATE_E_TX_CONTEXT_MISMATCH');
+    // Its bare digest, claiming a small amount: nothing decodes a claim, and the wallet's rules
+    // sign only decoded transactions.
+    const bare = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      message: bytesToHex(decodeEvmTransaction(transaction as EvmTransaction).digest),
+      intentKey: 'big-unlisted-bare',
+      context: { amount: '0.1', asset: 'ETH', destination: listed },
+    });
+    assert.equal(bare.status, 403, JSON.stringify(bare.json));
+    assert.equal((bare.json['error'] as { code: string }).code, 'QUORATE_E_POLICY_DENIED');
+    assert.match(JSON.stringify(bare.json), /transactions-only/);
   });
 
   test('an ERC-20 approve call is denied on its decoded selector; another call is signed', async () => {

@@ -36,6 +36,7 @@ const contextVariables = [
   'destination',
   'initiator',
   'selector',
+  'decoded',
   'time',
   'velocity',
   'present',

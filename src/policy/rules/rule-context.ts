@@ -1,7 +1,8 @@
 /**
  * The CEL evaluation context of one request. Variables (see docs/policy.md):
  * `amount` (int, minor units of `asset`), `unit` (int, 10^decimals), `decimals` (int), `asset`,
- * `destination`, `initiator`, `selector` (strings), `time` (map: ms, hourUtc, minuteUtc, weekdayUtc),
+ * `destination`, `initiator`, `selector` (strings), `decoded` (bool: the facts were decoded from
+ * the message, not claimed), `time` (map: ms, hourUtc, minuteUtc, weekdayUtc),
  * `velocity` (map: count1h … count30d, amount1h … amount30d, excluding this request), `present`
  * (map of bools: which optional request fields were given) and `lists` (the file's named lists).
  * Absent request fields are unbound: a condition that reads one cannot be evaluated, which denies.
@@ -36,6 +37,12 @@ export interface RuleRequest {
   readonly nowMs: number;
   /** The session being (re-)checked: its own counted event is excluded from the counters. */
   readonly sessionId?: string;
+  /**
+   * True when the evaluator decoded the context's facts from the message itself (an EVM
+   * transaction, decoded by the coordinator and by every party on its own), false when the
+   * context is what the request claims. The rules read it as `decoded`.
+   */
+  readonly decoded?: boolean;
 }
 
 /** Bindings plus what the velocity limits need. */
@@ -88,6 +95,7 @@ export function buildRuleContext(
     amountMinor = parsed.minor;
   }
   const bindings: Record<string, CelInput> = {
+    decoded: request.decoded === true,
     time: timeFieldsOf(nowMs),
     velocity: velocityMap(events, nowMs, asset, request.sessionId ?? null),
     present: new Map(optionalRequestFields.map((f) => [f, context[f] !== undefined])),
@@ -153,6 +161,7 @@ export function sampleBindings(
     destination: 'destination',
     initiator: 'initiator',
     selector: '0x00000000',
+    decoded: true,
     time: timeFieldsOf(0),
     velocity,
     present: new Map(optionalRequestFields.map((f) => [f, true])),
