@@ -162,6 +162,11 @@ export class ChaosProcesses {
     return this.procs.get(node)?.paused === true;
   }
 
+  /** The nodes started so far (coordinator and parties). */
+  get nodes(): string[] {
+    return [...this.procs.keys()];
+  }
+
   /** Last stderr lines of a node (for error messages). */
   stderrOf(node: string): string {
     return this.procs.get(node)?.stderrTail.join('') ?? '';

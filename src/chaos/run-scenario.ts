@@ -238,10 +238,17 @@ async function nextLine(
 async function awaitWallet(handle: DriverHandle, processes: ChaosProcesses): Promise<WalletFacts> {
   for (;;) {
     const line = await nextLine(handle, chaosLimits.startupWaitMs * 2);
-    if (line === undefined || line['t'] === 'error')
-      throw new Error(
-        `workload client failed: ${JSON.stringify(line?.['message'] ?? 'exited')} ${handle.stderrTail.join('')} coordinator: ${processes.stderrOf('coordinator')}`,
+    if (line === undefined || line['t'] === 'error') {
+      // The parties the failure names (a key generation's `parties`), with their last words.
+      const message = JSON.stringify(line?.['message'] ?? 'exited');
+      const named = processes.nodes.filter(
+        (n) => n !== 'coordinator' && message.includes(`\\"${n}\\"`),
       );
+      const tails = named.map((n) => ` ${n}: ${processes.stderrOf(n)}`).join('');
+      throw new Error(
+        `workload client failed: ${message} ${handle.stderrTail.join('')} coordinator: ${processes.stderrOf('coordinator')}${tails}`,
+      );
+    }
     if (line['t'] !== 'wallet') continue;
     const w = line['wallet'] as Record<string, unknown>;
     return {

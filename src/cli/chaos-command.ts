@@ -108,12 +108,16 @@ function completeFlags(flags: Partial<ChaosFlags>): ChaosFlags | string {
   const durationMsMin = chaosLimits.warmupMs + chaosLimits.tailMs + 1_000;
   if (durationS * 1_000 < durationMsMin)
     return `--duration must leave room for warm-up and heal (at least ${durationMsMin / 1_000} s)`;
+  // ecdsa key generation keeps every party's CPU busy for seconds: with five parties and the
+  // coordinator on two cores, a 250 ms heartbeat lost a party mid-keygen (minority-partition,
+  // seed 7). ecdsa runs default to the production detector (1 s heartbeat, down after 5 s).
+  const ecdsa = flags.scheme === 'ecdsa';
   return {
     json: false,
     ratePerS: 4,
     scheme: 'ed25519',
-    heartbeatMs: 250,
-    downAfterMs: 2_000,
+    heartbeatMs: ecdsa ? 1_000 : 250,
+    downAfterMs: ecdsa ? 5_000 : 2_000,
     ...flags,
     scenario,
     durationS,

@@ -223,9 +223,11 @@ export class Admission {
  * `initiator` never survives (the API schema rejects it; this drops it for in-process callers).
  */
 function signingContextOf(request: SignRequest): { context?: SigningContext } {
-  const { initiator: _claimed, ...client } = request.context ?? {};
+  const { initiator: _claimed, selector, ...client } = request.context ?? {};
   const context: SigningContext = {
     ...client,
+    // A selector only ever comes from a transaction the coordinator decoded itself.
+    ...(selector === undefined || request.transaction === undefined ? {} : { selector }),
     ...(request.initiator === undefined ? {} : { initiator: request.initiator }),
   };
   return Object.keys(context).length === 0 ? {} : { context };

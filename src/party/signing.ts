@@ -57,9 +57,12 @@ export interface SigningDeps {
  * The box keys this party seals its signing messages to (engines whose rounds seal peer
  * messages: ecdsa), after checking each against the operator's certificate of that signer when
  * this party pins an operator key: a coordinator that named its own key in a peer's place would
- * read what this party sends that peer, and could forge what it receives from it. Refused hard
- * (`QUORATE_E_UNTRUSTED_PEER`): no retry makes a substituted key right. Without an operator key
- * the coordinator's word is taken, as at key generation (legacy, warned at start).
+ * read what this party sends that peer, and could forge what it receives from it. Refused with
+ * `QUORATE_E_UNTRUSTED_PEER`, softly: the fault is the peer's or the coordinator's, not this
+ * party's, so the refusal must not get this party excluded (a peer without a certificate would
+ * otherwise get every honest co-signer excluded in turn); the coordinator then avoids the signer
+ * set. Without an operator key the coordinator's word is taken, as at key generation (legacy,
+ * warned at start).
  */
 function peerBoxKeys(deps: SigningDeps, body: SignStartBody): Record<string, string> {
   const boxKeys = body.boxKeys ?? {};
@@ -68,22 +71,23 @@ function peerBoxKeys(deps: SigningDeps, body: SignStartBody): Record<string, str
   const certs = body.certificates ?? {};
   const checked: [string, string][] = [];
   for (const peer of body.signers) {
-    if (!Object.hasOwn(boxKeys, peer)) continue;
+    if (!Object.hasOwn(boxKeys, peer))
+      throw new Refusal('QUORATE_E_UNTRUSTED_PEER', `no box key for ${peer}`, false);
     const boxKey = boxKeys[peer] ?? '';
     if (peer === partyId) {
       if (boxKey !== bytesToHex(identity.boxPublic))
         throw new Refusal(
           'QUORATE_E_UNTRUSTED_PEER',
           'sign-start names another box key for this party',
-          true,
+          false,
         );
       continue;
     }
     const cert = Object.hasOwn(certs, peer) ? certs[peer] : undefined;
     if (cert === undefined)
-      throw new Refusal('QUORATE_E_UNTRUSTED_PEER', `no operator certificate for ${peer}`, true);
+      throw new Refusal('QUORATE_E_UNTRUSTED_PEER', `no operator certificate for ${peer}`, false);
     const problem = certificateProblem(cert, trust.operatorKey, { partyId: peer, boxKey });
-    if (problem !== undefined) throw new Refusal('QUORATE_E_UNTRUSTED_PEER', problem, true);
+    if (problem !== undefined) throw new Refusal('QUORATE_E_UNTRUSTED_PEER', problem, false);
     checked.push([peer, boxKey]);
   }
   return Object.fromEntries(checked);

@@ -24,7 +24,17 @@ const decided = ['amount', 'asset', 'destination', 'selector'] as const;
 /** Decodes and checks `body.transaction` (if any); throws a hard Refusal if it does not hold. */
 export function checkTransaction(key: KeyShare, body: SignStartBody): EvmFacts | undefined {
   const transaction = body.transaction;
-  if (transaction === undefined) return undefined;
+  if (transaction === undefined) {
+    // A selector is a decoded fact: a block that names one without a transaction to decode it
+    // from is a claim dressed as a fact (a rule written on `selector` would believe it).
+    if (body.policy?.context['selector'] !== undefined)
+      throw new Refusal(
+        'QUORATE_E_TX_CONTEXT_MISMATCH',
+        'policy context names a call selector, but there is no transaction to decode it from',
+        true,
+      );
+    return undefined;
+  }
   if (key.scheme !== 'ecdsa')
     throw new Refusal('QUORATE_E_BAD_TRANSACTION', 'only an ecdsa wallet signs transactions', true);
   let digest: Uint8Array;

@@ -121,7 +121,8 @@ export function nextAttempt(
   const fallback = rankEligible(parties, candidates, record.excluded).filter(
     (c) => !fresh.includes(c),
   );
-  const ranked = [...fresh, ...fallback];
+  const failed = unattributedFailures(record);
+  const ranked = byFailures([...fresh, ...fallback], failed);
   const attemptNo = record.attempts.length + 1;
   if (record.policy) {
     const governed = selectGoverned(record, parties, threshold, ranked);
@@ -144,7 +145,7 @@ export function nextAttempt(
   const chosen = untriedQuorum(
     ranked.map((c) => c.partyId),
     threshold,
-    unattributedFailures(record),
+    new Set(failed.map(setKey)),
   );
   if (chosen.length >= threshold) {
     const asked = [...chosen, ...hedgeExtras(chosen, fresh, hedge)];
@@ -164,13 +165,29 @@ const setKey = (parties: readonly string[]): string => [...parties].sort().join(
  * refuser cannot prove: a signer whose `w` is a valid scalar but wrong breaks every attempt it is
  * in, and blames nobody (found by the simulator's `parties` adversary, issue 14).
  */
-function unattributedFailures(record: SessionRecord): Set<string> {
+function unattributedFailures(record: SessionRecord): string[][] {
   const from = record.retry?.fromAttempt ?? 1;
-  const failed = new Set<string>();
-  for (const a of record.attempts)
-    if (a.attempt >= from && a.outcome === 'aborted' && (a.reason ?? '').startsWith('stale:'))
-      failed.add(setKey(a.parties));
-  return failed;
+  return record.attempts
+    .filter((a) => a.attempt >= from && a.outcome === 'aborted')
+    .filter((a) => (a.reason ?? '').startsWith('stale:'))
+    .map((a) => a.parties);
+}
+
+/**
+ * `ranked` reordered by how many of the try's culprit-less failures each party was in, fewest
+ * first (a stable sort: rank decides among equals). The refuser of such a failure is marked slow
+ * and may be honest; the cheater is in every set that failed because of it, so it sinks one
+ * place per failure and is left out within a few attempts at any t-of-n, governed wallets
+ * included (their selection takes parties in this order), rather than after every set that
+ * contains it has been tried.
+ */
+function byFailures(
+  ranked: readonly CandidateInfo[],
+  failed: readonly string[][],
+): CandidateInfo[] {
+  const count = new Map<string, number>();
+  for (const set of failed) for (const p of set) count.set(p, (count.get(p) ?? 0) + 1);
+  return [...ranked].sort((x, y) => (count.get(x.partyId) ?? 0) - (count.get(y.partyId) ?? 0));
 }
 
 /**
