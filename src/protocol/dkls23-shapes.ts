@@ -8,6 +8,7 @@
  * 66 characters of JSON), which keeps a 3-of-5 signing round within a frame.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { isSecp256k1CompressedPoint } from '../core/openssl.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 
 /** The shape of one engine value. */
@@ -74,15 +75,6 @@ const printable = /^[\x20-\x7e]*$/;
 
 function isScalarBytes(b: Uint8Array): boolean {
   return BigInt(`0x${bytesToHex(b)}`) < order;
-}
-
-function isPointBytes(b: Uint8Array): boolean {
-  try {
-    secp256k1.Point.fromBytes(b);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Growable byte buffer. */
@@ -262,7 +254,7 @@ function readLeaf(r: Reader, shape: Shape, path: string): unknown {
     }
     case 'point': {
       const b = r.take(33, path);
-      if (!isPointBytes(b)) throw new ShapeError(path, 'not a point of secp256k1');
+      if (!isSecp256k1CompressedPoint(b)) throw new ShapeError(path, 'not a point of secp256k1');
       return bytesToHex(b).toUpperCase();
     }
     case 'hex':

@@ -7,9 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js';
@@ -19,6 +21,7 @@ import {
   chacha20Poly1305,
   hkdfSha256,
   hmacSha256,
+  isSecp256k1CompressedPoint,
   scrypt,
   sha256,
   x25519PublicKey,
@@ -81,4 +84,33 @@ test('scrypt equals noble (the keystore parameters at a small cost)', () => {
   const salt = new Uint8Array(randomBytes(16));
   const params = { N: 2 ** 10, r: 8, p: 1, dkLen: 32 };
   assert.deepEqual(scrypt(password, salt, params), nobleScrypt(password, salt, params));
+});
+
+test('secp256k1 compressed points: OpenSSL decides as noble does', () => {
+  const nobleSays = (b: Uint8Array) => {
+    try {
+      secp256k1.Point.fromBytes(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const p = secp256k1.Point.CURVE().p;
+  const fieldHex = (v: bigint) => hexToBytes(v.toString(16).padStart(64, '0'));
+  const cases: Uint8Array[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const b = new Uint8Array(randomBytes(33));
+    b[0] = 2 + (i % 2);
+    cases.push(b);
+  }
+  // x at and around the field prime, every prefix, the generator, and the point at infinity.
+  for (const x of [0n, 1n, 7n, p - 1n, p, p + 1n, 2n ** 256n - 1n])
+    for (const prefix of [0, 2, 3, 4, 5]) cases.push(Uint8Array.from([prefix, ...fieldHex(x)]));
+  cases.push(secp256k1.Point.BASE.toBytes(true), new Uint8Array(33), Uint8Array.from([0]));
+  let valid = 0;
+  for (const c of cases) {
+    assert.equal(isSecp256k1CompressedPoint(c), c.length === 33 && nobleSays(c), bytesToHex(c));
+    if (isSecp256k1CompressedPoint(c)) valid += 1;
+  }
+  assert.ok(valid > 500 && valid < cases.length - 500, `both answers occur (${valid} valid)`);
 });
