@@ -1,8 +1,9 @@
 /**
  * A cheating `ecdsa` signer on real processes: party c1 sends a phase-3 broadcast whose `u` is
- * not a scalar (the group order). The coordinator checks it where c1's signed envelope is the
- * evidence, blames c1, stores the evidence, and the next attempt signs without it; c1 stays
- * excluded (suspect, blamed) for the next requests, which sign at once with c2 and c3.
+ * not a scalar (the group order). With c3 down, the only quorum is {c1, c2}: the coordinator
+ * checks the broadcast where c1's signed envelope is the evidence, blames and excludes c1, and
+ * fails the request with QUORATE_E_PROTOCOL_ABORT (no honest quorum is left). c1 stays excluded
+ * (suspect, blamed): once c3 is back, the next requests sign at once with c2 and c3.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,33 +27,30 @@ test('ecdsa: a signer with an out-of-range broadcast is blamed, excluded, and si
     assert.equal(w.status, 201, JSON.stringify(w.json));
     const walletId = w.json['walletId'] as string;
     const publicKey = hexToBytes(w.json['publicKey'] as string);
-    let blamedIn: string | undefined;
-    // Until c1 is first chosen (at most every request while it is not yet blamed).
-    for (let i = 0; i < 6 && blamedIn === undefined; i++) {
-      const digest = sha256(new TextEncoder().encode(`payout ${i}`));
-      const res = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
-        message: bytesToHex(digest),
-        intentKey: `payout-${i}`,
-      });
-      assert.equal(res.status, 200, JSON.stringify(res.json));
-      assert.ok(
-        libsecp256k1Verifies(hexToBytes(res.json['signature'] as string), digest, publicKey),
-      );
-      const session = await cluster.request('GET', `/v1/sessions/${res.json['sessionId']}`);
-      const attempts = session.json['attempts'] as {
-        parties: string[];
-        outcome: string;
-        reason?: string;
-        atFault?: string[];
-      }[];
-      const blamed = attempts.find((a) => (a.reason ?? '').startsWith('blame'));
-      if (blamed === undefined) continue;
-      assert.ok(blamed.parties.includes('c1'));
-      assert.deepEqual(blamed.atFault, ['c1']);
-      assert.deepEqual([...(res.json['signers'] as string[])].sort(), ['c2', 'c3']);
-      blamedIn = res.json['sessionId'] as string;
-    }
-    assert.ok(blamedIn, 'c1 was chosen, and blamed, within six requests');
+    // With c3 down the only quorum is {c1, c2}: the cheater is chosen (the coordinator's latency
+    // ranking would otherwise decide whether it ever is).
+    await cluster.kill('c3');
+    await cluster.waitForParties(['c3'], 'not-alive');
+    const first = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      message: bytesToHex(sha256(new TextEncoder().encode('payout 0'))),
+      intentKey: 'payout-0',
+    });
+    assert.equal(first.status, 502, JSON.stringify(first.json));
+    const error = first.json['error'] as { code: string; detail: { sessionId: string } };
+    assert.equal(error.code, 'QUORATE_E_PROTOCOL_ABORT', 'no honest quorum is left');
+    const session = await cluster.request('GET', `/v1/sessions/${error.detail.sessionId}`);
+    const attempts = session.json['attempts'] as {
+      parties: string[];
+      reason?: string;
+      atFault?: string[];
+    }[];
+    const blamed = attempts.find((a) => (a.reason ?? '').startsWith('blame'));
+    assert.ok(blamed, JSON.stringify(attempts));
+    assert.deepEqual([...blamed.parties].sort(), ['c1', 'c2']);
+    assert.deepEqual(blamed.atFault, ['c1']);
+    // c3 back: signing goes on with the honest pair; c1 stays out (suspect, blamed).
+    cluster.startParty('c3');
+    await cluster.waitForParties(['c3']);
     const parties = (await cluster.request('GET', '/v1/parties')).json['parties'] as {
       partyId: string;
       state: string;
@@ -61,12 +59,17 @@ test('ecdsa: a signer with an out-of-range broadcast is blamed, excluded, and si
     const c1 = parties.find((p) => p.partyId === 'c1');
     assert.equal(c1?.state, 'suspect');
     assert.equal(c1?.reason, 'blamed');
-    const next = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
-      message: bytesToHex(sha256(new TextEncoder().encode('after the blame'))),
-      intentKey: 'after-blame',
-    });
-    assert.equal(next.status, 200, JSON.stringify(next.json));
-    assert.deepEqual([...(next.json['signers'] as string[])].sort(), ['c2', 'c3']);
+    for (const label of ['after the blame', 'and again']) {
+      const digest = sha256(new TextEncoder().encode(label));
+      const next = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+        message: bytesToHex(digest),
+        intentKey: label.replaceAll(' ', '-'),
+      });
+      assert.equal(next.status, 200, JSON.stringify(next.json));
+      assert.deepEqual([...(next.json['signers'] as string[])].sort(), ['c2', 'c3']);
+      const sig = hexToBytes(next.json['signature'] as string);
+      assert.ok(libsecp256k1Verifies(sig, digest, publicKey));
+    }
   } finally {
     await cluster.stop();
   }
