@@ -69,7 +69,7 @@ const governedShare = 0.3;
  * ecdsa signature costs about 100–200 ms of real CPU where a FROST one costs a few, and the
  * campaign's time is mostly signing.
  */
-export const ecdsaShare = 0.03;
+const ecdsaShare = 0.03;
 const connectMs = 500;
 
 /**

@@ -19,7 +19,7 @@ import { decodeEvmTransaction, type EvmTransaction } from '../protocol/evm-trans
 import type { RequestPlan } from './workload.ts';
 
 /** What one EVM request is, relative to the slot's first transaction. */
-export type EvmShape = 'first' | 'conflict' | 'speed-up' | 'again';
+type EvmShape = 'first' | 'conflict' | 'speed-up' | 'again';
 
 /** The transfer a transaction makes and the fee it offers. */
 interface Transfer {
@@ -82,7 +82,6 @@ export function planEvmRequests(
         messageHex: bytesToHex(decodeEvmTransaction(transaction).digest),
         deadlineMs: rng.int(4, 8) * 1_000,
         transaction,
-        evmShape: shape,
       });
     }
   }

@@ -16,7 +16,6 @@ import type { SessionRecord } from '../session/record.ts';
 import type { Approvers } from './approvers.ts';
 import type { SimCluster } from './cluster.ts';
 import type { EvmTransaction } from '../protocol/evm-transaction.ts';
-import type { EvmShape } from './evm-workload.ts';
 import type { GovernedPlan } from './governed-workload.ts';
 import type { HistoryRecorder } from './history-recorder.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -36,8 +35,6 @@ export interface RequestPlan {
   governed?: GovernedPlan;
   /** An EVM transaction (ecdsa runs): sent instead of the message, which is its digest. */
   transaction?: EvmTransaction;
-  /** What the transaction is to its nonce's other transactions (evm-workload.ts). */
-  evmShape?: EvmShape;
 }
 
 /** Plans `count` requests over [fromMs, toMs]. */

@@ -66,11 +66,9 @@ type Tamper = (round: number, to: string, payload: Payload) => Payload;
 
 /** What one driven run saw. */
 interface DrivenRun {
-  at: Addressing;
   bodies: Map<string, SignStartBody>;
   /** Each round's relayed payload per recipient, as sent. */
   relayed: Map<number, Map<string, Payload>>;
-  result: AggregateResult | undefined;
 }
 
 /** The ecdsa signing attacks of one run, over one plain and one governed wallet. */
@@ -156,7 +154,7 @@ export class RogueEcdsaSigning {
   ): Promise<DrivenRun> {
     const signers = [...bodies.keys()];
     const first = bodies.get(signers[0] ?? '') as SignStartBody;
-    const run: DrivenRun = { at, bodies, relayed: new Map(), result: undefined };
+    const run: DrivenRun = { bodies, relayed: new Map() };
     const aggregator: ProtocolRole<AggregateResult> = ecdsaEngine().aggregator({
       publicPackage: this.publicPackageOf(first.walletId),
       message: hexToBytes(first.messageHex),
@@ -178,11 +176,8 @@ export class RogueEcdsaSigning {
           round,
           payload: payload.value,
         });
-        if (step.kind === 'abort') return run;
-        if (step.kind === 'done') {
-          run.result = step.result;
-          return run;
-        }
+        // Aborted, or done: the signature is the rogue's to keep, and the loot combines it anyway.
+        if (step.kind !== 'continue') return run;
         outgoing.push(...step.outgoing);
       }
       const sent = new Map<string, Payload>();
