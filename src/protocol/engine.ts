@@ -83,6 +83,11 @@ export interface KeyShare {
   publicKey: string;
   /** Policy tier governing the wallet, recorded at key generation (absent: ungoverned). */
   tier?: string;
+  /**
+   * The key epoch this share belongs to (absent: 0, the key generation's). Refresh and reshare
+   * make the next epoch's shares; a party signs only with its active epoch (docs/key-lifecycle.md).
+   */
+  epoch?: number;
 }
 
 /**

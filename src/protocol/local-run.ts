@@ -19,6 +19,7 @@ import type {
 } from './engine.ts';
 import { engines, frostSchemeOf } from './frost.ts';
 import { boxPublicKey, createSealer } from './sealed-box.ts';
+import { reshareCoordinator, reshareParticipant, type ReshareOutcome } from './reshare.ts';
 
 type Rng = (n: number) => Uint8Array;
 
@@ -249,4 +250,68 @@ export async function runSigningWith(
   const result = results.get('coordinator');
   if (!result) throw new Error('no signature');
   return result;
+}
+
+/**
+ * One reshare of `keys` (a FROST key) in memory: `dealers` (a t-quorum of `keys`) deal to
+ * `receivers` under the new `threshold`; returns each receiver's new share, in receiver order.
+ * `corruptConstantOf` makes that dealer deal a wrong constant term (a test of the blame).
+ */
+export function runReshare(
+  keys: KeyShare[],
+  dealers: string[],
+  receivers: string[],
+  threshold: number,
+  rng: Rng,
+  fault: { corruptConstantOf?: string } = {},
+): KeyShare[] {
+  const first = keys[0]!;
+  const scheme = frostSchemeOf(first.scheme);
+  const spec = {
+    scheme,
+    walletId: first.walletId,
+    dealers,
+    receivers,
+    threshold,
+    oldPublicPackage: first.publicPackage,
+  };
+  const participants = [...new Set([...dealers, ...receivers])];
+  const sealers = sealersFor(participants, 'w|r', rng);
+  const roles = new Map<string, ProtocolRole<unknown>>();
+  const coordinator = reshareCoordinator(spec);
+  coordinator.start();
+  roles.set('coordinator', coordinator);
+  const queue: ProtocolMessage[] = [];
+  for (const p of participants) {
+    const own = keys.find((k) => k.partyId === p);
+    // A wrong constant term: another party's share (a valid scalar, not this dealer's).
+    const other = keys.find((k) => k.partyId !== p);
+    const oldShare =
+      own && other && p === fault.corruptConstantOf
+        ? {
+            ...own,
+            secretPackage: {
+              ...own.secretPackage,
+              signingShare: other.secretPackage['signingShare'],
+            },
+          }
+        : own;
+    const role = reshareParticipant({
+      ...spec,
+      partyId: p,
+      oldShare: dealers.includes(p) ? oldShare : undefined,
+      epoch: (first.epoch ?? 0) + 1,
+      rng,
+      sealer: sealers.get(p)!,
+    });
+    roles.set(p, role);
+    queue.push(...role.start().outgoing);
+  }
+  const results = new Map<string, ReshareOutcome>();
+  deliver(queue, roles, results);
+  return receivers.map((p) => {
+    const share = results.get(p)?.share;
+    if (!share) throw new Error(`reshare did not finish for ${p}`);
+    return share;
+  });
 }
