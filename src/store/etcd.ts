@@ -375,6 +375,26 @@ export class EtcdStore implements Store, HistoryImporter {
     );
   }
 
+  async replaceWallet(next: WalletRecord, expectedRevision: number): Promise<boolean> {
+    this.check();
+    assert(next.revision === expectedRevision + 1, 'a replaced wallet bumps its revision');
+    const key = this.key.wallet(next.walletId);
+    const kv = (await this.gateway.range(key))[0];
+    if (!kv) return false;
+    const stored = JSON.parse(kv.value) as { record: WalletRecord };
+    if ((stored.record.revision ?? 0) !== expectedRevision) return false;
+    const writeId = this.newWriteId();
+    const r = await this.gateway.txn(
+      [etcd.modRevision(key, kv.modRevision)],
+      [etcd.put(key, JSON.stringify({ writeId, record: next }))],
+      [etcd.get(key)],
+    );
+    if (r.succeeded) return true;
+    // Our own earlier attempt (applied, answer lost) counts as replaced.
+    const now = r.ranges[0]?.[0];
+    return now !== undefined && (JSON.parse(now.value) as { writeId?: string }).writeId === writeId;
+  }
+
   async countWallets(limit: number): Promise<number> {
     this.check();
     assert(Number.isSafeInteger(limit) && limit >= 0, 'count limit is a whole number');

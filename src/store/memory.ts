@@ -4,6 +4,7 @@
  * durable store), matching the SQLite and etcd semantics. Lease expiry follows the injected
  * store clock, so the simulator drives it with virtual time.
  */
+import { assert } from '../core/assert.ts';
 import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import {
@@ -178,6 +179,15 @@ export class MemoryStore implements Store {
     this.check();
     if (this.wallets.has(record.walletId)) return false;
     this.wallets.set(record.walletId, copy(record));
+    return true;
+  }
+
+  async replaceWallet(next: WalletRecord, expectedRevision: number): Promise<boolean> {
+    this.check();
+    assert(next.revision === expectedRevision + 1, 'a replaced wallet bumps its revision');
+    const stored = this.wallets.get(next.walletId);
+    if (!stored || (stored.revision ?? 0) !== expectedRevision) return false;
+    this.wallets.set(next.walletId, copy(next));
     return true;
   }
 

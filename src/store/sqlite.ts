@@ -305,6 +305,23 @@ export class SqliteStore implements Store, HistoryImporter {
     return info.changes === 1;
   }
 
+  async replaceWallet(next: WalletRecord, expectedRevision: number): Promise<boolean> {
+    assert(next.revision === expectedRevision + 1, 'a replaced wallet bumps its revision');
+    const txn = this.db.transaction((): boolean => {
+      const row = this.sql('SELECT body FROM wallets WHERE wallet_id = ?').get(next.walletId) as
+        | { body: string }
+        | undefined;
+      if (!row || ((JSON.parse(row.body) as WalletRecord).revision ?? 0) !== expectedRevision)
+        return false;
+      this.sql('UPDATE wallets SET body = ? WHERE wallet_id = ?').run(
+        JSON.stringify(next),
+        next.walletId,
+      );
+      return true;
+    });
+    return txn.immediate();
+  }
+
   async countWallets(limit: number): Promise<number> {
     const { n } = this.sql('SELECT count(*) AS n FROM (SELECT 1 FROM wallets LIMIT ?)').get(
       limit,

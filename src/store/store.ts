@@ -47,6 +47,48 @@ export interface WalletRecord {
   createdMs: number;
   /** Policy tier whose signing-time rules govern this wallet (absent: ungoverned). */
   tier?: string;
+  /**
+   * The active key epoch (absent: 0, the key generation's). `threshold`, `parties` and
+   * `publicPackage` are the active epoch's; refresh and reshare move them to the next epoch
+   * with one {@link Store.replaceWallet} (docs/key-lifecycle.md).
+   */
+  epoch?: number;
+  /** Bumped by every {@link Store.replaceWallet} (absent: 0): the record's compare-and-set token. */
+  revision?: number;
+  /** The lifecycle operation running now, or the last one to end (src/coordinator/lifecycle.ts). */
+  operation?: OperationRecord;
+  /** Earlier operations, newest first, at most `limits.walletOperationsKeptMax`. */
+  pastOperations?: OperationRecord[];
+}
+
+/** A lifecycle operation's status: `running` until it is `done` or `failed` (rolled back). */
+export type OperationStatus = 'running' | 'done' | 'failed';
+
+/** One refresh or reshare of a wallet, kept in its wallet's record. */
+export interface OperationRecord {
+  operationId: string;
+  kind: 'refresh' | 'reshare';
+  status: OperationStatus;
+  /**
+   * Where a running operation is: `staging` (new shares dealt and confirmed), `testing` (a test
+   * signature under the new epoch), `retiring` (flipped: old shares are being erased).
+   */
+  phase: 'staging' | 'testing' | 'retiring' | 'ended';
+  fromEpoch: number;
+  toEpoch: number;
+  /** The new epoch's threshold and parties. */
+  threshold: number;
+  parties: string[];
+  /** The current epoch's parties that deal (a threshold of them). */
+  dealers: string[];
+  startedMs: number;
+  deadlineMs: number;
+  endedMs?: number;
+  /** Per party: what it has done (`staged`, `confirmed`, `signed`, `promoted`, `erased`…). */
+  progress: Record<string, string>;
+  /** Old-epoch parties that still hold a share the flip retired (told again when they return). */
+  retirePending?: string[];
+  error?: { code: string; message: string; blamed?: string[] };
 }
 
 /**
@@ -205,6 +247,13 @@ export interface Store {
   /** Creates a wallet; returns false if the id exists. */
   createWallet(record: WalletRecord): Promise<boolean>;
   getWallet(walletId: string): Promise<WalletRecord | undefined>;
+  /**
+   * Replaces the wallet iff it exists and its `revision` (absent: 0) equals `expectedRevision`;
+   * `next.revision` must be `expectedRevision + 1`. Returns false if the revision moved (or the
+   * wallet is absent): nothing was written. Lifecycle operations start, flip the active epoch
+   * and end through this one compare-and-set, so exactly one of a flip and an abort wins.
+   */
+  replaceWallet(next: WalletRecord, expectedRevision: number): Promise<boolean>;
   /** The number of wallets, counted up to `limit` (the answer is `min(count, limit)`). */
   countWallets(limit: number): Promise<number>;
   /**

@@ -275,6 +275,14 @@ function durabilityTests(f: StoreFactory): void {
       assert.equal(await store.countWallets(0), 0);
       assert.equal((await store.getWallet('w1'))?.publicKey, 'pk');
       assert.equal(await store.getWallet('w2'), undefined);
+      // replaceWallet: a compare-and-set on the revision; a loser writes nothing.
+      const flipped = { ...w, epoch: 1, threshold: 1, revision: 1 };
+      assert.equal(await store.replaceWallet(flipped, 0), true);
+      assert.equal(await store.replaceWallet({ ...w, epoch: 7, revision: 1 }, 0), false);
+      assert.equal(await store.replaceWallet({ ...w, walletId: 'w2', revision: 1 }, 0), false);
+      assert.deepEqual(await store.getWallet('w1'), flipped);
+      assert.equal(await store.replaceWallet({ ...flipped, epoch: 2, revision: 2 }, 1), true);
+      assert.equal((await store.getWallet('w1'))?.epoch, 2);
       for (const partyId of ['b', 'a']) {
         await store.putEvidence({
           sessionId: 's',
