@@ -31,7 +31,13 @@ export function buildOpenApi(): Record<string, unknown> {
       'x-error-codes': { ...errorTable },
     },
     security: [{ bearer: [] }],
-    paths: withRoles({ ...walletPaths(), ...sessionPaths(), ...partyPaths(), ...servicePaths() }),
+    paths: withRoles({
+      ...walletPaths(),
+      ...lifecyclePaths(),
+      ...sessionPaths(),
+      ...partyPaths(),
+      ...servicePaths(),
+    }),
   };
 }
 
@@ -127,6 +133,50 @@ function walletPaths(): Record<string, unknown> {
           },
           ...errors,
         },
+      },
+    },
+  };
+}
+
+/** Refresh, reshare and their operations (docs/key-lifecycle.md). */
+function lifecyclePaths(): Record<string, unknown> {
+  const accepted = {
+    '202': {
+      description: 'Started; poll GET /v1/operations/{operationId}',
+      ...json({
+        type: 'object',
+        required: ['operationId', 'walletId', 'kind', 'status'],
+        properties: {
+          operationId: { type: 'string' },
+          walletId: { type: 'string' },
+          kind: { type: 'string' },
+          status: { type: 'string' },
+        },
+      }),
+    },
+  };
+  return {
+    '/v1/wallets/{walletId}/refresh': {
+      post: {
+        summary: 'Refresh the key shares (same threshold and parties; the key is unchanged)',
+        parameters: [pathParameter('walletId')],
+        requestBody: { required: false, ...json(s.refreshBody) },
+        responses: { ...accepted, ...errors },
+      },
+    },
+    '/v1/wallets/{walletId}/reshare': {
+      post: {
+        summary: 'Reshare to a new threshold and party set (the key is unchanged)',
+        parameters: [pathParameter('walletId')],
+        requestBody: { required: true, ...json(s.reshareBody) },
+        responses: { ...accepted, ...errors },
+      },
+    },
+    '/v1/operations/{operationId}': {
+      get: {
+        summary: 'A refresh or reshare: status, phase, per-party progress, error',
+        parameters: [pathParameter('operationId')],
+        responses: { '200': { description: 'Operation', ...json(s.operationSchema) }, ...errors },
       },
     },
   };

@@ -51,6 +51,9 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/wallets/:walletId': { roles: apiRoles },
   'GET /v1/wallets/:walletId/addresses': { roles: apiRoles },
   'POST /v1/wallets/:walletId/signatures': { roles: ['signer'] },
+  'POST /v1/wallets/:walletId/refresh': { roles: ['admin'] },
+  'POST /v1/wallets/:walletId/reshare': { roles: ['admin'] },
+  'GET /v1/operations/:operationId': { roles: readers },
   'GET /v1/sessions/:sessionId': {
     roles: ['auditor', 'admin', 'approver', 'signer'],
     ownOnly: ['signer'],

@@ -76,7 +76,90 @@ export const walletSchema = {
     },
     ethereumAddress: { type: 'string', description: 'ecdsa: the EIP-55 address of the key' },
     policy: { type: 'string', description: 'governing policy tier, if any' },
+    epoch: {
+      type: 'integer',
+      description: 'active key epoch (0 after key generation; +1 per refresh or reshare)',
+    },
+    operation: {
+      type: 'object',
+      description: 'the running lifecycle operation, or the last one to end',
+      properties: {
+        operationId: { type: 'string' },
+        kind: { type: 'string' },
+        status: { type: 'string' },
+      },
+    },
   },
+} as const;
+
+const lifecycleDeadline = {
+  type: 'integer',
+  minimum: 1_000,
+  maximum: limits.lifecycleDeadlineMsMax,
+  description: 'how long the operation may take before it rolls back (ms)',
+} as const;
+
+export const refreshBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { deadlineMs: lifecycleDeadline },
+} as const;
+
+export const reshareBody = {
+  type: 'object',
+  required: ['threshold', 'parties'],
+  additionalProperties: false,
+  properties: {
+    threshold: { type: 'integer' },
+    parties: {
+      type: 'array',
+      minItems: 1,
+      maxItems: limits.partiesMax,
+      items: { type: 'string', pattern: partyIdPattern },
+    },
+    deadlineMs: lifecycleDeadline,
+  },
+} as const;
+
+export const operationSchema = {
+  type: 'object',
+  required: ['operationId', 'walletId', 'kind', 'status', 'phase', 'fromEpoch', 'toEpoch'],
+  properties: {
+    operationId: { type: 'string' },
+    walletId: { type: 'string' },
+    kind: { type: 'string', enum: ['refresh', 'reshare'] },
+    status: { type: 'string', enum: ['running', 'done', 'failed'] },
+    phase: { type: 'string', enum: ['staging', 'testing', 'retiring', 'ended'] },
+    fromEpoch: { type: 'integer' },
+    toEpoch: { type: 'integer' },
+    threshold: { type: 'integer' },
+    parties: { type: 'array', items: { type: 'string' } },
+    dealers: { type: 'array', items: { type: 'string' } },
+    startedMs: { type: 'integer' },
+    deadlineMs: { type: 'integer' },
+    endedMs: { type: 'integer' },
+    progress: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'per party: asked, dealt, staged, test-signed, promoted, erased, …',
+    },
+    retirePending: { type: 'array', items: { type: 'string' } },
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        blamed: { type: 'array', items: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+export const operationIdParams = {
+  type: 'object',
+  required: ['operationId'],
+  properties: { operationId: { type: 'string', maxLength: 64 } },
 } as const;
 
 export const signBody = {
@@ -196,7 +279,15 @@ export const sessionSchema = {
         },
       },
     },
-    error: errorSchema.properties.error,
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        blamed: { type: 'array', items: { type: 'string' } },
+      },
+    },
   },
 } as const;
 

@@ -26,7 +26,7 @@ import type { PartyLiveness, PartyPage } from '../coordinator/party-registry.ts'
 import { isPartyId } from '../core/ids.ts';
 import { checkPageLimit } from '../store/paging.ts';
 import { schemes } from '../protocol/engine.ts';
-import type { WalletRecord } from '../store/store.ts';
+import type { OperationRecord, WalletRecord } from '../store/store.ts';
 import type { SessionRecord, SessionStatus, SigningContext } from '../session/record.ts';
 import { partyWsPath, type Link } from '../transport/link.ts';
 import { wsLink } from '../transport/ws-link.ts';
@@ -68,7 +68,23 @@ function walletView(w: WalletRecord) {
     publicKey: w.publicKey,
     ...(typeof address === 'string' ? { ethereumAddress: address } : {}),
     ...(w.tier === undefined ? {} : { policy: w.tier }),
+    epoch: w.epoch ?? 0,
+    ...(w.operation === undefined
+      ? {}
+      : {
+          operation: {
+            operationId: w.operation.operationId,
+            kind: w.operation.kind,
+            status: w.operation.status,
+          },
+        }),
   };
+}
+
+/** A lifecycle operation as the API shows it (its evidence stays in the store). */
+function operationView(walletId: string, op: OperationRecord) {
+  const { evidence: _evidence, ...shown } = op;
+  return { walletId, ...shown };
 }
 
 /** A signed transaction session's raw signed transaction, ready to broadcast. */
@@ -245,6 +261,7 @@ export function buildApi(coordinator: Coordinator, options: ApiOptions): Fastify
   addAuthentication(app, principals, callers);
   addServiceRoutes(app, coordinator);
   addWalletRoutes(app, coordinator);
+  addLifecycleRoutes(app, coordinator);
   addSigningRoute(app, coordinator, callers);
   addSessionRoutes(app, coordinator, callers);
   addPartyRoutes(app, coordinator);
@@ -405,6 +422,55 @@ function addWalletRoutes(app: FastifyInstance, coordinator: Coordinator): void {
     '/v1/wallets/:walletId/addresses',
     { schema: { params: s.walletIdParams, querystring: s.addressQuery } },
     async (req) => walletAddress(await coordinator.getWallet(req.params.walletId), req.query.path),
+  );
+}
+
+/** Refresh, reshare and their operations (docs/key-lifecycle.md). */
+function addLifecycleRoutes(app: FastifyInstance, coordinator: Coordinator): void {
+  const accepted = (walletId: string, op: OperationRecord) => ({
+    operationId: op.operationId,
+    walletId,
+    kind: op.kind,
+    status: op.status,
+  });
+  app.post<{ Params: { walletId: string }; Body: { deadlineMs?: number } | undefined }>(
+    '/v1/wallets/:walletId/refresh',
+    { schema: { params: s.walletIdParams, body: s.refreshBody } },
+    async (req, reply) => {
+      const { walletId } = req.params;
+      const deadlineMs = req.body?.deadlineMs;
+      const op = await coordinator.startOperation(walletId, {
+        kind: 'refresh',
+        ...(deadlineMs === undefined ? {} : { deadlineMs }),
+      });
+      return reply.code(202).send(accepted(walletId, op));
+    },
+  );
+  app.post<{
+    Params: { walletId: string };
+    Body: { threshold: number; parties: string[]; deadlineMs?: number };
+  }>(
+    '/v1/wallets/:walletId/reshare',
+    { schema: { params: s.walletIdParams, body: s.reshareBody } },
+    async (req, reply) => {
+      const { walletId } = req.params;
+      const { threshold, parties, deadlineMs } = req.body;
+      const op = await coordinator.startOperation(walletId, {
+        kind: 'reshare',
+        threshold,
+        parties,
+        ...(deadlineMs === undefined ? {} : { deadlineMs }),
+      });
+      return reply.code(202).send(accepted(walletId, op));
+    },
+  );
+  app.get<{ Params: { operationId: string } }>(
+    '/v1/operations/:operationId',
+    { schema: { params: s.operationIdParams } },
+    async (req) => {
+      const { walletId, op } = await coordinator.getOperation(req.params.operationId);
+      return operationView(walletId, op);
+    },
   );
 }
 

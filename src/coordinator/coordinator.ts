@@ -22,6 +22,7 @@ import type {
   Store,
   Versioned,
   WalletPageQuery,
+  OperationRecord,
   WalletRecord,
 } from '../store/store.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
@@ -34,6 +35,7 @@ import { Ownership } from './ownership.ts';
 import { PartyRegistry, defaultDetectorOptions, type DetectorOptions } from './party-registry.ts';
 import { ReplicaLease } from './replica-lease.ts';
 import { SessionRunners } from './runners.ts';
+import { Lifecycle, type LifecycleRequest } from './lifecycle.ts';
 import { Wallets, type CreateWalletRequest } from './wallets.ts';
 
 export type { SignRequest } from './admission.ts';
@@ -89,6 +91,7 @@ export class Coordinator {
   private readonly admission: Admission;
   private readonly approvals: Approvals;
   private readonly wallets: Wallets;
+  private readonly lifecycle: Lifecycle;
   /** Sessions between creation (or a claim) and their runner: the scan must not drive them. */
   private readonly admitting = new Set<string>();
   private stopSweep: () => void = () => {};
@@ -139,6 +142,15 @@ export class Coordinator {
       policy: options.policy,
       engines,
     });
+    this.lifecycle = new Lifecycle({
+      env,
+      store,
+      registry: this.registry,
+      log: this.log,
+      engines,
+      wallets: this.wallets,
+      signingFor: (walletId) => this.runners.signingFor(walletId),
+    });
   }
 
   private makeRegistry(options: CoordinatorOptions): PartyRegistry {
@@ -152,10 +164,12 @@ export class Coordinator {
         onEnvelope: (partyId, e) => {
           this.runners.onEnvelope(partyId, e);
           this.wallets.onEnvelope(partyId, e);
+          this.lifecycle.onEnvelope(partyId, e);
         },
         onDisconnect: (partyId) => {
           this.runners.onDisconnect(partyId);
           this.wallets.onDisconnect(partyId);
+          this.lifecycle.onDisconnect(partyId);
         },
         onStateChange: (partyId, state) => this.metrics.setPartyState(partyId, state),
       },
@@ -201,6 +215,7 @@ export class Coordinator {
     await this.registry.start();
     await this.replica.start();
     await this.ownership.start();
+    await this.lifecycle.resume();
     const sweep = () => {
       this.metrics.staleSessionState.set(this.runners.countStale(this.env.nowMs()));
       this.stopSweep = this.env.setTimer(1_000, sweep);
@@ -215,6 +230,7 @@ export class Coordinator {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopSweep();
+    this.lifecycle.stop();
     this.ownership.stop();
     this.runners.abandonAll('replica stopping');
     await this.replica.stop();
@@ -251,6 +267,8 @@ export class Coordinator {
    * different message → `QUORATE_E_INTENT_CONFLICT`, nothing signed.
    */
   async sign(walletId: string, asked: SignRequest): Promise<SessionRecord> {
+    // During a lifecycle flip the request waits for it, then signs under the new epoch.
+    await this.lifecycle.gate(walletId);
     const wallet = await this.wallets.get(walletId);
     const request = await prepareSignRequest(this.store, wallet, asked);
     return this.admission.sign(wallet, request);
@@ -272,6 +290,16 @@ export class Coordinator {
   /** The session as this replica knows it (`QUORATE_E_SESSION_NOT_FOUND` if unknown). */
   getSession(sessionId: string): Promise<SessionRecord> {
     return this.runners.read(sessionId);
+  }
+
+  /** Starts a refresh or reshare of the wallet (`202 {operationId}`; docs/key-lifecycle.md). */
+  startOperation(walletId: string, request: LifecycleRequest): Promise<OperationRecord> {
+    return this.lifecycle.start(walletId, request);
+  }
+
+  /** A lifecycle operation's record and wallet, or `QUORATE_E_OPERATION_NOT_FOUND`. */
+  getOperation(operationId: string): Promise<{ walletId: string; op: OperationRecord }> {
+    return this.lifecycle.get(operationId);
   }
 
   /** One page of wallets by id (cursor pagination, bounded by `limits.storePageSizeMax`). */

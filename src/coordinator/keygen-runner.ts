@@ -10,6 +10,8 @@ import { QuorateError } from '../core/errors.ts';
 import { limits } from '../core/limits.ts';
 import type { KeygenResult, Payload, ProtocolRole, SignatureEngine } from '../protocol/engine.ts';
 import { coordinatorRole } from '../protocol/engine.ts';
+import { frostSchemeOf } from '../protocol/frost.ts';
+import { reshareCoordinator } from '../protocol/reshare.ts';
 import type { PartyCertificate } from '../transport/certificate.ts';
 import {
   buildActivatePayload,
@@ -19,6 +21,7 @@ import {
   confirmationVerifies,
   keygenActivateRound,
   keygenConfirmRound,
+  keygenParticipants,
   keygenTranscript,
   validateActivatedPayload,
   validateConfirmPayload,
@@ -52,6 +55,8 @@ export class KeygenRunner {
   private expectedTranscript: string | undefined;
   /** The participants' operator certificates, as relayed in keygen-start (if every one had one). */
   private certificates: Record<string, PartyCertificate> | undefined;
+  /** Everyone who takes part and confirms: the parties, and a reshare's dealers. */
+  readonly participants: string[];
 
   constructor(
     private readonly env: Env,
@@ -59,12 +64,24 @@ export class KeygenRunner {
     engine: SignatureEngine,
     readonly args: KeygenArgs,
     private readonly onFinished: (runner: KeygenRunner) => void,
+    private readonly deadlineMs?: number,
   ) {
-    this.role = engine.keygenCoordinator({
-      parties: args.parties,
-      threshold: args.threshold,
-      walletId: args.walletId,
-    });
+    this.participants = keygenParticipants(args);
+    this.role =
+      args.reshare === undefined
+        ? engine.keygenCoordinator({
+            parties: args.parties,
+            threshold: args.threshold,
+            walletId: args.walletId,
+          })
+        : reshareCoordinator({
+            scheme: frostSchemeOf(args.scheme),
+            walletId: args.walletId,
+            dealers: args.reshare.dealers,
+            receivers: args.parties,
+            threshold: args.threshold,
+            oldPublicPackage: args.reshare.oldPublicPackage,
+          });
     this.result = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -73,20 +90,22 @@ export class KeygenRunner {
   start(): void {
     this.role.start();
     const deadlineMs =
-      this.args.scheme === 'ecdsa' ? limits.ecdsaKeygenDeadlineMs : limits.keygenDeadlineMs;
+      this.deadlineMs ??
+      (this.args.scheme === 'ecdsa' ? limits.ecdsaKeygenDeadlineMs : limits.keygenDeadlineMs);
     this.cancelTimer = this.env.setTimer(deadlineMs, () =>
       this.fail('key generation deadline reached', []),
     );
     const { keygenId, ...body } = this.args;
-    const certificates = this.registry.certificatesOf(body.parties);
+    const certificates = this.registry.certificatesOf(this.participants);
     // Relayed only when every participant has one: a party that pins an operator key refuses a
     // keygen with any participant uncertified, and one that pins none ignores them.
-    if (body.parties.every((p) => certificates[p] !== undefined)) this.certificates = certificates;
+    if (this.participants.every((p) => certificates[p] !== undefined))
+      this.certificates = certificates;
     const start = buildKeygenStart(keygenId, {
       ...body,
       ...(this.certificates === undefined ? {} : { certificates: this.certificates }),
     });
-    for (const partyId of body.parties) {
+    for (const partyId of this.participants) {
       if (!this.registry.send(partyId, start)) {
         this.fail('party not connected', [partyId]);
         return;
@@ -101,7 +120,7 @@ export class KeygenRunner {
   onEnvelope(partyId: string, e: Envelope): void {
     if (this.done || e.attempt !== keygenAttempt.attempt || e.token !== keygenAttempt.token) return;
     // Only participants take part: another enrolled party cannot abort or confirm this run.
-    if (!this.args.parties.includes(partyId)) return;
+    if (!this.participants.includes(partyId)) return;
     if (e.kind === 'refuse') {
       const refusal = validateRefuse(e.body);
       const why = refusal.ok ? `${refusal.value.code} ${refusal.value.reason}` : refusal.reason;
@@ -165,21 +184,23 @@ export class KeygenRunner {
    */
   private relayConfirmations(): void {
     const result = this.engineResult;
-    if (!result || this.confirmations.size < this.args.parties.length || this.relayed) return;
-    const { walletId, keygenId, scheme, threshold, parties, boxKeys, tier } = this.args;
+    if (!result || this.confirmations.size < this.participants.length || this.relayed) return;
+    const { walletId, keygenId, scheme, threshold, parties, boxKeys, tier, reshare } = this.args;
     const expected = keygenTranscript({
-      ...{ walletId, keygenId, scheme, threshold, parties, boxKeys, tier },
+      ...{ walletId, keygenId, scheme, threshold, parties, boxKeys, tier, reshare },
       ...result,
     });
     this.expectedTranscript = expected;
-    const disagree = parties.filter((p) => this.confirmations.get(p)?.transcript !== expected);
+    const disagree = this.participants.filter(
+      (p) => this.confirmations.get(p)?.transcript !== expected,
+    );
     if (disagree.length > 0) {
       this.fail('parties confirmed a different key generation transcript', disagree);
       return;
     }
     this.relayed = true;
     const payload = buildActivatePayload(Object.fromEntries(this.confirmations));
-    for (const partyId of parties)
+    for (const partyId of this.participants)
       this.registry.send(partyId, buildProtocol(this.addressing, keygenActivateRound, payload));
   }
 
@@ -192,25 +213,39 @@ export class KeygenRunner {
     }
     this.activated.add(partyId);
     const result = this.engineResult;
-    if (result && this.activated.size === this.args.parties.length) {
+    if (result && this.activated.size === this.participants.length) {
       this.finish();
       this.settle.resolve(result);
     }
   }
 
   onDisconnect(partyId: string): void {
-    if (this.args.parties.includes(partyId))
+    if (this.participants.includes(partyId))
       this.fail('party disconnected during key generation', [partyId]);
   }
 
   private fail(reason: string, parties: string[]): void {
     if (this.done) return;
-    for (const partyId of this.args.parties)
+    for (const partyId of this.participants)
       this.registry.send(partyId, buildDiscard(this.addressing, reason));
     this.finish();
     this.settle.reject(
       new QuorateError('QUORATE_E_KEYGEN_FAILED', `key generation failed: ${reason}`, { parties }),
     );
+  }
+
+  /**
+   * The signed confirmations of every participant and their certificates, once all agreed: a
+   * reshare's evidence that its epoch exists (a retired party erases its share against it).
+   */
+  evidence(): {
+    confirmations: Record<string, KeygenConfirmation>;
+    certificates?: Record<string, PartyCertificate>;
+  } {
+    return {
+      confirmations: Object.fromEntries(this.confirmations),
+      ...(this.certificates === undefined ? {} : { certificates: this.certificates }),
+    };
   }
 
   private finish(): void {

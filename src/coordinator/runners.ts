@@ -60,6 +60,16 @@ export class SessionRunners {
     return n;
   }
 
+  /**
+   * Sessions of `walletId` being signed here now (a session waiting for approvals holds no
+   * party). A lifecycle flip waits for them to end: they sign under the epoch they began in.
+   */
+  signingFor(walletId: string): number {
+    let n = 0;
+    for (const r of this.runners.values()) if (!r.isApproving && r.walletId === walletId) n += 1;
+    return n;
+  }
+
   /** A runner for a session this replica owns, at the stored version `s`. */
   create(wallet: WalletRecord, s: Versioned<SessionRecord>): SessionRunner {
     const { env, store, registry, metrics, timeoutPolicy, governance } = this.deps;

@@ -144,6 +144,11 @@ export class SessionRunner {
     return done.then(() => ({ accepted, record: this.durable }));
   }
 
+  /** The wallet this session signs for. */
+  get walletId(): string {
+    return this.deps.wallet.walletId;
+  }
+
   /** The detector's view of the wallet's parties, now. */
   candidates(): ReturnType<PartyRegistry['candidates']> {
     return this.deps.registry.candidates(this.deps.wallet.parties);

@@ -145,6 +145,8 @@ export class SigningAttempt {
     this.deps.log.debug({ attempt, token, parties, asked }, 'attempt started');
     const body = signStartBody(this.record, asked, this.deps.env.nowMs());
     if (asked.length > parties.length) body.quorumSize = parties.length;
+    // The epoch fence: parties sign only with this epoch's shares.
+    if (this.deps.wallet.epoch !== undefined) body.epoch = this.deps.wallet.epoch;
     if (this.deps.engine.signingSealsPeerMessages === true) {
       // Sealing needs every signer's key; without one the attempt cannot run here.
       const boxKeys = this.deps.registry.boxKeysOf(asked);

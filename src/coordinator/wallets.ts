@@ -126,7 +126,7 @@ export class Wallets {
    * Every party's X25519 key, or `QUORATE_E_UNKNOWN_PARTY` naming those not enrolled (a revoked
    * party is not enrolled until it redeems a new invitation).
    */
-  private async enrolledBoxKeys(parties: string[]): Promise<Record<string, string>> {
+  async enrolledBoxKeys(parties: string[]): Promise<Record<string, string>> {
     const boxKeys: Record<string, string> = {};
     const unknown: string[] = [];
     for (const p of parties) {
@@ -157,7 +157,7 @@ export class Wallets {
   }
 
   /** Tier checks at wallet creation: the tier exists and matches threshold and shares. */
-  private checkTier(tier: string, threshold: number, parties: string[]): void {
+  checkTier(tier: string, threshold: number, parties: string[]): void {
     const t = this.deps.policy?.rules.tiers.get(tier);
     if (!t) {
       throw new QuorateError('QUORATE_E_POLICY_INVALID', `no policy tier ${tier} is loaded`, {
@@ -176,7 +176,7 @@ export class Wallets {
 }
 
 /** Distinct parties and a threshold between 1 and n (ecdsa: 2 and n, n at most ecdsaPartiesMax). */
-function checkShape(scheme: Scheme, threshold: number, parties: string[]): void {
+export function checkShape(scheme: Scheme, threshold: number, parties: string[]): void {
   if (new Set(parties).size !== parties.length) {
     throw new QuorateError('QUORATE_E_DUPLICATE_PARTY', 'a party id appears twice', { parties });
   }

@@ -228,6 +228,36 @@ export const errorTable = {
     retryable: true,
     summary: 'An unexpected internal error; the session state is unchanged.',
   },
+  QUORATE_E_STALE_EPOCH: {
+    status: 409,
+    retryable: false,
+    summary:
+      "A request names a key epoch that is not the wallet's active one on the party (older, or one it never held); nothing was signed.",
+  },
+  QUORATE_E_UNSUPPORTED_OPERATION: {
+    status: 400,
+    retryable: false,
+    summary:
+      "The lifecycle operation is not available for this wallet's scheme (ecdsa: the DKLs23 engine has no refresh or reshare; docs/key-lifecycle.md).",
+  },
+  QUORATE_E_OPERATION_IN_PROGRESS: {
+    status: 409,
+    retryable: true,
+    summary:
+      'A refresh or reshare of this wallet is already running (detail.operationId); retry once it ended.',
+  },
+  QUORATE_E_OPERATION_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary:
+      'No lifecycle operation has this id (or it is older than the last ones its wallet keeps).',
+  },
+  QUORATE_E_LIFECYCLE_FAILED: {
+    status: 502,
+    retryable: true,
+    summary:
+      'A refresh or reshare ended without a flip and was rolled back: the wallet signs under its old epoch (detail names the phase and blamed parties).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A stable error code. */

@@ -12,7 +12,10 @@ export function isPartyId(id: string): boolean {
   return partyIdRegex.test(id);
 }
 
-/** A random id with a readable prefix: `w_…` wallets, `s_…` sessions, `k_…` keygens. */
-export function newId(env: Env, prefix: 'w' | 's' | 'k'): string {
+/**
+ * A random id with a readable prefix: `w_…` wallets, `s_…` sessions, `k_…` keygens, `o_…`
+ * lifecycle operations.
+ */
+export function newId(env: Env, prefix: 'w' | 's' | 'k' | 'o'): string {
   return `${prefix}_${bytesToHex(env.randomBytes(12))}`;
 }

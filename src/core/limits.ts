@@ -50,6 +50,20 @@ export const sessionLimits = {
   // Keygen
   keygenDeadlineMs: 30_000,
   keygensActiveMax: 64,
+  // Key lifecycle (docs/key-lifecycle.md): an operation's deadline (default and most a caller
+  // may ask), how many run at once, how many ended ones a wallet record keeps, the test
+  // signature's share of the deadline, how often a retired share's holder is told again while
+  // it is connected, and for how long after the flip it is.
+  lifecycleDeadlineMsDefault: 60_000,
+  lifecycleDeadlineMsMax: 300_000,
+  lifecyclesActiveMax: 16,
+  walletOperationsKeptMax: 8,
+  lifecycleTestSignMsMax: 10_000,
+  lifecycleRetireResendMs: 1_000,
+  lifecycleRetireMsMax: 7 * 24 * 3_600_000,
+  // Lifecycle record writes that lose their compare-and-set to another writer are re-read and
+  // tried again at most this many times.
+  lifecycleCasTriesMax: 8,
   // Threshold ECDSA (DKLs23): key generation is slow (10 s for 2-of-3, 31 s for 3-of-5 of CPU
   // on 2 cores, ../shared/notes/dkls23-wasm.md) and ends with a test signature by every
   // t-subset, so its deadline is its own, and n is kept where the subsets stay few.

@@ -16,12 +16,16 @@ import {
   buildPong,
   buildRefuse,
   validateDiscard,
+  validateEpoch,
+  validateEpochTest,
   validateFrame,
   validateKeygenStart,
   validateProtocol,
   validateSignStart,
   type ChallengeFrame,
   type DiscardBody,
+  type EpochBody,
+  type EpochTestBody,
   type Envelope,
   type EnvelopeFields,
   type Frame,
@@ -48,6 +52,8 @@ export interface Connection extends Watched {
 export interface EnvelopeHandlers {
   signStart(e: Envelope, body: SignStartBody): void;
   keygenStart(e: Envelope, body: KeygenStartBody): void;
+  epochTest(e: Envelope, body: EpochTestBody): void;
+  epoch(e: Envelope, body: EpochBody): void;
   protocol(e: Envelope, payload: Payload): void;
   discard(e: Envelope, body: DiscardBody): void;
   /** The connection closed: release whatever was held for it. */
@@ -185,6 +191,18 @@ export class PartyDispatch {
         const body = validateKeygenStart(e.body);
         if (!body.ok) throw refusalFromWire(body, body.code !== 'QUORATE_E_BAD_ENVELOPE');
         this.handlers.keygenStart(e, body.value);
+        return;
+      }
+      case 'epoch-test': {
+        const body = validateEpochTest(e.body);
+        if (!body.ok) throw refusalFromWire(body, true);
+        this.handlers.epochTest(e, body.value);
+        return;
+      }
+      case 'epoch': {
+        const body = validateEpoch(e.body);
+        if (!body.ok) throw refusalFromWire(body, true);
+        this.handlers.epoch(e, body.value);
         return;
       }
       case 'protocol': {

@@ -53,6 +53,29 @@ export interface SessionSpec<Result = unknown> {
   cancelTtl: CancelTimer;
 }
 
+/** A key generation's (or reshare's) session: no one-time secret; `onDone` keeps the result. */
+export function keygenSession<Result>(
+  e: Envelope,
+  via: object | undefined,
+  role: PartyRole<Result>,
+  onDone: (result: Result) => void,
+  cancelTtl: CancelTimer,
+): SessionSpec<Result> {
+  const { sessionId, attempt, token } = e;
+  const secret = { oneTimeSecret: undefined, ledger: undefined };
+  return {
+    kind: 'keygen',
+    sessionId,
+    attempt,
+    token,
+    via,
+    role,
+    ...secret,
+    hooks: { onDone },
+    cancelTtl,
+  };
+}
+
 interface Session extends SessionSpec {
   /** Set once dropped or finished: nothing of this session may leave any more. */
   closed: boolean;

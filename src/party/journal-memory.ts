@@ -186,6 +186,11 @@ export class MemoryJournal implements PartyJournal {
     return this.shares.get(walletId);
   }
 
+  deleteSealedShare(walletId: string): boolean {
+    this.check();
+    return this.shares.delete(walletId);
+  }
+
   getMeta(key: string): string | undefined {
     this.check();
     return this.meta.get(key);

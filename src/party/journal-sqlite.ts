@@ -65,6 +65,8 @@ export class SqliteJournal implements PartyJournal {
     this.statements = new PreparedStatements(this.db);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // An erased (retired or abandoned) key share is overwritten in the file, not just unlinked.
+    this.db.pragma('secure_delete = ON');
     this.db.exec(schema);
     // The in-memory nonces of the previous process are gone: those entries can never be used.
     this.db.transaction(() => {
@@ -287,6 +289,11 @@ export class SqliteJournal implements PartyJournal {
       walletId,
       sealed,
     );
+  }
+
+  deleteSealedShare(walletId: string): boolean {
+    this.mustSync = true;
+    return this.sql('DELETE FROM key_shares WHERE wallet_id = ?').run(walletId).changes === 1;
   }
 
   getSealedShare(walletId: string): string | undefined {

@@ -65,6 +65,8 @@ export interface PartyJournal {
   countIssued(): number;
   putSealedShare(walletId: string, sealed: string): void;
   getSealedShare(walletId: string): string | undefined;
+  /** Erases a sealed share (its row overwritten on disk: `secure_delete`); true iff one was there. */
+  deleteSealedShare(walletId: string): boolean;
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   /** Drops token/nonce bookkeeping for sessions idle since `beforeMs` (closed nonces are kept). */

@@ -14,6 +14,14 @@ export interface SecretSealer {
 }
 
 const labelOf = (walletId: string) => `share:${walletId}`;
+/** The journal row of a wallet's staged next-epoch share (wallet ids never contain '/'). */
+const stagedRowOf = (walletId: string) => `${walletId}/staged`;
+
+/** A share of a wallet's next epoch, made by a refresh or reshare and not yet active. */
+export interface StagedShare {
+  operationId: string;
+  share: KeyShare;
+}
 
 /** One party's key shares by wallet id. */
 export class KeyShares {
@@ -55,6 +63,75 @@ export class KeyShares {
     this.journal.putSealedShare(share.walletId, this.sealer.seal(labelOf(share.walletId), plain));
     this.cache.set(share.walletId, share);
   }
+
+  /** The active epoch of `walletId` here (0 for a key generation's share), if a share is held. */
+  epochOf(walletId: string): number | undefined {
+    return this.has(walletId) ? (this.get(walletId).epoch ?? 0) : undefined;
+  }
+
+  /**
+   * Stages the next epoch's share, sealed like an active one, in its own row (durable before
+   * this returns). It replaces any staged share of an operation that ended without a flip.
+   */
+  stage(staged: StagedShare): void {
+    const walletId = staged.share.walletId;
+    const plain = utf8ToBytes(JSON.stringify(staged));
+    this.journal.putSealedShare(stagedRowOf(walletId), this.sealer.seal(labelOf(walletId), plain));
+  }
+
+  /** The staged share of `walletId`, if any (a corrupt row refuses, like an active one). */
+  staged(walletId: string): StagedShare | undefined {
+    const sealed = this.journal.getSealedShare(stagedRowOf(walletId));
+    if (sealed === undefined) return undefined;
+    const text = new TextDecoder().decode(this.sealer.open(labelOf(walletId), sealed));
+    const staged = parseStaged(text);
+    if (staged === undefined || staged.share.walletId !== walletId)
+      throw new Refusal(
+        'QUORATE_E_KEYSTORE',
+        `the staged key share of ${walletId} is invalid`,
+        true,
+      );
+    return staged;
+  }
+
+  /**
+   * Makes the staged share of `epoch` the active one and erases the share it replaces. The
+   * active row is written before the staged one is erased: a crash in between leaves the new
+   * share active and a staged copy that {@link staged}'s callers erase as already promoted.
+   */
+  promote(walletId: string, epoch: number): boolean {
+    const staged = this.staged(walletId);
+    if (staged === undefined || (staged.share.epoch ?? 0) !== epoch) return false;
+    this.put(staged.share);
+    this.journal.deleteSealedShare(stagedRowOf(walletId));
+    return true;
+  }
+
+  /** Erases the staged share (of `operationId` only, if given); true iff one was erased. */
+  eraseStaged(walletId: string, operationId?: string): boolean {
+    if (operationId !== undefined && this.staged(walletId)?.operationId !== operationId)
+      return false;
+    return this.journal.deleteSealedShare(stagedRowOf(walletId));
+  }
+
+  /** Erases the active share (its epoch was retired by a flip this party is not part of). */
+  erase(walletId: string): boolean {
+    this.cache.delete(walletId);
+    return this.journal.deleteSealedShare(walletId);
+  }
+}
+
+/** Parses a stored staged share; undefined if it is not one. */
+function parseStaged(text: string): StagedShare | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(raw) || !isString(raw['operationId'])) return undefined;
+  const share = keyShareOf(raw['share']);
+  return share && { operationId: raw['operationId'], share };
 }
 
 const isObject = (x: unknown): x is Payload =>
@@ -63,12 +140,15 @@ const isString = (x: unknown): x is string => typeof x === 'string';
 
 /** Parses a stored share; undefined if it is not one. */
 function parseKeyShare(text: string): KeyShare | undefined {
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return keyShareOf(JSON.parse(text));
   } catch {
     return undefined;
   }
+}
+
+/** A key share as read back; undefined if it is not one. */
+function keyShareOf(raw: unknown): KeyShare | undefined {
   if (!isObject(raw)) return undefined;
   const { scheme, walletId, partyId, threshold, parties, publicPackage, secretPackage } = raw;
   const { publicKey, tier } = raw;
@@ -79,6 +159,12 @@ function parseKeyShare(text: string): KeyShare | undefined {
   if (!isObject(publicPackage) || !isObject(secretPackage) || !isString(publicKey))
     return undefined;
   if (tier !== undefined && !isString(tier)) return undefined;
+  const epoch = raw['epoch'];
+  if (
+    epoch !== undefined &&
+    !(typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0)
+  )
+    return undefined;
   return {
     scheme: knownScheme,
     walletId,
@@ -89,5 +175,6 @@ function parseKeyShare(text: string): KeyShare | undefined {
     secretPackage,
     publicKey,
     ...(tier === undefined ? {} : { tier }),
+    ...(epoch === undefined ? {} : { epoch }),
   };
 }

@@ -10,8 +10,9 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type {
-  KeyShare,
   MaybePromise,
+  Payload,
+  Scheme,
   PartyRole,
   ProtocolMessage,
   ProtocolStep,
@@ -29,6 +30,7 @@ import {
   keygenTranscript,
   validateActivatePayload,
   type KeygenConfirmation,
+  type ReshareBlock,
 } from '../transport/wire.ts';
 import { Refusal } from './refusal.ts';
 
@@ -37,6 +39,7 @@ export interface ConfirmArgs {
   walletId: string;
   keygenId: string;
   partyId: string;
+  /** Everyone who confirms: the parties, and a reshare's dealers. */
   parties: string[];
   identity: IdentityKeys;
   /**
@@ -48,25 +51,40 @@ export interface ConfirmArgs {
   boxKeys: Record<string, string>;
   /** The wallet's policy tier, if governed (bound into the transcript). */
   tier: string | undefined;
+  /** A refresh or reshare: what it replaces (bound into the transcript). */
+  reshare?: ReshareBlock | undefined;
+}
+
+/** The public result of a run, as the transcript names it. */
+export interface PublicResult {
+  scheme: Scheme;
+  threshold: number;
+  parties: string[];
+  publicKey: string;
+  publicPackage: Payload;
 }
 
 const untrusted = (reason: string): Refusal =>
   new Refusal('QUORATE_E_UNTRUSTED_PEER', reason, true);
 
-/** Wraps an engine's keygen role so that its share is kept only after the confirmation. */
-export class ConfirmedKeygenRole implements PartyRole<KeyShare> {
-  private held: { share: KeyShare; confirm: KeygenConfirmation } | undefined;
+/**
+ * Wraps an engine's keygen (or reshare) role so that its result is kept only after the
+ * confirmation; `describe` names the public result the transcript binds.
+ */
+export class ConfirmedKeygenRole<R> implements PartyRole<R> {
+  private held: { share: R; confirm: KeygenConfirmation } | undefined;
 
   constructor(
-    private readonly inner: PartyRole<KeyShare>,
+    private readonly inner: PartyRole<R>,
     private readonly args: ConfirmArgs,
+    private readonly describe: (result: R) => PublicResult,
   ) {}
 
-  start(): MaybePromise<ProtocolStep<KeyShare>> {
+  start(): MaybePromise<ProtocolStep<R>> {
     return this.inner.start();
   }
 
-  handle(message: ProtocolMessage): MaybePromise<ProtocolStep<KeyShare>> {
+  handle(message: ProtocolMessage): MaybePromise<ProtocolStep<R>> {
     if (this.held) return this.activate(message, this.held);
     if (message.round === keygenActivateRound)
       throw untrusted('confirmations arrived before the key generation finished here');
@@ -75,24 +93,22 @@ export class ConfirmedKeygenRole implements PartyRole<KeyShare> {
   }
 
   /** The engine's step: a finished engine holds its share back and confirms instead. */
-  private afterEngine(step: ProtocolStep<KeyShare>): ProtocolStep<KeyShare> {
+  private afterEngine(step: ProtocolStep<R>): ProtocolStep<R> {
     if (step.kind !== 'done') return step;
     const { walletId, keygenId, partyId, identity } = this.args;
     const share = step.result;
+    const view = this.describe(share);
     const transcript = keygenTranscript({
       walletId,
       keygenId,
       boxKeys: this.args.boxKeys,
       tier: this.args.tier,
-      scheme: share.scheme,
-      threshold: share.threshold,
-      parties: share.parties,
-      publicKey: share.publicKey,
-      publicPackage: share.publicPackage,
+      ...view,
+      reshare: this.args.reshare,
     });
     const statement = confirmationStatement({ walletId, keygenId, partyId, transcript });
     const signature = bytesToHex(signDetached(keygenConfirmDomain, statement, identity.signSecret));
-    const confirm: KeygenConfirmation = { transcript, publicKey: share.publicKey, signature };
+    const confirm: KeygenConfirmation = { transcript, publicKey: view.publicKey, signature };
     this.held = { share, confirm };
     const confirmMessage: ProtocolMessage = {
       from: partyId,
@@ -106,8 +122,8 @@ export class ConfirmedKeygenRole implements PartyRole<KeyShare> {
   /** Every participant's confirmation: all the same transcript, each signed by its party. */
   private activate(
     message: ProtocolMessage,
-    held: { share: KeyShare; confirm: KeygenConfirmation },
-  ): ProtocolStep<KeyShare> {
+    held: { share: R; confirm: KeygenConfirmation },
+  ): ProtocolStep<R> {
     if (message.round !== keygenActivateRound)
       throw untrusted(`unexpected round ${message.round} while confirming`);
     const all = validateActivatePayload(message.payload, this.args.parties);

@@ -13,8 +13,8 @@ import { createSealer } from '../protocol/sealed-box.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { certificateProblem } from '../transport/certificate.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
-import type { Envelope, KeygenStartBody } from '../transport/wire.ts';
-import type { SessionSpec } from './driver.ts';
+import { keygenParticipants, type Envelope, type KeygenStartBody } from '../transport/wire.ts';
+import { keygenSession, type SessionSpec } from './driver.ts';
 import type { KeyShares } from './key-shares.ts';
 import { ConfirmedKeygenRole } from './keygen-confirm.ts';
 import type { PartyTrust } from './runtime.ts';
@@ -46,11 +46,14 @@ export interface KeygenDeps {
  * coordinator must not swap this party's keys either). Undefined when this party pins no
  * operator key: it then takes box keys from the coordinator (legacy, warned at start).
  */
-function trustedPeers(deps: KeygenDeps, body: KeygenStartBody): Record<string, string> | undefined {
+export function trustedPeers(
+  deps: KeygenDeps,
+  body: KeygenStartBody,
+): Record<string, string> | undefined {
   const { trust, partyId, identity } = deps;
   if (trust === undefined) return undefined;
   const identityKeys: [string, string][] = [];
-  for (const peer of body.parties) {
+  for (const peer of keygenParticipants(body)) {
     const certs = body.certificates;
     const cert = certs !== undefined && Object.hasOwn(certs, peer) ? certs[peer] : undefined;
     if (cert === undefined)
@@ -75,7 +78,7 @@ function trustedPeers(deps: KeygenDeps, body: KeygenStartBody): Record<string, s
  * coordinator could create a wallet the caller believes governed while this party holds a share
  * no rule applies to.
  */
-function checkTier(deps: KeygenDeps, body: KeygenStartBody): void {
+export function checkTier(deps: KeygenDeps, body: KeygenStartBody): void {
   const deny = (reason: string) => new Refusal('QUORATE_E_POLICY_DENIED', reason, true);
   if (body.tier === undefined) {
     if (deps.policy !== undefined && !deps.allowUngoverned)
@@ -127,16 +130,13 @@ export function openKeygen(
     rng: env.randomBytes,
     sealer,
   });
-  const role = new ConfirmedKeygenRole(engineRole, {
-    walletId: body.walletId,
-    keygenId: e.sessionId,
-    partyId,
-    parties: body.parties,
-    identity,
-    certifiedIdentityKeys,
-    boxKeys: body.boxKeys,
-    tier: body.tier,
-  });
+  const { walletId, parties, boxKeys, tier } = body;
+  const confirm = { walletId, keygenId: e.sessionId, partyId, parties, identity, boxKeys, tier };
+  const role = new ConfirmedKeygenRole(
+    engineRole,
+    { ...confirm, certifiedIdentityKeys },
+    (share: KeyShare) => share,
+  );
   const cancelTtl = env.setTimer(limits.keygenDeadlineMs + limits.abortCleanupMsMax, () =>
     deps.drop(e.sessionId, 'keygen TTL expired'),
   );
@@ -145,16 +145,5 @@ export function openKeygen(
     deps.shares.put(share);
     deps.log.info({ walletId: body.walletId }, 'key share stored (encrypted)');
   };
-  return {
-    kind: 'keygen',
-    sessionId: e.sessionId,
-    attempt: e.attempt,
-    token: e.token,
-    via,
-    role,
-    oneTimeSecret: undefined,
-    ledger: undefined,
-    hooks: { onDone },
-    cancelTtl,
-  };
+  return keygenSession(e, via, role, onDone, cancelTtl);
 }

@@ -15,18 +15,24 @@ import { engines as frostEngines } from '../protocol/frost.ts';
 import type { PartyCertificate } from '../transport/certificate.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Link } from '../transport/link.ts';
-import type {
-  DiscardBody,
-  Envelope,
-  HeartbeatClass,
-  KeygenStartBody,
-  SignStartBody,
+import {
+  buildEpochAck,
+  buildProtocol,
+  epochAckRound,
+  type DiscardBody,
+  type Envelope,
+  type EpochBody,
+  type EpochTestBody,
+  type HeartbeatClass,
+  type KeygenStartBody,
+  type SignStartBody,
 } from '../transport/wire.ts';
 import { PartyDispatch, type Connection } from './dispatch.ts';
 import { ProtocolDriver } from './driver.ts';
 import { HedgeGrace } from './hedge-grace.ts';
 import type { PartyJournal } from './journal.ts';
-import { openKeygen } from './keygen.ts';
+import { openKeygen, type KeygenDeps } from './keygen.ts';
+import { applyEpoch, openEpochTest, openReshare } from './lifecycle.ts';
 import { KeyShares, type SecretSealer } from './key-shares.ts';
 import { Refusal } from './refusal.ts';
 import { openSigning } from './signing.ts';
@@ -159,6 +165,8 @@ export class PartyRuntime {
       {
         signStart: (e, body) => this.onSignStartFrame(e, body),
         keygenStart: (e, body) => this.inOneCommit(e, () => this.onKeygenStart(e, body)),
+        epochTest: (e, body) => this.inOneCommit(e, () => this.onEpochTest(e, body)),
+        epoch: (e, body) => this.inOneCommit(e, () => this.onEpoch(e, body)),
         protocol: (e, payload) => this.inOneCommit(e, () => this.onProtocol(e, payload)),
         discard: (e, body) => this.inOneCommit(e, () => this.onDiscard(e, body)),
         connectionLost: (conn) => this.onConnectionLost(conn),
@@ -386,26 +394,50 @@ export class PartyRuntime {
     this.checkToken(e);
     if (this.driver.holds(e.sessionId))
       throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'this key generation is already running', false);
-    const { env, partyId, identity } = this.options;
-    const spec = openKeygen(
+    const deps = this.keygenDeps();
+    const via = this.dispatch.originOf(e);
+    if (body.reshare === undefined) this.driver.begin(e, openKeygen(deps, e, body, via));
+    else this.driver.begin(e, openReshare(deps, e, body, body.reshare, via));
+  }
+
+  /** A lifecycle's test signature with this party's staged share. */
+  private onEpochTest(e: Envelope, body: EpochTestBody): void {
+    this.checkToken(e);
+    if (this.driver.holds(e.sessionId))
+      throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'this test signature is already running', false);
+    const deps = { ...this.keygenDeps(), journal: this.options.journal };
+    this.driver.begin(e, openEpochTest(deps, e, body, this.dispatch.originOf(e)));
+  }
+
+  /** A lifecycle's end: commit (promote or retire) or abandon; acknowledged with the outcome. */
+  private onEpoch(e: Envelope, body: EpochBody): void {
+    const outcome = applyEpoch(
       {
-        partyId,
-        env,
-        log: this.log,
-        identity,
-        policy: this.options.policy,
-        engines: this.engines,
+        env: this.options.env,
         shares: this.shares,
-        trust: this.options.trust,
-        allowUngoverned: this.options.allowUngoverned === true,
-        sessionsActive: () => this.driver.size,
-        drop: (sessionId, reason) => this.driver.drop(sessionId, reason),
+        operatorKey: this.options.trust?.operatorKey,
       },
-      e,
       body,
-      this.dispatch.originOf(e),
     );
-    this.driver.begin(e, spec);
+    this.log.info({ walletId: body.walletId, epoch: body.epoch, outcome }, `epoch ${body.action}`);
+    this.dispatch.reply(e, buildProtocol(e, epochAckRound, buildEpochAck(body.epoch, outcome)));
+  }
+
+  private keygenDeps(): KeygenDeps {
+    const { env, partyId, identity } = this.options;
+    return {
+      partyId,
+      env,
+      log: this.log,
+      identity,
+      policy: this.options.policy,
+      engines: this.engines,
+      shares: this.shares,
+      trust: this.options.trust,
+      allowUngoverned: this.options.allowUngoverned === true,
+      sessionsActive: () => this.driver.size,
+      drop: (sessionId, reason) => this.driver.drop(sessionId, reason),
+    };
   }
 
   private onProtocol(e: Envelope, payload: Payload): void {

@@ -33,6 +33,7 @@ import { checkPartyPolicy, recordSigned, type PolicyCheckInput } from './party-p
 import { checkTransaction, lockNonce } from './transaction-check.ts';
 import { DerivationPathError, parseDerivationPath } from '../protocol/ecdsa-derivation.ts';
 import type { EvmFacts } from '../protocol/evm-transaction.ts';
+import { activeShareAt } from './lifecycle.ts';
 import { Refusal } from './refusal.ts';
 import type { PartyTrust } from './runtime.ts';
 import { SecretLedger } from './secret-ledger.ts';
@@ -263,7 +264,8 @@ export function openSigning(
   const { env, partyId, identity } = deps;
   if (body.remainingMs <= 0)
     throw new Refusal('QUORATE_E_DEADLINE_EXCEEDED', 'session deadline already passed', false);
-  const key = deps.shares.get(body.walletId);
+  // The epoch fence: only the active epoch signs (its staged successor becomes active here).
+  const key = activeShareAt(deps.shares, body.walletId, body.epoch ?? 0);
   const message = checkRequest(partyId, key, body);
   const facts = checkTransaction(key, body);
   const derivation = derivationOf(key, body);

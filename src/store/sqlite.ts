@@ -309,8 +309,7 @@ export class SqliteStore implements Store, HistoryImporter {
     assert(next.revision === expectedRevision + 1, 'a replaced wallet bumps its revision');
     const txn = this.db.transaction((): boolean => {
       const row = this.sql('SELECT body FROM wallets WHERE wallet_id = ?').get(next.walletId) as
-        | { body: string }
-        | undefined;
+        { body: string } | undefined;
       if (!row || ((JSON.parse(row.body) as WalletRecord).revision ?? 0) !== expectedRevision)
         return false;
       this.sql('UPDATE wallets SET body = ? WHERE wallet_id = ?').run(

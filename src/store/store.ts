@@ -89,6 +89,11 @@ export interface OperationRecord {
   /** Old-epoch parties that still hold a share the flip retired (told again when they return). */
   retirePending?: string[];
   error?: { code: string; message: string; blamed?: string[] };
+  /**
+   * The new epoch's signed transcript confirmations (an `EpochEvidence`, validated again when
+   * read back): a retired party erases its share only against them.
+   */
+  evidence?: Payload;
 }
 
 /**

@@ -346,12 +346,22 @@ export function validateFrame(raw: unknown): Checked<Frame> {
 
 /** Envelope kinds. */
 export type EnvelopeKind =
-  'sign-start' | 'keygen-start' | 'protocol' | 'discard' | 'refuse' | 'ping' | 'pong';
+  | 'sign-start'
+  | 'keygen-start'
+  | 'epoch-test'
+  | 'epoch'
+  | 'protocol'
+  | 'discard'
+  | 'refuse'
+  | 'ping'
+  | 'pong';
 
 /** Every envelope kind, in no particular order. */
 export const envelopeKinds: readonly EnvelopeKind[] = [
   'sign-start',
   'keygen-start',
+  'epoch-test',
+  'epoch',
   'protocol',
   'discard',
   'refuse',
@@ -473,6 +483,12 @@ export interface SignStartBody {
   transaction?: { type: 'eip1559' | 'legacy'; hex: string };
   /** ecdsa: the BIP32 path of the child key that signs; the party derives its child share. */
   derivationPath?: string;
+  /**
+   * The wallet's active key epoch as the store has it (absent: 0). A party refuses any other
+   * epoch than its own active one, except that its staged next epoch becomes active here: the
+   * coordinator names it only once the store flipped (docs/key-lifecycle.md).
+   */
+  epoch?: number;
 }
 
 /** Builds a sign-start envelope (round 0). */
@@ -551,6 +567,8 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
   const transaction = b['transaction'] === undefined ? undefined : transactionOf(b['transaction']);
   if (b['transaction'] !== undefined && !transaction) return bad('transaction invalid');
   const derivationPath = b['derivationPath'];
+  const epoch = b['epoch'];
+  if (epoch !== undefined && !isNat(epoch)) return bad('epoch invalid');
   if (
     derivationPath !== undefined &&
     !(
@@ -573,6 +591,7 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
     ...(certificates === undefined ? {} : { certificates }),
     ...(transaction === undefined ? {} : { transaction }),
     ...(typeof derivationPath === 'string' ? { derivationPath } : {}),
+    ...(typeof epoch === 'number' ? { epoch } : {}),
   });
 }
 
@@ -605,6 +624,53 @@ export interface KeygenStartBody {
   certificates?: Record<string, PartyCertificate>;
   /** Policy tier the new wallet is bound to (checked against the party's own policy). */
   tier?: string;
+  /**
+   * Set for a refresh or reshare of an existing wallet (src/protocol/reshare.ts): `parties` and
+   * `threshold` are then the new epoch's, and `boxKeys` (and `certificates`) cover the dealers.
+   */
+  reshare?: ReshareBlock;
+}
+
+/** What makes a keygen-start a refresh or reshare of the wallet's current epoch. */
+export interface ReshareBlock {
+  operationId: string;
+  kind: 'refresh' | 'reshare';
+  /** The active epoch the dealers hold shares of; the new shares are of `fromEpoch + 1`. */
+  fromEpoch: number;
+  /** A threshold of the current epoch's parties: they deal. */
+  dealers: string[];
+  /** The current epoch's threshold (the dealers are exactly that many). */
+  oldThreshold: number;
+  /** The current epoch's public package (a party that holds a share checks it against its own). */
+  oldPublicPackage: Payload;
+}
+
+/** The session id of the run that makes `epoch` for `operationId` (bound into confirmations). */
+export function reshareRunId(operationId: string, epoch: number): string {
+  return `${operationId}.${epoch}`;
+}
+
+/** The participants of a keygen-start: its parties, and for a reshare its dealers too. */
+export function keygenParticipants(body: KeygenStartBody): string[] {
+  return body.reshare === undefined
+    ? body.parties
+    : [...new Set([...body.reshare.dealers, ...body.parties])];
+}
+
+function reshareBlockOf(raw: unknown): ReshareBlock | string {
+  const r = objectOf(raw);
+  if (!r) return 'reshare block invalid';
+  const { operationId, kind, fromEpoch, oldThreshold } = r;
+  if (!isIdString(operationId, wireLimits.walletIdLengthMax)) return 'reshare operationId invalid';
+  if (kind !== 'refresh' && kind !== 'reshare') return 'reshare kind invalid';
+  if (!isNat(fromEpoch) || fromEpoch >= Number.MAX_SAFE_INTEGER) return 'reshare fromEpoch invalid';
+  const dealers = partyList(r['dealers']);
+  if (!dealers || dealers.length === 0) return 'reshare dealers invalid';
+  if (!isNat(oldThreshold) || oldThreshold !== dealers.length)
+    return 'reshare dealers are not a threshold of the current epoch';
+  const oldPublicPackage = objectOf(r['oldPublicPackage']);
+  if (!oldPublicPackage) return 'reshare oldPublicPackage invalid';
+  return { operationId, kind, fromEpoch, dealers, oldThreshold, oldPublicPackage };
 }
 
 /** Builds a keygen-start envelope (attempt 1, token 1, round 0: a keygen is never retried). */
@@ -624,8 +690,11 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
   if (!parties) return bad('parties invalid');
   if (!isNat(threshold) || threshold < 1 || threshold > parties.length)
     return refused('QUORATE_E_INVALID_THRESHOLD', 'bad threshold');
+  const reshare = b['reshare'] === undefined ? undefined : reshareBlockOf(b['reshare']);
+  if (typeof reshare === 'string') return bad(reshare);
+  const everyone = reshare === undefined ? parties : [...new Set([...reshare.dealers, ...parties])];
   const boxKeys = boxKeyMap(b['boxKeys']);
-  if (!boxKeys || parties.some((p) => !Object.hasOwn(boxKeys, p))) return bad('boxKeys invalid');
+  if (!boxKeys || everyone.some((p) => !Object.hasOwn(boxKeys, p))) return bad('boxKeys invalid');
   const certificates =
     b['certificates'] === undefined ? undefined : certificateMap(b['certificates']);
   if (typeof certificates === 'string') return bad(certificates);
@@ -639,6 +708,7 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
     boxKeys,
     ...(certificates === undefined ? {} : { certificates }),
     ...(tier === undefined ? {} : { tier }),
+    ...(reshare === undefined ? {} : { reshare }),
   });
 }
 
@@ -682,6 +752,8 @@ export function keygenTranscript(fields: {
   tier: string | undefined;
   publicKey: string;
   publicPackage: Payload;
+  /** A refresh or reshare: which epoch it replaces, who dealt, and that epoch's public package. */
+  reshare?: ReshareBlock | undefined;
 }): string {
   const { walletId, keygenId, scheme, threshold, parties, boxKeys, publicKey, publicPackage } =
     fields;
@@ -697,6 +769,8 @@ export function keygenTranscript(fields: {
     tier,
     publicKey,
     publicPackage,
+    // Absent for a key generation, so its transcript is what it always was.
+    ...(fields.reshare === undefined ? {} : { reshare: fields.reshare }),
   };
   return sha256Hex(utf8ToBytes(canonicalJson(view)));
 }
@@ -783,6 +857,116 @@ export function buildActivatedPayload(transcript: string): Payload {
 export function validateActivatedPayload(raw: Payload): Checked<string> {
   const t = raw['activated'];
   return isHexOf(t, 64) ? accepted(t) : bad('activation acknowledgement invalid');
+}
+
+// ---------------------------------------------------------------------------------------------
+// epoch-test and epoch: the lifecycle's test signature, and its commit or abandon
+
+/** Coordinator → party: sign the fixed test message with the staged share of `epoch`. */
+export interface EpochTestBody {
+  walletId: string;
+  operationId: string;
+  epoch: number;
+  /** The new epoch's parties that sign (its threshold many). */
+  signers: string[];
+}
+
+/** Builds an epoch-test envelope (session: the operation's test run; round 0). */
+export function buildEpochTest(at: Addressing, body: EpochTestBody): EnvelopeFields {
+  return fieldsOf('epoch-test', at, 0, { ...body });
+}
+
+/** Validates an epoch-test body. */
+export function validateEpochTest(raw: unknown): Checked<EpochTestBody> {
+  const b = objectOf(raw);
+  if (!b) return bad('epoch-test body is not an object');
+  const { walletId, operationId, epoch } = b;
+  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isIdString(operationId, wireLimits.walletIdLengthMax)) return bad('operationId invalid');
+  if (!isNat(epoch) || epoch === 0) return bad('epoch invalid');
+  const signers = partyList(b['signers']);
+  if (!signers || signers.length === 0) return bad('signers invalid');
+  return accepted({ walletId, operationId, epoch, signers });
+}
+
+/** The message a lifecycle's test signature signs: fixed by the operation, never a request's. */
+export function epochTestMessage(walletId: string, operationId: string, epoch: number): Uint8Array {
+  return utf8ToBytes(
+    canonicalJson({ domain: 'quorate-epoch-test-v1', walletId, operationId, epoch }),
+  );
+}
+
+/**
+ * Coordinator → party: the store flipped the wallet to `epoch` (`commit`: a staged share of it
+ * becomes active and an older share is erased), or the operation ended without a flip
+ * (`abandon`: its staged share is erased). A party without a staged share of `epoch` erases its
+ * older share on a commit only against `evidence`: the new epoch's transcript confirmations.
+ */
+export interface EpochBody {
+  walletId: string;
+  operationId: string;
+  epoch: number;
+  action: 'commit' | 'abandon';
+  evidence?: EpochEvidence;
+}
+
+/** The signed transcript confirmations of the run that made an epoch (see {@link EpochBody}). */
+export interface EpochEvidence {
+  /** The run's id (the keygen-start session id the confirmations sign). */
+  runId: string;
+  confirmations: Record<string, KeygenConfirmation>;
+  certificates?: Record<string, PartyCertificate>;
+}
+
+/** Builds an epoch envelope. */
+export function buildEpoch(at: Addressing, body: EpochBody): EnvelopeFields {
+  return fieldsOf('epoch', at, 0, { ...body });
+}
+
+/** Validates an epoch body. */
+export function validateEpoch(raw: unknown): Checked<EpochBody> {
+  const b = objectOf(raw);
+  if (!b) return bad('epoch body is not an object');
+  const { walletId, operationId, epoch, action } = b;
+  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isIdString(operationId, wireLimits.walletIdLengthMax)) return bad('operationId invalid');
+  if (!isNat(epoch) || epoch === 0) return bad('epoch invalid');
+  if (action !== 'commit' && action !== 'abandon') return bad('action invalid');
+  if (b['evidence'] === undefined) return accepted({ walletId, operationId, epoch, action });
+  const ev = objectOf(b['evidence']);
+  if (!ev || !isIdString(ev['runId'], 128)) return bad('evidence invalid');
+  const all = objectOf(ev['confirmations']);
+  if (!all || Object.keys(all).length > limits.partiesMax) return bad('evidence invalid');
+  const confirmations: [string, KeygenConfirmation][] = [];
+  for (const [partyId, item] of Object.entries(all)) {
+    const confirm = confirmationOf(item);
+    if (!isPartyId(partyId) || !confirm) return bad('evidence confirmation invalid');
+    confirmations.push([partyId, confirm]);
+  }
+  const certificates =
+    ev['certificates'] === undefined ? undefined : certificateMap(ev['certificates']);
+  if (typeof certificates === 'string') return bad(certificates);
+  const evidence: EpochEvidence = {
+    runId: ev['runId'],
+    confirmations: Object.fromEntries(confirmations),
+    ...(certificates === undefined ? {} : { certificates }),
+  };
+  return accepted({ walletId, operationId, epoch, action, evidence });
+}
+
+/** Party → coordinator: what it did with an epoch frame (`promoted`, `erased`, `kept`…). */
+export const epochAckRound = 95;
+
+/** The payload acknowledging an epoch frame. */
+export function buildEpochAck(epoch: number, outcome: string): Payload {
+  return { epochAck: { epoch, outcome } };
+}
+
+/** Validates an epoch acknowledgement. */
+export function validateEpochAck(raw: Payload): Checked<{ epoch: number; outcome: string }> {
+  const a = objectOf(raw['epochAck']);
+  if (!a || !isNat(a['epoch']) || !isIdString(a['outcome'], 32)) return bad('epoch ack invalid');
+  return accepted({ epoch: a['epoch'], outcome: a['outcome'] });
 }
 
 // ---------------------------------------------------------------------------------------------

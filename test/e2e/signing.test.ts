@@ -5,29 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, verify as osslVerify } from 'node:crypto';
-import { schnorr, secp256k1_FROST } from '@noble/curves/secp256k1.js';
-import { hexToBytes } from '@noble/hashes/utils.js';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { verifyIndependently } from '../helpers/verify-independently.ts';
 
 const parties = ['p1', 'p2', 'p3', 'p4', 'p5'];
-
-function verifyIndependently(
-  scheme: string,
-  sigHex: string,
-  msgHex: string,
-  pkHex: string,
-): boolean {
-  const sig = hexToBytes(sigHex);
-  const msg = hexToBytes(msgHex);
-  const pk = hexToBytes(pkHex);
-  if (scheme === 'ed25519') {
-    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(pk)]);
-    return osslVerify(null, msg, createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig);
-  }
-  if (scheme === 'bip340') return schnorr.verify(sig, msg, pk);
-  return secp256k1_FROST.verify(sig, msg, pk);
-}
 
 describe('signing over loopback with real processes', () => {
   const cluster = new LocalCluster();

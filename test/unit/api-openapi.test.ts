@@ -24,11 +24,12 @@ import { inProcessApi, testApiToken as token } from '../helpers/in-process-api.t
  * `GET /v1/parties/{partyId}` and the optional paging and state filter of `GET /v1/parties`
  * (task H5: one party's row without the 10 000-row listing); issue 14 the `ecdsa` scheme (a
  * wallet's `ethereumAddress`, a signature's `recoveryId`, a request's `transaction` and its
- * `signedTransaction`, a request's `derivationPath`, `GET /v1/wallets/{walletId}/addresses`). A
- * deliberate change to the API
+ * `signedTransaction`, a request's `derivationPath`, `GET /v1/wallets/{walletId}/addresses`); issue 15 the key lifecycle (`POST
+ * /v1/wallets/{walletId}/refresh` and `/reshare`, `GET /v1/operations/{operationId}`, a wallet's
+ * `epoch` and `operation`). A deliberate change to the API
  * changes this digest in the same commit.
  */
-const documentDigest = 'e9382b9edbd9f4bb20ed1c2b8b3e84188d3b1c6d91f20a5f5a4e1cac16090609';
+const documentDigest = '77df5d97ffb246c71217395dc25746850bb54c204f828349793596304542ec81';
 
 function withoutErrorCodes(document: Record<string, unknown>): Record<string, unknown> {
   const components = { ...(document['components'] as Record<string, unknown>) };

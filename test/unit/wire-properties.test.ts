@@ -265,6 +265,48 @@ const rows: Row[] = [
     required: ['walletId', 'scheme', 'threshold', 'parties', 'boxKeys'],
   },
   {
+    name: 'epoch-test',
+    valid: fc.tuple(
+      addressing,
+      fc.record({
+        walletId: shortId(40),
+        operationId: shortId(40),
+        epoch: fc.integer({ min: 1, max: 1_000_000 }),
+        signers: fc.uniqueArray(partyId, { minLength: 1, maxLength: 8 }),
+      }),
+    ),
+    build: ([at, body]: [wire.Addressing, wire.EpochTestBody]) =>
+      bodyOf(wire.buildEpochTest(at, body)),
+    expect: ([, body]: [wire.Addressing, wire.EpochTestBody]) => body,
+    validate: wire.validateEpochTest,
+    required: ['walletId', 'operationId', 'epoch', 'signers'],
+  },
+  {
+    name: 'epoch',
+    valid: fc.tuple(
+      addressing,
+      fc.record({
+        walletId: shortId(40),
+        operationId: shortId(40),
+        epoch: fc.integer({ min: 1, max: 1_000_000 }),
+        action: fc.constantFrom('commit' as const, 'abandon' as const),
+      }),
+    ),
+    build: ([at, body]: [wire.Addressing, wire.EpochBody]) => bodyOf(wire.buildEpoch(at, body)),
+    expect: ([, body]: [wire.Addressing, wire.EpochBody]) => body,
+    validate: wire.validateEpoch,
+    required: ['walletId', 'operationId', 'epoch', 'action'],
+  },
+  {
+    name: 'epoch acknowledgement',
+    valid: fc.tuple(nat, fc.constantFrom('promoted', 'erased', 'kept', 'none')),
+    build: ([epoch, outcome]: [number, string]) => wire.buildEpochAck(epoch, outcome),
+    expect: ([epoch, outcome]: [number, string]) => ({ epoch, outcome }),
+    validate: ofPayload(wire.validateEpochAck),
+    required: ['epochAck'],
+    covers: 'validateEpochAck',
+  },
+  {
     name: 'protocol',
     valid: fc.tuple(addressing, nat, payload),
     build: ([at, round, p]: [wire.Addressing, number, Record<string, unknown>]) =>

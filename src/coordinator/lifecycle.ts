@@ -1,0 +1,591 @@
+/**
+ * Key lifecycle on the coordinator (docs/key-lifecycle.md): refresh and reshare of a wallet
+ * without moving funds. An operation lives in its wallet's record, so starting it, flipping
+ * the active epoch and ending it are compare-and-sets on one key: exactly one of a flip and an
+ * abort ever wins. Phases:
+ *
+ * 1. staging: a threshold of the current epoch deals to the new parties (a keygen-start with a
+ *    reshare block); every participant confirms one signed transcript and the receivers stage
+ *    their new share, sealed at rest;
+ * 2. testing: a threshold of the new parties signs a fixed test message with the staged shares;
+ * 3. the flip: new sign requests wait, those in flight end under the old epoch, then the wallet
+ *    record moves to the new epoch (threshold, parties, public package) in one CAS;
+ * 4. retiring: every party is told (`epoch` commit): receivers promote, retired holders erase
+ *    against the confirmations; a party that is away is told again when it is back.
+ *
+ * Any failure before the flip (or the deadline) rolls back: the record says `failed` and every
+ * receiver erases its staged share. A coordinator that restarts rolls back what had not flipped
+ * and finishes retiring what had.
+ */
+import type { Env, Log } from '../core/env.ts';
+import { QuorateError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { limits } from '../core/limits.ts';
+import type { KeygenResult, Scheme, SignatureEngine } from '../protocol/engine.ts';
+import { rankEligible } from '../session/quorum.ts';
+import type { OperationRecord, Store, WalletRecord } from '../store/store.ts';
+import {
+  buildEpoch,
+  reshareRunId,
+  validateEpochAck,
+  validateEpoch,
+  validateProtocol,
+  validateRefuse,
+  epochAckRound,
+  type EpochEvidence,
+  type Envelope,
+} from '../transport/wire.ts';
+import { EpochTestRunner } from './epoch-test-runner.ts';
+import { KeygenRunner } from './keygen-runner.ts';
+import type { PartyRegistry } from './party-registry.ts';
+import { checkShape, type Wallets } from './wallets.ts';
+
+/** A lifecycle request after validation at the boundary. */
+export interface LifecycleRequest {
+  kind: 'refresh' | 'reshare';
+  /** reshare: the new threshold and parties (refresh keeps the wallet's). */
+  threshold?: number;
+  parties?: string[];
+  /** How long the operation may take before it rolls back (ms, bounded). */
+  deadlineMs?: number;
+}
+
+/** What the lifecycle needs from the coordinator. */
+export interface LifecycleDeps {
+  env: Env;
+  store: Store;
+  registry: PartyRegistry;
+  log: Log;
+  engines: Record<Scheme, SignatureEngine>;
+  wallets: Wallets;
+  /** Sessions of a wallet being signed on this replica now. */
+  signingFor(walletId: string): number;
+}
+
+/** An operation being driven here, and where its envelopes go. */
+interface Live {
+  op: OperationRecord;
+  keygen?: KeygenRunner | undefined;
+  test?: EpochTestRunner | undefined;
+}
+
+/** The retirement still to tell, per wallet (parties that have not acknowledged the commit). */
+interface Retiring {
+  walletId: string;
+  operationId: string;
+  epoch: number;
+  pending: Set<string>;
+  evidence: EpochEvidence | undefined;
+  untilMs: number;
+  cancel: () => void;
+}
+
+const metaKey = (operationId: string) => `operation/${operationId}`;
+const commitSession = (operationId: string) => `${operationId}.commit`;
+
+/** Refreshes and reshares wallets. */
+export class Lifecycle {
+  private readonly live = new Map<string, Live>();
+  /** Wallets whose flip is under way: their new sign requests wait for it. */
+  private readonly gates = new Map<string, Promise<void>>();
+  private readonly retiring = new Map<string, Retiring>();
+  private stopped = false;
+
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  /** Starts an operation; answers at once with its record (`202 {operationId}`). */
+  async start(walletId: string, request: LifecycleRequest): Promise<OperationRecord> {
+    const wallet = await this.deps.wallets.get(walletId);
+    if (wallet.scheme === 'ecdsa')
+      throw new QuorateError(
+        'QUORATE_E_UNSUPPORTED_OPERATION',
+        'the ecdsa engine (DKLs23) has no refresh or reshare: see docs/key-lifecycle.md',
+        { walletId, scheme: wallet.scheme },
+      );
+    if (wallet.operation?.status === 'running')
+      throw new QuorateError('QUORATE_E_OPERATION_IN_PROGRESS', 'an operation is running', {
+        operationId: wallet.operation.operationId,
+      });
+    if (this.live.size >= limits.lifecyclesActiveMax)
+      throw new QuorateError('QUORATE_E_OVERLOADED', 'too many lifecycle operations in flight');
+    const op = await this.plan(wallet, request);
+    const next = withOperation(wallet, op);
+    if (!(await this.deps.store.replaceWallet(next, wallet.revision ?? 0)))
+      throw new QuorateError('QUORATE_E_OPERATION_IN_PROGRESS', 'the wallet changed meanwhile', {
+        walletId,
+      });
+    await this.deps.store.putMetaIfAbsent(metaKey(op.operationId), walletId);
+    this.deps.log.info(
+      { walletId, operationId: op.operationId, kind: op.kind, dealers: op.dealers },
+      'lifecycle operation started',
+    );
+    const live: Live = { op };
+    this.live.set(op.operationId, live);
+    void this.run(next, live).finally(() => this.live.delete(op.operationId));
+    return op;
+  }
+
+  /** The operation's record and its wallet, or `QUORATE_E_OPERATION_NOT_FOUND`. */
+  async get(operationId: string): Promise<{ walletId: string; op: OperationRecord }> {
+    const notFound = new QuorateError('QUORATE_E_OPERATION_NOT_FOUND', 'no such operation', {
+      operationId,
+    });
+    const walletId = await this.deps.store.getMeta(metaKey(operationId));
+    if (walletId === undefined) throw notFound;
+    const wallet = await this.deps.store.getWallet(walletId);
+    const all = [wallet?.operation, ...(wallet?.pastOperations ?? [])];
+    const op = all.find((o) => o?.operationId === operationId);
+    if (op === undefined) throw notFound;
+    return { walletId, op };
+  }
+
+  /** Waits while the wallet's flip is under way (new sign requests then see the new epoch). */
+  async gate(walletId: string): Promise<void> {
+    await this.gates.get(walletId);
+  }
+
+  /** The new epoch's shape, the dealers and the deadline; refuses what cannot run. */
+  private async plan(wallet: WalletRecord, request: LifecycleRequest): Promise<OperationRecord> {
+    const { env } = this.deps;
+    const threshold = request.kind === 'refresh' ? wallet.threshold : (request.threshold ?? 0);
+    const parties = request.kind === 'refresh' ? wallet.parties : (request.parties ?? []);
+    checkShape(wallet.scheme, threshold, parties);
+    if (wallet.tier !== undefined) this.deps.wallets.checkTier(wallet.tier, threshold, parties);
+    const dealers = this.chooseDealers(wallet);
+    await this.deps.wallets.enrolledBoxKeys([...new Set([...dealers, ...parties])]);
+    const down = this.deps.registry.candidates(parties).filter((c) => c.state !== 'alive');
+    if (down.length > 0)
+      throw new QuorateError(
+        'QUORATE_E_QUORUM_UNAVAILABLE',
+        'every party of the new epoch must be alive to receive its share',
+        {
+          down: down.map((c) => ({
+            partyId: c.partyId,
+            state: c.state,
+            sinceMs: c.sinceMs ?? null,
+          })),
+        },
+      );
+    const fromEpoch = wallet.epoch ?? 0;
+    const deadlineMs = Math.min(
+      request.deadlineMs ?? limits.lifecycleDeadlineMsDefault,
+      limits.lifecycleDeadlineMsMax,
+    );
+    const now = env.nowMs();
+    return {
+      operationId: newId(env, 'o'),
+      kind: request.kind,
+      status: 'running',
+      phase: 'staging',
+      fromEpoch,
+      toEpoch: fromEpoch + 1,
+      threshold,
+      parties: [...parties],
+      dealers,
+      startedMs: now,
+      deadlineMs: now + deadlineMs,
+      progress: Object.fromEntries([...new Set([...dealers, ...parties])].map((p) => [p, 'asked'])),
+    };
+  }
+
+  /** A threshold of the current epoch's parties, alive, best first; a lost one is never asked. */
+  private chooseDealers(wallet: WalletRecord): string[] {
+    const candidates = this.deps.registry.candidates(wallet.parties);
+    const alive = rankEligible(wallet.parties, candidates, []).map((c) => c.partyId);
+    if (alive.length < wallet.threshold)
+      throw new QuorateError(
+        'QUORATE_E_QUORUM_UNAVAILABLE',
+        `a refresh or reshare needs ${wallet.threshold} live parties of the current epoch`,
+        {
+          down: candidates
+            .filter((c) => c.state !== 'alive')
+            .map((c) => ({ partyId: c.partyId, state: c.state, sinceMs: c.sinceMs ?? null })),
+        },
+      );
+    return alive.slice(0, wallet.threshold);
+  }
+
+  /** Stages, tests and flips; any failure before the flip rolls back. */
+  private async run(wallet: WalletRecord, live: Live): Promise<void> {
+    const { op } = live;
+    let result: KeygenResult;
+    let evidence: EpochEvidence;
+    try {
+      ({ result, evidence } = await this.stage(wallet, live));
+      await this.test(wallet, live, result);
+      await this.flip(wallet.walletId, live, result, evidence);
+    } catch (error) {
+      await this.rollBack(wallet.walletId, op, error);
+      return;
+    }
+    this.retire(wallet, op, evidence);
+  }
+
+  /** Phase 1: the reshare run (dealing, checks, confirmations, staged shares). */
+  private async stage(
+    wallet: WalletRecord,
+    live: Live,
+  ): Promise<{ result: KeygenResult; evidence: EpochEvidence }> {
+    const { op } = live;
+    const { env, registry } = this.deps;
+    const runId = reshareRunId(op.operationId, op.toEpoch);
+    const participants = [...new Set([...op.dealers, ...op.parties])];
+    const boxKeys = await this.deps.wallets.enrolledBoxKeys(participants);
+    const args = {
+      keygenId: runId,
+      walletId: wallet.walletId,
+      scheme: wallet.scheme,
+      threshold: op.threshold,
+      parties: op.parties,
+      boxKeys,
+      ...(wallet.tier === undefined ? {} : { tier: wallet.tier }),
+      reshare: {
+        operationId: op.operationId,
+        kind: op.kind,
+        fromEpoch: op.fromEpoch,
+        dealers: op.dealers,
+        oldThreshold: wallet.threshold,
+        oldPublicPackage: wallet.publicPackage,
+      },
+    };
+    const runner = new KeygenRunner(
+      env,
+      registry,
+      this.deps.engines[wallet.scheme],
+      args,
+      () => {},
+      Math.max(0, op.deadlineMs - env.nowMs()),
+    );
+    live.keygen = runner;
+    runner.start();
+    const result = await runner.result;
+    live.keygen = undefined;
+    if (result.publicKey !== wallet.publicKey)
+      throw new QuorateError('QUORATE_E_LIFECYCLE_FAILED', 'the group key would change', {
+        phase: 'staging',
+      });
+    for (const p of participants) op.progress[p] = op.parties.includes(p) ? 'staged' : 'dealt';
+    return { result, evidence: { runId, ...runner.evidence() } };
+  }
+
+  /** Phase 2: a threshold of the new parties signs the test message with the staged shares. */
+  private async test(wallet: WalletRecord, live: Live, result: KeygenResult): Promise<void> {
+    const { op } = live;
+    const { env, registry } = this.deps;
+    await this.writeOp(wallet.walletId, op.operationId, (o) => ({
+      ...o,
+      phase: 'testing',
+      progress: op.progress,
+    }));
+    const ranked = rankEligible(op.parties, registry.candidates(op.parties), []).map(
+      (c) => c.partyId,
+    );
+    const signers = ranked.slice(0, op.threshold);
+    if (signers.length < op.threshold)
+      throw new QuorateError('QUORATE_E_LIFECYCLE_FAILED', 'too few new parties alive to test', {
+        phase: 'testing',
+      });
+    const runner = new EpochTestRunner(env, registry, this.deps.engines[wallet.scheme], {
+      runId: `${op.operationId}.test`,
+      walletId: wallet.walletId,
+      operationId: op.operationId,
+      epoch: op.toEpoch,
+      signers,
+      publicPackage: result.publicPackage,
+      publicKey: wallet.publicKey,
+      deadlineMs: Math.min(limits.lifecycleTestSignMsMax, Math.max(0, op.deadlineMs - env.nowMs())),
+    });
+    live.test = runner;
+    runner.start();
+    await runner.result;
+    live.test = undefined;
+    for (const p of signers) op.progress[p] = 'test-signed';
+  }
+
+  /**
+   * Phase 3: new sign requests wait; the ones in flight here end under the old epoch; then
+   * one CAS moves the wallet to the new epoch, if the operation is still running and inside
+   * its deadline (past it, the operation rolls back instead: it ends by its deadline).
+   */
+  private async flip(
+    walletId: string,
+    live: Live,
+    result: KeygenResult,
+    evidence: EpochEvidence,
+  ): Promise<void> {
+    const { op } = live;
+    let release: () => void = () => {};
+    this.gates.set(walletId, new Promise<void>((resolve) => (release = resolve)));
+    try {
+      await this.drain(walletId, op.deadlineMs);
+      const { env } = this.deps;
+      await this.writeWallet(walletId, (w) => {
+        const current = w.operation;
+        if (current?.operationId !== op.operationId || current.status !== 'running')
+          throw new QuorateError('QUORATE_E_LIFECYCLE_FAILED', 'the operation ended meanwhile', {
+            phase: 'flip',
+          });
+        if (env.nowMs() > op.deadlineMs)
+          throw new QuorateError('QUORATE_E_LIFECYCLE_FAILED', 'deadline reached before the flip', {
+            phase: 'flip',
+          });
+        const retired = w.parties.filter((p) => !op.parties.includes(p));
+        const ended: OperationRecord = {
+          ...current,
+          status: 'done',
+          phase: 'retiring',
+          endedMs: env.nowMs(),
+          progress: op.progress,
+          retirePending: [...new Set([...op.parties, ...retired])],
+          evidence: { ...evidence },
+        };
+        return {
+          ...w,
+          epoch: op.toEpoch,
+          threshold: op.threshold,
+          parties: op.parties,
+          publicPackage: result.publicPackage,
+          operation: ended,
+        };
+      });
+      this.deps.log.info({ walletId, epoch: op.toEpoch }, 'wallet flipped to its new key epoch');
+    } finally {
+      this.gates.delete(walletId);
+      release();
+    }
+  }
+
+  /** Waits (bounded by the deadline) until no session of the wallet is being signed here. */
+  private async drain(walletId: string, untilMs: number): Promise<void> {
+    const { env } = this.deps;
+    for (let i = 0; i < limits.lifecycleDeadlineMsMax / 50 && env.nowMs() < untilMs; i++) {
+      if (this.deps.signingFor(walletId) === 0) return;
+      await new Promise<void>((resolve) => env.setTimer(50, resolve));
+    }
+  }
+
+  /** Rolls back: the record says failed (unless it flipped after all), staged shares erased. */
+  private async rollBack(walletId: string, op: OperationRecord, error: unknown): Promise<void> {
+    const { env, log } = this.deps;
+    const cause = error instanceof QuorateError ? error : undefined;
+    const blamed = (cause?.detail['blamed'] ?? cause?.detail['parties']) as string[] | undefined;
+    const failure = {
+      code: 'QUORATE_E_LIFECYCLE_FAILED',
+      message: cause?.message ?? String(error),
+      ...(Array.isArray(blamed) && blamed.length > 0 ? { blamed } : {}),
+    };
+    log.warn(
+      { walletId, operationId: op.operationId, ...failure },
+      'lifecycle operation rolled back',
+    );
+    try {
+      await this.writeOp(walletId, op.operationId, (o) =>
+        o.status === 'running'
+          ? { ...o, status: 'failed', phase: 'ended', endedMs: env.nowMs(), error: failure }
+          : o,
+      );
+    } catch (writeError) {
+      log.error({ walletId, err: String(writeError) }, 'could not record the rollback');
+    }
+    this.abandon(walletId, op);
+  }
+
+  /** Tells every receiver to erase its staged share of the operation (best effort, now). */
+  private abandon(walletId: string, op: OperationRecord): void {
+    const body = {
+      walletId,
+      operationId: op.operationId,
+      epoch: op.toEpoch,
+      action: 'abandon' as const,
+    };
+    const frame = buildEpoch(
+      { sessionId: `${op.operationId}.abandon`, attempt: 1, token: 1 },
+      body,
+    );
+    for (const p of op.parties) this.deps.registry.send(p, frame);
+  }
+
+  /** Phase 4: tells every party of both epochs; resent to those that have not answered. */
+  private retire(
+    wallet: WalletRecord,
+    op: OperationRecord,
+    evidence: EpochEvidence | undefined,
+  ): void {
+    const { env } = this.deps;
+    const retired = wallet.parties.filter((p) => !op.parties.includes(p));
+    const pending = new Set(op.retirePending ?? [...op.parties, ...retired]);
+    const state: Retiring = {
+      walletId: wallet.walletId,
+      operationId: op.operationId,
+      epoch: op.toEpoch,
+      pending,
+      evidence,
+      untilMs: (op.endedMs ?? env.nowMs()) + limits.lifecycleRetireMsMax,
+      cancel: () => {},
+    };
+    this.retiring.get(wallet.walletId)?.cancel();
+    this.retiring.set(wallet.walletId, state);
+    this.tellRetiring(state);
+  }
+
+  private tellRetiring(state: Retiring): void {
+    const { env, registry } = this.deps;
+    if (this.stopped || state.pending.size === 0 || env.nowMs() > state.untilMs) {
+      this.retiring.delete(state.walletId);
+      return;
+    }
+    const body = {
+      walletId: state.walletId,
+      operationId: state.operationId,
+      epoch: state.epoch,
+      action: 'commit' as const,
+      ...(state.evidence === undefined ? {} : { evidence: state.evidence }),
+    };
+    const frame = buildEpoch(
+      { sessionId: commitSession(state.operationId), attempt: 1, token: 1 },
+      body,
+    );
+    for (const p of state.pending) registry.send(p, frame);
+    state.cancel = env.setTimer(limits.lifecycleRetireResendMs, () => this.tellRetiring(state));
+  }
+
+  /** A party acknowledged a commit: once all have, the operation's record says so. */
+  private onCommitAck(state: Retiring, partyId: string, outcome: string): void {
+    if (!state.pending.delete(partyId)) return;
+    const { walletId, operationId } = state;
+    const done = state.pending.size === 0;
+    void this.writeOp(walletId, operationId, (o) => ({
+      ...o,
+      progress: { ...o.progress, [partyId]: outcome },
+      retirePending: [...state.pending],
+      ...(done ? { phase: 'ended' as const } : {}),
+    })).catch((error: unknown) =>
+      this.deps.log.warn({ walletId, err: String(error) }, 'could not record a retirement'),
+    );
+    if (done) {
+      state.cancel();
+      this.retiring.delete(walletId);
+    }
+  }
+
+  /** Routes a party's envelope to the run, the test or the retirement it answers. */
+  onEnvelope(partyId: string, e: Envelope): void {
+    for (const live of this.live.values()) {
+      if (live.keygen && e.sessionId === live.keygen.args.keygenId)
+        live.keygen.onEnvelope(partyId, e);
+      if (live.test && e.sessionId === live.test.args.runId) live.test.onEnvelope(partyId, e);
+    }
+    for (const state of this.retiring.values()) {
+      if (e.sessionId !== commitSession(state.operationId)) continue;
+      if (e.kind === 'refuse') {
+        // A party that will not erase (no evidence it accepts) is not asked again and again.
+        const refusal = validateRefuse(e.body);
+        this.onCommitAck(state, partyId, refusal.ok ? `refused ${refusal.value.code}` : 'refused');
+        continue;
+      }
+      if (e.kind !== 'protocol' || e.round !== epochAckRound) continue;
+      const payload = validateProtocol(e.body);
+      const ack = payload.ok ? validateEpochAck(payload.value) : undefined;
+      if (ack?.ok === true && ack.value.epoch === state.epoch)
+        this.onCommitAck(state, partyId, ack.value.outcome);
+    }
+  }
+
+  onDisconnect(partyId: string): void {
+    for (const live of this.live.values()) {
+      live.keygen?.onDisconnect(partyId);
+      live.test?.onDisconnect(partyId);
+    }
+  }
+
+  /**
+   * After a restart: an operation that had not flipped rolls back (its run's state was in
+   * this process), and one that had goes on retiring. Bounded by the wallet pages read.
+   */
+  async resume(): Promise<void> {
+    let cursor: string | undefined;
+    for (let page = 0; page < limits.walletsMax / limits.storePageSizeMax + 1; page++) {
+      const { items, nextCursor } = await this.deps.store.listWalletsPage({
+        limit: limits.storePageSizeMax,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      for (const wallet of items) await this.resumeWallet(wallet);
+      if (nextCursor === undefined) return;
+      cursor = nextCursor;
+    }
+  }
+
+  private async resumeWallet(wallet: WalletRecord): Promise<void> {
+    const op = wallet.operation;
+    if (op === undefined) return;
+    if (op.status === 'running' && !this.live.has(op.operationId)) {
+      await this.rollBack(
+        wallet.walletId,
+        op,
+        new Error('the coordinator restarted before the flip'),
+      );
+      return;
+    }
+    if (op.status === 'done' && op.phase === 'retiring')
+      this.retire(wallet, op, storedEvidence(wallet.walletId, op));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const state of this.retiring.values()) state.cancel();
+    this.retiring.clear();
+  }
+
+  /** Rewrites the wallet's current operation `operationId` (if it still is) by CAS. */
+  private writeOp(
+    walletId: string,
+    operationId: string,
+    change: (op: OperationRecord) => OperationRecord,
+  ): Promise<WalletRecord> {
+    return this.writeWallet(walletId, (w) =>
+      w.operation?.operationId === operationId ? { ...w, operation: change(w.operation) } : w,
+    );
+  }
+
+  /** Read, change, compare-and-set the wallet record; re-read and retried if it moved. */
+  private async writeWallet(
+    walletId: string,
+    change: (wallet: WalletRecord) => WalletRecord,
+  ): Promise<WalletRecord> {
+    const { store } = this.deps;
+    for (let i = 0; i < limits.lifecycleCasTriesMax; i++) {
+      const wallet = await store.getWallet(walletId);
+      if (wallet === undefined)
+        throw new QuorateError('QUORATE_E_WALLET_NOT_FOUND', 'no such wallet', { walletId });
+      const revision = wallet.revision ?? 0;
+      const next = { ...change(wallet), revision: revision + 1 };
+      if (await store.replaceWallet(next, revision)) return next;
+    }
+    throw new QuorateError('QUORATE_E_STORE_UNAVAILABLE', 'the wallet record kept moving', {
+      walletId,
+    });
+  }
+}
+
+/** The wallet with `op` as its current operation; an ended one moves to the kept history. */
+function withOperation(wallet: WalletRecord, op: OperationRecord): WalletRecord {
+  const past = wallet.operation === undefined ? [] : [wallet.operation];
+  const pastOperations = [...past, ...(wallet.pastOperations ?? [])].slice(
+    0,
+    limits.walletOperationsKeptMax,
+  );
+  return {
+    ...wallet,
+    operation: op,
+    pastOperations,
+    revision: (wallet.revision ?? 0) + 1,
+  };
+}
+
+/** The evidence a flipped operation recorded, checked again as it is read back from the store. */
+function storedEvidence(walletId: string, op: OperationRecord): EpochEvidence | undefined {
+  if (op.evidence === undefined) return undefined;
+  const body = { walletId, operationId: op.operationId, epoch: op.toEpoch, action: 'commit' };
+  const checked = validateEpoch({ ...body, evidence: op.evidence });
+  return checked.ok ? checked.value.evidence : undefined;
+}

@@ -1,0 +1,180 @@
+/**
+ * Key lifecycle on real processes (issue 15's acceptance): a 2-of-3 bip340 and a 2-of-3 ed25519
+ * wallet each sign, are reshared to 3-of-5 with two new parties (the public key byte-identical),
+ * sign with a quorum that must include a new party (verified by OpenSSL or the plain BIP340
+ * verifier), and are reshared again without one party, whose share is then erased on its disk.
+ * A lost (killed) party is replaced and the wallet signs with the replacement. An ecdsa wallet's
+ * refresh is refused with a stable code.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { verifyIndependently } from '../helpers/verify-independently.ts';
+
+const parties = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+
+describe('key lifecycle with real processes', () => {
+  const cluster = new LocalCluster();
+  before(async () => {
+    await cluster.startWithParties(parties);
+  });
+  after(() => cluster.stop());
+
+  /** Polls the operation until it ended (bounded: 300 polls of 100 ms). */
+  async function ended(operationId: string): Promise<Record<string, unknown>> {
+    for (let i = 0; i < 300; i++) {
+      const { json } = await cluster.request('GET', `/v1/operations/${operationId}`);
+      if (json['status'] !== 'running') return json;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`operation ${operationId} still running`);
+  }
+
+  async function reshare(walletId: string, threshold: number, members: string[]) {
+    const started = await cluster.request('POST', `/v1/wallets/${walletId}/reshare`, {
+      threshold,
+      parties: members,
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    const op = await ended(started.json['operationId'] as string);
+    assert.equal(op['status'], 'done', JSON.stringify(op));
+    return op;
+  }
+
+  async function sign(walletId: string, intentKey: string, scheme: string, pk: string) {
+    const message = Buffer.from(intentKey).toString('hex');
+    const signed = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+      message,
+      intentKey,
+    });
+    assert.equal(signed.status, 200, JSON.stringify(signed.json));
+    const signature = signed.json['signature'] as string;
+    assert.ok(verifyIndependently(scheme, signature, message, pk), 'independent verifier accepts');
+    return signed.json['signers'] as string[];
+  }
+
+  /** True if the party's journal still holds a sealed share row of `walletId` (any epoch). */
+  function holdsShare(partyId: string, walletId: string): boolean {
+    const db = new Database(join(cluster.dataDir, 'parties', partyId, 'journal.sqlite'), {
+      readonly: true,
+    });
+    try {
+      const row = db
+        .prepare('SELECT count(*) AS n FROM key_shares WHERE wallet_id LIKE ?')
+        .get(`${walletId}%`) as { n: number };
+      return row.n > 0;
+    } finally {
+      db.close();
+    }
+  }
+
+  for (const scheme of ['bip340', 'ed25519']) {
+    test(`${scheme}: 2-of-3 → 3-of-5 with two new parties, then without p1`, async () => {
+      const created = await cluster.request('POST', '/v1/wallets', {
+        scheme,
+        threshold: 2,
+        parties: ['p1', 'p2', 'p3'],
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      const walletId = created.json['walletId'] as string;
+      const pk = created.json['publicKey'] as string;
+      assert.equal(created.json['epoch'], 0);
+      await sign(walletId, `${scheme}-before`, scheme, pk);
+
+      const op = await reshare(walletId, 3, ['p1', 'p2', 'p3', 'p4', 'p5']);
+      assert.equal(op['fromEpoch'], 0);
+      assert.equal(op['toEpoch'], 1);
+      const wallet = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+      assert.equal(wallet['publicKey'], pk, 'public key byte-identical');
+      assert.equal(wallet['epoch'], 1);
+      assert.equal(wallet['threshold'], 3);
+      assert.deepEqual(wallet['parties'], ['p1', 'p2', 'p3', 'p4', 'p5']);
+
+      // Only p3, p4 and p5 up: the quorum must include both new parties.
+      await cluster.kill('p1');
+      await cluster.kill('p2');
+      await cluster.waitForParties(['p1', 'p2'], 'not-alive');
+      const signers = await sign(walletId, `${scheme}-new-parties`, scheme, pk);
+      assert.deepEqual([...signers].sort(), ['p3', 'p4', 'p5']);
+      cluster.startParty('p1');
+      cluster.startParty('p2');
+      await cluster.waitForParties(['p1', 'p2']);
+
+      // p1 is removed: its share of the wallet is erased on its own disk.
+      const second = await reshare(walletId, 3, ['p2', 'p3', 'p4', 'p5']);
+      for (let i = 0; i < 50 && holdsShare('p1', walletId); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(holdsShare('p1', walletId), false, 'the removed party erased its share');
+      const progress = (await ended(second['operationId'] as string))['progress'] as Record<
+        string,
+        string
+      >;
+      assert.ok(['erased', 'dealt'].includes(progress['p1'] ?? ''), JSON.stringify(progress));
+      // With p1 the only other party up, the wallet cannot sign: p1 is no longer one of its own.
+      await cluster.kill('p4');
+      await cluster.kill('p5');
+      await cluster.waitForParties(['p4', 'p5'], 'not-alive');
+      const refused = await cluster.request('POST', `/v1/wallets/${walletId}/signatures`, {
+        message: 'aa',
+        intentKey: `${scheme}-without-p1`,
+      });
+      assert.equal(refused.status, 503, JSON.stringify(refused.json));
+      const error = refused.json['error'] as { code: string };
+      assert.equal(error.code, 'QUORATE_E_QUORUM_UNAVAILABLE');
+      cluster.startParty('p4');
+      cluster.startParty('p5');
+      await cluster.waitForParties(['p4', 'p5']);
+      await sign(walletId, `${scheme}-after-removal`, scheme, pk);
+    });
+  }
+
+  test('a lost party is replaced (its share never needed) and the replacement signs', async () => {
+    const created = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'ed25519',
+      threshold: 2,
+      parties: ['p4', 'p5', 'p6'],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const walletId = created.json['walletId'] as string;
+    const pk = created.json['publicKey'] as string;
+    await cluster.kill('p6'); // lost: never comes back
+    await cluster.waitForParties(['p6'], 'not-alive');
+    const op = await reshare(walletId, 2, ['p4', 'p5', 'p1']);
+    assert.deepEqual([...(op['dealers'] as string[])].sort(), ['p4', 'p5']);
+    await cluster.kill('p4');
+    await cluster.waitForParties(['p4'], 'not-alive');
+    const signers = await sign(walletId, 'replacement-signs', 'ed25519', pk);
+    assert.deepEqual([...signers].sort(), ['p1', 'p5']);
+    cluster.startParty('p4');
+    await cluster.waitForParties(['p4']);
+  });
+
+  test('bad requests are refused with stable codes, and nothing changes', async () => {
+    const created = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'bip340',
+      threshold: 2,
+      parties: ['p1', 'p2', 'p3'],
+    });
+    const walletId = created.json['walletId'] as string;
+    const bad = await cluster.request('POST', `/v1/wallets/${walletId}/reshare`, {
+      threshold: 4,
+      parties: ['p1', 'p2', 'p3'],
+    });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json['error'] as { code: string }).code, 'QUORATE_E_INVALID_THRESHOLD');
+    const unknown = await cluster.request('GET', '/v1/operations/o_nope');
+    assert.equal(unknown.status, 404);
+    assert.equal((unknown.json['error'] as { code: string }).code, 'QUORATE_E_OPERATION_NOT_FOUND');
+    const missing = await cluster.request('POST', '/v1/wallets/w_nope/refresh', {});
+    assert.equal((missing.json['error'] as { code: string }).code, 'QUORATE_E_WALLET_NOT_FOUND');
+    const refreshed = await cluster.request('POST', `/v1/wallets/${walletId}/refresh`, {});
+    assert.equal(refreshed.status, 202, JSON.stringify(refreshed.json));
+    const op = await ended(refreshed.json['operationId'] as string);
+    assert.equal(op['status'], 'done', JSON.stringify(op));
+    const wallet = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+    assert.equal(wallet['epoch'], 1);
+    assert.equal(wallet['publicKey'], created.json['publicKey']);
+  });
+});
