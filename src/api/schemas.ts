@@ -118,6 +118,12 @@ export const reshareBody = {
       items: { type: 'string', pattern: partyIdPattern },
     },
     deadlineMs: lifecycleDeadline,
+    authorization: {
+      type: 'string',
+      pattern: '^[0-9a-f]{128}$',
+      description:
+        "the operator key's Ed25519 signature over the reshare (docs/key-lifecycle.md): every dealer checks it",
+    },
   },
 } as const;
 

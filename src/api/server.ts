@@ -81,9 +81,9 @@ function walletView(w: WalletRecord) {
   };
 }
 
-/** A lifecycle operation as the API shows it (its evidence stays in the store). */
+/** A lifecycle operation as the API shows it (the promotions' signatures stay in the store). */
 function operationView(walletId: string, op: OperationRecord) {
-  const { evidence: _evidence, ...shown } = op;
+  const { promotions: _promotions, ...shown } = op;
   return { walletId, ...shown };
 }
 
@@ -448,18 +448,19 @@ function addLifecycleRoutes(app: FastifyInstance, coordinator: Coordinator): voi
   );
   app.post<{
     Params: { walletId: string };
-    Body: { threshold: number; parties: string[]; deadlineMs?: number };
+    Body: { threshold: number; parties: string[]; deadlineMs?: number; authorization?: string };
   }>(
     '/v1/wallets/:walletId/reshare',
     { schema: { params: s.walletIdParams, body: s.reshareBody } },
     async (req, reply) => {
       const { walletId } = req.params;
-      const { threshold, parties, deadlineMs } = req.body;
+      const { threshold, parties, deadlineMs, authorization } = req.body;
       const op = await coordinator.startOperation(walletId, {
         kind: 'reshare',
         threshold,
         parties,
         ...(deadlineMs === undefined ? {} : { deadlineMs }),
+        ...(authorization === undefined ? {} : { authorization }),
       });
       return reply.code(202).send(accepted(walletId, op));
     },

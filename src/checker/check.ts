@@ -4,6 +4,7 @@
  * (check-governance.ts), one transaction per account nonce N1 (check-nonces.ts), plus availability, detection, fail-fast and recovery measurements.
  * Pure: the simulator and the chaos harness both feed it.
  */
+import { checkEpochs } from './check-epochs.ts';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { coordinatorEngines as engines } from '../protocol/engines.ts';
 import { checkGovernance, governedMetrics } from './check-governance.ts';
@@ -51,6 +52,7 @@ export function checkRun(
     ...checkI6(input, ops, schedule, options),
     ...checkGovernance(input, ops, schedule, options),
     ...checkNonceSlots(input),
+    ...(input.lifecycle ?? []).flatMap((facts) => checkEpochs(facts, schedule, options)),
   ];
   return { violations, metrics: measure(input, ops, schedule) };
 }

@@ -154,7 +154,24 @@ export type HistoryEvent =
       type: 'info';
       f: 'party-state';
       value: { partyId: string; state: string };
+    }
+  | {
+      index: number;
+      timeMs: number;
+      process: 'lifecycle';
+      type: 'info';
+      f: 'lifecycle';
+      /** A refresh or reshare asked of the coordinator, and what became of the request. */
+      value: LifecycleEventValue;
     };
+
+/** What a harness records when it asks for a refresh or reshare. */
+export interface LifecycleEventValue {
+  kind: string;
+  parties?: string[];
+  operationId?: string;
+  outcome: string;
+}
 
 /** Distributive Omit, so each variant keeps its own fields. */
 export type NewHistoryEvent = HistoryEvent extends infer E

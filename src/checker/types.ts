@@ -4,6 +4,7 @@
  * journals' rows and the store's records in, and structural typing lets them through as long as
  * the field names below stay the ones the journals and the store write.
  */
+import type { LifecycleFacts } from './check-epochs.ts';
 import type { Scheme } from '../protocol/engine.ts';
 import type { HistoryEvent } from './history.ts';
 
@@ -121,6 +122,8 @@ export interface CheckInput {
   /** Harness time at which the run ended (all requests were given time to finish). */
   endMs: number;
   governance?: GovernanceFacts;
+  /** Wallets whose keys went through refresh or reshare (I7–I9, check-epochs.ts). */
+  lifecycle?: LifecycleFacts[];
 }
 
 /** Tunables of the checker. */
@@ -149,6 +152,9 @@ export type InvariantName =
   | 'I4'
   | 'I5'
   | 'I6'
+  | 'I7'
+  | 'I8'
+  | 'I9'
   | 'G1'
   | 'G2'
   | 'G3'

@@ -30,6 +30,8 @@ const usage = `usage:
   quorate chaos process [--control FILE] [--latency-ms N] [--jitter-ms N] [--clock-offset-ms N] -- coordinator|party FLAGS…
                       (how the chaos harness starts its processes: the command with injected latency and clock offset)
   quorate policy analyze|recommend|calibrate FILE [--json]
+  quorate wallet show|refresh|reshare --wallet ID …   key lifecycle without moving funds (docs/key-lifecycle.md;
+                      quorate wallet --help)
 
 --party-secret needs at least 24 characters, 8 of them distinct (openssl rand -hex 24).
 
@@ -52,6 +54,19 @@ async function policyCommand(argv: string[]): Promise<number> {
   });
 }
 
+/** `quorate wallet …` with the process's stdout, stderr, terminal and fetch. */
+async function walletCommand(argv: string[]): Promise<number> {
+  const { runWalletCommand, askOnTerminal } = await import('./wallet-command.ts');
+  const { realEnv } = await import('../core/env.ts');
+  return runWalletCommand(argv, {
+    out: (line: string) => process.stdout.write(`${line}\n`),
+    err: (line: string) => process.stderr.write(`${line}\n`),
+    confirm: askOnTerminal,
+    fetch,
+    env: realEnv({ logLevel: 'silent' }),
+  });
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -69,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (
           await import('./operator-command.ts')
         ).runOperatorCommand(rest, { out: (line: string) => process.stdout.write(`${line}\n`) });
+      case 'wallet':
+        return await walletCommand(rest);
       case 'api-token':
         return (await import('./api-token-command.ts')).runApiTokenCommand(rest);
       case 'sim': {

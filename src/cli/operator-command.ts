@@ -72,7 +72,7 @@ function init(argv: string[], env: Env, io: OperatorIo): number {
 }
 
 /** Reads an operator key file; the seed and public key, checked to belong together. */
-async function loadOperatorKey(
+export async function loadOperatorKey(
   path: string,
   env: Env,
 ): Promise<{ seed: Uint8Array; key: Uint8Array }> {

@@ -30,6 +30,7 @@ interface SimFlags {
   history: boolean;
   dkg: boolean;
   combined: boolean;
+  lifecycle: boolean;
   kind?: NemesisKind;
   scheme?: Scheme;
   adversary?: AdversaryMode;
@@ -37,7 +38,7 @@ interface SimFlags {
 
 const usage =
   'usage: quorate sim --seeds N [--seed S] [--kind KIND] [--scheme SCHEME] [--combined] [--dkg]\n' +
-  '                   [--json] [--history]\n' +
+  '                   [--lifecycle] [--json] [--history]\n' +
   '       quorate sim --adversary coordinator|parties --seeds N [--seed S] [--json]\n' +
   `  KIND: ${nemesisKinds.join(', ')}\n` +
   `  SCHEME: ${schemes.join(', ')} (default: drawn from the seed)`;
@@ -50,6 +51,7 @@ function parseFlags(argv: readonly string[]): SimFlags | string {
     history: false,
     dkg: false,
     combined: false,
+    lifecycle: false,
   };
   let seedGiven = false;
   const int = (value: string | undefined, name: string, max: number): number | string => {
@@ -63,6 +65,7 @@ function parseFlags(argv: readonly string[]): SimFlags | string {
     else if (arg === '--history') flags.history = true;
     else if (arg === '--dkg') flags.dkg = true;
     else if (arg === '--combined') flags.combined = true;
+    else if (arg === '--lifecycle') flags.lifecycle = true;
     else if (arg === '--seeds' || arg === '--seed') {
       const n = int(argv[++i], arg, arg === '--seeds' ? limits.simSeedsMax : 2 ** 32 - 1);
       if (typeof n === 'string') return n;
@@ -89,6 +92,8 @@ function parseFlags(argv: readonly string[]): SimFlags | string {
   }
   if (flags.seeds === 0) flags.seeds = seedGiven ? 1 : 0;
   if (flags.seeds < 1) return '--seeds N (N ≥ 1) or --seed S is required';
+  if (flags.lifecycle && flags.scheme === 'ecdsa')
+    return '--lifecycle runs FROST wallets (the ecdsa engine has no refresh or reshare)';
   if (flags.seed + flags.seeds - 1 > 2 ** 32 - 1) return 'seed range exceeds 2^32 - 1';
   return flags;
 }
@@ -106,6 +111,7 @@ export async function runSimCommand(argv: string[], io: SimIo): Promise<number> 
     ...(flags.scheme ? { scheme: flags.scheme } : {}),
     ...(flags.dkg ? { dkg: true } : {}),
     ...(flags.combined ? { combined: true } : {}),
+    ...(flags.lifecycle ? { lifecycle: true } : {}),
   };
   if (flags.history) {
     for (let s = flags.seed; s < flags.seed + flags.seeds; s++) {

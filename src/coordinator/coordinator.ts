@@ -150,6 +150,7 @@ export class Coordinator {
       engines,
       wallets: this.wallets,
       signingFor: (walletId) => this.runners.signingFor(walletId),
+      ownerId: this.replica.ownerId,
     });
   }
 

@@ -234,20 +234,6 @@ export class KeygenRunner {
     );
   }
 
-  /**
-   * The signed confirmations of every participant and their certificates, once all agreed: a
-   * reshare's evidence that its epoch exists (a retired party erases its share against it).
-   */
-  evidence(): {
-    confirmations: Record<string, KeygenConfirmation>;
-    certificates?: Record<string, PartyCertificate>;
-  } {
-    return {
-      confirmations: Object.fromEntries(this.confirmations),
-      ...(this.certificates === undefined ? {} : { certificates: this.certificates }),
-    };
-  }
-
   private finish(): void {
     this.done = true;
     this.cancelTimer();

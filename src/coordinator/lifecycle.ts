@@ -17,6 +17,7 @@
  * receiver erases its staged share. A coordinator that restarts rolls back what had not flipped
  * and finishes retiring what had.
  */
+import { assert, isAssertionFailure } from '../core/assert.ts';
 import type { Env, Log } from '../core/env.ts';
 import { QuorateError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -24,17 +25,8 @@ import { limits } from '../core/limits.ts';
 import type { KeygenResult, Scheme, SignatureEngine } from '../protocol/engine.ts';
 import { rankEligible } from '../session/quorum.ts';
 import type { OperationRecord, Store, WalletRecord } from '../store/store.ts';
-import {
-  buildEpoch,
-  reshareRunId,
-  validateEpochAck,
-  validateEpoch,
-  validateProtocol,
-  validateRefuse,
-  epochAckRound,
-  type EpochEvidence,
-  type Envelope,
-} from '../transport/wire.ts';
+import { reshareRunId, type Envelope } from '../transport/wire.ts';
+import { EpochTeller } from './epoch-teller.ts';
 import { EpochTestRunner } from './epoch-test-runner.ts';
 import { KeygenRunner } from './keygen-runner.ts';
 import type { PartyRegistry } from './party-registry.ts';
@@ -48,6 +40,8 @@ export interface LifecycleRequest {
   parties?: string[];
   /** How long the operation may take before it rolls back (ms, bounded). */
   deadlineMs?: number;
+  /** reshare: the operator's signature over it (wire.ts reshareAuthorization); dealers check it. */
+  authorization?: string;
 }
 
 /** What the lifecycle needs from the coordinator. */
@@ -60,6 +54,8 @@ export interface LifecycleDeps {
   wallets: Wallets;
   /** Sessions of a wallet being signed on this replica now. */
   signingFor(walletId: string): number;
+  /** This replica's owner id: the operations it starts carry it. */
+  ownerId: string;
 }
 
 /** An operation being driven here, and where its envelopes go. */
@@ -69,29 +65,27 @@ interface Live {
   test?: EpochTestRunner | undefined;
 }
 
-/** The retirement still to tell, per wallet (parties that have not acknowledged the commit). */
-interface Retiring {
-  walletId: string;
-  operationId: string;
-  epoch: number;
-  pending: Set<string>;
-  evidence: EpochEvidence | undefined;
-  untilMs: number;
-  cancel: () => void;
-}
-
 const metaKey = (operationId: string) => `operation/${operationId}`;
-const commitSession = (operationId: string) => `${operationId}.commit`;
 
 /** Refreshes and reshares wallets. */
 export class Lifecycle {
   private readonly live = new Map<string, Live>();
   /** Wallets whose flip is under way: their new sign requests wait for it. */
   private readonly gates = new Map<string, Promise<void>>();
-  private readonly retiring = new Map<string, Retiring>();
+  /** Tells the parties how operations ended. */
+  private readonly teller: EpochTeller;
   private stopped = false;
+  private cancelSweep: () => void = () => {};
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  constructor(private readonly deps: LifecycleDeps) {
+    this.teller = new EpochTeller({
+      env: deps.env,
+      log: deps.log,
+      registry: deps.registry,
+      writeOp: (walletId, operationId, change) => this.writeOp(walletId, operationId, change),
+      readWallet: (walletId) => deps.store.getWallet(walletId),
+    });
+  }
 
   /** Starts an operation; answers at once with its record (`202 {operationId}`). */
   async start(walletId: string, request: LifecycleRequest): Promise<OperationRecord> {
@@ -147,6 +141,12 @@ export class Lifecycle {
   /** The new epoch's shape, the dealers and the deadline; refuses what cannot run. */
   private async plan(wallet: WalletRecord, request: LifecycleRequest): Promise<OperationRecord> {
     const { env } = this.deps;
+    if (request.kind === 'reshare' && request.authorization === undefined)
+      throw new QuorateError(
+        'QUORATE_E_BAD_REQUEST',
+        "a reshare needs the operator key's authorization (quorate wallet reshare signs it)",
+        { field: 'authorization' },
+      );
     const threshold = request.kind === 'refresh' ? wallet.threshold : (request.threshold ?? 0);
     const parties = request.kind === 'refresh' ? wallet.parties : (request.parties ?? []);
     checkShape(wallet.scheme, threshold, parties);
@@ -174,7 +174,9 @@ export class Lifecycle {
     const now = env.nowMs();
     return {
       operationId: newId(env, 'o'),
+      ownerId: this.deps.ownerId,
       kind: request.kind,
+      publicKey: wallet.publicKey,
       status: 'running',
       phase: 'staging',
       fromEpoch,
@@ -184,6 +186,7 @@ export class Lifecycle {
       dealers,
       startedMs: now,
       deadlineMs: now + deadlineMs,
+      ...(request.authorization === undefined ? {} : { authorization: request.authorization }),
       progress: Object.fromEntries([...new Set([...dealers, ...parties])].map((p) => [p, 'asked'])),
     };
   }
@@ -207,25 +210,18 @@ export class Lifecycle {
 
   /** Stages, tests and flips; any failure before the flip rolls back. */
   private async run(wallet: WalletRecord, live: Live): Promise<void> {
-    const { op } = live;
-    let result: KeygenResult;
-    let evidence: EpochEvidence;
     try {
-      ({ result, evidence } = await this.stage(wallet, live));
+      const result = await this.stage(wallet, live);
       await this.test(wallet, live, result);
-      await this.flip(wallet.walletId, live, result, evidence);
+      await this.flip(wallet.walletId, live, result);
     } catch (error) {
-      await this.rollBack(wallet.walletId, op, error);
-      return;
+      if (isAssertionFailure(error)) throw error;
+      await this.rollBack(wallet.walletId, live.op, error);
     }
-    this.retire(wallet, op, evidence);
   }
 
   /** Phase 1: the reshare run (dealing, checks, confirmations, staged shares). */
-  private async stage(
-    wallet: WalletRecord,
-    live: Live,
-  ): Promise<{ result: KeygenResult; evidence: EpochEvidence }> {
+  private async stage(wallet: WalletRecord, live: Live): Promise<KeygenResult> {
     const { op } = live;
     const { env, registry } = this.deps;
     const runId = reshareRunId(op.operationId, op.toEpoch);
@@ -246,6 +242,7 @@ export class Lifecycle {
         dealers: op.dealers,
         oldThreshold: wallet.threshold,
         oldPublicPackage: wallet.publicPackage,
+        ...(op.authorization === undefined ? {} : { authorization: op.authorization }),
       },
     };
     const runner = new KeygenRunner(
@@ -265,7 +262,7 @@ export class Lifecycle {
         phase: 'staging',
       });
     for (const p of participants) op.progress[p] = op.parties.includes(p) ? 'staged' : 'dealt';
-    return { result, evidence: { runId, ...runner.evidence() } };
+    return result;
   }
 
   /** Phase 2: a threshold of the new parties signs the test message with the staged shares. */
@@ -307,19 +304,14 @@ export class Lifecycle {
    * one CAS moves the wallet to the new epoch, if the operation is still running and inside
    * its deadline (past it, the operation rolls back instead: it ends by its deadline).
    */
-  private async flip(
-    walletId: string,
-    live: Live,
-    result: KeygenResult,
-    evidence: EpochEvidence,
-  ): Promise<void> {
+  private async flip(walletId: string, live: Live, result: KeygenResult): Promise<void> {
     const { op } = live;
     let release: () => void = () => {};
     this.gates.set(walletId, new Promise<void>((resolve) => (release = resolve)));
     try {
       await this.drain(walletId, op.deadlineMs);
       const { env } = this.deps;
-      await this.writeWallet(walletId, (w) => {
+      const flipped = await this.writeWallet(walletId, (w) => {
         const current = w.operation;
         if (current?.operationId !== op.operationId || current.status !== 'running')
           throw new QuorateError('QUORATE_E_LIFECYCLE_FAILED', 'the operation ended meanwhile', {
@@ -337,7 +329,6 @@ export class Lifecycle {
           endedMs: env.nowMs(),
           progress: op.progress,
           retirePending: [...new Set([...op.parties, ...retired])],
-          evidence: { ...evidence },
         };
         return {
           ...w,
@@ -349,6 +340,9 @@ export class Lifecycle {
         };
       });
       this.deps.log.info({ walletId, epoch: op.toEpoch }, 'wallet flipped to its new key epoch');
+      // Told before the gate opens: a party gets the commit before any request of the new epoch.
+      assert(flipped.operation !== undefined, 'the flip recorded its operation');
+      this.teller.tell(walletId, flipped.operation, 'commit');
     } finally {
       this.gates.delete(walletId);
       release();
@@ -378,94 +372,27 @@ export class Lifecycle {
       { walletId, operationId: op.operationId, ...failure },
       'lifecycle operation rolled back',
     );
+    let ended = op;
     try {
-      await this.writeOp(walletId, op.operationId, (o) =>
+      const wallet = await this.writeOp(walletId, op.operationId, (o) =>
         o.status === 'running'
-          ? { ...o, status: 'failed', phase: 'ended', endedMs: env.nowMs(), error: failure }
+          ? {
+              ...o,
+              status: 'failed',
+              phase: 'ended',
+              endedMs: env.nowMs(),
+              error: failure,
+              retirePending: [...o.parties],
+            }
           : o,
       );
+      if (wallet.operation?.operationId === op.operationId) ended = wallet.operation;
     } catch (writeError) {
       log.error({ walletId, err: String(writeError) }, 'could not record the rollback');
     }
-    this.abandon(walletId, op);
-  }
-
-  /** Tells every receiver to erase its staged share of the operation (best effort, now). */
-  private abandon(walletId: string, op: OperationRecord): void {
-    const body = {
-      walletId,
-      operationId: op.operationId,
-      epoch: op.toEpoch,
-      action: 'abandon' as const,
-    };
-    const frame = buildEpoch(
-      { sessionId: `${op.operationId}.abandon`, attempt: 1, token: 1 },
-      body,
-    );
-    for (const p of op.parties) this.deps.registry.send(p, frame);
-  }
-
-  /** Phase 4: tells every party of both epochs; resent to those that have not answered. */
-  private retire(
-    wallet: WalletRecord,
-    op: OperationRecord,
-    evidence: EpochEvidence | undefined,
-  ): void {
-    const { env } = this.deps;
-    const retired = wallet.parties.filter((p) => !op.parties.includes(p));
-    const pending = new Set(op.retirePending ?? [...op.parties, ...retired]);
-    const state: Retiring = {
-      walletId: wallet.walletId,
-      operationId: op.operationId,
-      epoch: op.toEpoch,
-      pending,
-      evidence,
-      untilMs: (op.endedMs ?? env.nowMs()) + limits.lifecycleRetireMsMax,
-      cancel: () => {},
-    };
-    this.retiring.get(wallet.walletId)?.cancel();
-    this.retiring.set(wallet.walletId, state);
-    this.tellRetiring(state);
-  }
-
-  private tellRetiring(state: Retiring): void {
-    const { env, registry } = this.deps;
-    if (this.stopped || state.pending.size === 0 || env.nowMs() > state.untilMs) {
-      this.retiring.delete(state.walletId);
-      return;
-    }
-    const body = {
-      walletId: state.walletId,
-      operationId: state.operationId,
-      epoch: state.epoch,
-      action: 'commit' as const,
-      ...(state.evidence === undefined ? {} : { evidence: state.evidence }),
-    };
-    const frame = buildEpoch(
-      { sessionId: commitSession(state.operationId), attempt: 1, token: 1 },
-      body,
-    );
-    for (const p of state.pending) registry.send(p, frame);
-    state.cancel = env.setTimer(limits.lifecycleRetireResendMs, () => this.tellRetiring(state));
-  }
-
-  /** A party acknowledged a commit: once all have, the operation's record says so. */
-  private onCommitAck(state: Retiring, partyId: string, outcome: string): void {
-    if (!state.pending.delete(partyId)) return;
-    const { walletId, operationId } = state;
-    const done = state.pending.size === 0;
-    void this.writeOp(walletId, operationId, (o) => ({
-      ...o,
-      progress: { ...o.progress, [partyId]: outcome },
-      retirePending: [...state.pending],
-      ...(done ? { phase: 'ended' as const } : {}),
-    })).catch((error: unknown) =>
-      this.deps.log.warn({ walletId, err: String(error) }, 'could not record a retirement'),
-    );
-    if (done) {
-      state.cancel();
-      this.retiring.delete(walletId);
-    }
+    // A rollback that won tells the receivers to erase; a flip that won (its answer lost) is
+    // told as a commit.
+    this.teller.tell(walletId, ended, ended.status === 'failed' ? 'abandon' : 'commit');
   }
 
   /** Routes a party's envelope to the run, the test or the retirement it answers. */
@@ -475,20 +402,7 @@ export class Lifecycle {
         live.keygen.onEnvelope(partyId, e);
       if (live.test && e.sessionId === live.test.args.runId) live.test.onEnvelope(partyId, e);
     }
-    for (const state of this.retiring.values()) {
-      if (e.sessionId !== commitSession(state.operationId)) continue;
-      if (e.kind === 'refuse') {
-        // A party that will not erase (no evidence it accepts) is not asked again and again.
-        const refusal = validateRefuse(e.body);
-        this.onCommitAck(state, partyId, refusal.ok ? `refused ${refusal.value.code}` : 'refused');
-        continue;
-      }
-      if (e.kind !== 'protocol' || e.round !== epochAckRound) continue;
-      const payload = validateProtocol(e.body);
-      const ack = payload.ok ? validateEpochAck(payload.value) : undefined;
-      if (ack?.ok === true && ack.value.epoch === state.epoch)
-        this.onCommitAck(state, partyId, ack.value.outcome);
-    }
+    this.teller.onEnvelope(partyId, e);
   }
 
   onDisconnect(partyId: string): void {
@@ -505,35 +419,64 @@ export class Lifecycle {
   async resume(): Promise<void> {
     let cursor: string | undefined;
     for (let page = 0; page < limits.walletsMax / limits.storePageSizeMax + 1; page++) {
-      const { items, nextCursor } = await this.deps.store.listWalletsPage({
-        limit: limits.storePageSizeMax,
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-      for (const wallet of items) await this.resumeWallet(wallet);
-      if (nextCursor === undefined) return;
-      cursor = nextCursor;
+      cursor = await this.sweepPage(cursor);
+      if (cursor === undefined) break;
     }
+    this.scheduleSweep(undefined);
   }
 
-  private async resumeWallet(wallet: WalletRecord): Promise<void> {
-    const op = wallet.operation;
-    if (op === undefined) return;
-    if (op.status === 'running' && !this.live.has(op.operationId)) {
-      await this.rollBack(
-        wallet.walletId,
-        op,
-        new Error('the coordinator restarted before the flip'),
+  /**
+   * The backstop for operations no replica drives any more (their replica died): one page of
+   * wallets every `lifecycleSweepMs`, round and round, each checked by {@link sweepWallet}.
+   */
+  private scheduleSweep(cursor: string | undefined): void {
+    if (this.stopped) return;
+    this.cancelSweep = this.deps.env.setTimer(limits.lifecycleSweepMs, () => {
+      this.sweepPage(cursor).then(
+        (next) => this.scheduleSweep(next),
+        (error: unknown) => {
+          this.deps.log.warn({ err: String(error) }, 'lifecycle sweep failed; tried again');
+          this.scheduleSweep(cursor);
+        },
       );
+    });
+  }
+
+  /** Checks one page of wallets; returns where the next page starts (undefined: the first). */
+  private async sweepPage(cursor: string | undefined): Promise<string | undefined> {
+    const { items, nextCursor } = await this.deps.store.listWalletsPage({
+      limit: limits.storePageSizeMax,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    for (const wallet of items) await this.sweepWallet(wallet);
+    return nextCursor;
+  }
+
+  /**
+   * A running operation not driven here rolls back if this replica started it (an earlier
+   * incarnation: its run's state is gone) or once its deadline passed by the takeover grace
+   * (its replica is gone); an ended one whose parties were not all told is told from here.
+   */
+  private async sweepWallet(wallet: WalletRecord): Promise<void> {
+    const op = wallet.operation;
+    if (op === undefined || this.stopped) return;
+    const { env, ownerId } = this.deps;
+    if (op.status === 'running') {
+      if (this.live.has(op.operationId)) return;
+      const orphaned = op.ownerId === ownerId;
+      if (!orphaned && env.nowMs() <= op.deadlineMs + limits.lifecycleTakeoverGraceMs) return;
+      const why = orphaned ? 'its coordinator restarted' : 'its coordinator is gone';
+      await this.rollBack(wallet.walletId, op, new Error(`${why} before the flip`));
       return;
     }
-    if (op.status === 'done' && op.phase === 'retiring')
-      this.retire(wallet, op, storedEvidence(wallet.walletId, op));
+    if (this.teller.telling(op.operationId) || (op.retirePending?.length ?? 0) === 0) return;
+    this.teller.tell(wallet.walletId, op, op.status === 'done' ? 'commit' : 'abandon');
   }
 
   stop(): void {
     this.stopped = true;
-    for (const state of this.retiring.values()) state.cancel();
-    this.retiring.clear();
+    this.cancelSweep();
+    this.teller.stop();
   }
 
   /** Rewrites the wallet's current operation `operationId` (if it still is) by CAS. */
@@ -580,12 +523,4 @@ function withOperation(wallet: WalletRecord, op: OperationRecord): WalletRecord 
     pastOperations,
     revision: (wallet.revision ?? 0) + 1,
   };
-}
-
-/** The evidence a flipped operation recorded, checked again as it is read back from the store. */
-function storedEvidence(walletId: string, op: OperationRecord): EpochEvidence | undefined {
-  if (op.evidence === undefined) return undefined;
-  const body = { walletId, operationId: op.operationId, epoch: op.toEpoch, action: 'commit' };
-  const checked = validateEpoch({ ...body, evidence: op.evidence });
-  return checked.ok ? checked.value.evidence : undefined;
 }

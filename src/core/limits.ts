@@ -64,6 +64,13 @@ export const sessionLimits = {
   // Lifecycle record writes that lose their compare-and-set to another writer are re-read and
   // tried again at most this many times.
   lifecycleCasTriesMax: 8,
+  // `quorate wallet`: one API request's time, and how often `--wait` polls the operation.
+  cliRequestMsMax: 30_000,
+  cliOperationPollsMax: 6_000,
+  // The sweep that ends operations whose replica died: one page of wallets this often, and how
+  // long past its deadline a running operation waits before another replica rolls it back.
+  lifecycleSweepMs: 1_000,
+  lifecycleTakeoverGraceMs: 2_000,
   // Threshold ECDSA (DKLs23): key generation is slow (10 s for 2-of-3, 31 s for 3-of-5 of CPU
   // on 2 cores, ../shared/notes/dkls23-wasm.md) and ends with a test signature by every
   // t-subset, so its deadline is its own, and n is kept where the subsets stay few.
@@ -320,6 +327,11 @@ export const simLimits = {
   // How long a governed session waits for approvals in the simulator: long enough for approvals
   // given through a fault window, short enough that a withheld approval times out in the run.
   simApprovalWindowMs: 4_000,
+  // A simulated refresh or reshare's deadline (a real one's default is lifecycleDeadlineMsDefault).
+  simLifecycleDeadlineMs: 6_000,
+  // A refused simulated operation is asked again this much later, at most this many times.
+  simLifecycleRetryMs: 700,
+  simLifecycleTriesMax: 6,
   simSeedsMax: 1_000_000,
 } as const;
 

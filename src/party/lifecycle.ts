@@ -7,18 +7,23 @@
  * coordinator names its epoch (it does so only after the store flipped), and an older share is
  * erased only by a party that holds its successor or sees the new epoch's signed confirmations.
  */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../core/encoding.ts';
-import type { Env } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import type { FrostScheme, KeyShare } from '../protocol/engine.ts';
 import { reshareParticipant, type ReshareOutcome } from '../protocol/reshare.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import { certificateProblem } from '../transport/certificate.ts';
+import { signDetached, verifyDetached, type IdentityKeys } from '../transport/identity.ts';
 import {
-  confirmationVerifies,
   epochTestMessage,
   keygenParticipants,
+  promotionDomain,
+  promotionStatement,
+  reshareAuthorization,
+  reshareAuthorizationDomain,
   reshareRunId,
+  type EpochAck,
   type EpochBody,
   type EpochTestBody,
   type Envelope,
@@ -36,18 +41,74 @@ import { SecretLedger } from './secret-ledger.ts';
 const staleEpoch = (reason: string): Refusal => new Refusal('QUORATE_E_STALE_EPOCH', reason, true);
 
 /**
- * Brings this party's view of `walletId` to `epoch`, which the coordinator names as active: a
- * staged share of that epoch becomes active (the store flipped; this party missed the commit).
- * Returns the active share, or refuses if this party's active epoch is another one.
+ * This party's share of `walletId` if its active epoch is `epoch`; otherwise a refusal. The
+ * staged next epoch becomes active only by its operation's commit, never because a request
+ * names it: a request for it is refused softly (the commit is on its way, or was never made).
  */
 export function activeShareAt(shares: KeyShares, walletId: string, epoch: number): KeyShare {
-  const mine = shares.epochOf(walletId);
-  if (mine !== undefined && mine < epoch) shares.promote(walletId, epoch);
   const key = shares.get(walletId);
   const active = key.epoch ?? 0;
-  if (active !== epoch)
-    throw staleEpoch(`key epoch ${epoch} is not the active one here (${active})`);
-  return key;
+  if (active === epoch) return key;
+  const staged = shares.staged(walletId);
+  if (staged !== undefined && (staged.share.epoch ?? 0) === epoch)
+    throw new Refusal(
+      'QUORATE_E_STALE_EPOCH',
+      `key epoch ${epoch} is not committed here yet`,
+      false,
+    );
+  throw staleEpoch(`key epoch ${epoch} is not the active one here (${active})`);
+}
+
+/**
+ * A refresh or reshare needs an operator key pinned: without one, peer box keys come from the
+ * coordinator, which could put its own in a receiver's place and read the dealt key.
+ */
+function requireAnchor(deps: KeygenDeps): Uint8Array {
+  if (deps.trust === undefined)
+    throw new Refusal(
+      'QUORATE_E_UNTRUSTED_PEER',
+      'a refresh or reshare needs an operator key pinned on the party (docs/key-lifecycle.md)',
+      true,
+    );
+  return deps.trust.operatorKey;
+}
+
+/**
+ * What a dealer checks before it deals (it hands out shares of the key): the dealers are a
+ * threshold of its own epoch's parties; a refresh keeps its own threshold and parties; a
+ * reshare carries the operator's authorization of exactly this new threshold and party set.
+ */
+function checkDealing(
+  share: KeyShare,
+  body: KeygenStartBody,
+  reshare: ReshareBlock,
+  operatorKey: Uint8Array,
+): void {
+  const deny = (reason: string) => new Refusal('QUORATE_E_POLICY_DENIED', reason, true);
+  if (reshare.oldThreshold !== share.threshold || reshare.dealers.length !== share.threshold)
+    throw deny(`the dealers are not a threshold (${share.threshold}) of this epoch`);
+  if (reshare.dealers.some((d) => !share.parties.includes(d)))
+    throw deny('a dealer is not a party of this epoch');
+  if (reshare.kind === 'refresh') {
+    const same =
+      body.threshold === share.threshold &&
+      body.parties.length === share.parties.length &&
+      body.parties.every((p) => share.parties.includes(p));
+    if (!same) throw deny('a refresh keeps the threshold and the parties');
+    return;
+  }
+  const statement = reshareAuthorization({
+    walletId: body.walletId,
+    fromEpoch: reshare.fromEpoch,
+    threshold: body.threshold,
+    parties: body.parties,
+  });
+  const signature = reshare.authorization;
+  if (
+    signature === undefined ||
+    !verifyDetached(reshareAuthorizationDomain, statement, hexToBytes(signature), operatorKey)
+  )
+    throw deny("a reshare needs the operator key's authorization of this threshold and parties");
 }
 
 /** The FROST scheme of a lifecycle run, or a refusal (the ecdsa engine has no reshare). */
@@ -70,7 +131,7 @@ function currentShare(
   body: KeygenStartBody,
   reshare: ReshareBlock,
 ): KeyShare | undefined {
-  if (deps.shares.epochOf(body.walletId) === undefined) return undefined;
+  if (!deps.shares.has(body.walletId)) return undefined;
   const share = activeShareAt(deps.shares, body.walletId, reshare.fromEpoch);
   if (share.scheme !== body.scheme || share.tier !== body.tier)
     throw staleEpoch('the reshare names another scheme or tier than this share');
@@ -100,12 +161,14 @@ export function openReshare(
   if (e.sessionId !== reshareRunId(reshare.operationId, reshare.fromEpoch + 1))
     throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'the run id does not name this operation', true);
   const scheme = lifecycleScheme(body);
+  const operatorKey = requireAnchor(deps);
   if (deps.sessionsActive() >= limits.partySessionsActiveMax)
     throw new Refusal('QUORATE_E_OVERLOADED', 'too many sessions', false);
   const dealing = reshare.dealers.includes(partyId);
   const share = currentShare(deps, body, reshare);
   if (dealing && share === undefined)
     throw staleEpoch('asked to deal, but this party holds no share of the wallet');
+  if (dealing && share !== undefined) checkDealing(share, body, reshare, operatorKey);
   const certifiedIdentityKeys = trustedPeers(deps, body);
   checkTier(deps, body);
   const role = reshareRole(deps, e, body, reshare, { scheme, share, certifiedIdentityKeys });
@@ -203,6 +266,11 @@ export function openEpochTest(
     (staged.share.epoch ?? 0) !== body.epoch
   )
     throw staleEpoch(`no staged share of epoch ${body.epoch} for this operation`);
+  // One test signature per operation: the coordinator gets no stream of signatures from it.
+  const testedKey = `epoch-test:${body.operationId}`;
+  if (deps.journal.getMeta(testedKey) !== undefined)
+    throw new Refusal('QUORATE_E_BAD_ENVELOPE', 'this operation was test-signed already', true);
+  deps.journal.setMeta(testedKey, String(env.nowMs()));
   const key = staged.share;
   const { signers } = body;
   if (
@@ -255,62 +323,100 @@ export function openEpochTest(
 
 /** What an epoch frame needs from the party. */
 export interface EpochDeps {
-  env: Env;
   shares: KeyShares;
-  /** The operator key this party pins, if any (the evidence's certificates are checked). */
+  partyId: string;
+  identity: IdentityKeys;
+  /** The operator key this party pins, if any (erasing on evidence needs one). */
   operatorKey: Uint8Array | undefined;
 }
 
 /**
- * Carries out an epoch frame; returns what was done (`promoted`, `erased`, `kept`, `none`). A
- * commit promotes the staged share of its epoch; a party without one whose active share is
- * older erases it only if the evidence proves the new epoch (see {@link retirementProven}).
+ * Carries out an epoch frame; returns the acknowledgement. A commit promotes the staged share of
+ * its own operation and signs the promotion statement; a party of the old epoch that is not of
+ * the new one erases its share only against every new party's signed promotion. An abandon
+ * erases its operation's staged share.
  */
-export function applyEpoch(deps: EpochDeps, body: EpochBody): string {
+export function applyEpoch(deps: EpochDeps, body: EpochBody): EpochAck {
   const { shares } = deps;
   const { walletId, operationId, epoch } = body;
+  const ack = (outcome: string): EpochAck => ({ epoch, outcome });
   if (body.action === 'abandon')
-    return shares.eraseStaged(walletId, operationId) ? 'erased' : 'none';
+    return ack(shares.eraseStaged(walletId, operationId) ? 'erased' : 'none');
   const staged = shares.staged(walletId);
-  if (staged !== undefined && (staged.share.epoch ?? 0) <= (shares.epochOf(walletId) ?? -1))
-    shares.eraseStaged(walletId); // promoted before a crash erased the staged copy
-  if (shares.promote(walletId, epoch)) return 'promoted';
-  const mine = shares.epochOf(walletId);
-  if (mine === undefined) return 'none';
-  if (mine >= epoch) return 'kept';
-  const problem = retirementProblem(deps, shares.get(walletId), body);
+  const promoted =
+    staged?.operationId === operationId &&
+    (staged.share.epoch ?? 0) === epoch &&
+    shares.promote(walletId, epoch);
+  if (!shares.has(walletId)) return ack('none');
+  const share = shares.get(walletId);
+  const mine = share.epoch ?? 0;
+  // Holding the epoch active (promoted now, or before an acknowledgement was lost): say so.
+  if (mine === epoch)
+    return { ...ack(promoted ? 'promoted' : 'kept'), promotion: signPromotion(deps, body, share) };
+  if (mine > epoch) return ack('kept');
+  const problem = retirementProblem(deps, share, body);
   if (problem !== undefined) throw staleEpoch(`will not erase epoch ${mine}: ${problem}`);
   shares.eraseStaged(walletId);
   shares.erase(walletId);
-  return 'erased';
+  return ack('erased');
+}
+
+/** This party's signature over the statement that it made `body.epoch` active with `share`. */
+function signPromotion(deps: EpochDeps, body: EpochBody, share: KeyShare): string {
+  const statement = promotionStatement({
+    walletId: body.walletId,
+    operationId: body.operationId,
+    epoch: body.epoch,
+    threshold: share.threshold,
+    parties: share.parties,
+    publicKey: share.publicKey,
+    partyId: deps.partyId,
+  });
+  return bytesToHex(signDetached(promotionDomain, statement, deps.identity.signSecret));
 }
 
 /**
- * Why `body` does not prove that the wallet moved past `share`'s epoch without this party, or
- * undefined if it does: at least the old threshold of distinct parties confirmed one
- * transcript of the run, each under its operator-certified identity key (when this party pins
- * an operator key; otherwise matching transcripts are all it can check). Fewer than t parties
- * cannot make this party erase its share.
+ * Why `body` does not prove that the wallet moved to a later epoch without this party, or
+ * undefined if it does: this party pins an operator key, is not a party of the new epoch, and
+ * enough of the new epoch's parties signed that they made it active with the same group key,
+ * each under its operator-certified identity key: its threshold (so the new epoch can sign),
+ * and at least this epoch's threshold (so fewer than t colluders cannot fake one).
  */
 function retirementProblem(deps: EpochDeps, share: KeyShare, body: EpochBody): string | undefined {
+  const { operatorKey, partyId } = deps;
   const evidence = body.evidence;
+  if (operatorKey === undefined) return 'no operator key pinned to check evidence with';
   if (evidence === undefined) return 'no evidence of the new epoch';
-  if (evidence.runId !== reshareRunId(body.operationId, body.epoch))
-    return 'the evidence is of another run';
-  const entries = Object.entries(evidence.confirmations);
-  if (entries.length < share.threshold) return 'fewer confirmations than the threshold';
-  const transcript = entries[0]?.[1].transcript;
-  for (const [partyId, confirm] of entries) {
-    if (confirm.transcript !== transcript) return 'confirmations differ';
-    if (confirm.publicKey !== share.publicKey) return 'confirmations name another group key';
-    if (deps.operatorKey === undefined) continue;
-    const cert = evidence.certificates?.[partyId];
-    if (cert === undefined) return `no certificate of ${partyId}`;
-    const bad = certificateProblem(cert, deps.operatorKey, { partyId });
+  if (evidence.publicKey !== share.publicKey) return 'the evidence names another group key';
+  if (evidence.parties.includes(partyId)) return 'this party is of the new epoch: it promotes';
+  const signers = Object.keys(evidence.signatures);
+  if (signers.length < Math.max(evidence.threshold, share.threshold))
+    return 'fewer promotions than the thresholds of both epochs';
+  for (const p of signers) {
+    const cert = evidence.certificates[p];
+    const signature = evidence.signatures[p];
+    if (!evidence.parties.includes(p)) return `${p} is not a party of the new epoch`;
+    if (cert === undefined || signature === undefined) return `no promotion of ${p}`;
+    const bad = certificateProblem(cert, operatorKey, { partyId: p });
     if (bad !== undefined) return bad;
-    const at = { walletId: body.walletId, keygenId: evidence.runId, partyId };
-    if (!confirmationVerifies(at, confirm, cert.identityKey))
-      return `confirmation of ${partyId} does not verify`;
+    const statement = promotionStatement({
+      walletId: body.walletId,
+      operationId: body.operationId,
+      epoch: body.epoch,
+      threshold: evidence.threshold,
+      parties: evidence.parties,
+      publicKey: evidence.publicKey,
+      partyId: p,
+    });
+    if (
+      !verifyDetached(
+        promotionDomain,
+        statement,
+        hexToBytes(signature),
+        hexToBytes(cert.identityKey),
+      )
+    )
+      return `the promotion of ${p} does not verify`;
   }
   return undefined;
 }

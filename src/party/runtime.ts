@@ -411,16 +411,18 @@ export class PartyRuntime {
 
   /** A lifecycle's end: commit (promote or retire) or abandon; acknowledged with the outcome. */
   private onEpoch(e: Envelope, body: EpochBody): void {
-    const outcome = applyEpoch(
+    const ack = applyEpoch(
       {
-        env: this.options.env,
         shares: this.shares,
+        partyId: this.options.partyId,
+        identity: this.options.identity,
         operatorKey: this.options.trust?.operatorKey,
       },
       body,
     );
-    this.log.info({ walletId: body.walletId, epoch: body.epoch, outcome }, `epoch ${body.action}`);
-    this.dispatch.reply(e, buildProtocol(e, epochAckRound, buildEpochAck(body.epoch, outcome)));
+    const { walletId, epoch } = body;
+    this.log.info({ walletId, epoch, outcome: ack.outcome }, `epoch ${body.action}`);
+    this.dispatch.reply(e, buildProtocol(e, epochAckRound, buildEpochAck(ack)));
   }
 
   private keygenDeps(): KeygenDeps {

@@ -21,7 +21,7 @@ import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
 import { schnorr_FROST, secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js';
 import type { FROST } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { assert } from '../core/assert.ts';
+import { assert, isAssertionFailure } from '../core/assert.ts';
 import { canonicalJson } from '../core/encoding.ts';
 import { limits } from '../core/limits.ts';
 import type {
@@ -294,6 +294,7 @@ class ReshareParticipant implements ProtocolRole<ReshareOutcome> {
     try {
       return { kind: 'continue', outgoing: [this.deal()] };
     } catch (error) {
+      if (isAssertionFailure(error)) throw error;
       return blame(error, '');
     }
   }
@@ -318,8 +319,13 @@ class ReshareParticipant implements ProtocolRole<ReshareOutcome> {
     const sealed: Record<string, string> = {};
     for (const receiver of receivers) {
       const part = evaluate(scheme, poly.coefficients, identifierScalar(scheme, receiver));
-      if (receiver === partyId) this.ownPart = part;
-      else sealed[receiver] = sealer.seal(receiver, Fn.toBytes(part));
+      if (receiver === partyId) {
+        this.ownPart = part;
+        continue;
+      }
+      const bytes = Fn.toBytes(part);
+      sealed[receiver] = sealer.seal(receiver, bytes);
+      bytes.fill(0);
     }
     poly.coefficients.fill(0n);
     const commitment = poly.commitment.map((c) => bytesToHex(c));
@@ -333,6 +339,7 @@ class ReshareParticipant implements ProtocolRole<ReshareOutcome> {
     try {
       return this.combine(message);
     } catch (error) {
+      if (isAssertionFailure(error)) throw error;
       return blame(error, message.from);
     }
   }
@@ -459,6 +466,7 @@ class ReshareCoordinator implements ProtocolRole<KeygenResult> {
       if (this.round === 3 && message.round === reshareRounds.result) return this.onResult(message);
       return { kind: 'continue', outgoing: [] };
     } catch (error) {
+      if (isAssertionFailure(error)) throw error;
       return blame(error, message.from);
     }
   }

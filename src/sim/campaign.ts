@@ -35,6 +35,8 @@ export interface CampaignSummary {
   /** Seeds that ran a governed wallet, and what became of their governed requests. */
   governedSeeds: number;
   governed: GovernedMetrics;
+  /** Lifecycle runs (`--lifecycle`): their refreshes and reshares by how each ended. */
+  lifecycle?: { seeds: number; done: number; failed: number; running: number };
 }
 
 /** Nearest-rank percentile; null for no samples. */
@@ -68,6 +70,7 @@ export class Campaign {
   private retriesAfterFailure = 0;
   private signedAfterRetry = 0;
   private governedSeeds = 0;
+  private readonly lifecycle = { seeds: 0, done: 0, failed: 0, running: 0 };
   private readonly governed: GovernedMetrics = {
     requests: 0,
     signed: 0,
@@ -95,6 +98,12 @@ export class Campaign {
     this.retriesAfterFailure += metrics.retriesAfterFailure;
     this.signedAfterRetry += metrics.signedAfterRetry;
     if (result.governed) this.governedSeeds += 1;
+    if (result.lifecycle) {
+      this.lifecycle.seeds += 1;
+      this.lifecycle.done += result.lifecycle.done;
+      this.lifecycle.failed += result.lifecycle.failed;
+      this.lifecycle.running += result.lifecycle.running;
+    }
     for (const key of governedKeys) this.governed[key] += metrics.governed[key];
   }
 
@@ -118,6 +127,7 @@ export class Campaign {
       signedAfterRetry: this.signedAfterRetry,
       governedSeeds: this.governedSeeds,
       governed: { ...this.governed },
+      ...(this.lifecycle.seeds === 0 ? {} : { lifecycle: { ...this.lifecycle } }),
     };
   }
 }

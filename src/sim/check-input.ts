@@ -3,6 +3,7 @@
  * and op log, passed through as the checker's own journal shapes), the observations, the
  * store's sessions (with their governance fields), and the approvers' keys of a governed run.
  */
+import type { LifecycleFacts } from '../checker/check-epochs.ts';
 import type { CheckInput, StateObservation, StoredSession } from '../checker/types.ts';
 import { limits } from '../core/limits.ts';
 import type { SessionRecord } from '../session/record.ts';
@@ -12,6 +13,7 @@ import type { Deployment, WalletInfo } from './deploy.ts';
 export async function checkInput(
   run: Deployment,
   observations: StateObservation[],
+  lifecycle?: LifecycleFacts,
 ): Promise<CheckInput> {
   const { cluster, history, scheduler, governed } = run;
   const sessions = (await cluster.store.listSessions(limits.sessionsActiveMax)).map((s) =>
@@ -20,7 +22,8 @@ export async function checkInput(
   const wallets = [run.wallet, ...(governed ? [governed.wallet] : [])];
   return {
     history: history.events,
-    wallets: wallets.map(walletFacts),
+    wallets: wallets.map((w) => walletFacts(lifecycle ? throughEpochs(w, lifecycle) : w)),
+    ...(lifecycle === undefined ? {} : { lifecycle: [lifecycle] }),
     journals: [...cluster.parties.values()].map((p) => ({
       partyId: p.partyId,
       nonces: p.journal.nonces(),
@@ -41,6 +44,16 @@ export async function checkInput(
         }
       : {}),
   };
+}
+
+/**
+ * A wallet whose parties changed by reshare, as I5 may judge it: the parties that belonged to
+ * it in every epoch it had (a QUORUM_UNAVAILABLE is a violation only if t of those were there).
+ */
+function throughEpochs(wallet: WalletInfo, lifecycle: LifecycleFacts): WalletInfo {
+  const flipped = lifecycle.operations.filter((op) => op.status === 'done');
+  const parties = wallet.parties.filter((p) => flipped.every((op) => op.parties.includes(p)));
+  return { ...wallet, parties };
 }
 
 /** A wallet's public facts only (a fixture wallet also carries every party's share). */

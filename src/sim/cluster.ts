@@ -14,10 +14,11 @@ import { limits } from '../core/limits.ts';
 import { MemoryJournal } from '../party/journal-memory.ts';
 import type { LoadedPolicy } from '../policy/rules/index.ts';
 import { dkls23Instance } from '../party/dkls23-instance.ts';
-import { PartyRuntime, type SecretSealer } from '../party/runtime.ts';
+import { PartyRuntime, type PartyTrust, type SecretSealer } from '../party/runtime.ts';
 import { ecdsaPartyEngine } from '../protocol/ecdsa.ts';
 import { MemoryStore } from '../store/memory.ts';
 import type { Store } from '../store/store.ts';
+import { issueCertificate } from '../transport/certificate.ts';
 import { generateIdentity, type IdentityKeys } from '../transport/identity.ts';
 import type { SimNetwork } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -86,6 +87,8 @@ export class SimCluster {
   private readonly coordinatorIdentity: IdentityKeys;
   private readonly partySecret: string;
   private readonly crashListeners: ((index: number) => void)[] = [];
+  /** The operator's keys of an anchored run (it signs certificates and reshare authorizations). */
+  readonly operator: IdentityKeys | undefined;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -102,7 +105,15 @@ export class SimCluster {
      * Off in FROST runs, whose parties would otherwise draw the instance's seed from their Env.
      */
     private readonly ecdsa = false,
+    /**
+     * Anchored parties (lifecycle runs): an operator key from the seed's own stream certifies
+     * every party, each party pins it and the coordinator checks the certificates.
+     */
+    anchored = false,
   ) {
+    this.operator = anchored
+      ? generateIdentity(seededRandom(seed, 'operator').bytes(64))
+      : undefined;
     this.store = new MemoryStore({ clock: { nowMs: () => simEpochMs + scheduler.nowMs } });
     const setup = seededRandom(seed, 'cluster-setup');
     this.partySecret = bytesToHex(setup.bytes(16));
@@ -171,6 +182,7 @@ export class SimCluster {
       identity: this.coordinatorIdentity,
       partySecret: this.partySecret,
       ownerId: node.name,
+      ...(this.operator === undefined ? {} : { operatorKey: this.operator.signPublic }),
       ...(this.governance
         ? {
             policy: this.governance.policy,
@@ -214,6 +226,7 @@ export class SimCluster {
       sealer: party.sealer,
       identity: party.identity,
       partySecret: this.partySecret,
+      ...(this.operator === undefined ? {} : { trust: this.trustOf(party, this.operator) }),
       // A governed deployment also runs an ungoverned wallet on the same parties.
       ...(this.governance ? { policy: this.governance.policy, allowUngoverned: true } : {}),
       ...(this.ecdsa
@@ -224,6 +237,17 @@ export class SimCluster {
     // One dialer per replica, for the life of this party process (each reconnects on its own).
     for (let i = 0; i < this.coordinatorNodes.length; i++)
       new SimDialer(this, party, party.node.incarnation, i).start();
+  }
+
+  /** A party's pinned operator key and its certificate (issued at time 0 of the run). */
+  private trustOf(party: SimParty, operator: IdentityKeys): PartyTrust {
+    const subject = {
+      partyId: party.partyId,
+      identityKey: bytesToHex(party.identity.signPublic),
+      boxKey: bytesToHex(party.identity.boxPublic),
+    };
+    const certificate = issueCertificate(operator.signSecret, operator.signPublic, subject, 0);
+    return { operatorKey: operator.signPublic, certificate };
   }
 
   crashParty(partyId: string): void {

@@ -27,6 +27,11 @@ export interface DeployOptions {
   governed?: boolean;
   /** Run `ecdsa` wallets, or (false) the seed's FROST scheme (default: drawn from the seed). */
   ecdsa?: boolean;
+  /**
+   * A key-lifecycle run (lifecycle-workload.ts): a FROST wallet, no governed one, and a spare
+   * party besides the wallet's that reshares swap in and out.
+   */
+  lifecycle?: boolean;
 }
 
 /** A wallet's public facts. */
@@ -60,6 +65,8 @@ export interface Deployment {
   history: HistoryRecorder;
   wallet: WalletInfo;
   governed?: GovernedSetup;
+  /** A lifecycle run's spare party (enrolled and connected, not of the wallet at first). */
+  spare?: string;
 }
 
 /** Share of seeds that run a governed wallet (drawn from the seed's own governance stream). */
@@ -87,7 +94,9 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
   // ecdsa instead, by a draw of its own stream, so the other seeds are what they always were.
   const frostScheme = plan.pick(frostSchemes);
   const drawnEcdsa = seededRandom(seed, 'ecdsa').chance(ecdsaShare);
-  const scheme: Scheme = options.scheme ?? ((options.ecdsa ?? drawnEcdsa) ? 'ecdsa' : frostScheme);
+  const lifecycle = options.lifecycle === true;
+  const ecdsa = !lifecycle && (options.ecdsa ?? drawnEcdsa);
+  const scheme: Scheme = options.scheme ?? (ecdsa ? 'ecdsa' : frostScheme);
   const partyIds = Array.from({ length: n }, (_, i) => `p${i + 1}`);
   const scheduler = new Scheduler();
   const network = new SimNetwork(scheduler, seededRandom(seed, 'network'), 1, plan.int(1, 20));
@@ -95,15 +104,17 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
   const rng = seededRandom(seed, 'governance');
   const drawn = rng.chance(governedShare);
   const governance =
-    (options.governed ?? drawn) ? simGovernance(rng, partyIds, threshold) : undefined;
+    !lifecycle && (options.governed ?? drawn) ? simGovernance(rng, partyIds, threshold) : undefined;
+  const spare = lifecycle ? `p${n + 1}` : undefined;
   const cluster = new SimCluster(
     scheduler,
     network,
     seed,
-    partyIds,
+    spare === undefined ? partyIds : [...partyIds, spare],
     replicasFor(kind),
     governance && { policy: governance.policy, approvalDeadlineMs: limits.simApprovalWindowMs },
     scheme === 'ecdsa',
+    lifecycle,
   );
   const history = new HistoryRecorder(scheduler);
   const dkg = options.dkg === true;
@@ -113,7 +124,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
   if (fixture) await installWallet(cluster, fixture);
   if (governedFixture && governance) await installWallet(cluster, governedFixture, governance.tier);
   for (let i = 0; i < cluster.coordinatorNodes.length; i++) cluster.startCoordinator(i);
-  for (const p of partyIds) cluster.startParty(p);
+  for (const p of cluster.parties.keys()) cluster.startParty(p);
   await scheduler.runUntil(connectMs);
   const create = (tier?: string) =>
     createWalletByDkg(cluster, scheduler, { scheme, threshold, parties: partyIds, tier });
@@ -124,7 +135,14 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
     rng,
   };
   const deployment = { seed, kind, scheme, threshold, partyIds, plan, scheduler, network };
-  return { ...deployment, cluster, history, wallet, ...(governed ? { governed } : {}) };
+  return {
+    ...deployment,
+    cluster,
+    history,
+    wallet,
+    ...(governed ? { governed } : {}),
+    ...(spare === undefined ? {} : { spare }),
+  };
 }
 
 /** Writes a fixture wallet into the store and each party's share into its journal. */

@@ -22,6 +22,7 @@ import type { NetworkStats } from './network.ts';
 import { seededRandom } from '../core/seeded-random.ts';
 import { observe, partiesIdle, startMonitor, startObserver } from './watchers.ts';
 import { planRequests, Workload, type RequestPlan } from './workload.ts';
+import { LifecycleDriver, planLifecycle } from './lifecycle-workload.ts';
 
 /** What to run. Unset fields are drawn from the seed. */
 export interface SeedOptions extends DeployOptions {
@@ -49,6 +50,8 @@ export interface SeedResult {
   network: NetworkStats;
   /** Owner (replica id) of every session at the end of the run, by session id. */
   sessionOwners: Record<string, string>;
+  /** A lifecycle run: its operations by how they ended (`running` if one never did). */
+  lifecycle?: { done: number; failed: number; running: number };
 }
 
 /** Runs one seed to completion and checks it. */
@@ -58,21 +61,60 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
   const run = await deploy(options);
   const nemesis = startNemesis(run, options.combined === true);
   const { workload, approvers, endMs } = startWorkload(run, nemesis, options.requests);
+  const lifecycle = startLifecycle(run, nemesis);
   const observations: StateObservation[] = [];
   startMonitor(run.scheduler, run.cluster, run.history);
   startObserver(run.scheduler, run.cluster, observations);
   const healedAtMs = nemesis.startAtMs + nemesis.plan.healMs + 1_000;
   const { scheduler, cluster } = run;
   await scheduler.runUntil(
-    endMs,
+    Math.max(endMs, lifecycle?.endMs ?? 0),
     () =>
       workload.active === 0 &&
       (approvers?.active ?? 0) === 0 &&
+      (lifecycle?.driver.idle ?? true) &&
       scheduler.nowMs >= healedAtMs &&
       partiesIdle(cluster),
   );
   observe(scheduler, cluster, observations, true);
-  return finish(run, nemesis.plan, await checkInput(run, observations));
+  const facts = lifecycle && (await lifecycle.driver.facts());
+  return finish(run, nemesis.plan, await checkInput(run, observations, facts));
+}
+
+/**
+ * A lifecycle run's operations, planned from their own stream and timed around the fault, and
+ * the sampling of the wallet's epochs; the run lasts until each operation ended and was told.
+ */
+function startLifecycle(
+  run: Deployment,
+  nemesis: StartedNemesis,
+): { driver: LifecycleDriver; endMs: number } | undefined {
+  if (run.spare === undefined) return undefined;
+  const rng = seededRandom(run.seed, 'lifecycle');
+  const { startAtMs, plan } = nemesis;
+  const plans = planLifecycle(rng, startAtMs + plan.startMs, plan.healMs);
+  const driver = new LifecycleDriver(
+    run.scheduler,
+    run.cluster,
+    run.history,
+    run.wallet.walletId,
+    run.spare,
+    rng,
+    run.wallet.publicKey,
+  );
+  driver.startObserver();
+  for (const p of plans) driver.submit(p);
+  const lastMs =
+    Math.max(...plans.map((p) => p.atMs)) +
+    limits.simLifecycleRetryMs * limits.simLifecycleTriesMax;
+  const endMs =
+    lastMs +
+    limits.simLifecycleDeadlineMs +
+    limits.lifecycleTakeoverGraceMs +
+    limits.lifecycleSweepMs * 2 +
+    limits.abortCleanupMsMax +
+    5_000;
+  return { driver, endMs };
 }
 
 /** The nemesis of the run, scheduled from now on. */
@@ -193,5 +235,13 @@ async function finish(
     sessionOwners: Object.fromEntries(
       sessions.map((s) => [s.value.sessionId, s.value.owner?.ownerId ?? '']),
     ),
+    ...(input.lifecycle === undefined ? {} : { lifecycle: lifecycleOutcomes(input) }),
   };
+}
+
+/** How a lifecycle run's operations ended. */
+function lifecycleOutcomes(input: CheckInput): { done: number; failed: number; running: number } {
+  const ops = (input.lifecycle ?? []).flatMap((f) => f.operations);
+  const count = (status: string) => ops.filter((op) => op.status === status).length;
+  return { done: count('done'), failed: count('failed'), running: count('running') };
 }

@@ -67,6 +67,8 @@ export type OperationStatus = 'running' | 'done' | 'failed';
 /** One refresh or reshare of a wallet, kept in its wallet's record. */
 export interface OperationRecord {
   operationId: string;
+  /** The coordinator replica that runs it (a restarted replica rolls back its own at once). */
+  ownerId?: string;
   kind: 'refresh' | 'reshare';
   status: OperationStatus;
   /**
@@ -89,11 +91,15 @@ export interface OperationRecord {
   /** Old-epoch parties that still hold a share the flip retired (told again when they return). */
   retirePending?: string[];
   error?: { code: string; message: string; blamed?: string[] };
+  /** The wallet's group key (the same in every epoch). */
+  publicKey?: string;
+  /** A reshare: the operator's authorization the caller gave (relayed to the dealers). */
+  authorization?: string;
   /**
-   * The new epoch's signed transcript confirmations (an `EpochEvidence`, validated again when
-   * read back): a retired party erases its share only against them.
+   * After the flip, each new party's signed promotion (`{signature, certificate}`, validated
+   * again when read back): the evidence on which a retired party erases its share.
    */
-  evidence?: Payload;
+  promotions?: Record<string, Payload>;
 }
 
 /**

@@ -62,6 +62,9 @@ function objectOf(raw: unknown): Fields | undefined {
 const isShortString = (x: unknown, max: number): x is string =>
   typeof x === 'string' && x.length <= max;
 const isIdString = (x: unknown, max: number): x is string => isShortString(x, max) && x !== '';
+/** A wallet id: never a '/', which a party's journal uses to name a wallet's staged share. */
+const isWalletId = (x: unknown): x is string =>
+  isIdString(x, wireLimits.walletIdLengthMax) && !x.includes('/');
 const isNat = (x: unknown): x is number =>
   typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -542,7 +545,7 @@ export function validateSignStart(raw: unknown): Checked<SignStartBody> {
     !/^(?:[0-9a-f]{2})*$/.test(messageHex)
   )
     return bad('messageHex invalid');
-  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isWalletId(walletId)) return bad('walletId invalid');
   if (!isIdString(intentKey, limits.intentKeyLengthMax)) return bad('intentKey invalid');
   if (!isHexOf(messageHash, 64)) return bad('messageHash invalid');
   const signers = partyList(b['signers']);
@@ -643,6 +646,26 @@ export interface ReshareBlock {
   oldThreshold: number;
   /** The current epoch's public package (a party that holds a share checks it against its own). */
   oldPublicPackage: Payload;
+  /**
+   * A reshare: the operator's Ed25519 signature (128 hex) over {@link reshareAuthorization}.
+   * A dealer deals a reshare only with it (the coordinator cannot choose who receives the key);
+   * a refresh needs none (it keeps the dealer's own threshold and parties).
+   */
+  authorization?: string;
+}
+
+/** Domain separating reshare authorizations (the operator key) from every other signature. */
+export const reshareAuthorizationDomain = 'quorate-reshare-authorization-v1';
+
+/** The bytes the operator signs to allow resharing `walletId` from `fromEpoch` to (t, parties). */
+export function reshareAuthorization(fields: {
+  walletId: string;
+  fromEpoch: number;
+  threshold: number;
+  parties: readonly string[];
+}): Uint8Array {
+  const { walletId, fromEpoch, threshold, parties } = fields;
+  return utf8ToBytes(canonicalJson({ walletId, fromEpoch, threshold, parties }));
 }
 
 /** The session id of the run that makes `epoch` for `operationId` (bound into confirmations). */
@@ -670,7 +693,18 @@ function reshareBlockOf(raw: unknown): ReshareBlock | string {
     return 'reshare dealers are not a threshold of the current epoch';
   const oldPublicPackage = objectOf(r['oldPublicPackage']);
   if (!oldPublicPackage) return 'reshare oldPublicPackage invalid';
-  return { operationId, kind, fromEpoch, dealers, oldThreshold, oldPublicPackage };
+  const authorization = r['authorization'];
+  if (authorization !== undefined && !isHexOf(authorization, 128))
+    return 'reshare authorization invalid';
+  return {
+    operationId,
+    kind,
+    fromEpoch,
+    dealers,
+    oldThreshold,
+    oldPublicPackage,
+    ...(typeof authorization === 'string' ? { authorization } : {}),
+  };
 }
 
 /** Builds a keygen-start envelope (attempt 1, token 1, round 0: a keygen is never retried). */
@@ -699,7 +733,7 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
     b['certificates'] === undefined ? undefined : certificateMap(b['certificates']);
   if (typeof certificates === 'string') return bad(certificates);
   if (tier !== undefined && !isIdString(tier, wireLimits.tierLengthMax)) return bad('tier invalid');
-  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isWalletId(walletId)) return bad('walletId invalid');
   return accepted({
     walletId,
     scheme,
@@ -881,7 +915,7 @@ export function validateEpochTest(raw: unknown): Checked<EpochTestBody> {
   const b = objectOf(raw);
   if (!b) return bad('epoch-test body is not an object');
   const { walletId, operationId, epoch } = b;
-  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isWalletId(walletId)) return bad('walletId invalid');
   if (!isIdString(operationId, wireLimits.walletIdLengthMax)) return bad('operationId invalid');
   if (!isNat(epoch) || epoch === 0) return bad('epoch invalid');
   const signers = partyList(b['signers']);
@@ -897,10 +931,10 @@ export function epochTestMessage(walletId: string, operationId: string, epoch: n
 }
 
 /**
- * Coordinator → party: the store flipped the wallet to `epoch` (`commit`: a staged share of it
- * becomes active and an older share is erased), or the operation ended without a flip
- * (`abandon`: its staged share is erased). A party without a staged share of `epoch` erases its
- * older share on a commit only against `evidence`: the new epoch's transcript confirmations.
+ * Coordinator → party: the store flipped the wallet to `epoch` (`commit`: the staged share of
+ * this operation becomes active), or the operation ended without a flip (`abandon`: its staged
+ * share is erased). A party of the old epoch that is not of the new one erases its share on a
+ * commit only against `evidence`: every new party's signed statement that it promoted.
  */
 export interface EpochBody {
   walletId: string;
@@ -910,12 +944,35 @@ export interface EpochBody {
   evidence?: EpochEvidence;
 }
 
-/** The signed transcript confirmations of the run that made an epoch (see {@link EpochBody}). */
+/**
+ * Proof that an epoch is active: its threshold, parties and group key, each party's signature
+ * over {@link promotionStatement} (its identity key), and their operator certificates.
+ */
 export interface EpochEvidence {
-  /** The run's id (the keygen-start session id the confirmations sign). */
-  runId: string;
-  confirmations: Record<string, KeygenConfirmation>;
-  certificates?: Record<string, PartyCertificate>;
+  threshold: number;
+  parties: string[];
+  publicKey: string;
+  signatures: Record<string, string>;
+  certificates: Record<string, PartyCertificate>;
+}
+
+/** Domain separating promotion statements (identity key) from every other signature. */
+export const promotionDomain = 'quorate-epoch-promoted-v1';
+
+/** The bytes a party signs once it made `epoch` active with its new share. */
+export function promotionStatement(fields: {
+  walletId: string;
+  operationId: string;
+  epoch: number;
+  threshold: number;
+  parties: readonly string[];
+  publicKey: string;
+  partyId: string;
+}): Uint8Array {
+  const { walletId, operationId, epoch, threshold, parties, publicKey, partyId } = fields;
+  return utf8ToBytes(
+    canonicalJson({ walletId, operationId, epoch, threshold, parties, publicKey, partyId }),
+  );
 }
 
 /** Builds an epoch envelope. */
@@ -928,45 +985,74 @@ export function validateEpoch(raw: unknown): Checked<EpochBody> {
   const b = objectOf(raw);
   if (!b) return bad('epoch body is not an object');
   const { walletId, operationId, epoch, action } = b;
-  if (!isIdString(walletId, wireLimits.walletIdLengthMax)) return bad('walletId invalid');
+  if (!isWalletId(walletId)) return bad('walletId invalid');
   if (!isIdString(operationId, wireLimits.walletIdLengthMax)) return bad('operationId invalid');
   if (!isNat(epoch) || epoch === 0) return bad('epoch invalid');
   if (action !== 'commit' && action !== 'abandon') return bad('action invalid');
   if (b['evidence'] === undefined) return accepted({ walletId, operationId, epoch, action });
-  const ev = objectOf(b['evidence']);
-  if (!ev || !isIdString(ev['runId'], 128)) return bad('evidence invalid');
-  const all = objectOf(ev['confirmations']);
-  if (!all || Object.keys(all).length > limits.partiesMax) return bad('evidence invalid');
-  const confirmations: [string, KeygenConfirmation][] = [];
-  for (const [partyId, item] of Object.entries(all)) {
-    const confirm = confirmationOf(item);
-    if (!isPartyId(partyId) || !confirm) return bad('evidence confirmation invalid');
-    confirmations.push([partyId, confirm]);
-  }
-  const certificates =
-    ev['certificates'] === undefined ? undefined : certificateMap(ev['certificates']);
-  if (typeof certificates === 'string') return bad(certificates);
-  const evidence: EpochEvidence = {
-    runId: ev['runId'],
-    confirmations: Object.fromEntries(confirmations),
-    ...(certificates === undefined ? {} : { certificates }),
-  };
+  const evidence = epochEvidenceOf(b['evidence']);
+  if (typeof evidence === 'string') return bad(evidence);
   return accepted({ walletId, operationId, epoch, action, evidence });
+}
+
+function epochEvidenceOf(raw: unknown): EpochEvidence | string {
+  const ev = objectOf(raw);
+  if (!ev) return 'evidence invalid';
+  const { threshold, publicKey } = ev;
+  const parties = partyList(ev['parties']);
+  if (!parties || parties.length === 0) return 'evidence parties invalid';
+  if (!isNat(threshold) || threshold < 1 || threshold > parties.length)
+    return 'evidence threshold invalid';
+  if (
+    !isShortString(publicKey, 2 * wireLimits.publicKeyBytesMax) ||
+    !/^(?:[0-9a-f]{2})+$/.test(publicKey)
+  )
+    return 'evidence publicKey invalid';
+  const sigs = objectOf(ev['signatures']);
+  if (!sigs || Object.keys(sigs).length > limits.partiesMax) return 'evidence signatures invalid';
+  const signatures: [string, string][] = [];
+  for (const [partyId, sig] of Object.entries(sigs)) {
+    if (!isPartyId(partyId) || !isHexOf(sig, 128)) return 'evidence signature invalid';
+    signatures.push([partyId, sig]);
+  }
+  const certificates = certificateMap(ev['certificates']);
+  if (typeof certificates === 'string') return certificates;
+  return {
+    threshold,
+    parties,
+    publicKey,
+    signatures: Object.fromEntries(signatures),
+    certificates,
+  };
 }
 
 /** Party → coordinator: what it did with an epoch frame (`promoted`, `erased`, `kept`…). */
 export const epochAckRound = 95;
 
+/** An acknowledgement of an epoch frame; a promotion carries the party's signed statement. */
+export interface EpochAck {
+  epoch: number;
+  outcome: string;
+  /** After `promoted`: the signature over {@link promotionStatement} (128 hex). */
+  promotion?: string;
+}
+
 /** The payload acknowledging an epoch frame. */
-export function buildEpochAck(epoch: number, outcome: string): Payload {
-  return { epochAck: { epoch, outcome } };
+export function buildEpochAck(ack: EpochAck): Payload {
+  return { epochAck: { ...ack } };
 }
 
 /** Validates an epoch acknowledgement. */
-export function validateEpochAck(raw: Payload): Checked<{ epoch: number; outcome: string }> {
+export function validateEpochAck(raw: Payload): Checked<EpochAck> {
   const a = objectOf(raw['epochAck']);
   if (!a || !isNat(a['epoch']) || !isIdString(a['outcome'], 32)) return bad('epoch ack invalid');
-  return accepted({ epoch: a['epoch'], outcome: a['outcome'] });
+  const promotion = a['promotion'];
+  if (promotion !== undefined && !isHexOf(promotion, 128)) return bad('epoch ack invalid');
+  return accepted({
+    epoch: a['epoch'],
+    outcome: a['outcome'],
+    ...(typeof promotion === 'string' ? { promotion } : {}),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

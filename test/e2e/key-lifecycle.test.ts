@@ -10,7 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { signDetached } from '../../src/transport/identity.ts';
+import { reshareAuthorization, reshareAuthorizationDomain } from '../../src/transport/wire.ts';
 import { verifyIndependently } from '../helpers/verify-independently.ts';
 
 const parties = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
@@ -32,10 +35,24 @@ describe('key lifecycle with real processes', () => {
     throw new Error(`operation ${operationId} still running`);
   }
 
+  /** The operator's authorization of resharing the wallet's current epoch to (t, parties). */
+  async function authorization(walletId: string, threshold: number, parties: string[]) {
+    const wallet = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+    const fromEpoch = wallet['epoch'] as number;
+    const statement = reshareAuthorization({ walletId, fromEpoch, threshold, parties });
+    const signature = signDetached(
+      reshareAuthorizationDomain,
+      statement,
+      cluster.operator.signSecret,
+    );
+    return bytesToHex(signature);
+  }
+
   async function reshare(walletId: string, threshold: number, members: string[]) {
     const started = await cluster.request('POST', `/v1/wallets/${walletId}/reshare`, {
       threshold,
       parties: members,
+      authorization: await authorization(walletId, threshold, members),
     });
     assert.equal(started.status, 202, JSON.stringify(started.json));
     const op = await ended(started.json['operationId'] as string);
@@ -161,9 +178,28 @@ describe('key lifecycle with real processes', () => {
     const bad = await cluster.request('POST', `/v1/wallets/${walletId}/reshare`, {
       threshold: 4,
       parties: ['p1', 'p2', 'p3'],
+      authorization: await authorization(walletId, 4, ['p1', 'p2', 'p3']),
     });
     assert.equal(bad.status, 400);
     assert.equal((bad.json['error'] as { code: string }).code, 'QUORATE_E_INVALID_THRESHOLD');
+    const unauthorized = await cluster.request('POST', `/v1/wallets/${walletId}/reshare`, {
+      threshold: 2,
+      parties: ['p1', 'p2', 'p4'],
+    });
+    assert.equal(unauthorized.status, 400, JSON.stringify(unauthorized.json));
+    // Authorized for another party set: the dealers refuse, the operation rolls back.
+    const forged = await cluster.request('POST', `/v1/wallets/${walletId}/reshare`, {
+      threshold: 2,
+      parties: ['p1', 'p2', 'p5'],
+      authorization: await authorization(walletId, 2, ['p1', 'p2', 'p4']),
+    });
+    assert.equal(forged.status, 202, JSON.stringify(forged.json));
+    const refused = await ended(forged.json['operationId'] as string);
+    assert.equal(refused['status'], 'failed', JSON.stringify(refused));
+    assert.match(JSON.stringify(refused['error']), /POLICY_DENIED/);
+    const unchanged = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+    assert.equal(unchanged['epoch'], 0);
+    assert.deepEqual(unchanged['parties'], ['p1', 'p2', 'p3']);
     const unknown = await cluster.request('GET', '/v1/operations/o_nope');
     assert.equal(unknown.status, 404);
     assert.equal((unknown.json['error'] as { code: string }).code, 'QUORATE_E_OPERATION_NOT_FOUND');

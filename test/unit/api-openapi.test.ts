@@ -29,7 +29,7 @@ import { inProcessApi, testApiToken as token } from '../helpers/in-process-api.t
  * `epoch` and `operation`). A deliberate change to the API
  * changes this digest in the same commit.
  */
-const documentDigest = '77df5d97ffb246c71217395dc25746850bb54c204f828349793596304542ec81';
+const documentDigest = '8101989ae7ef63d277554737798dd63636385eaaed86c61bbffd46ba8e4e29a2';
 
 function withoutErrorCodes(document: Record<string, unknown>): Record<string, unknown> {
   const components = { ...(document['components'] as Record<string, unknown>) };

@@ -1,0 +1,6 @@
+/** Lifecycle seeds 251–500 of the 500-seed lifecycle campaign (the other half runs in parallel). */
+import { test } from 'node:test';
+import { lifecycleHalf } from './lifecycle-part.ts';
+
+test('lifecycle campaign: seeds 251–500 pass every invariant, I7–I9 included', () =>
+  lifecycleHalf(251, 250));
