@@ -365,7 +365,7 @@ export class Lifecycle {
     const blamed = (cause?.detail['blamed'] ?? cause?.detail['parties']) as string[] | undefined;
     const failure = {
       code: 'QUORATE_E_LIFECYCLE_FAILED',
-      message: cause?.message ?? String(error),
+      message: error instanceof Error ? error.message : String(error),
       ...(Array.isArray(blamed) && blamed.length > 0 ? { blamed } : {}),
     };
     log.warn(

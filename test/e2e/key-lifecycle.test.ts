@@ -168,6 +168,55 @@ describe('key lifecycle with real processes', () => {
     await cluster.waitForParties(['p4']);
   });
 
+  test('refresh under load: every concurrent request signs (old or new epoch), once', async () => {
+    const created = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'bip340',
+      threshold: 2,
+      parties: ['p2', 'p3', 'p4'],
+    });
+    const walletId = created.json['walletId'] as string;
+    const pk = created.json['publicKey'] as string;
+    const requests = Array.from({ length: 12 }, (_, i) =>
+      sign(walletId, `load-${i}`, 'bip340', pk),
+    );
+    const refreshed = await cluster.request('POST', `/v1/wallets/${walletId}/refresh`, {});
+    assert.equal(refreshed.status, 202, JSON.stringify(refreshed.json));
+    const more = Array.from({ length: 12 }, (_, i) => sign(walletId, `load-b-${i}`, 'bip340', pk));
+    await Promise.all([...requests, ...more]); // each asserts 200 and an independent verify
+    const op = await ended(refreshed.json['operationId'] as string);
+    assert.equal(op['status'], 'done', JSON.stringify(op));
+    await sign(walletId, 'after-refresh', 'bip340', pk);
+  });
+
+  test('kill -9 of the coordinator at any point of an operation: one usable epoch after', async () => {
+    const created = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'ed25519',
+      threshold: 2,
+      parties: ['p1', 'p2', 'p3'],
+    });
+    const walletId = created.json['walletId'] as string;
+    const pk = created.json['publicKey'] as string;
+    // Killed 0 to 250 ms into the operation (staging, test signature, flip, retirement).
+    for (const delayMs of [0, 40, 80, 120, 160, 200, 250]) {
+      const before = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+      const started = await cluster.request('POST', `/v1/wallets/${walletId}/refresh`, {});
+      assert.equal(started.status, 202, JSON.stringify(started.json));
+      await new Promise((r) => setTimeout(r, delayMs));
+      await cluster.kill('coordinator');
+      await cluster.startCoordinator();
+      await cluster.waitForParties(['p1', 'p2', 'p3']);
+      const op = await ended(started.json['operationId'] as string);
+      assert.ok(['done', 'failed'].includes(op['status'] as string), JSON.stringify(op));
+      const after = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+      const { status, error } = op;
+      console.log(JSON.stringify({ killedAfterMs: delayMs, status, error: error ?? null }));
+      const expected = (before['epoch'] as number) + (op['status'] === 'done' ? 1 : 0);
+      assert.equal(after['epoch'], expected, `killed after ${delayMs} ms: ${JSON.stringify(op)}`);
+      assert.equal(after['publicKey'], pk);
+      await sign(walletId, `after-kill-${delayMs}`, 'ed25519', pk);
+    }
+  });
+
   test('bad requests are refused with stable codes, and nothing changes', async () => {
     const created = await cluster.request('POST', '/v1/wallets', {
       scheme: 'bip340',
