@@ -13,6 +13,7 @@ import { runPartiesBench } from './parties-bench.ts';
 import { runPolicyBench } from './policy-bench.ts';
 import { runPrimitivesBench } from './primitives-bench.ts';
 import { runScaleBench } from './scale-bench.ts';
+import { runLifecycleBench } from './lifecycle-bench.ts';
 import { runLivenessBench } from './liveness-bench.ts';
 import { runSigningBench } from './signing-bench.ts';
 import { runStartupBench } from './startup-bench.ts';
@@ -50,6 +51,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   parties: () => runPartiesBench(log),
   scale: () => runScaleBench(log),
   tail: () => runTailBench(log),
+  lifecycle: () => runLifecycleBench(log),
 };
 
 const args = process.argv.slice(2);

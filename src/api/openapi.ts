@@ -172,6 +172,14 @@ function lifecyclePaths(): Record<string, unknown> {
         responses: { ...accepted, ...errors },
       },
     },
+    '/v1/wallets/{walletId}/refresh-schedule': {
+      put: {
+        summary: 'Set (0: clear) the scheduled refresh interval in days',
+        parameters: [pathParameter('walletId')],
+        requestBody: { required: true, ...json(s.refreshScheduleBody) },
+        responses: { '200': { description: 'Wallet', ...json(s.walletSchema) }, ...errors },
+      },
+    },
     '/v1/operations/{operationId}': {
       get: {
         summary: 'A refresh or reshare: status, phase, per-party progress, error',

@@ -53,6 +53,7 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/wallets/:walletId/signatures': { roles: ['signer'] },
   'POST /v1/wallets/:walletId/refresh': { roles: ['admin'] },
   'POST /v1/wallets/:walletId/reshare': { roles: ['admin'] },
+  'PUT /v1/wallets/:walletId/refresh-schedule': { roles: ['admin'] },
   'GET /v1/operations/:operationId': { roles: readers },
   'GET /v1/sessions/:sessionId': {
     roles: ['auditor', 'admin', 'approver', 'signer'],

@@ -25,6 +25,13 @@ export const errorSchema = {
   },
 } as const;
 
+const refreshEveryDaysSchema = {
+  type: 'integer',
+  minimum: 0,
+  maximum: limits.refreshEveryDaysMax,
+  description: 'refresh the shares every this many days (0: never); docs/key-lifecycle.md',
+} as const;
+
 export const createWalletBody = {
   type: 'object',
   required: ['scheme', 'threshold', 'parties'],
@@ -44,7 +51,15 @@ export const createWalletBody = {
       maxLength: 64,
       description: 'policy tier whose signing-time rules govern the wallet (needs --policy)',
     },
+    refreshEveryDays: refreshEveryDaysSchema,
   },
+} as const;
+
+export const refreshScheduleBody = {
+  type: 'object',
+  required: ['refreshEveryDays'],
+  additionalProperties: false,
+  properties: { refreshEveryDays: refreshEveryDaysSchema },
 } as const;
 
 export const approvalBody = {
@@ -80,6 +95,8 @@ export const walletSchema = {
       type: 'integer',
       description: 'active key epoch (0 after key generation; +1 per refresh or reshare)',
     },
+    refreshEveryDays: { type: 'integer', description: 'scheduled refresh interval, if any' },
+    renewedMs: { type: 'integer', description: 'when the shares were last made (ms since epoch)' },
     operation: {
       type: 'object',
       description: 'the running lifecycle operation, or the last one to end',

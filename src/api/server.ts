@@ -69,6 +69,8 @@ function walletView(w: WalletRecord) {
     ...(typeof address === 'string' ? { ethereumAddress: address } : {}),
     ...(w.tier === undefined ? {} : { policy: w.tier }),
     epoch: w.epoch ?? 0,
+    renewedMs: w.renewedMs ?? w.createdMs,
+    ...(w.refreshEveryDays === undefined ? {} : { refreshEveryDays: w.refreshEveryDays }),
     ...(w.operation === undefined
       ? {}
       : {
@@ -375,29 +377,34 @@ function addServiceRoutes(app: FastifyInstance, coordinator: Coordinator): void 
 }
 
 function addWalletRoutes(app: FastifyInstance, coordinator: Coordinator): void {
-  app.post<{ Body: { scheme: string; threshold: number; parties: string[]; policy?: string } }>(
-    '/v1/wallets',
-    { schema: { body: s.createWalletBody } },
-    async (req, reply) => {
-      const { threshold, parties, policy } = req.body;
-      // The body schema lets any string through; only a known scheme gets its type.
-      const scheme = schemes.find((known) => known === req.body.scheme);
-      if (scheme === undefined) {
-        throw new QuorateError(
-          'QUORATE_E_UNSUPPORTED_SCHEME',
-          `scheme must be one of ${schemes.join(', ')}`,
-          { scheme: req.body.scheme },
-        );
-      }
-      const wallet = await coordinator.createWallet({
-        scheme,
-        threshold,
-        parties,
-        ...(policy === undefined ? {} : { tier: policy }),
-      });
-      return reply.code(201).send(walletView(wallet));
-    },
-  );
+  app.post<{
+    Body: {
+      scheme: string;
+      threshold: number;
+      parties: string[];
+      policy?: string;
+      refreshEveryDays?: number;
+    };
+  }>('/v1/wallets', { schema: { body: s.createWalletBody } }, async (req, reply) => {
+    const { threshold, parties, policy, refreshEveryDays } = req.body;
+    // The body schema lets any string through; only a known scheme gets its type.
+    const scheme = schemes.find((known) => known === req.body.scheme);
+    if (scheme === undefined) {
+      throw new QuorateError(
+        'QUORATE_E_UNSUPPORTED_SCHEME',
+        `scheme must be one of ${schemes.join(', ')}`,
+        { scheme: req.body.scheme },
+      );
+    }
+    const wallet = await coordinator.createWallet({
+      scheme,
+      threshold,
+      parties,
+      ...(policy === undefined ? {} : { tier: policy }),
+      ...(refreshEveryDays === undefined ? {} : { refreshEveryDays }),
+    });
+    return reply.code(201).send(walletView(wallet));
+  });
 
   app.get<{ Querystring: { cursor?: string; limit?: string } }>(
     '/v1/wallets',
@@ -464,6 +471,14 @@ function addLifecycleRoutes(app: FastifyInstance, coordinator: Coordinator): voi
       });
       return reply.code(202).send(accepted(walletId, op));
     },
+  );
+  app.put<{ Params: { walletId: string }; Body: { refreshEveryDays: number } }>(
+    '/v1/wallets/:walletId/refresh-schedule',
+    { schema: { params: s.walletIdParams, body: s.refreshScheduleBody } },
+    async (req) =>
+      walletView(
+        await coordinator.setRefreshSchedule(req.params.walletId, req.body.refreshEveryDays),
+      ),
   );
   app.get<{ Params: { operationId: string } }>(
     '/v1/operations/:operationId',

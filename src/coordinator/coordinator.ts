@@ -151,6 +151,7 @@ export class Coordinator {
       wallets: this.wallets,
       signingFor: (walletId) => this.runners.signingFor(walletId),
       ownerId: this.replica.ownerId,
+      metrics: this.metrics,
     });
   }
 
@@ -296,6 +297,11 @@ export class Coordinator {
   /** Starts a refresh or reshare of the wallet (`202 {operationId}`; docs/key-lifecycle.md). */
   startOperation(walletId: string, request: LifecycleRequest): Promise<OperationRecord> {
     return this.lifecycle.start(walletId, request);
+  }
+
+  /** Sets (0: clears) a wallet's scheduled refresh interval in days. */
+  setRefreshSchedule(walletId: string, refreshEveryDays: number): Promise<WalletRecord> {
+    return this.lifecycle.setRefreshSchedule(walletId, refreshEveryDays);
   }
 
   /** A lifecycle operation's record and wallet, or `QUORATE_E_OPERATION_NOT_FOUND`. */

@@ -29,6 +29,7 @@ import { reshareRunId, type Envelope } from '../transport/wire.ts';
 import { EpochTeller } from './epoch-teller.ts';
 import { EpochTestRunner } from './epoch-test-runner.ts';
 import { KeygenRunner } from './keygen-runner.ts';
+import type { CoordinatorMetrics } from './metrics.ts';
 import type { PartyRegistry } from './party-registry.ts';
 import { checkShape, type Wallets } from './wallets.ts';
 
@@ -56,6 +57,7 @@ export interface LifecycleDeps {
   signingFor(walletId: string): number;
   /** This replica's owner id: the operations it starts carry it. */
   ownerId: string;
+  metrics: CoordinatorMetrics;
 }
 
 /** An operation being driven here, and where its envelopes go. */
@@ -76,6 +78,10 @@ export class Lifecycle {
   private readonly teller: EpochTeller;
   private stopped = false;
   private cancelSweep: () => void = () => {};
+  /** Scheduled refreshes that could not start or rolled back: when to try again, by wallet. */
+  private readonly refreshBackoff = new Map<string, { atMs: number; delayMs: number }>();
+  /** Wallets holding a refresh-age metric series (at most refreshScheduleSeriesMax). */
+  private readonly refreshAgeSeries = new Set<string>();
 
   constructor(private readonly deps: LifecycleDeps) {
     this.teller = new EpochTeller({
@@ -337,9 +343,11 @@ export class Lifecycle {
           parties: op.parties,
           publicPackage: result.publicPackage,
           operation: ended,
+          renewedMs: env.nowMs(),
         };
       });
       this.deps.log.info({ walletId, epoch: op.toEpoch }, 'wallet flipped to its new key epoch');
+      this.deps.metrics.lifecycleOperationsTotal.inc({ kind: op.kind, outcome: 'done' });
       // Told before the gate opens: a party gets the commit before any request of the new epoch.
       assert(flipped.operation !== undefined, 'the flip recorded its operation');
       this.teller.tell(walletId, flipped.operation, 'commit');
@@ -390,6 +398,8 @@ export class Lifecycle {
     } catch (writeError) {
       log.error({ walletId, err: String(writeError) }, 'could not record the rollback');
     }
+    if (ended.status === 'failed')
+      this.deps.metrics.lifecycleOperationsTotal.inc({ kind: op.kind, outcome: 'failed' });
     // A rollback that won tells the receivers to erase; a flip that won (its answer lost) is
     // told as a commit.
     this.teller.tell(walletId, ended, ended.status === 'failed' ? 'abandon' : 'commit');
@@ -458,6 +468,7 @@ export class Lifecycle {
    * (its replica is gone); an ended one whose parties were not all told is told from here.
    */
   private async sweepWallet(wallet: WalletRecord): Promise<void> {
+    await this.scheduledRefresh(wallet);
     const op = wallet.operation;
     if (op === undefined || this.stopped) return;
     const { env, ownerId } = this.deps;
@@ -473,10 +484,63 @@ export class Lifecycle {
     this.teller.tell(wallet.walletId, op, op.status === 'done' ? 'commit' : 'abandon');
   }
 
+  /**
+   * A wallet with `refreshEveryDays` is refreshed once its shares are that old: when a quorum
+   * is healthy (a refresh needs every party alive), backing off from `refreshBackoffMsMin` to
+   * `refreshBackoffMsMax` while it cannot start or rolls back. Its age is a metric.
+   */
+  private async scheduledRefresh(wallet: WalletRecord): Promise<void> {
+    const days = wallet.refreshEveryDays ?? 0;
+    if (days <= 0 || this.stopped) return;
+    const { env, metrics } = this.deps;
+    const now = env.nowMs();
+    const renewedMs = wallet.renewedMs ?? wallet.createdMs;
+    if (
+      this.refreshAgeSeries.has(wallet.walletId) ||
+      this.refreshAgeSeries.size < limits.refreshScheduleSeriesMax
+    ) {
+      this.refreshAgeSeries.add(wallet.walletId);
+      metrics.walletRefreshAge.set(
+        { wallet: wallet.walletId },
+        Math.max(0, (now - renewedMs) / 1_000),
+      );
+    }
+    const backoff = this.refreshBackoff.get(wallet.walletId);
+    if (now < renewedMs + days * 86_400_000) {
+      this.refreshBackoff.delete(wallet.walletId);
+      return;
+    }
+    if (wallet.operation?.status === 'running' || (backoff !== undefined && now < backoff.atMs))
+      return;
+    const delayMs = Math.min(
+      limits.refreshBackoffMsMax,
+      backoff === undefined ? limits.refreshBackoffMsMin : backoff.delayMs * 2,
+    );
+    this.refreshBackoff.set(wallet.walletId, { atMs: now + delayMs, delayMs });
+    try {
+      await this.start(wallet.walletId, { kind: 'refresh' });
+    } catch (error) {
+      const code = error instanceof QuorateError ? error.code : String(error);
+      this.deps.log.warn(
+        { walletId: wallet.walletId, code, retryInMs: delayMs },
+        'scheduled refresh could not start',
+      );
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     this.cancelSweep();
     this.teller.stop();
+  }
+
+  /** Sets (0: clears) the wallet's refresh interval, by CAS; returns the wallet. */
+  async setRefreshSchedule(walletId: string, refreshEveryDays: number): Promise<WalletRecord> {
+    await this.deps.wallets.get(walletId);
+    return this.writeWallet(walletId, (w) => {
+      const { refreshEveryDays: _old, ...rest } = w;
+      return refreshEveryDays > 0 ? { ...rest, refreshEveryDays } : rest;
+    });
   }
 
   /** Rewrites the wallet's current operation `operationId` (if it still is) by CAS. */

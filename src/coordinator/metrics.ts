@@ -76,6 +76,18 @@ export class CoordinatorMetrics {
     help: 'Adaptive round deadline chosen for the most recent round',
     registers: [this.registry],
   });
+  readonly walletRefreshAge = new Gauge({
+    name: 'quorate_wallet_seconds_since_refresh',
+    help: `Seconds since a wallet's shares were last renewed (refresh or reshare), for wallets with a refresh schedule (refreshEveryDays); at most ${limits.refreshScheduleSeriesMax} wallets`,
+    labelNames: ['wallet'] as const,
+    registers: [this.registry],
+  });
+  readonly lifecycleOperationsTotal = new Counter({
+    name: 'quorate_lifecycle_operations_total',
+    help: 'Refreshes and reshares by kind and how they ended (done, failed)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly keygensTotal = new Counter({
     name: 'quorate_keygens_total',
     help: 'Distributed key generations by outcome',

@@ -20,6 +20,8 @@ export interface CreateWalletRequest {
   threshold: number;
   parties: string[];
   tier?: string;
+  /** Refresh the shares every this many days (docs/key-lifecycle.md); absent or 0: never. */
+  refreshEveryDays?: number;
 }
 
 /** What wallet creation needs from the coordinator. */
@@ -42,7 +44,7 @@ export class Wallets {
 
   /** Creates a wallet by DKG among all its parties. */
   async create(request: CreateWalletRequest): Promise<WalletRecord> {
-    const { scheme, threshold, parties, tier } = request;
+    const { scheme, threshold, parties, tier, refreshEveryDays } = request;
     await this.checkRoom();
     if (tier !== undefined) this.checkTier(tier, threshold, parties);
     checkShape(scheme, threshold, parties);
@@ -79,6 +81,7 @@ export class Wallets {
       publicPackage: result.publicPackage,
       createdMs: env.nowMs(),
       ...(tier === undefined ? {} : { tier }),
+      ...(refreshEveryDays === undefined || refreshEveryDays === 0 ? {} : { refreshEveryDays }),
     };
     await store.createWallet(wallet);
     log.info({ walletId, scheme, threshold, parties }, 'wallet created');

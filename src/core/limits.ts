@@ -71,6 +71,12 @@ export const sessionLimits = {
   // long past its deadline a running operation waits before another replica rolls it back.
   lifecycleSweepMs: 1_000,
   lifecycleTakeoverGraceMs: 2_000,
+  // Scheduled refresh (refreshEveryDays): the longest interval, the back-off after a refresh that
+  // could not start or rolled back (doubling from min to max), and the wallets with a metric series.
+  refreshEveryDaysMax: 3_650,
+  refreshBackoffMsMin: 60_000,
+  refreshBackoffMsMax: 3_600_000,
+  refreshScheduleSeriesMax: 10_000,
   // Threshold ECDSA (DKLs23): key generation is slow (10 s for 2-of-3, 31 s for 3-of-5 of CPU
   // on 2 cores, ../shared/notes/dkls23-wasm.md) and ends with a test signature by every
   // t-subset, so its deadline is its own, and n is kept where the subsets stay few.

@@ -59,6 +59,10 @@ export interface WalletRecord {
   operation?: OperationRecord;
   /** Earlier operations, newest first, at most `limits.walletOperationsKeptMax`. */
   pastOperations?: OperationRecord[];
+  /** Refresh the shares every this many days (absent or 0: never on its own). */
+  refreshEveryDays?: number;
+  /** When the shares were last renewed by a flip (absent: never since `createdMs`). */
+  renewedMs?: number;
 }
 
 /** A lifecycle operation's status: `running` until it is `done` or `failed` (rolled back). */

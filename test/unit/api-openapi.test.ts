@@ -25,11 +25,11 @@ import { inProcessApi, testApiToken as token } from '../helpers/in-process-api.t
  * (task H5: one party's row without the 10 000-row listing); issue 14 the `ecdsa` scheme (a
  * wallet's `ethereumAddress`, a signature's `recoveryId`, a request's `transaction` and its
  * `signedTransaction`, a request's `derivationPath`, `GET /v1/wallets/{walletId}/addresses`); issue 15 the key lifecycle (`POST
- * /v1/wallets/{walletId}/refresh` and `/reshare`, `GET /v1/operations/{operationId}`, a wallet's
+ * /v1/wallets/{walletId}/refresh` and `/reshare`, `PUT /v1/wallets/{walletId}/refresh-schedule`, `GET /v1/operations/{operationId}`, a wallet's
  * `epoch` and `operation`). A deliberate change to the API
  * changes this digest in the same commit.
  */
-const documentDigest = '8101989ae7ef63d277554737798dd63636385eaaed86c61bbffd46ba8e4e29a2';
+const documentDigest = '141f9cc6bca23c99598734171b6f5ce0032b6f37cb6b46342e12b10c87625a09';
 
 function withoutErrorCodes(document: Record<string, unknown>): Record<string, unknown> {
   const components = { ...(document['components'] as Record<string, unknown>) };
