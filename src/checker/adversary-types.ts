@@ -134,7 +134,7 @@ export interface AdversaryStaleAction {
 
 /** One broken invariant of an adversarial run. */
 export interface AdversaryViolation {
-  invariant: 'A1' | 'A2' | 'A3' | 'I2' | 'I3' | 'CRASH';
+  invariant: 'A1' | 'A2' | 'A3' | 'I2' | 'I3' | 'I7' | 'CRASH';
   message: string;
   detail: Record<string, unknown>;
 }

@@ -17,6 +17,7 @@ import { Loot, type TargetWallet } from './loot.ts';
 import { PartyObservations } from './observer.ts';
 import { RogueCoordinator } from './rogue-coordinator.ts';
 import { keygenAttacks, RogueKeygen, type KeygenAttack } from './rogue-keygen.ts';
+import { lifecycleAttacks, RogueLifecycle } from './rogue-lifecycle.ts';
 import { AttackCounts, RogueSigning } from './rogue-signing.ts';
 import { finishRun, type AdversaryRun } from './run-result.ts';
 import { AdversaryWorld, type PartyStart } from './world.ts';
@@ -137,6 +138,21 @@ export async function runCoordinatorSeed(seed: number): Promise<AdversaryRun> {
       'honest-dkg')
     : (keygenAttacks[rng.int(1, 4)] ?? 'key-substitution-no-cert');
   const keygens: AdversaryKeygen[] = [await keygen.run(attack, scheme, threshold, parties)];
+  // One lifecycle attack on the plain wallet, drawn from its own stream (the rest is unchanged).
+  const lifecycleRng = seededRandom(seed, 'adversary-lifecycle');
+  const lifecycle = new RogueLifecycle(
+    world,
+    rogue,
+    counts,
+    lifecycleRng,
+    targets[0] as TargetWallet,
+    plain.publicPackage,
+  );
+  await lifecycle.run(
+    lifecycleAttacks[lifecycleRng.int(0, lifecycleAttacks.length - 1)] ?? 'erase-without-evidence',
+  );
   loot.exploit(targets);
-  return finishRun(world, { seed, mode: 'coordinator', targets, loot, counts, keygens });
+  const run = finishRun(world, { seed, mode: 'coordinator', targets, loot, counts, keygens });
+  run.violations.push(...lifecycle.violations);
+  return run;
 }
