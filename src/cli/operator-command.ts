@@ -23,7 +23,7 @@ import { readBoundedFile, required } from './command-options.ts';
 const sealLabel = 'quorate-operator-key-v1';
 
 /** The operator key file. `seed` (hex) or `sealed` (keystore blob + its scrypt parameters). */
-interface OperatorKeyFile {
+export interface OperatorKeyFile {
   v: 1;
   operatorKey: string;
   sealed: { kdf: ScryptKdf; blob: string };
@@ -62,13 +62,19 @@ function init(argv: string[], env: Env, io: OperatorIo): number {
       'QUORATE_E_CONFIG',
       'QUORATE_KEY_PASSPHRASE must be set: the operator key file is sealed with it',
     );
-  const kdf = freshKdf(env.randomBytes);
-  const blob = Keystore.derive(passphrase, kdf, env.randomBytes).seal(sealLabel, seed);
-  const file: OperatorKeyFile = { v: 1, operatorKey, sealed: { kdf, blob } };
+  const file = sealOperatorKey(seed, passphrase, env);
   seed.fill(0);
   writeNewFile(out, `${JSON.stringify(file, null, 2)}\n`);
   io.out(JSON.stringify({ operatorKey }));
   return 0;
+}
+
+/** The key file of an operator seed, sealed with `passphrase` (what `init` writes). */
+export function sealOperatorKey(seed: Uint8Array, passphrase: string, env: Env): OperatorKeyFile {
+  const operatorKey = bytesToHex(ed25519.getPublicKey(seed));
+  const kdf = freshKdf(env.randomBytes);
+  const blob = Keystore.derive(passphrase, kdf, env.randomBytes).seal(sealLabel, seed);
+  return { v: 1, operatorKey, sealed: { kdf, blob } };
 }
 
 /** Reads an operator key file; the seed and public key, checked to belong together. */

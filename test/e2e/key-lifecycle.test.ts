@@ -8,10 +8,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { LocalCluster } from '../../src/cli/local-cluster.ts';
+import { sealOperatorKey } from '../../src/cli/operator-command.ts';
+import { runWalletCommand } from '../../src/cli/wallet-command.ts';
+import { realEnv } from '../../src/core/env.ts';
 import { signDetached } from '../../src/transport/identity.ts';
 import { reshareAuthorization, reshareAuthorizationDomain } from '../../src/transport/wire.ts';
 import { verifyIndependently } from '../helpers/verify-independently.ts';
@@ -214,6 +219,80 @@ describe('key lifecycle with real processes', () => {
       assert.equal(after['epoch'], expected, `killed after ${delayMs} ms: ${JSON.stringify(op)}`);
       assert.equal(after['publicKey'], pk);
       await sign(walletId, `after-kill-${delayMs}`, 'ed25519', pk);
+    }
+  });
+
+  test("quorate wallet reshare --to-policy: the lab's figures, then the policy's t and shares", async () => {
+    const created = await cluster.request('POST', '/v1/wallets', {
+      scheme: 'bip340',
+      threshold: 2,
+      parties: ['p1', 'p2', 'p3'],
+    });
+    const walletId = created.json['walletId'] as string;
+    const dir = mkdtempSync(join(tmpdir(), 'quorate-wallet-cli-'));
+    try {
+      // The cluster's operator key, sealed as `quorate operator init` writes one.
+      const keyFile = join(dir, 'operator.key');
+      const env = realEnv({ logLevel: 'silent' });
+      const passphrase = cluster.passphrase;
+      process.env['QUORATE_KEY_PASSPHRASE'] = passphrase;
+      const sealed = sealOperatorKey(cluster.operator.signSecret, passphrase, env);
+      writeFileSync(keyFile, JSON.stringify(sealed));
+      const policyFile = join(dir, 'policy.yaml');
+      const share = (id: string, domain: string) =>
+        `  - { id: ${id}, type: backend, domain: ${domain}, mttfHours: 2000, mttrHours: 2 }`;
+      writeFileSync(
+        policyFile,
+        [
+          'slo: 0.999',
+          'shares:',
+          ...['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => share(p, `d-${p}`)),
+          'policies:',
+          '  - { id: wider, threshold: 3, shares: [p1, p2, p3, p4, p5] }',
+          '',
+        ].join('\n'),
+      );
+      const argv = ['reshare', '--wallet', walletId, '--coordinator', cluster.url];
+      argv.push('--api-token', cluster.apiToken, '--operator-key', keyFile);
+      argv.push('--to-policy', policyFile, '--policy-id', 'wider');
+      const out: string[] = [];
+      const err: string[] = [];
+      let asked = '';
+      const code = await runWalletCommand([...argv, '--wait'], {
+        out: (line) => out.push(line),
+        err: (line) => err.push(line),
+        confirm: async (question) => {
+          asked = question;
+          return true;
+        },
+        fetch,
+        env: realEnv({ logLevel: 'silent' }),
+      });
+      assert.equal(code, 0, err.join('\n'));
+      assert.match(asked, /reshare the wallet to this policy/);
+      const figures = JSON.parse(out[0] ?? '{}') as Record<string, Record<string, unknown> | null>;
+      assert.equal(figures['before']?.['threshold'], 2);
+      assert.equal(figures['after']?.['threshold'], 3);
+      assert.ok((figures['after']?.['availability'] as number) > 0.99);
+      const op = JSON.parse(out[1] ?? '{}') as Record<string, unknown>;
+      assert.equal(op['status'], 'done', out.join('\n'));
+      const wallet = (await cluster.request('GET', `/v1/wallets/${walletId}`)).json;
+      assert.equal(wallet['threshold'], 3);
+      assert.deepEqual(wallet['parties'], ['p1', 'p2', 'p3', 'p4', 'p5']);
+      assert.equal(wallet['publicKey'], created.json['publicKey']);
+      // Declined at the prompt: nothing is asked of the coordinator.
+      const declined = await runWalletCommand(argv, {
+        out: () => {},
+        err: () => {},
+        confirm: async () => false,
+        fetch,
+        env: realEnv({ logLevel: 'silent' }),
+      });
+      assert.equal(declined, 1);
+      assert.equal((await cluster.request('GET', `/v1/wallets/${walletId}`)).json['epoch'], 1);
+    } finally {
+      delete process.env['QUORATE_KEY_PASSPHRASE'];
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
