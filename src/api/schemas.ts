@@ -32,6 +32,17 @@ const refreshEveryDaysSchema = {
   description: 'refresh the shares every this many days (0: never); docs/key-lifecycle.md',
 } as const;
 
+/** A recorded failure: its code, message and the parties blamed (a session's, an operation's). */
+const failureSchema = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: { type: 'string' },
+    message: { type: 'string' },
+    blamed: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
 export const createWalletBody = {
   type: 'object',
   required: ['scheme', 'threshold', 'parties'],
@@ -167,15 +178,7 @@ export const operationSchema = {
       description: 'per party: asked, dealt, staged, test-signed, promoted, erased, …',
     },
     retirePending: { type: 'array', items: { type: 'string' } },
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        blamed: { type: 'array', items: { type: 'string' } },
-      },
-    },
+    error: failureSchema,
   },
 } as const;
 
@@ -302,15 +305,7 @@ export const sessionSchema = {
         },
       },
     },
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        blamed: { type: 'array', items: { type: 'string' } },
-      },
-    },
+    error: failureSchema,
   },
 } as const;
 

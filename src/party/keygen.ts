@@ -91,6 +91,17 @@ export function checkTier(deps: KeygenDeps, body: KeygenStartBody): void {
     throw deny(`tier ${body.tier} is ${tier.threshold}-of-[${tier.shares.join(', ')}] here`);
 }
 
+/** The party's engine for `scheme`, or a hard refusal if it runs none. */
+export function engineFor(
+  engines: Partial<Record<Scheme, PartyEngine>>,
+  scheme: Scheme,
+): PartyEngine {
+  const engine = engines[scheme];
+  if (engine === undefined)
+    throw new Refusal('QUORATE_E_UNSUPPORTED_SCHEME', `this party runs no ${scheme} engine`, true);
+  return engine;
+}
+
 /** Admits a keygen-start (throws a Refusal if it must not run) and returns its session. */
 export function openKeygen(
   deps: KeygenDeps,
@@ -115,14 +126,7 @@ export function openKeygen(
     peerBoxKeys: body.boxKeys,
     randomBytes: env.randomBytes,
   });
-  const engine = deps.engines[body.scheme];
-  if (engine === undefined)
-    throw new Refusal(
-      'QUORATE_E_UNSUPPORTED_SCHEME',
-      `this party runs no ${body.scheme} engine`,
-      true,
-    );
-  const engineRole = engine.keygenParticipant({
+  const engineRole = engineFor(deps.engines, body.scheme).keygenParticipant({
     walletId: body.walletId,
     partyId,
     parties: body.parties,

@@ -33,7 +33,7 @@ import {
 import { keygenSession, type SessionSpec } from './driver.ts';
 import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
-import { checkTier, trustedPeers, type KeygenDeps } from './keygen.ts';
+import { checkTier, engineFor, trustedPeers, type KeygenDeps } from './keygen.ts';
 import { ConfirmedKeygenRole } from './keygen-confirm.ts';
 import { Refusal } from './refusal.ts';
 import { SecretLedger } from './secret-ledger.ts';
@@ -283,14 +283,7 @@ export function openEpochTest(
       'test signers are not a quorum of the new epoch',
       true,
     );
-  const engine = deps.engines[key.scheme];
-  if (engine === undefined)
-    throw new Refusal(
-      'QUORATE_E_UNSUPPORTED_SCHEME',
-      `this party runs no ${key.scheme} engine`,
-      true,
-    );
-  const role = engine.signer({
+  const role = engineFor(deps.engines, key.scheme).signer({
     key,
     message: epochTestMessage(body.walletId, body.operationId, body.epoch),
     signers,

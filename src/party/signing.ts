@@ -33,6 +33,7 @@ import { checkPartyPolicy, recordSigned, type PolicyCheckInput } from './party-p
 import { checkTransaction, lockNonce } from './transaction-check.ts';
 import { DerivationPathError, parseDerivationPath } from '../protocol/ecdsa-derivation.ts';
 import type { EvmFacts } from '../protocol/evm-transaction.ts';
+import { engineFor } from './keygen.ts';
 import { activeShareAt } from './lifecycle.ts';
 import { Refusal } from './refusal.ts';
 import type { PartyTrust } from './runtime.ts';
@@ -282,7 +283,7 @@ export function openSigning(
     peerBoxKeys: boxKeys,
     randomBytes: env.randomBytes,
   });
-  const role = engineFor(deps, key.scheme).signer({
+  const role = engineFor(deps.engines, key.scheme).signer({
     key,
     message,
     signers: body.signers,
@@ -319,14 +320,6 @@ export function openSigning(
     hooks: signingHooks(deps, e, policyInput, finalSetTracker(partyId, body, role)),
     cancelTtl,
   };
-}
-
-/** The party's engine for `scheme`, or a hard refusal if it runs none. */
-function engineFor(deps: SigningDeps, scheme: Scheme): PartyEngine {
-  const engine = deps.engines[scheme];
-  if (engine === undefined)
-    throw new Refusal('QUORATE_E_UNSUPPORTED_SCHEME', `this party runs no ${scheme} engine`, true);
-  return engine;
 }
 
 /** True if sign-start asks more candidates than sign (a hedged first round). */
