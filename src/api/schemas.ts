@@ -32,6 +32,14 @@ const refreshEveryDaysSchema = {
   description: 'refresh the shares every this many days (0: never); docs/key-lifecycle.md',
 } as const;
 
+/** A wallet's parties in a request: 1..partiesMax party ids. */
+const partyListSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: limits.partiesMax,
+  items: { type: 'string', pattern: partyIdPattern },
+} as const;
+
 /** A recorded failure: its code, message and the parties blamed (a session's, an operation's). */
 const failureSchema = {
   type: 'object',
@@ -50,12 +58,7 @@ export const createWalletBody = {
   properties: {
     scheme: { type: 'string', maxLength: 32 },
     threshold: { type: 'integer' },
-    parties: {
-      type: 'array',
-      minItems: 1,
-      maxItems: limits.partiesMax,
-      items: { type: 'string', pattern: partyIdPattern },
-    },
+    parties: partyListSchema,
     policy: {
       type: 'string',
       minLength: 1,
@@ -139,12 +142,7 @@ export const reshareBody = {
   additionalProperties: false,
   properties: {
     threshold: { type: 'integer' },
-    parties: {
-      type: 'array',
-      minItems: 1,
-      maxItems: limits.partiesMax,
-      items: { type: 'string', pattern: partyIdPattern },
-    },
+    parties: partyListSchema,
     deadlineMs: lifecycleDeadline,
     authorization: {
       type: 'string',

@@ -68,7 +68,12 @@ export class EpochTeller {
   /** Starts telling `op`'s end to the parties of `op.retirePending`. */
   tell(walletId: string, op: OperationRecord, action: 'commit' | 'abandon'): void {
     if (this.stopped) return;
-    const { env } = this.deps;
+    const { env, log } = this.deps;
+    if (!this.tellings.has(op.operationId) && this.tellings.size >= limits.lifecycleTellingsMax) {
+      // The record keeps who is left: the sweep tells them once there is room.
+      log.warn({ walletId, operationId: op.operationId }, 'too many operation ends being told');
+      return;
+    }
     const t: Telling = {
       walletId,
       op,
@@ -135,23 +140,23 @@ export class EpochTeller {
 
   /** A party's answer to an end being told (acknowledgement or refusal). */
   onEnvelope(partyId: string, e: Envelope): void {
-    for (const t of this.tellings.values()) {
-      if (e.sessionId !== sessionOf(t) || !t.pending.has(partyId)) continue;
-      if (e.kind === 'refuse') {
-        // A party that will not erase (no evidence it accepts) is not asked again and again.
-        const refusal = validateRefuse(e.body);
-        this.acknowledged(t, partyId, refusal.ok ? `refused ${refusal.value.code}` : 'refused');
-        continue;
-      }
-      if (e.kind !== 'protocol' || e.round !== epochAckRound) continue;
-      const payload = validateProtocol(e.body);
-      const ack = payload.ok ? validateEpochAck(payload.value) : undefined;
-      if (ack?.ok !== true || ack.value.epoch !== t.op.toEpoch) continue;
-      const certificate = this.deps.registry.certificatesOf([partyId])[partyId];
-      if (ack.value.promotion !== undefined && certificate !== undefined)
-        t.promotions.set(partyId, { signature: ack.value.promotion, certificate });
-      this.acknowledged(t, partyId, ack.value.outcome);
+    // Every party envelope passes here (signing's too): one map lookup, by the session's id.
+    const t = this.tellings.get(e.sessionId.slice(0, e.sessionId.lastIndexOf('.')));
+    if (t === undefined || e.sessionId !== sessionOf(t) || !t.pending.has(partyId)) return;
+    if (e.kind === 'refuse') {
+      // A party that will not erase (no evidence it accepts) is not asked again and again.
+      const refusal = validateRefuse(e.body);
+      this.acknowledged(t, partyId, refusal.ok ? `refused ${refusal.value.code}` : 'refused');
+      return;
     }
+    if (e.kind !== 'protocol' || e.round !== epochAckRound) return;
+    const payload = validateProtocol(e.body);
+    const ack = payload.ok ? validateEpochAck(payload.value) : undefined;
+    if (ack?.ok !== true || ack.value.epoch !== t.op.toEpoch) return;
+    const certificate = this.deps.registry.certificatesOf([partyId])[partyId];
+    if (ack.value.promotion !== undefined && certificate !== undefined)
+      t.promotions.set(partyId, { signature: ack.value.promotion, certificate });
+    this.acknowledged(t, partyId, ack.value.outcome);
   }
 
   /** Records the acknowledgement; the first complete evidence is sent on at once. */

@@ -20,7 +20,7 @@ import {
   buildProtocol,
   epochTestMessage,
   validateProtocol,
-  validateRefuse,
+  refusalText,
   type Addressing,
   type Envelope,
 } from '../transport/wire.ts';
@@ -84,9 +84,7 @@ export class EpochTestRunner {
     if (this.done || e.attempt !== 1 || e.token !== 1 || !this.args.signers.includes(partyId))
       return;
     if (e.kind === 'refuse') {
-      const refusal = validateRefuse(e.body);
-      const why = refusal.ok ? `${refusal.value.code} ${refusal.value.reason}` : refusal.reason;
-      this.fail(`party refused the test signature: ${why}`, [partyId]);
+      this.fail(`party refused the test signature: ${refusalText(e.body)}`, [partyId]);
       return;
     }
     if (e.kind !== 'protocol') return;

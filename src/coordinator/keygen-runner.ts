@@ -26,7 +26,7 @@ import {
   validateActivatedPayload,
   validateConfirmPayload,
   validateProtocol,
-  validateRefuse,
+  refusalText,
   type Addressing,
   type Envelope,
   type KeygenConfirmation,
@@ -122,9 +122,7 @@ export class KeygenRunner {
     // Only participants take part: another enrolled party cannot abort or confirm this run.
     if (!this.participants.includes(partyId)) return;
     if (e.kind === 'refuse') {
-      const refusal = validateRefuse(e.body);
-      const why = refusal.ok ? `${refusal.value.code} ${refusal.value.reason}` : refusal.reason;
-      this.fail(`party refused: ${why}`.trim(), [partyId]);
+      this.fail(`party refused: ${refusalText(e.body)}`.trim(), [partyId]);
       return;
     }
     if (e.kind !== 'protocol') return;

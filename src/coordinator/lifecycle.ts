@@ -23,6 +23,7 @@ import { QuorateError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { limits } from '../core/limits.ts';
 import type { KeygenResult, Scheme, SignatureEngine } from '../protocol/engine.ts';
+import { reshareParticipants } from '../protocol/reshare.ts';
 import { rankEligible } from '../session/quorum.ts';
 import type { OperationRecord, Store, WalletRecord } from '../store/store.ts';
 import { reshareRunId, type Envelope } from '../transport/wire.ts';
@@ -63,8 +64,12 @@ export interface LifecycleDeps {
 /** An operation being driven here, and where its envelopes go. */
 interface Live {
   op: OperationRecord;
-  keygen?: KeygenRunner | undefined;
-  test?: EpochTestRunner | undefined;
+}
+
+/** A run the parties answer (the reshare's, the test signature's), by its session id. */
+interface Route {
+  onEnvelope(partyId: string, e: Envelope): void;
+  onDisconnect(partyId: string): void;
 }
 
 const metaKey = (operationId: string) => `operation/${operationId}`;
@@ -72,6 +77,8 @@ const metaKey = (operationId: string) => `operation/${operationId}`;
 /** Refreshes and reshares wallets. */
 export class Lifecycle {
   private readonly live = new Map<string, Live>();
+  /** The runs in flight, by session id (at most two per live operation). */
+  private readonly routes = new Map<string, Route>();
   /** Wallets whose flip is under way: their new sign requests wait for it. */
   private readonly gates = new Map<string, Promise<void>>();
   /** Tells the parties how operations ended. */
@@ -158,7 +165,8 @@ export class Lifecycle {
     checkShape(wallet.scheme, threshold, parties);
     if (wallet.tier !== undefined) this.deps.wallets.checkTier(wallet.tier, threshold, parties);
     const dealers = this.chooseDealers(wallet);
-    await this.deps.wallets.enrolledBoxKeys([...new Set([...dealers, ...parties])]);
+    const participants = reshareParticipants(dealers, parties);
+    await this.deps.wallets.enrolledBoxKeys(participants);
     const down = this.deps.registry.candidates(parties).filter((c) => c.state !== 'alive');
     if (down.length > 0)
       throw new QuorateError(
@@ -193,7 +201,7 @@ export class Lifecycle {
       startedMs: now,
       deadlineMs: now + deadlineMs,
       ...(request.authorization === undefined ? {} : { authorization: request.authorization }),
-      progress: Object.fromEntries([...new Set([...dealers, ...parties])].map((p) => [p, 'asked'])),
+      progress: Object.fromEntries(participants.map((p) => [p, 'asked'])),
     };
   }
 
@@ -231,7 +239,7 @@ export class Lifecycle {
     const { op } = live;
     const { env, registry } = this.deps;
     const runId = reshareRunId(op.operationId, op.toEpoch);
-    const participants = [...new Set([...op.dealers, ...op.parties])];
+    const participants = reshareParticipants(op.dealers, op.parties);
     const boxKeys = await this.deps.wallets.enrolledBoxKeys(participants);
     const args = {
       keygenId: runId,
@@ -259,10 +267,7 @@ export class Lifecycle {
       () => {},
       Math.max(0, op.deadlineMs - env.nowMs()),
     );
-    live.keygen = runner;
-    runner.start();
-    const result = await runner.result;
-    live.keygen = undefined;
+    const result = await this.routed(runId, runner, () => runner.start(), runner.result);
     if (result.publicKey !== wallet.publicKey)
       throw new QuorateError('QUORATE_E_LIFECYCLE_FAILED', 'the group key would change', {
         phase: 'staging',
@@ -298,10 +303,7 @@ export class Lifecycle {
       publicKey: wallet.publicKey,
       deadlineMs: Math.min(limits.lifecycleTestSignMsMax, Math.max(0, op.deadlineMs - env.nowMs())),
     });
-    live.test = runner;
-    runner.start();
-    await runner.result;
-    live.test = undefined;
+    await this.routed(runner.args.runId, runner, () => runner.start(), runner.result);
     for (const p of signers) op.progress[p] = 'test-signed';
   }
 
@@ -334,7 +336,7 @@ export class Lifecycle {
           phase: 'retiring',
           endedMs: env.nowMs(),
           progress: op.progress,
-          retirePending: [...new Set([...op.parties, ...retired])],
+          retirePending: reshareParticipants(op.parties, retired),
         };
         return {
           ...w,
@@ -405,21 +407,33 @@ export class Lifecycle {
     this.teller.tell(walletId, ended, ended.status === 'failed' ? 'abandon' : 'commit');
   }
 
-  /** Routes a party's envelope to the run, the test or the retirement it answers. */
-  onEnvelope(partyId: string, e: Envelope): void {
-    for (const live of this.live.values()) {
-      if (live.keygen && e.sessionId === live.keygen.args.keygenId)
-        live.keygen.onEnvelope(partyId, e);
-      if (live.test && e.sessionId === live.test.args.runId) live.test.onEnvelope(partyId, e);
+  /** Starts a run with its envelopes routed to it until its result settles. */
+  private async routed<T>(
+    sessionId: string,
+    route: Route,
+    start: () => void,
+    result: Promise<T>,
+  ): Promise<T> {
+    this.routes.set(sessionId, route);
+    try {
+      start();
+      return await result;
+    } finally {
+      this.routes.delete(sessionId);
     }
+  }
+
+  /**
+   * Routes a party's envelope to the run, the test or the retirement it answers. Every party
+   * envelope passes here, signing's too: one map lookup each.
+   */
+  onEnvelope(partyId: string, e: Envelope): void {
+    this.routes.get(e.sessionId)?.onEnvelope(partyId, e);
     this.teller.onEnvelope(partyId, e);
   }
 
   onDisconnect(partyId: string): void {
-    for (const live of this.live.values()) {
-      live.keygen?.onDisconnect(partyId);
-      live.test?.onDisconnect(partyId);
-    }
+    for (const route of this.routes.values()) route.onDisconnect(partyId);
   }
 
   /**

@@ -61,6 +61,8 @@ export const sessionLimits = {
   lifecycleTestSignMsMax: 10_000,
   lifecycleRetireResendMs: 1_000,
   lifecycleRetireMsMax: 7 * 24 * 3_600_000,
+  // Operation ends told at once (the rest wait in their records for the sweep).
+  lifecycleTellingsMax: 10_000,
   // Lifecycle record writes that lose their compare-and-set to another writer are re-read and
   // tried again at most this many times.
   lifecycleCasTriesMax: 8,

@@ -17,6 +17,7 @@ import type {
   MaybePromise,
   OneTimeSecret,
   PartyRole,
+  PartySignerRole,
   Payload,
   ProtocolMessage,
   ProtocolStep,
@@ -72,6 +73,31 @@ export function keygenSession<Result>(
     role,
     ...secret,
     hooks: { onDone },
+    cancelTtl,
+  };
+}
+
+/** A signing session (a signer role, its one-time secret kept through `ledger`). */
+export function signerSession(
+  e: Envelope,
+  via: object | undefined,
+  role: PartySignerRole,
+  ledger: SecretLedger,
+  hooks: SessionHooks,
+  cancelTtl: CancelTimer,
+): SessionSpec {
+  const { sessionId, attempt, token } = e;
+  const oneTimeSecret = () => role.oneTimeSecret();
+  return {
+    kind: 'sign',
+    sessionId,
+    attempt,
+    token,
+    via,
+    role,
+    oneTimeSecret,
+    ledger,
+    hooks,
     cancelTtl,
   };
 }

@@ -64,11 +64,6 @@ export class KeyShares {
     this.cache.set(share.walletId, share);
   }
 
-  /** The active epoch of `walletId` here (0 for a key generation's share), if a share is held. */
-  epochOf(walletId: string): number | undefined {
-    return this.has(walletId) ? (this.get(walletId).epoch ?? 0) : undefined;
-  }
-
   /**
    * Stages the next epoch's share, sealed like an active one, in its own row (durable before
    * this returns). It replaces any staged share of an operation that ended without a flip.

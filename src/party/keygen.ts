@@ -8,7 +8,7 @@
 import type { Env, Log } from '../core/env.ts';
 import { limits } from '../core/limits.ts';
 import { tierFits, type LoadedPolicy } from '../policy/rules/index.ts';
-import type { KeyShare, PartyEngine, Scheme } from '../protocol/engine.ts';
+import type { KeyShare, PartyEngine, Scheme, ShareSealer } from '../protocol/engine.ts';
 import { createSealer } from '../protocol/sealed-box.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { certificateProblem } from '../transport/certificate.ts';
@@ -102,6 +102,22 @@ export function engineFor(
   return engine;
 }
 
+/** The sealer of one run (key generation, reshare, its test signature) to `peerBoxKeys`. */
+export function runSealer(
+  deps: Pick<KeygenDeps, 'partyId' | 'identity' | 'env'>,
+  sessionId: string,
+  walletId: string,
+  peerBoxKeys: Record<string, string>,
+): ShareSealer {
+  return createSealer({
+    context: `${walletId}|${sessionId}`,
+    self: deps.partyId,
+    boxSecret: deps.identity.boxSecret,
+    peerBoxKeys,
+    randomBytes: deps.env.randomBytes,
+  });
+}
+
 /** Admits a keygen-start (throws a Refusal if it must not run) and returns its session. */
 export function openKeygen(
   deps: KeygenDeps,
@@ -119,13 +135,7 @@ export function openKeygen(
   // Peer keys first: a coordinator that substitutes them is named for it, whatever else it got wrong.
   const certifiedIdentityKeys = trustedPeers(deps, body);
   checkTier(deps, body);
-  const sealer = createSealer({
-    context: `${body.walletId}|${e.sessionId}`,
-    self: partyId,
-    boxSecret: identity.boxSecret,
-    peerBoxKeys: body.boxKeys,
-    randomBytes: env.randomBytes,
-  });
+  const sealer = runSealer(deps, e.sessionId, body.walletId, body.boxKeys);
   const engineRole = engineFor(deps.engines, body.scheme).keygenParticipant({
     walletId: body.walletId,
     partyId,

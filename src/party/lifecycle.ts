@@ -12,7 +12,6 @@ import { canonicalJson } from '../core/encoding.ts';
 import { limits } from '../core/limits.ts';
 import type { FrostScheme, KeyShare } from '../protocol/engine.ts';
 import { reshareParticipant, type ReshareOutcome } from '../protocol/reshare.ts';
-import { createSealer } from '../protocol/sealed-box.ts';
 import { certificateProblem } from '../transport/certificate.ts';
 import { signDetached, verifyDetached, type IdentityKeys } from '../transport/identity.ts';
 import {
@@ -30,10 +29,10 @@ import {
   type KeygenStartBody,
   type ReshareBlock,
 } from '../transport/wire.ts';
-import { keygenSession, type SessionSpec } from './driver.ts';
+import { keygenSession, signerSession, type SessionSpec } from './driver.ts';
 import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
-import { checkTier, engineFor, trustedPeers, type KeygenDeps } from './keygen.ts';
+import { checkTier, engineFor, runSealer, trustedPeers, type KeygenDeps } from './keygen.ts';
 import { ConfirmedKeygenRole } from './keygen-confirm.ts';
 import { Refusal } from './refusal.ts';
 import { SecretLedger } from './secret-ledger.ts';
@@ -202,13 +201,7 @@ function reshareRole(
   const { env, partyId, identity } = deps;
   const { scheme, share, certifiedIdentityKeys } = own;
   const dealing = reshare.dealers.includes(partyId);
-  const sealer = createSealer({
-    context: `${body.walletId}|${e.sessionId}`,
-    self: partyId,
-    boxSecret: identity.boxSecret,
-    peerBoxKeys: body.boxKeys,
-    randomBytes: env.randomBytes,
-  });
+  const sealer = runSealer(deps, e.sessionId, body.walletId, body.boxKeys);
   const engineRole = reshareParticipant({
     scheme,
     walletId: body.walletId,
@@ -258,7 +251,7 @@ export function openEpochTest(
   body: EpochTestBody,
   via: object | undefined,
 ): SessionSpec<unknown> {
-  const { env, partyId, identity } = deps;
+  const { env, partyId } = deps;
   const staged = deps.shares.staged(body.walletId);
   if (
     staged === undefined ||
@@ -289,29 +282,13 @@ export function openEpochTest(
     signers,
     rng: env.randomBytes,
     // FROST signing seals nothing: a sealer with no peers refuses any use.
-    sealer: createSealer({
-      context: `${body.walletId}|${e.sessionId}`,
-      self: partyId,
-      boxSecret: identity.boxSecret,
-      peerBoxKeys: {},
-      randomBytes: env.randomBytes,
-    }),
+    sealer: runSealer(deps, e.sessionId, body.walletId, {}),
   });
   const cancelTtl = env.setTimer(limits.lifecycleTestSignMsMax + limits.abortCleanupMsMax, () =>
     deps.drop(e.sessionId, 'test signature TTL expired'),
   );
-  return {
-    kind: 'sign',
-    sessionId: e.sessionId,
-    attempt: e.attempt,
-    token: e.token,
-    via,
-    role,
-    oneTimeSecret: () => role.oneTimeSecret(),
-    ledger: new SecretLedger(deps.journal, e, () => env.nowMs()),
-    hooks: {},
-    cancelTtl,
-  };
+  const ledger = new SecretLedger(deps.journal, e, () => env.nowMs());
+  return signerSession(e, via, role, ledger, {}, cancelTtl);
 }
 
 /** What an epoch frame needs from the party. */

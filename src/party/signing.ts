@@ -26,7 +26,7 @@ import { createSealer } from '../protocol/sealed-box.ts';
 import { certificateProblem } from '../transport/certificate.ts';
 import type { IdentityKeys } from '../transport/identity.ts';
 import type { Envelope, SignPolicyBlock, SignStartBody } from '../transport/wire.ts';
-import type { SessionHooks, SessionSpec } from './driver.ts';
+import { signerSession, type SessionHooks, type SessionSpec } from './driver.ts';
 import type { PartyJournal } from './journal.ts';
 import type { KeyShares } from './key-shares.ts';
 import { checkPartyPolicy, recordSigned, type PolicyCheckInput } from './party-policy.ts';
@@ -308,18 +308,9 @@ export function openSigning(
   const cancelTtl = env.setTimer(ttlMsFor(env, body), () =>
     deps.drop(e.sessionId, 'local TTL expired', e.attempt),
   );
-  return {
-    kind: 'sign',
-    sessionId: e.sessionId,
-    attempt: e.attempt,
-    token: e.token,
-    via,
-    role,
-    oneTimeSecret: () => role.oneTimeSecret(),
-    ledger: new SecretLedger(deps.journal, e, () => env.nowMs()),
-    hooks: signingHooks(deps, e, policyInput, finalSetTracker(partyId, body, role)),
-    cancelTtl,
-  };
+  const ledger = new SecretLedger(deps.journal, e, () => env.nowMs());
+  const hooks = signingHooks(deps, e, policyInput, finalSetTracker(partyId, body, role));
+  return signerSession(e, via, role, ledger, hooks, cancelTtl);
 }
 
 /** True if sign-start asks more candidates than sign (a hedged first round). */

@@ -19,7 +19,12 @@ import type {
 } from './engine.ts';
 import { engines, frostSchemeOf } from './frost.ts';
 import { boxPublicKey, createSealer } from './sealed-box.ts';
-import { reshareCoordinator, reshareParticipant, type ReshareOutcome } from './reshare.ts';
+import {
+  reshareCoordinator,
+  reshareParticipant,
+  reshareParticipants,
+  type ReshareOutcome,
+} from './reshare.ts';
 
 type Rng = (n: number) => Uint8Array;
 
@@ -275,7 +280,7 @@ export function runReshare(
     threshold,
     oldPublicPackage: first.publicPackage,
   };
-  const participants = [...new Set([...dealers, ...receivers])];
+  const participants = reshareParticipants(dealers, receivers);
   const sealers = sealersFor(participants, 'w|r', rng);
   const roles = new Map<string, ProtocolRole<unknown>>();
   const coordinator = reshareCoordinator(spec);

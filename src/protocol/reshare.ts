@@ -60,6 +60,14 @@ export interface ReshareSpec {
   oldPublicPackage: Payload;
 }
 
+/** Everyone in a reshare run: the dealers, then the receivers that are not dealers. */
+export function reshareParticipants(
+  dealers: readonly string[],
+  receivers: readonly string[],
+): string[] {
+  return [...new Set([...dealers, ...receivers])];
+}
+
 /** A participant's inputs: the spec, itself, its share if it deals, randomness and sealing. */
 export interface ReshareParticipantArgs extends ReshareSpec {
   partyId: string;
@@ -450,7 +458,7 @@ class ReshareCoordinator implements ProtocolRole<KeygenResult> {
   private readonly participants: string[];
 
   constructor(private readonly spec: ReshareSpec) {
-    this.participants = [...new Set([...spec.dealers, ...spec.receivers])];
+    this.participants = reshareParticipants(spec.dealers, spec.receivers);
   }
 
   start(): ProtocolStep<KeygenResult> {

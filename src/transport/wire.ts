@@ -19,6 +19,7 @@ import { isErrorCode, type ErrorCode } from '../core/errors.ts';
 import { isPartyId } from '../core/ids.ts';
 import { limits, ruleLimits, wireLimits } from '../core/limits.ts';
 import { schemes, type Payload, type Scheme } from '../protocol/engine.ts';
+import { reshareParticipants } from '../protocol/reshare.ts';
 import type { RuleRequestContext } from '../policy/rules/rule-context.ts';
 import type { SignedApproval } from '../policy/rules/approvals.ts';
 import { parseCertificate, type PartyCertificate } from './certificate.ts';
@@ -674,10 +675,10 @@ export function reshareRunId(operationId: string, epoch: number): string {
 }
 
 /** The participants of a keygen-start: its parties, and for a reshare its dealers too. */
-export function keygenParticipants(body: KeygenStartBody): string[] {
+export function keygenParticipants(body: Pick<KeygenStartBody, 'parties' | 'reshare'>): string[] {
   return body.reshare === undefined
     ? body.parties
-    : [...new Set([...body.reshare.dealers, ...body.parties])];
+    : reshareParticipants(body.reshare.dealers, body.parties);
 }
 
 function reshareBlockOf(raw: unknown): ReshareBlock | string {
@@ -726,7 +727,7 @@ export function validateKeygenStart(raw: unknown): Checked<KeygenStartBody> {
     return refused('QUORATE_E_INVALID_THRESHOLD', 'bad threshold');
   const reshare = b['reshare'] === undefined ? undefined : reshareBlockOf(b['reshare']);
   if (typeof reshare === 'string') return bad(reshare);
-  const everyone = reshare === undefined ? parties : [...new Set([...reshare.dealers, ...parties])];
+  const everyone = keygenParticipants({ parties, ...(reshare === undefined ? {} : { reshare }) });
   const boxKeys = boxKeyMap(b['boxKeys']);
   if (!boxKeys || everyone.some((p) => !Object.hasOwn(boxKeys, p))) return bad('boxKeys invalid');
   const certificates =
@@ -1112,6 +1113,12 @@ export function validateRefuse(raw: unknown): Checked<RefuseBody> {
   if (!isShortString(reason, wireLimits.reasonLengthMax)) return bad('refuse reason invalid');
   if (typeof hard !== 'boolean') return bad('refuse hard flag invalid');
   return accepted({ code, reason, hard });
+}
+
+/** What a refusal envelope's body says, for a log line or an error: its code and reason. */
+export function refusalText(raw: unknown): string {
+  const refusal = validateRefuse(raw);
+  return refusal.ok ? `${refusal.value.code} ${refusal.value.reason}` : refusal.reason;
 }
 
 /** The empty addressing of heartbeats (they belong to no session). */
