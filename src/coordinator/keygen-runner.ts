@@ -107,7 +107,7 @@ export class KeygenRunner {
     });
     for (const partyId of this.participants) {
       if (!this.registry.send(partyId, start)) {
-        this.fail('party not connected', [partyId]);
+        this.fail('party not connected', [partyId], []);
         return;
       }
     }
@@ -122,7 +122,9 @@ export class KeygenRunner {
     // Only participants take part: another enrolled party cannot abort or confirm this run.
     if (!this.participants.includes(partyId)) return;
     if (e.kind === 'refuse') {
-      this.fail(`party refused: ${refusalText(e.body)}`.trim(), [partyId]);
+      // A refusal names the refuser, not a cheater: it may be refusing what another party (or
+      // a relay) did to it, which this coordinator cannot check (a sealed part, say).
+      this.fail(`party refused: ${refusalText(e.body)}`.trim(), [partyId], []);
       return;
     }
     if (e.kind !== 'protocol') return;
@@ -219,16 +221,25 @@ export class KeygenRunner {
 
   onDisconnect(partyId: string): void {
     if (this.participants.includes(partyId))
-      this.fail('party disconnected during key generation', [partyId]);
+      this.fail('party disconnected during key generation', [partyId], []);
   }
 
-  private fail(reason: string, parties: string[]): void {
+  /**
+   * Fails the run. `parties` are those the failure involves (`detail.parties`, as before);
+   * `blamed` those it proves at fault: what they signed is malformed, contradicts the run or
+   * fails a check the coordinator makes itself. A refusal, a lost connection or silence blames
+   * nobody.
+   */
+  private fail(reason: string, parties: string[], blamed: string[] = parties): void {
     if (this.done) return;
     for (const partyId of this.participants)
       this.registry.send(partyId, buildDiscard(this.addressing, reason));
     this.finish();
     this.settle.reject(
-      new QuorateError('QUORATE_E_KEYGEN_FAILED', `key generation failed: ${reason}`, { parties }),
+      new QuorateError('QUORATE_E_KEYGEN_FAILED', `key generation failed: ${reason}`, {
+        parties,
+        blamed,
+      }),
     );
   }
 

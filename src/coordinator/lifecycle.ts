@@ -372,11 +372,12 @@ export class Lifecycle {
   private async rollBack(walletId: string, op: OperationRecord, error: unknown): Promise<void> {
     const { env, log } = this.deps;
     const cause = error instanceof QuorateError ? error : undefined;
-    const blamed = (cause?.detail['blamed'] ?? cause?.detail['parties']) as string[] | undefined;
+    const named: unknown = cause?.detail['blamed'];
+    const blamed = Array.isArray(named) ? named.filter((p) => typeof p === 'string') : [];
     const failure = {
       code: 'QUORATE_E_LIFECYCLE_FAILED',
       message: error instanceof Error ? error.message : String(error),
-      ...(Array.isArray(blamed) && blamed.length > 0 ? { blamed } : {}),
+      ...(blamed.length > 0 ? { blamed } : {}),
     };
     log.warn(
       { walletId, operationId: op.operationId, ...failure },

@@ -37,6 +37,10 @@ test('250 seeds with t−1 malicious parties and the real coordinator: attacks t
     'bad-commitment',
     'replay-old-envelope',
     'pool-and-reconstruct',
+    // A refresh in half the FROST seeds (parties-lifecycle.ts).
+    'reshare-bad-constant',
+    'reshare-bad-part',
+    'reshare-silent',
     // ecdsa seeds (a fifth, by their own draw): rogue-ecdsa-parties.ts.
     'ecdsa-bad-u',
     'ecdsa-bad-w',
@@ -51,6 +55,20 @@ test('250 seeds with t−1 malicious parties and the real coordinator: attacks t
   // Attacked key generations fail, the others create their wallet.
   assert.ok(summary.keygens > summary.keygensAborted && summary.keygensAborted > 0);
   assert.ok(summary.sharesReleased > 0);
+});
+
+test('a refresh a malicious dealer cheats in rolls back, and only the cheater is blamed', async () => {
+  // Seed 9: p4 deals a wrong constant term (the coordinator's own check blames it). Seed 14: p3
+  // spoils the part it seals to p1; p1 refuses the run, and the coordinator cannot tell who
+  // lies, so nobody is blamed (before the fix, the refusing honest p1 was).
+  for (const [seed, attack] of [
+    [9, 'reshare-bad-constant'],
+    [14, 'reshare-bad-part'],
+  ] as const) {
+    const run = await runAdversarySeed('parties', seed);
+    assert.ok((run.attacks[attack] ?? 0) > 0, `seed ${seed} tried ${attack}`);
+    assert.deepEqual(run.violations, [], `seed ${seed}`);
+  }
 });
 
 /** Runs `seed` (attack `attack`): its first request is signed by p1 and p2 with p3 excluded. */

@@ -224,6 +224,8 @@ export class ObservedJournal extends MemoryJournal {
 
   override putSealedShare(walletId: string, sealed: string): void {
     super.putSealedShare(walletId, sealed);
-    this.onStored(walletId, sealed);
+    // A staged next-epoch share (row `{walletId}/staged`) is not active: it is seen when its
+    // commit promotes it into the wallet's own row.
+    if (!walletId.includes('/')) this.onStored(walletId, sealed);
   }
 }

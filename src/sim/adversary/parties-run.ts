@@ -21,6 +21,7 @@ import type { Scheme } from '../../protocol/engine.ts';
 import { engines, frostSchemeOf } from '../../protocol/frost.ts';
 import { coordinatorEngines } from '../../protocol/engines.ts';
 import { runEcdsaPartiesSeed } from './parties-ecdsa-run.ts';
+import { attackRefresh } from './parties-lifecycle.ts';
 import { KeyShares } from '../../party/key-shares.ts';
 import type { SessionRecord } from '../../session/record.ts';
 import type { AdversaryKeygen } from '../../checker/adversary-types.ts';
@@ -146,7 +147,19 @@ export async function runPartiesSeed(seed: number): Promise<AdversaryRun> {
     attacks.attack = undefined;
     pool(world, plan, loot, counts, target);
   }
-  return finishRun(world, {
+  // Half the seeds then refresh the wallet with a dealer attack on, from their own stream.
+  const lifecycleRng = seededRandom(seed, 'adversary-parties-lifecycle');
+  const lifecycle =
+    target && lifecycleRng.chance(0.5)
+      ? await attackRefresh(
+          world,
+          real,
+          { attacks, counts, malicious: plan.malicious },
+          target,
+          lifecycleRng,
+        )
+      : [];
+  const run = finishRun(world, {
     seed,
     mode: 'parties',
     targets: target ? [target] : [],
@@ -161,6 +174,8 @@ export async function runPartiesSeed(seed: number): Promise<AdversaryRun> {
       keygens: keygens.map((k) => k.outcome),
     },
   });
+  run.violations.push(...lifecycle);
+  return run;
 }
 
 /**

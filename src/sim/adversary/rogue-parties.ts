@@ -41,7 +41,10 @@ export type PartyAttack =
   | 'wrong-confirmation'
   | 'bad-signature-share'
   | 'bad-commitment'
-  | 'replay-old-envelope';
+  | 'replay-old-envelope'
+  | 'reshare-bad-constant'
+  | 'reshare-bad-part'
+  | 'reshare-silent';
 
 /** Attacks on key generation (a DKG runs) and on signing. */
 export const partyKeygenAttacks: readonly PartyAttack[] = [
@@ -54,6 +57,16 @@ export const partySigningAttacks: readonly PartyAttack[] = [
   'bad-signature-share',
   'bad-commitment',
   'replay-old-envelope',
+];
+/**
+ * Attacks on a refresh (parties-lifecycle.ts), all on a malicious dealer's deal (round 1 of a
+ * reshare run, the message with its commitment): a constant term other than λ·Y (the next
+ * coefficient's commitment in its place), one honest receiver's sealed part spoiled, silence.
+ */
+export const partyLifecycleAttacks: readonly PartyAttack[] = [
+  'reshare-bad-constant',
+  'reshare-bad-part',
+  'reshare-silent',
 ];
 
 /** The malicious parties' current attack, read each time they act (undefined: play honestly). */
@@ -182,6 +195,12 @@ export function maliciousLink(
       const attack = plan.attack;
       const checked = validateFrame(frame);
       const e = checked.ok && checked.value.t === 'env' ? checked.value.e : undefined;
+      if (e !== undefined && isDeal(e) && attack?.startsWith('reshare-') === true) {
+        counts.add(attack);
+        const spoiled = spoilDeal(e, attack, identity);
+        if (spoiled !== undefined) link.send(buildEnvelopeFrame(spoiled));
+        return;
+      }
       if (e?.kind === 'protocol' && e.round === keygenConfirmRound) {
         if (attack === 'silent-before-activation') {
           counts.add(attack);
@@ -234,6 +253,38 @@ function keygenStartOf(frame: unknown): { sessionId: string; walletId: string } 
 }
 
 /** The same envelope with a confirmation of another transcript, properly signed. */
+/** A reshare dealer's round-1 message: its commitment and its sealed parts. */
+function isDeal(e: Envelope): boolean {
+  return e.kind === 'protocol' && e.round === 1 && Array.isArray(e.body['commitment']);
+}
+
+/**
+ * The deal as the attack spoils it, signed again by the party (undefined: not sent). The wrong
+ * constant term is the next coefficient's commitment, a valid point; the spoiled part is one
+ * receiver's box with a byte flipped, which fails authentication at that receiver.
+ */
+function spoilDeal(e: Envelope, attack: string, identity: IdentityKeys): Envelope | undefined {
+  if (attack === 'reshare-silent') return undefined;
+  const { sig: _sig, ...unsigned } = e;
+  const commitment = e.body['commitment'] as unknown[];
+  const sealedRaw = e.body['sealed'];
+  const sealed =
+    typeof sealedRaw === 'object' && sealedRaw !== null
+      ? { ...(sealedRaw as Record<string, unknown>) }
+      : {};
+  if (attack === 'reshare-bad-constant' && commitment.length > 1) {
+    const body = { ...e.body, commitment: [commitment[1], ...commitment.slice(1)] };
+    return sealEnvelope({ ...unsigned, body }, identity.signSecret);
+  }
+  const [receiver, box] = Object.entries(sealed)[0] ?? [];
+  if (receiver !== undefined && typeof box === 'string') {
+    const flipped = (box.startsWith('A') ? 'B' : 'A') + box.slice(1);
+    const body = { ...e.body, sealed: { ...sealed, [receiver]: flipped } };
+    return sealEnvelope({ ...unsigned, body }, identity.signSecret);
+  }
+  return e;
+}
+
 function wrongConfirmation(e: Envelope, walletId: string, identity: IdentityKeys): Envelope {
   const confirm = validateConfirmPayload(e.body);
   if (!confirm.ok) return e;
